@@ -1,0 +1,141 @@
+"""Kompas: from wellbeing survey results to actions that are done, evaluated and reported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from config import config_for
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_for(config_name))
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise ConfigurationError(
+            "SECRET_KEY is not set. Set it in the environment (a long random string), "
+            "or set KOMPAS_ENV=development to run locally."
+        )
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def select_locale() -> str:
+    if current_user.is_authenticated and current_user.language:
+        return current_user.language
+    return session.get("language") or "da"
+
+
+def register_extensions(app: Flask) -> None:
+    # Imported for their side effect: the models must be known before migrate/db use them.
+    from app import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER too
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Any:
+        from app.models import User
+
+        return db.session.get(User, int(user_id))
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.blueprints.admin import bp as admin_bp
+    from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.health import bp as health_bp
+    from app.blueprints.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(health_bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Pages and htmx fragments share URLs: caches must keep them apart.
+        headers.add("Vary", "HX-Request")
+        return response
+
+    @app.teardown_request
+    def forget_access(_exc: BaseException | None) -> None:
+        g.pop("access", None)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from flask import render_template
+
+    def render_error(error: Any) -> tuple[str, int]:
+        code = getattr(error, "code", 500) or 500
+        return render_template("errors/error.html", code=code), code
+
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, render_error)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app import vocabulary
+    from app.models import Role
+    from app.policy import Action, current_access
+
+    import flask_babel
+
+    app.jinja_env.filters["format_date"] = flask_babel.format_date
+    app.jinja_env.filters["format_datetime"] = flask_babel.format_datetime
+    app.jinja_env.filters["format_decimal"] = flask_babel.format_decimal
+    app.jinja_env.filters["format_percent"] = flask_babel.format_percent
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {
+            "term": vocabulary.term,
+            "Action": Action,
+            "Role": Role,
+            "access": current_access() if current_user.is_authenticated else None,
+            "current_locale": select_locale(),
+        }
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import kompas
+
+    app.cli.add_command(kompas)

@@ -1,0 +1,1 @@
+"""One package per feature: each has its blueprint, routes and forms."""

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+
+from app.models import Role
+
+
+class UserForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+    )
+    language = SelectField(_l("Language"), choices=[("da", "Dansk"), ("en", "English")])
+
+
+class RoleForm(FlaskForm):
+    unit_code = StringField(
+        _l("Unit"),
+        validators=[DataRequired(), Length(max=100)],
+        description=_l("The unit id, e.g. AK-BF. Start typing to pick from the list."),
+    )
+    role = SelectField(_l("Role"), choices=[(r.value, r.value) for r in Role])
+
+
+class EmptyForm(FlaskForm):
+    """For buttons that POST: the CSRF token and nothing else."""
+
+
+class MeasurementForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("For example “Trivselsmåling og APV 2026”."),
+    )
+    year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    questionnaire_id = SelectField(_l("Questionnaire"), coerce=int)
+    threshold = IntegerField(
+        _l("Anonymity threshold"),
+        default=5,
+        validators=[DataRequired(), NumberRange(min=3, max=100)],
+        description=_l("Units with fewer respondents show “too few answers”. Never below 3."),
+    )
+    sensitive_threshold = IntegerField(
+        _l("Threshold for zero-tolerance questions"),
+        default=10,
+        validators=[DataRequired(), NumberRange(min=3, max=100)],
+        description=_l("Counts of violence, threats and harassment need more respondents."),
+    )
+    results_released_on = DateField(_l("Results released"), validators=[Optional()])
+    dialogue_deadline = DateField(_l("Dialogue meetings held by"), validators=[Optional()])
+    action_plan_deadline = DateField(_l("Action plans done by"), validators=[Optional()])
+    evaluation_date = DateField(_l("Evaluation by"), validators=[Optional()])
+
+    def validate_sensitive_threshold(self, field: IntegerField) -> None:
+        if self.threshold.data and field.data is not None and field.data < self.threshold.data:
+            raise ValidationError(_l("Must be at least the anonymity threshold."))
+
+    def validate_action_plan_deadline(self, field: DateField) -> None:
+        released = self.results_released_on.data
+        if released and field.data and field.data < released:
+            raise ValidationError(_l("Must be after the results are released."))
+
+
+class ActiveForm(FlaskForm):
+    active = BooleanField(_l("Active"))

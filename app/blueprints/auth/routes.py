@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app.blueprints.auth import bp
+from app.blueprints.auth.forms import ChangePasswordForm, LanguageForm, LoginForm, NewPasswordForm
+from app.extensions import db, limiter
+from app.models import User
+from app.services import audit, passwords
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect after sign-in is a phishing tool."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = User.normalise_email(form.email.data or "")
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            passwords.burn_time()
+        if user is None or not passwords.verify_password(user, form.password.data or ""):
+            flash(_("Wrong e-mail or password."), "error")
+        elif not user.active:
+            flash(_("This account has been deactivated. Contact your HR department."), "error")
+        else:
+            session.clear()  # a fresh session at sign-in: no fixation
+            login_user(user)
+            user.last_login_at = datetime.now(UTC)
+            audit.record(db.session, user, "auth.login", "user", user.id)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not passwords.verify_password(current_user, form.current.data or ""):
+            form.current.errors = [_("The current password is wrong.")]
+        else:
+            passwords.set_password(current_user, form.password.data or "")
+            audit.record(db.session, current_user, "auth.password_changed", "user", current_user.id)
+            db.session.commit()
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def set_password(token: str) -> str | Response:
+    found = passwords.user_id_from_token(token)
+    user = db.session.get(User, found[0]) if found else None
+    if found is None or user is None or not user.active or not passwords.token_matches(user, found[1]):
+        return render_template("auth/link_invalid.html"), 404  # type: ignore[return-value]
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        passwords.set_password(user, form.password.data or "")
+        audit.record(db.session, user, "auth.password_set_by_link", "user", user.id)
+        db.session.commit()
+        flash(_("Your password is set. Sign in with it now."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/set_password.html", form=form, user=user)
+
+
+@bp.post("/language")
+def language() -> Response:
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session["language"] = form.language.data
+    if current_user.is_authenticated:
+        current_user.language = form.language.data
+        db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from sqlalchemy import func, select
+
+from app.blueprints.main import bp
+from app.extensions import db
+from app.models import Measurement, Role, Unit, User
+from app.policy import Action, current_access, require, unit_or_404
+from app.services.units import breadcrumbs
+
+
+NEXT_STEPS = {
+    Role.LEADER: _l(
+        "When the results are released, analyse them with your trio, plan the dialogue "
+        "meeting and make the action plan."
+    ),
+    Role.MEMBER: _l("See your unit's results and keep your actions moving on the status arrow."),
+    Role.COMMITTEE: _l("Follow which units have action plans and how far they are."),
+    Role.BOARD: _l("Read and download the annual follow-up report."),
+}
+
+
+@bp.get("/")
+@login_required
+def home() -> str:
+    access = current_access()
+    roles = access.roles()
+    context: dict[str, object] = {"roles": roles}
+    if Role.ADMIN in roles:
+        context["user_count"] = db.session.scalar(select(func.count(User.id)))
+        context["unit_count"] = db.session.scalar(select(func.count(Unit.id)))
+        context["measurements"] = list(
+            db.session.scalars(select(Measurement).order_by(Measurement.year.desc()))
+        )
+    by_role: dict[Role, list[Unit]] = {}
+    if access.assignments:
+        units = {
+            u.id: u
+            for u in db.session.scalars(
+                select(Unit).where(Unit.id.in_({unit_id for _, unit_id in access.assignments}))
+            )
+        }
+        for role, unit_id in access.assignments:
+            by_role.setdefault(role, []).append(units[unit_id])
+    context["by_role"] = {role: sorted(us, key=lambda u: u.name) for role, us in by_role.items()}
+    context["next_steps"] = NEXT_STEPS
+    return render_template("main/home.html", **context)
+
+
+@bp.get("/units")
+@login_required
+def units() -> str:
+    """The units the user can open: their own role units, as the starting points."""
+    require(Action.VIEW_UNIT)
+    access = current_access()
+    if access.is_admin:
+        roots = list(db.session.scalars(select(Unit).where(Unit.parent_id.is_(None))))
+    else:
+        ids = {u for role, u in access.assignments if role != Role.BOARD}
+        roots = list(db.session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name)))
+    return render_template("main/units.html", roots=roots)
+
+
+@bp.get("/units/<code>")
+@login_required
+def unit(code: str) -> str:
+    unit = unit_or_404(code, Action.VIEW_UNIT)
+    access = current_access()
+    trail = breadcrumbs(db.session, unit)
+    linkable = {u.id for u in trail if access.may(db.session, Action.VIEW_UNIT, u.id)}
+    children = access.visible_children(
+        db.session, Action.VIEW_UNIT, unit.id, [c for c in unit.children if c.active]
+    )
+    return render_template(
+        "main/unit.html",
+        unit=unit,
+        trail=trail,
+        linkable=linkable,
+        children=children,
+        may_view_results=access.may(db.session, Action.VIEW_RESULTS, unit.id),
+        may_edit_followup=access.may(db.session, Action.EDIT_FOLLOWUP, unit.id),
+    )

@@ -1,0 +1,59 @@
+"""The organisation and its tree of units."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import str_enum, utcnow
+
+
+class OrganisationKind(enum.StrEnum):
+    SCHOOL = "school"
+    MUNICIPALITY = "municipality"
+
+
+class Organisation(db.Model):
+    """One row: Kompas serves one organisation per installation. Its kind sets the wording."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[OrganisationKind] = mapped_column(
+        str_enum(OrganisationKind),
+        default=OrganisationKind.MUNICIPALITY,
+    )
+    retention_years: Mapped[int] = mapped_column(Integer, default=5)
+
+
+class Unit(db.Model):
+    """A node of the organisation: administration, department, workplace, team, class, ...
+
+    `code` is the `unit_id` of the import format: stable across years, so last year's
+    results of a unit are found by it.
+    """
+
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_type: Mapped[str] = mapped_column(String(50), default="")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("unit.id", ondelete="RESTRICT"), index=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(
+        back_populates="parent", order_by="Unit.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code}>"

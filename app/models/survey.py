@@ -1,0 +1,86 @@
+"""Questionnaires (templates or defined by an import) and measurements."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import utcnow
+
+
+class Questionnaire(db.Model):
+    __tablename__ = "questionnaire"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "gym" and "apv" are the built-in templates; a questionnaire defined by an import gets
+    # a code of its own.
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_template: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="questionnaire", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+
+class Question(db.Model):
+    __tablename__ = "question"
+    __table_args__ = (
+        UniqueConstraint("questionnaire_id", "code"),
+        CheckConstraint("direction IN ('higher_better', 'lower_better')", name="direction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(50))
+    text: Mapped[str] = mapped_column(Text, default="")
+    theme: Mapped[str] = mapped_column(String(200), default="")  # "" = outside every indicator
+    scale: Mapped[list[str]] = mapped_column(JSON)  # answer labels, option 1 first
+    direction: Mapped[str] = mapped_column(String(20), default="higher_better")
+    zero_tolerance: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="questions")
+
+
+class Measurement(db.Model):
+    """One survey round: a year, a questionnaire, its anonymity rules and its timeline."""
+
+    __tablename__ = "measurement"
+    __table_args__ = (
+        CheckConstraint("threshold >= 3", name="threshold_min"),
+        CheckConstraint("sensitive_threshold >= threshold", name="sensitive_threshold_min"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    questionnaire_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire.id", ondelete="RESTRICT"), index=True
+    )
+    threshold: Mapped[int] = mapped_column(Integer, default=5)
+    sensitive_threshold: Mapped[int] = mapped_column(Integer, default=10)
+    results_released_on: Mapped[date | None] = mapped_column(Date)
+    dialogue_deadline: Mapped[date | None] = mapped_column(Date)
+    action_plan_deadline: Mapped[date | None] = mapped_column(Date)
+    evaluation_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship()

@@ -1,0 +1,71 @@
+"""People, their passwords and their roles on units."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import str_enum, utcnow
+from app.models.org import Unit
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # HR / survey owner: everything
+    LEADER = "leader"  # the unit and everything under it
+    MEMBER = "member"  # the unit: its shown results, update its actions
+    COMMITTEE = "committee"  # MED committee / observer: read-only over the subtree
+    BOARD = "board"  # reads and downloads reports for the subtree
+
+
+ROLES: tuple[Role, ...] = tuple(Role)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased: that is what makes the unique index case-insensitive everywhere.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str] = mapped_column(String(5), default="da")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    roles: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users at sign-in and per request
+        return self.active
+
+    @staticmethod
+    def normalise_email(email: str) -> str:
+        return email.strip().lower()
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class RoleAssignment(db.Model):
+    __tablename__ = "role_assignment"
+    __table_args__ = (UniqueConstraint("user_id", "unit_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(
+        str_enum(Role)
+    )
+
+    user: Mapped[User] = relationship(back_populates="roles")
+    unit: Mapped[Unit] = relationship()

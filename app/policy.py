@@ -1,0 +1,158 @@
+"""Who may do what to which unit — the one place every view asks.
+
+A role held on a unit reaches either that unit alone (member) or the unit and all below it
+(leader, committee, board). Admin (HR / survey owner) reaches everything. Views turn a "no"
+into 404, so a forbidden object looks exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import Role, RoleAssignment, Unit, User
+from app.services.units import ancestor_ids, subtree_ids
+
+
+class Action(enum.StrEnum):
+    VIEW_UNIT = "view_unit"  # see that the unit exists: its page, name, place in the tree
+    VIEW_RESULTS = "view_results"  # the shown results
+    VIEW_FOLLOWUP = "view_followup"  # the follow-up and action plan, read-only
+    EDIT_FOLLOWUP = "edit_followup"  # analysis, dialogue, plan, evaluation
+    UPDATE_ACTIONS = "update_actions"  # move actions along the status arrow, comment
+    VIEW_REPORTS = "view_reports"  # reports and the board archive
+    ADMIN = "admin"  # users, roles, imports, measurements
+
+
+# role -> (actions it grants, whether it reaches the whole subtree)
+_GRANTS: dict[Role, tuple[frozenset[Action], bool]] = {
+    Role.LEADER: (
+        frozenset(
+            {
+                Action.VIEW_UNIT,
+                Action.VIEW_RESULTS,
+                Action.VIEW_FOLLOWUP,
+                Action.EDIT_FOLLOWUP,
+                Action.UPDATE_ACTIONS,
+                Action.VIEW_REPORTS,
+            }
+        ),
+        True,
+    ),
+    Role.MEMBER: (
+        frozenset(
+            {Action.VIEW_UNIT, Action.VIEW_RESULTS, Action.VIEW_FOLLOWUP, Action.UPDATE_ACTIONS}
+        ),
+        False,
+    ),
+    Role.COMMITTEE: (
+        frozenset(
+            {Action.VIEW_UNIT, Action.VIEW_RESULTS, Action.VIEW_FOLLOWUP, Action.VIEW_REPORTS}
+        ),
+        True,
+    ),
+    Role.BOARD: (frozenset({Action.VIEW_REPORTS}), True),
+}
+
+
+def grants(role: Role, action: Action) -> bool:
+    return role == Role.ADMIN or action in _GRANTS[role][0]
+
+
+@dataclass
+class Access:
+    """What one user holds, loaded once per request."""
+
+    user_id: int
+    is_admin: bool
+    assignments: list[tuple[Role, int]] = field(default_factory=list)  # (role, unit_id)
+
+    def roles(self) -> set[Role]:
+        return {role for role, _ in self.assignments} | ({Role.ADMIN} if self.is_admin else set())
+
+    def may(self, session: Session, action: Action, unit_id: int) -> bool:
+        if self.is_admin:
+            return True
+        chain: list[int] | None = None
+        for role, held_on in self.assignments:
+            if not grants(role, action):
+                continue
+            if held_on == unit_id:
+                return True
+            if _GRANTS[role][1]:
+                if chain is None:
+                    chain = ancestor_ids(session, unit_id)
+                if held_on in chain:
+                    return True
+        return False
+
+    def visible_children(self, session: Session, action: Action, unit_id: int,
+                         children: list[Unit]) -> list[Unit]:
+        """The children the action is allowed on, with one tree walk for all of them."""
+        if self.is_admin:
+            return children
+        chain = ancestor_ids(session, unit_id)
+        if any(_GRANTS[role][1] and grants(role, action) and held_on in chain
+               for role, held_on in self.assignments):
+            return children
+        direct = {held_on for role, held_on in self.assignments if grants(role, action)}
+        return [child for child in children if child.id in direct]
+
+    def may_anywhere(self, action: Action) -> bool:
+        return self.is_admin or any(grants(role, action) for role, _ in self.assignments)
+
+    def unit_ids(self, session: Session, action: Action) -> set[int] | None:
+        """Every unit the action is allowed on; None means all of them (admin)."""
+        if self.is_admin:
+            return None
+        direct = {u for role, u in self.assignments if grants(role, action)}
+        deep = {u for role, u in self.assignments if grants(role, action) and _GRANTS[role][1]}
+        return direct | subtree_ids(session, deep)
+
+
+def load_access(session: Session, user: User) -> Access:
+    rows = session.execute(
+        select(RoleAssignment.role, RoleAssignment.unit_id).where(
+            RoleAssignment.user_id == user.id
+        )
+    ).all()
+    return Access(
+        user_id=user.id,
+        is_admin=any(role == Role.ADMIN for role, _ in rows),
+        assignments=[(role, unit_id) for role, unit_id in rows if role != Role.ADMIN],
+    )
+
+
+def current_access() -> Access:
+    """The signed-in user's access, cached on the request."""
+    if "access" not in g:
+        if not current_user.is_authenticated:
+            g.access = Access(user_id=0, is_admin=False)
+        else:
+            g.access = load_access(db.session, current_user)
+    return g.access
+
+
+def may(action: Action, unit: Unit | int) -> bool:
+    unit_id = unit if isinstance(unit, int) else unit.id
+    return current_access().may(db.session, action, unit_id)
+
+
+def unit_or_404(code: str, action: Action) -> Unit:
+    """The unit with this code if the user may do the action on it; else 404, no hint."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None or not may(action, unit):
+        abort(404)
+    return unit
+
+
+def require(action: Action) -> None:
+    """For pages that are not about one unit (admin pages): 404 unless allowed somewhere."""
+    if not current_access().may_anywhere(action):
+        abort(404)

@@ -1,0 +1,44 @@
+"""Walking the unit tree in the database (recursive CTEs work on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from app.models import Unit
+
+
+def ancestor_ids(session: Session, unit_id: int) -> list[int]:
+    """The unit itself, its parent, ... up to the root, in that order."""
+    chain = select(Unit.id, Unit.parent_id).where(Unit.id == unit_id).cte(recursive=True)
+    parent = aliased(Unit)
+    chain = chain.union_all(
+        select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id)
+    )
+    rows = session.execute(select(chain.c.id, chain.c.parent_id)).all()
+    by_id = {row.id: row.parent_id for row in rows}
+    ordered, current = [], unit_id
+    while current is not None and current in by_id:
+        ordered.append(current)
+        current = by_id[current]
+    return ordered
+
+
+def subtree_ids(session: Session, root_ids: Iterable[int]) -> set[int]:
+    """The given units and everything below them."""
+    roots = list(root_ids)
+    if not roots:
+        return set()
+    tree = select(Unit.id).where(Unit.id.in_(roots)).cte(recursive=True)
+    child = aliased(Unit)
+    tree = tree.union(select(child.id).join(tree, child.parent_id == tree.c.id))
+    return set(session.scalars(select(tree.c.id)))
+
+
+def breadcrumbs(session: Session, unit: Unit) -> list[Unit]:
+    """Root first, the unit itself last."""
+    ids = ancestor_ids(session, unit.id)
+    units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))}
+    return [units[i] for i in reversed(ids)]

@@ -1,0 +1,77 @@
+"""Configuration from the environment.
+
+Development and tests run with no settings at all; production refuses to start without a
+SECRET_KEY, so a forgotten variable never becomes a guessable session key.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        instance = BASE_DIR / "instance"
+        instance.mkdir(exist_ok=True)
+        return f"sqlite:///{instance / 'kompas.db'}"
+    # Heroku-style URLs and plain "postgresql://" both mean psycopg 3 here.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "100")) * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "da"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Copenhagen"
+    LANGUAGES = ("da", "en")
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token; no lost forms after an hour
+    SET_PASSWORD_LINK_HOURS = 72
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+    SECRET_KEY = Config.SECRET_KEY or "dev-only-not-secret"  # noqa: S105 - never used in production
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-only-not-secret"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
+    RATELIMIT_ENABLED = False  # the rate-limit test switches it back on
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    """The config class for KOMPAS_ENV (default production: safe unless told otherwise)."""
+    return CONFIGS[name or os.environ.get("KOMPAS_ENV", "production")]
