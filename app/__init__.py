@@ -113,11 +113,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    import flask_babel
+
     from app import vocabulary
     from app.models import Role
     from app.policy import Action, current_access
-
-    import flask_babel
 
     app.jinja_env.filters["format_date"] = flask_babel.format_date
     app.jinja_env.filters["format_datetime"] = flask_babel.format_datetime

@@ -13,7 +13,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Measurement, Organisation, OrganisationKind, Questionnaire, Role, Unit
+from app.models import (
+    Measurement,
+    Organisation,
+    OrganisationKind,
+    Questionnaire,
+    Role,
+    Unit,
+)
 from app.services.questionnaires import load_templates
 from app.services.users import assign_role, create_user
 

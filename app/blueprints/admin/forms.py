@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -10,33 +9,42 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
+from app.forms import KompasForm
 from app.models import Role
 
 
-class UserForm(FlaskForm):
+class UserForm(KompasForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(
         _l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
     )
-    language = SelectField(_l("Language"), choices=[("da", "Dansk"), ("en", "English")])
+    language = SelectField(_l("Language"), choices=[SelectChoice("da", "Dansk"), SelectChoice("en", "English")])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(KompasForm):
     unit_code = StringField(
         _l("Unit"),
         validators=[DataRequired(), Length(max=100)],
         description=_l("The unit id, e.g. AK-BF. Start typing to pick from the list."),
     )
-    role = SelectField(_l("Role"), choices=[(r.value, r.value) for r in Role])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value) for r in Role])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(KompasForm):
     """For buttons that POST: the CSRF token and nothing else."""
 
 
-class MeasurementForm(FlaskForm):
+class MeasurementForm(KompasForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(), Length(max=200)],
@@ -71,5 +79,5 @@ class MeasurementForm(FlaskForm):
             raise ValidationError(_l("Must be after the results are released."))
 
 
-class ActiveForm(FlaskForm):
+class ActiveForm(KompasForm):
     active = BooleanField(_l("Active"))

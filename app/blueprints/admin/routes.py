@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import EmptyForm, MeasurementForm, RoleForm, UserForm
@@ -13,7 +14,13 @@ from app.extensions import db
 from app.models import Measurement, Questionnaire, Role, RoleAssignment, Unit, User
 from app.policy import Action, require
 from app.services import audit, passwords
-from app.services.users import UserError, assign_role, create_user, remove_role, set_active
+from app.services.users import (
+    UserError,
+    assign_role,
+    create_user,
+    remove_role,
+    set_active,
+)
 from app.vocabulary import role_label
 
 USERS_PER_PAGE = 50
@@ -25,8 +32,8 @@ def only_admins() -> None:
     require(Action.ADMIN)
 
 
-def _role_choices() -> list[tuple[str, str]]:
-    return [(role.value, str(role_label(role))) for role in Role]
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role.value, str(role_label(role))) for role in Role]
 
 
 @bp.get("/users")
@@ -171,7 +178,7 @@ def measurements() -> str:
 
 def _render_measurements(form: MeasurementForm, status: int = 200) -> tuple[str, int]:
     questionnaires = db.session.scalars(select(Questionnaire).order_by(Questionnaire.name)).all()
-    form.questionnaire_id.choices = [(q.id, q.name) for q in questionnaires]
+    form.questionnaire_id.choices = [SelectChoice(q.id, q.name) for q in questionnaires]
     rows = db.session.scalars(
         select(Measurement)
         .options(selectinload(Measurement.questionnaire))
@@ -184,7 +191,7 @@ def _render_measurements(form: MeasurementForm, status: int = 200) -> tuple[str,
 def create_measurement() -> tuple[str, int] | Response:
     form = MeasurementForm()
     questionnaire_ids = set(db.session.scalars(select(Questionnaire.id)))
-    form.questionnaire_id.choices = [(q, str(q)) for q in questionnaire_ids]
+    form.questionnaire_id.choices = [SelectChoice(q, str(q)) for q in questionnaire_ids]
     if form.validate_on_submit():
         name = (form.name.data or "").strip()
         if db.session.scalar(select(Measurement.id).where(Measurement.name == name)):

@@ -3,14 +3,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.blueprints.auth import bp
-from app.blueprints.auth.forms import ChangePasswordForm, LanguageForm, LoginForm, NewPasswordForm
+from app.blueprints.auth.forms import (
+    ChangePasswordForm,
+    LanguageForm,
+    LoginForm,
+    NewPasswordForm,
+)
 from app.extensions import db, limiter
 from app.models import User
 from app.services import audit, passwords

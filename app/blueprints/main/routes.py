@@ -11,7 +11,6 @@ from app.models import Measurement, Role, Unit, User
 from app.policy import Action, current_access, require, unit_or_404
 from app.services.units import breadcrumbs
 
-
 NEXT_STEPS = {
     Role.LEADER: _l(
         "When the results are released, analyse them with your trio, plan the dialogue "

@@ -1,0 +1,110 @@
+"""Shared fixtures: one app per test session, every test starting from empty tables.
+
+Set TEST_DATABASE_URL to run the whole suite on PostgreSQL; the default is in-memory SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from app import create_app
+from app.extensions import db
+from app.models import Organisation, OrganisationKind, Role, Unit, User
+from app.services import passwords
+from app.services.users import assign_role, create_user
+
+PASSWORD = "correct horse battery"  # noqa: S105 - test fixture
+
+# Cheap argon2 parameters for speed; the hash format (and so verification) is the same.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    app = create_app("testing")
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test that used the app, empty every table (fast on both databases)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        if db.engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                db.session.execute(text(f'DELETE FROM "{name}"'))
+        db.session.commit()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An app context for tests that work with the database directly."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    def make(email: str, roles: list[tuple[Role, str]] = (), *, active: bool = True,
+             name: str | None = None) -> User:
+        with app.app_context():
+            user = create_user(db.session, None, email=email, name=name or email.split("@")[0],
+                               password=PASSWORD)
+            user.active = active
+            for role, code in roles:
+                unit = db.session.query(Unit).filter_by(code=code).one()
+                assign_role(db.session, None, user, unit, role)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
+    response = client.post("/auth/login", data={"email": email, "password": password})
+    assert response.status_code == 302, response.data[:500]
+
+
+@pytest.fixture
+def org(app: Flask) -> dict[str, str]:
+    """A small tree:   R ── A ── A1          (codes as keys and values)
+                         │    └─ A2
+                         └─ B ── B1
+    """
+    with app.app_context():
+        db.session.add(Organisation(name="Testby Kommune", kind=OrganisationKind.MUNICIPALITY))
+        units: dict[str, Unit] = {}
+        for code, parent in [("R", None), ("A", "R"), ("A1", "A"), ("A2", "A"), ("B", "R"),
+                             ("B1", "B")]:
+            units[code] = Unit(code=code, name=f"Enhed {code}", unit_type="team",
+                               parent=units[parent] if parent else None)
+            db.session.add(units[code])
+        db.session.commit()
+    return {code: code for code in ("R", "A", "A1", "A2", "B", "B1")}

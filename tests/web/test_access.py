@@ -1,0 +1,140 @@
+"""The access matrix: every role, on its own unit, a child, a sibling and the parent, for
+every route that exists. A forbidden object answers 404, exactly like a missing one.
+
+Every route of the app must be listed here (test_every_route_is_in_the_matrix), so a new
+route cannot slip in without its access being decided and tested.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.models import Role
+from tests.conftest import login
+
+# Where the role is held, and the units to try: (relation, unit code).
+HELD_ON = "A"
+RELATIONS = {"own": "A", "child": "A1", "sibling": "B", "parent": "R"}
+
+UNIT_ROUTES = {"main.unit": "/units/{code}"}
+
+# Unit routes: which relations each role reaches (everything else is 404).
+UNIT_ACCESS: dict[str, dict[Role, set[str]]] = {
+    "main.unit": {
+        Role.ADMIN: {"own", "child", "sibling", "parent"},
+        Role.LEADER: {"own", "child"},
+        Role.MEMBER: {"own"},
+        Role.COMMITTEE: {"own", "child"},
+        Role.BOARD: set(),
+    },
+}
+
+# Routes that are not about one unit: who gets 200 (others get 404, or a redirect to sign-in
+# when signed out).
+ADMIN_ONLY = {Role.ADMIN}
+SIGNED_IN = set(Role)
+NOT_BOARD = {Role.ADMIN, Role.LEADER, Role.MEMBER, Role.COMMITTEE}
+PAGE_ROUTES: dict[str, tuple[str, set[Role]]] = {
+    "main.home": ("/", SIGNED_IN),
+    "main.units": ("/units", NOT_BOARD),
+    "auth.change_password": ("/auth/password", SIGNED_IN),
+    "admin.users": ("/admin/users", ADMIN_ONLY),
+    "admin.user": ("/admin/users/{me}", ADMIN_ONLY),
+    "admin.measurements": ("/admin/measurements", ADMIN_ONLY),
+}
+
+# POST-only admin routes: a non-admin gets 404 before anything is read.
+ADMIN_POSTS = {
+    "admin.create": "/admin/users",
+    "admin.add_role": "/admin/users/{me}/roles",
+    "admin.delete_role": "/admin/users/{me}/roles/1/delete",
+    "admin.toggle_active": "/admin/users/{me}/active",
+    "admin.set_password_link": "/admin/users/{me}/set-password-link",
+    "admin.create_measurement": "/admin/measurements",
+}
+
+# Public routes: no sign-in needed.
+PUBLIC = {"auth.login", "auth.logout", "auth.set_password", "auth.language", "health.healthz",
+          "static"}
+
+
+def test_every_route_is_in_the_matrix(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    covered = set(UNIT_ROUTES) | set(PAGE_ROUTES) | set(ADMIN_POSTS) | PUBLIC
+    assert endpoints - covered == set(), "decide and test the access of these routes"
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("relation", list(RELATIONS))
+@pytest.mark.parametrize("endpoint", list(UNIT_ROUTES))
+def test_unit_routes(client: FlaskClient, org, make_user, role: Role, relation: str,
+                     endpoint: str) -> None:
+    make_user("someone@x.dk", [(role, HELD_ON)])
+    login(client, "someone@x.dk")
+    url = UNIT_ROUTES[endpoint].format(code=RELATIONS[relation])
+    expected = 200 if relation in UNIT_ACCESS[endpoint][role] else 404
+    assert client.get(url).status_code == expected
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("endpoint", list(PAGE_ROUTES))
+def test_page_routes(client: FlaskClient, org, make_user, role: Role, endpoint: str) -> None:
+    me = make_user("someone@x.dk", [(role, HELD_ON)])
+    login(client, "someone@x.dk")
+    url, allowed = PAGE_ROUTES[endpoint]
+    assert client.get(url.format(me=me.id)).status_code == (200 if role in allowed else 404)
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r != Role.ADMIN])
+@pytest.mark.parametrize("endpoint", list(ADMIN_POSTS))
+def test_admin_posts_are_refused_for_others(client: FlaskClient, org, make_user, role: Role,
+                                            endpoint: str) -> None:
+    me = make_user("someone@x.dk", [(role, HELD_ON)])
+    login(client, "someone@x.dk")
+    url = ADMIN_POSTS[endpoint].format(me=me.id)
+    response = client.post(url, data={"name": "X", "email": "x@x.dk", "unit_code": "R",
+                                      "role": "admin", "year": 2026})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("endpoint", list(UNIT_ROUTES) + list(PAGE_ROUTES))
+def test_signed_out_is_sent_to_sign_in(client: FlaskClient, org, make_user, endpoint) -> None:
+    me = make_user("someone@x.dk")
+    url = (UNIT_ROUTES.get(endpoint) or PAGE_ROUTES[endpoint][0]).format(code="A", me=me.id)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
+
+
+def test_unknown_unit_and_forbidden_unit_look_the_same(client: FlaskClient, org,
+                                                       make_user) -> None:
+    make_user("m@x.dk", [(Role.MEMBER, "A1")])
+    login(client, "m@x.dk")
+    forbidden = client.get("/units/B1")
+    missing = client.get("/units/NO-SUCH-UNIT")
+    assert forbidden.status_code == missing.status_code == 404
+    def without_own_url(response, url):
+        return response.get_data(as_text=True).replace(url, "")
+
+    assert without_own_url(forbidden, "/units/B1") == without_own_url(missing,
+                                                                      "/units/NO-SUCH-UNIT")
+
+
+def test_unit_page_lists_only_children_the_user_may_open(client: FlaskClient, org,
+                                                         make_user) -> None:
+    make_user("m@x.dk", [(Role.MEMBER, "A"), (Role.MEMBER, "A2")])
+    login(client, "m@x.dk")
+    page = client.get("/units/A").get_data(as_text=True)
+    assert "/units/A2" in page
+    assert "/units/A1" not in page
+
+
+def test_leader_breadcrumb_links_only_to_allowed_units(client: FlaskClient, org,
+                                                       make_user) -> None:
+    make_user("l@x.dk", [(Role.LEADER, "A")])
+    login(client, "l@x.dk")
+    page = client.get("/units/A1").get_data(as_text=True)
+    assert 'href="/units/A"' in page
+    assert 'href="/units/R"' not in page
