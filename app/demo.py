@@ -61,7 +61,8 @@ def demo_tree(seed: int = 7, teams: int = 160) -> list[DemoUnit]:
     workplaces = []
     for i in range(teams // 4):
         admin = administrations[i % len(administrations)]
-        name = f"{WORKPLACE_KINDS[i % len(WORKPLACE_KINDS)]} {PLACES[(i // 3) % len(PLACES)]}"
+        kind = WORKPLACE_KINDS[i % len(WORKPLACE_KINDS)]
+        name = f"{kind} {PLACES[(i // len(WORKPLACE_KINDS) + i) % len(PLACES)]}"
         unit = DemoUnit(f"{admin.code}-{i + 1:03d}", name, admin.code, "arbejdsplads")
         workplaces.append(unit)
         units.append(unit)

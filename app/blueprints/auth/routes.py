@@ -18,6 +18,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from app import select_locale
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import (
     ChangePasswordForm,
@@ -55,7 +56,10 @@ def login() -> str | Response:
         elif not user.active:
             flash(_("This account has been deactivated. Contact your HR department."), "error")
         else:
+            language = session.get("language")
             session.clear()  # a fresh session at sign-in: no fixation
+            if language:
+                session["language"] = language
             login_user(user)
             user.last_login_at = datetime.now(UTC)
             audit.record(db.session, user, "auth.login", "user", user.id)
@@ -67,8 +71,10 @@ def login() -> str | Response:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    language = select_locale()
     logout_user()
     session.clear()
+    session["language"] = language  # signing out is no reason to change language
     flash(_("You are signed out."), "success")
     return redirect(url_for("auth.login"))
 

@@ -1,0 +1,93 @@
+"""A live Kompas server in a thread and headless Debian Chromium driven by Playwright.
+
+Every page a browser test visits is checked with axe-core for WCAG 2.1 A/AA violations.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = next((Path(__file__).parent.parent / "vendor").glob("axe-core-*/axe.min.js"))
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+def live_app(app: Flask, tmp_path: Path) -> Flask:
+    """An app the server thread can share: a file database on SQLite, the test one on
+    PostgreSQL (emptied after the test like every other)."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'browser.db'}"
+    live = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": True})
+    with live.app_context():
+        db.create_all()
+    return live
+
+
+@pytest.fixture
+def live_server(live_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class AxePage:
+    """A page wrapper that runs axe-core after every navigation it is asked to check."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.checked: list[str] = []
+
+    def check_accessibility(self) -> None:
+        page = self.page
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            # evaluate is not subject to the page's CSP, unlike an injected <script>.
+            page.evaluate(AXE.read_text(encoding="utf-8"))
+        result = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+        )
+        violations = [
+            f"{v['id']} ({v['impact']}): {v['help']} — "
+            + "; ".join(node["target"][0] if node["target"] else "?" for node in v["nodes"][:5])
+            for v in result["violations"]
+        ]
+        assert violations == [], f"axe-core on {page.url}:\n" + "\n".join(violations)
+        self.checked.append(page.url)
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator[AxePage]:
+    context = browser.new_context(locale="da-DK", base_url=live_server)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    yield AxePage(tab)
+    context.close()
+    assert errors == [], f"console errors: {errors}"
