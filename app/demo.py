@@ -33,8 +33,18 @@ ADMINISTRATIONS = [
     ("BY", "Borger & Ydelse"),
     ("SØ", "Stab & Økonomi"),
 ]
-WORKPLACE_KINDS = ["Dagplejen", "Børnehuset", "Skolen", "Plejecentret", "Hjemmeplejen",
-                   "Jobcentret", "Biblioteket", "Vej og Park", "Borgerservice", "Tandplejen"]
+WORKPLACE_KINDS = [
+    "Dagplejen",
+    "Børnehuset",
+    "Skolen",
+    "Plejecentret",
+    "Hjemmeplejen",
+    "Jobcentret",
+    "Biblioteket",
+    "Vej og Park",
+    "Borgerservice",
+    "Tandplejen",
+]
 PLACES = ["Nord", "Syd", "Øst", "Vest", "Centrum", "Havnen", "Skoven", "Engen", "Bakken", "Åen"]
 
 
@@ -50,7 +60,7 @@ class DemoUnit:
 
 def demo_tree(seed: int = 7, teams: int = 160) -> list[DemoUnit]:
     """Root, 6 administrations, teams/4 workplaces and `teams` teams; some teams under 5."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - invented demo data, not security
     root = DemoUnit("AK", "Åby Kommune", None, "kommune")
     units = [root]
     administrations = []
@@ -69,8 +79,11 @@ def demo_tree(seed: int = 7, teams: int = 160) -> list[DemoUnit]:
     for j in range(teams):
         workplace = workplaces[j % len(workplaces)]
         size = rng.choice([rng.randint(3, 6), rng.randint(6, 14), rng.randint(10, 25)])
-        units.append(DemoUnit(f"{workplace.code}-T{j + 1:03d}", f"Team {j + 1}",
-                              workplace.code, "team", size))
+        units.append(
+            DemoUnit(
+                f"{workplace.code}-T{j + 1:03d}", f"Team {j + 1}", workplace.code, "team", size
+            )
+        )
     return units
 
 

@@ -92,14 +92,17 @@ class Access:
                     return True
         return False
 
-    def visible_children(self, session: Session, action: Action, unit_id: int,
-                         children: list[Unit]) -> list[Unit]:
+    def visible_children(
+        self, session: Session, action: Action, unit_id: int, children: list[Unit]
+    ) -> list[Unit]:
         """The children the action is allowed on, with one tree walk for all of them."""
         if self.is_admin:
             return children
         chain = ancestor_ids(session, unit_id)
-        if any(_GRANTS[role][1] and grants(role, action) and held_on in chain
-               for role, held_on in self.assignments):
+        if any(
+            _GRANTS[role][1] and grants(role, action) and held_on in chain
+            for role, held_on in self.assignments
+        ):
             return children
         direct = {held_on for role, held_on in self.assignments if grants(role, action)}
         return [child for child in children if child.id in direct]
@@ -118,9 +121,7 @@ class Access:
 
 def load_access(session: Session, user: User) -> Access:
     rows = session.execute(
-        select(RoleAssignment.role, RoleAssignment.unit_id).where(
-            RoleAssignment.user_id == user.id
-        )
+        select(RoleAssignment.role, RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id)
     ).all()
     return Access(
         user_id=user.id,

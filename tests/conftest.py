@@ -70,11 +70,17 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., User]:
-    def make(email: str, roles: list[tuple[Role, str]] = (), *, active: bool = True,
-             name: str | None = None) -> User:
+    def make(
+        email: str,
+        roles: list[tuple[Role, str]] = (),
+        *,
+        active: bool = True,
+        name: str | None = None,
+    ) -> User:
         with app.app_context():
-            user = create_user(db.session, None, email=email, name=name or email.split("@")[0],
-                               password=PASSWORD)
+            user = create_user(
+                db.session, None, email=email, name=name or email.split("@")[0], password=PASSWORD
+            )
             user.active = active
             for role, code in roles:
                 unit = db.session.query(Unit).filter_by(code=code).one()
@@ -95,16 +101,26 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
 @pytest.fixture
 def org(app: Flask) -> dict[str, str]:
     """A small tree:   R ── A ── A1          (codes as keys and values)
-                         │    └─ A2
-                         └─ B ── B1
+    │    └─ A2
+    └─ B ── B1
     """
     with app.app_context():
         db.session.add(Organisation(name="Testby Kommune", kind=OrganisationKind.MUNICIPALITY))
         units: dict[str, Unit] = {}
-        for code, parent in [("R", None), ("A", "R"), ("A1", "A"), ("A2", "A"), ("B", "R"),
-                             ("B1", "B")]:
-            units[code] = Unit(code=code, name=f"Enhed {code}", unit_type="team",
-                               parent=units[parent] if parent else None)
+        for code, parent in [
+            ("R", None),
+            ("A", "R"),
+            ("A1", "A"),
+            ("A2", "A"),
+            ("B", "R"),
+            ("B1", "B"),
+        ]:
+            units[code] = Unit(
+                code=code,
+                name=f"Enhed {code}",
+                unit_type="team",
+                parent=units[parent] if parent else None,
+            )
             db.session.add(units[code])
         db.session.commit()
     return {code: code for code in ("R", "A", "A1", "A2", "B", "B1")}

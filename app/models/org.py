@@ -51,9 +51,7 @@ class Unit(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list[Unit]] = relationship(
-        back_populates="parent", order_by="Unit.name"
-    )
+    children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.name")
 
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"

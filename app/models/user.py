@@ -63,9 +63,7 @@ class RoleAssignment(db.Model):
         ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(
-        str_enum(Role)
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role))
 
     user: Mapped[User] = relationship(back_populates="roles")
     unit: Mapped[Unit] = relationship()

@@ -48,9 +48,7 @@ def assign_role(session: Session, actor: User | None, user: User, unit: Unit, ro
         return False
     session.add(RoleAssignment(user_id=user.id, unit_id=unit.id, role=role))
     session.flush()
-    audit.record(
-        session, actor, "role.assigned", "user", user.id, unit_id=unit.id, role=role.value
-    )
+    audit.record(session, actor, "role.assigned", "user", user.id, unit_id=unit.id, role=role.value)
     return True
 
 

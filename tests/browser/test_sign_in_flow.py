@@ -18,14 +18,17 @@ def leader(live_app: Flask) -> tuple[str, str]:
     with live_app.app_context():
         db.session.add(Organisation(name="Åby Kommune", kind=OrganisationKind.MUNICIPALITY))
         root = Unit(code="AK", name="Åby Kommune", unit_type="kommune")
-        department = Unit(code="AK-BF", name="Børn & Familie", unit_type="forvaltning",
-                          parent=root)
-        Unit(code="AK-BF-001", name="Dagplejen Nord", unit_type="arbejdsplads",
-             parent=department)
+        department = Unit(code="AK-BF", name="Børn & Familie", unit_type="forvaltning", parent=root)
+        Unit(code="AK-BF-001", name="Dagplejen Nord", unit_type="arbejdsplads", parent=department)
         db.session.add(root)
         db.session.flush()
-        user = create_user(db.session, None, email="leder@aaby.dk", name="Lise Dahl",
-                           password="correct horse battery")
+        user = create_user(
+            db.session,
+            None,
+            email="leder@aaby.dk",
+            name="Lise Dahl",
+            password="correct horse battery",
+        )
         assign_role(db.session, None, user, department, Role.LEADER)
         db.session.commit()
     return "leder@aaby.dk", "correct horse battery"

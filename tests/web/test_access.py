@@ -56,8 +56,14 @@ ADMIN_POSTS = {
 }
 
 # Public routes: no sign-in needed.
-PUBLIC = {"auth.login", "auth.logout", "auth.set_password", "auth.language", "health.healthz",
-          "static"}
+PUBLIC = {
+    "auth.login",
+    "auth.logout",
+    "auth.set_password",
+    "auth.language",
+    "health.healthz",
+    "static",
+}
 
 
 def test_every_route_is_in_the_matrix(app: Flask) -> None:
@@ -69,8 +75,9 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("relation", list(RELATIONS))
 @pytest.mark.parametrize("endpoint", list(UNIT_ROUTES))
-def test_unit_routes(client: FlaskClient, org, make_user, role: Role, relation: str,
-                     endpoint: str) -> None:
+def test_unit_routes(
+    client: FlaskClient, org, make_user, role: Role, relation: str, endpoint: str
+) -> None:
     make_user("someone@x.dk", [(role, HELD_ON)])
     login(client, "someone@x.dk")
     url = UNIT_ROUTES[endpoint].format(code=RELATIONS[relation])
@@ -89,13 +96,15 @@ def test_page_routes(client: FlaskClient, org, make_user, role: Role, endpoint: 
 
 @pytest.mark.parametrize("role", [r for r in Role if r != Role.ADMIN])
 @pytest.mark.parametrize("endpoint", list(ADMIN_POSTS))
-def test_admin_posts_are_refused_for_others(client: FlaskClient, org, make_user, role: Role,
-                                            endpoint: str) -> None:
+def test_admin_posts_are_refused_for_others(
+    client: FlaskClient, org, make_user, role: Role, endpoint: str
+) -> None:
     me = make_user("someone@x.dk", [(role, HELD_ON)])
     login(client, "someone@x.dk")
     url = ADMIN_POSTS[endpoint].format(me=me.id)
-    response = client.post(url, data={"name": "X", "email": "x@x.dk", "unit_code": "R",
-                                      "role": "admin", "year": 2026})
+    response = client.post(
+        url, data={"name": "X", "email": "x@x.dk", "unit_code": "R", "role": "admin", "year": 2026}
+    )
     assert response.status_code == 404
 
 
@@ -108,22 +117,24 @@ def test_signed_out_is_sent_to_sign_in(client: FlaskClient, org, make_user, endp
     assert response.headers["Location"].startswith("/auth/login")
 
 
-def test_unknown_unit_and_forbidden_unit_look_the_same(client: FlaskClient, org,
-                                                       make_user) -> None:
+def test_unknown_unit_and_forbidden_unit_look_the_same(client: FlaskClient, org, make_user) -> None:
     make_user("m@x.dk", [(Role.MEMBER, "A1")])
     login(client, "m@x.dk")
     forbidden = client.get("/units/B1")
     missing = client.get("/units/NO-SUCH-UNIT")
     assert forbidden.status_code == missing.status_code == 404
+
     def without_own_url(response, url):
         return response.get_data(as_text=True).replace(url, "")
 
-    assert without_own_url(forbidden, "/units/B1") == without_own_url(missing,
-                                                                      "/units/NO-SUCH-UNIT")
+    assert without_own_url(forbidden, "/units/B1") == without_own_url(
+        missing, "/units/NO-SUCH-UNIT"
+    )
 
 
-def test_unit_page_lists_only_children_the_user_may_open(client: FlaskClient, org,
-                                                         make_user) -> None:
+def test_unit_page_lists_only_children_the_user_may_open(
+    client: FlaskClient, org, make_user
+) -> None:
     make_user("m@x.dk", [(Role.MEMBER, "A"), (Role.MEMBER, "A2")])
     login(client, "m@x.dk")
     page = client.get("/units/A").get_data(as_text=True)
@@ -131,8 +142,7 @@ def test_unit_page_lists_only_children_the_user_may_open(client: FlaskClient, or
     assert "/units/A1" not in page
 
 
-def test_leader_breadcrumb_links_only_to_allowed_units(client: FlaskClient, org,
-                                                       make_user) -> None:
+def test_leader_breadcrumb_links_only_to_allowed_units(client: FlaskClient, org, make_user) -> None:
     make_user("l@x.dk", [(Role.LEADER, "A")])
     login(client, "l@x.dk")
     page = client.get("/units/A1").get_data(as_text=True)

@@ -42,8 +42,9 @@ def test_deactivated_user_cannot_sign_in(client: FlaskClient, org, make_user) ->
     assert client.get("/").status_code == 302
 
 
-def test_deactivating_a_signed_in_user_ends_their_access(app: Flask, client: FlaskClient, org,
-                                                         make_user) -> None:
+def test_deactivating_a_signed_in_user_ends_their_access(
+    app: Flask, client: FlaskClient, org, make_user
+) -> None:
     user = make_user("m@x.dk", [(Role.MEMBER, "A1")])
     login(client, "m@x.dk")
     assert client.get("/units/A1").status_code == 200
@@ -63,26 +64,33 @@ def test_sign_out_needs_post_and_ends_the_session(client: FlaskClient, org, make
 
 def test_next_parameter_cannot_leave_the_site(client: FlaskClient, org, make_user) -> None:
     make_user("m@x.dk", [(Role.MEMBER, "A1")])
-    response = client.post("/auth/login?next=https://evil.example/x",
-                           data={"email": "m@x.dk", "password": PASSWORD})
+    response = client.post(
+        "/auth/login?next=https://evil.example/x", data={"email": "m@x.dk", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/"
     client.post("/auth/logout")
-    response = client.post("/auth/login?next=/units/A1",
-                           data={"email": "m@x.dk", "password": PASSWORD})
+    response = client.post(
+        "/auth/login?next=/units/A1", data={"email": "m@x.dk", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/units/A1"
 
 
 def test_change_password(client: FlaskClient, org, make_user) -> None:
     make_user("m@x.dk", [(Role.MEMBER, "A1")])
     login(client, "m@x.dk")
-    bad = client.post("/auth/password", data={"current": "wrong", "password": "a new secret 1",
-                                              "confirm": "a new secret 1"})
+    bad = client.post(
+        "/auth/password",
+        data={"current": "wrong", "password": "a new secret 1", "confirm": "a new secret 1"},
+    )
     assert "Den nuværende adgangskode er forkert." in bad.get_data(as_text=True)
-    short = client.post("/auth/password", data={"current": PASSWORD, "password": "short",
-                                                "confirm": "short"})
+    short = client.post(
+        "/auth/password", data={"current": PASSWORD, "password": "short", "confirm": "short"}
+    )
     assert 'id="password-error"' in short.get_data(as_text=True)
-    ok = client.post("/auth/password", data={"current": PASSWORD, "password": "a new secret 1",
-                                             "confirm": "a new secret 1"})
+    ok = client.post(
+        "/auth/password",
+        data={"current": PASSWORD, "password": "a new secret 1", "confirm": "a new secret 1"},
+    )
     assert ok.status_code == 302
     client.post("/auth/logout")
     login(client, "m@x.dk", "a new secret 1")
@@ -137,8 +145,9 @@ def test_csrf_token_is_required(app: Flask, org, make_user) -> None:
         assert response.status_code == 400
         page = client.get("/auth/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        response = client.post("/auth/login", data={"email": "m@x.dk", "password": PASSWORD,
-                                                     "csrf_token": token})
+        response = client.post(
+            "/auth/login", data={"email": "m@x.dk", "password": PASSWORD, "csrf_token": token}
+        )
         assert response.status_code == 302
         assert client.post("/auth/logout").status_code == 400  # no token: refused
     finally:

@@ -65,8 +65,13 @@ def create() -> str | Response:
             form.email.errors = [_("A user with this e-mail exists already.")]
         else:
             db.session.commit()
-            flash(_("%(name)s was created. Give them a role and a set-password link.",
-                    name=user.name), "success")
+            flash(
+                _(
+                    "%(name)s was created. Give them a role and a set-password link.",
+                    name=user.name,
+                ),
+                "success",
+            )
             return redirect(url_for("admin.user", user_id=user.id))
     page = db.paginate(select(User).order_by(User.name), per_page=USERS_PER_PAGE, error_out=False)
     return render_template(
@@ -81,8 +86,9 @@ def _user_or_404(user_id: int) -> User:
     return user
 
 
-def _render_user(user: User, role_form: RoleForm | None = None, link: str | None = None,
-                 status: int = 200) -> tuple[str, int]:
+def _render_user(
+    user: User, role_form: RoleForm | None = None, link: str | None = None, status: int = 200
+) -> tuple[str, int]:
     role_form = role_form or RoleForm()
     role_form.role.choices = _role_choices()
     assignments = db.session.scalars(
@@ -116,7 +122,9 @@ def add_role(user_id: int) -> tuple[str, int] | Response:
     form = RoleForm()
     form.role.choices = _role_choices()
     if form.validate_on_submit():
-        unit = db.session.scalar(select(Unit).where(Unit.code == (form.unit_code.data or "").strip()))
+        unit = db.session.scalar(
+            select(Unit).where(Unit.code == (form.unit_code.data or "").strip())
+        )
         if unit is None:
             form.unit_code.errors = [_("There is no unit with this id.")]
         else:
@@ -154,8 +162,12 @@ def toggle_active(user_id: int) -> Response:
         flash(_("You cannot deactivate yourself."), "error")
         return redirect(url_for("admin.user", user_id=user.id))
     db.session.commit()
-    flash(_("%(name)s was activated.", name=user.name) if user.active
-          else _("%(name)s was deactivated and can no longer sign in.", name=user.name), "success")
+    flash(
+        _("%(name)s was activated.", name=user.name)
+        if user.active
+        else _("%(name)s was deactivated and can no longer sign in.", name=user.name),
+        "success",
+    )
     return redirect(url_for("admin.user", user_id=user.id))
 
 
@@ -202,8 +214,14 @@ def create_measurement() -> tuple[str, int] | Response:
             measurement.name = name
             db.session.add(measurement)
             db.session.flush()
-            audit.record(db.session, current_user, "measurement.created", "measurement",
-                         measurement.id, name=name)
+            audit.record(
+                db.session,
+                current_user,
+                "measurement.created",
+                "measurement",
+                measurement.id,
+                name=name,
+            )
             db.session.commit()
             flash(_("The measurement %(name)s was created.", name=name), "success")
             return redirect(url_for("admin.measurements"))

@@ -31,4 +31,6 @@ class ChangePasswordForm(NewPasswordForm):
 
 
 class LanguageForm(KompasForm):
-    language = SelectField(_l("Language"), choices=[SelectChoice("da", "Dansk"), SelectChoice("en", "English")])
+    language = SelectField(
+        _l("Language"), choices=[SelectChoice("da", "Dansk"), SelectChoice("en", "English")]
+    )

@@ -100,7 +100,12 @@ def change_password() -> str | Response:
 def set_password(token: str) -> str | Response:
     found = passwords.user_id_from_token(token)
     user = db.session.get(User, found[0]) if found else None
-    if found is None or user is None or not user.active or not passwords.token_matches(user, found[1]):
+    if (
+        found is None
+        or user is None
+        or not user.active
+        or not passwords.token_matches(user, found[1])
+    ):
         return render_template("auth/link_invalid.html"), 404  # type: ignore[return-value]
     form = NewPasswordForm()
     if form.validate_on_submit():
