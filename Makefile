@@ -22,9 +22,9 @@ translations: $(VENV)/.installed
 
 # After changing texts: extract them, then translate the new ones in the .po file.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs='.* __pycache__' \
-		-o app/translations/messages.pot app
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k _nl:1,2 --ignore-dirs='.* __pycache__ tests bench migrations' \
+		-o app/translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
 
 ## make demo: a fresh SQLite database with the demo organisation, served on :5000
 demo: setup

@@ -57,9 +57,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from flask_babel import lazy_gettext
+    from flask_babel import lazy_gettext as _l
 
-    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
+    login_manager.login_message = _l("Please sign in to see this page.")
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Any:
@@ -72,12 +72,14 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.health import bp as health_bp
+    from app.blueprints.imports import bp as imports_bp
     from app.blueprints.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(imports_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Role, Unit
@@ -58,6 +60,8 @@ def demo(reset: bool) -> None:
     from app.demo import DEMO_LOGINS, build_demo
 
     if reset:
+        # Units point at their parents (RESTRICT): cut those links before deleting.
+        db.session.execute(update(Unit).values(parent_id=None))
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
     elif db.session.scalar(select(Unit.id).limit(1)) is not None:
@@ -68,3 +72,74 @@ def demo(reset: bool) -> None:
     for login in DEMO_LOGINS:
         click.echo(f"  {login.email:<32} {login.role.value:<10} on {login.unit_code}")
     click.echo(f"Password for all demo users (shown only now): {password}")
+
+
+@kompas.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--measurement", "measurement_name", required=True, help="Name of the measurement.")
+@click.option("--year", type=int, help="Year (needed when the measurement is new).")
+@click.option("--template", type=click.Choice(["gym", "apv"]), help="Built-in questionnaire.")
+@click.option("--dry-run", is_flag=True, help="Check and summarise; write nothing.")
+@click.option("--language", type=click.Choice(["da", "en"]), default="da", show_default=True)
+@with_appcontext
+def import_command(
+    file: Path,
+    measurement_name: str,
+    year: int | None,
+    template: str | None,
+    dry_run: bool,
+    language: str,
+) -> None:
+    """Import a results file (CSV or XLSX, see the import format) into a measurement."""
+    from app.services import imports
+    from app.services.measurements import MeasurementError, find_or_prepare_measurement
+
+    try:
+        measurement = find_or_prepare_measurement(
+            db.session, name=measurement_name, year=year, template_code=template
+        )
+    except MeasurementError as error:
+        raise click.ClickException(str(error)) from error
+    content = file.read_bytes()
+    checked = imports.check(
+        db.session,
+        content,
+        file_name=file.name,
+        year=measurement.year,
+        questionnaire=measurement.questionnaire,
+        threshold=measurement.threshold,
+    )
+    result = checked.result
+    message = "message_da" if language == "da" else "message_en"
+    for kind, problems in (("notice", result.notices), ("warning", result.warnings)):
+        for problem in problems:
+            click.echo(f"{kind}: {_where(problem)}{getattr(problem, message)}")
+    if not result.ok:
+        for problem in result.errors:
+            click.echo(f"error: {_where(problem)}{getattr(problem, message)}", err=True)
+        db.session.rollback()
+        raise click.ClickException(f"{len(result.errors)} error(s); nothing was imported.")
+    preview = checked.preview
+    click.echo(
+        f"{file.name}: {result.rows} rows, {preview['units']} units "
+        f"({len(preview['new_units'])} new, {len(preview['changed_units'])} changed), "
+        f"{preview['questions']} questions, {preview['respondents']} respondents, "
+        f"{len(preview['units_under_threshold'])} units under the threshold"
+    )
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was written.")
+        return
+    log = imports.apply(db.session, None, checked, measurement)
+    db.session.commit()
+    replaced = " (replacing the earlier import)" if log.replaced_earlier else ""
+    click.echo(f"Imported into {measurement.name!r}{replaced}.")
+
+
+def _where(problem: object) -> str:
+    row, column = getattr(problem, "row", None), getattr(problem, "column", None)
+    value = getattr(problem, "value", "")
+    parts = [f"row {row}" if row else "", f"column {column}" if column else ""]
+    where = ", ".join(p for p in parts if p)
+    shown = f" {value!r}" if value else ""
+    return f"{where}{shown}: " if where or shown else ""

@@ -106,37 +106,110 @@ DEMO_LOGINS = [
 
 
 def build_demo(session: Session, *, password: str | None = None) -> str:
-    """Create the demo organisation, users and measurements. Returns the shared password."""
+    """Create the demo organisation, two years of imported results and a user per role.
+
+    The results go through the real import, as HR's files would. Returns the password.
+    """
+    from app.services import imports
+    from app.services.questionnaires import read_template
+
     password = password or secrets.token_urlsafe(9)
     session.add(Organisation(name="Åby Kommune", kind=OrganisationKind.MUNICIPALITY))
-    by_code: dict[str, Unit] = {}
-    for demo_unit in demo_tree():
-        unit = Unit(code=demo_unit.code, name=demo_unit.name, unit_type=demo_unit.unit_type)
-        if demo_unit.parent:
-            unit.parent = by_code[demo_unit.parent]
-        by_code[demo_unit.code] = unit
-        session.add(unit)
-    session.flush()
-
     load_templates(session)
     apv = session.scalar(select(Questionnaire).where(Questionnaire.code == "apv"))
     assert apv is not None  # noqa: S101 - load_templates just made it
+    questions = read_template("apv")["questions"]
     for year in (2025, 2026):
-        session.add(
-            Measurement(
-                name=f"Trivselsmåling og APV {year}",
-                year=year,
-                questionnaire_id=apv.id,
-                threshold=5,
-                sensitive_threshold=10,
-                results_released_on=date(year, 3, 2),
-                dialogue_deadline=date(year, 4, 30),
-                action_plan_deadline=date(year, 6, 30),
-                evaluation_date=date(year, 12, 15),
-            )
+        measurement = Measurement(
+            name=f"Trivselsmåling og APV {year}",
+            year=year,
+            questionnaire=apv,
+            threshold=5,
+            sensitive_threshold=10,
+            results_released_on=date(year, 3, 2),
+            dialogue_deadline=date(year, 4, 30),
+            action_plan_deadline=date(year, 6, 30),
+            evaluation_date=date(year, 12, 15),
         )
+        session.add(measurement)
+        session.flush()
+        content = demo_results_csv(year, questions).encode("utf-8")
+        checked = imports.check(
+            session, content, file_name=f"demo-apv-{year}.csv", year=year, questionnaire=apv
+        )
+        if not checked.ok:
+            raise RuntimeError(f"demo results do not import: {checked.result.errors[:3]}")
+        imports.apply(session, None, checked, measurement)
+    by_code = {unit.code: unit for unit in session.scalars(select(Unit))}
     for login in DEMO_LOGINS:
         user = create_user(session, None, email=login.email, name=login.name, password=password)
         assign_role(session, None, user, by_code[login.unit_code], login.role)
     session.flush()
     return password
+
+
+# --- results: the demo organisation's answers, in the import format -------------------------
+
+RESULT_COLUMNS = [
+    "unit_id", "unit_name", "parent_id", "unit_type", "invited", "respondents", "question_id",
+    "n_1", "n_2", "n_3", "n_4", "n_5", "n_dont_know",
+]  # fmt: skip
+# Workplaces that struggle in the demo, so that red and yellow units, zero-tolerance hits
+# and follow-ups with HR have something to show.
+STRUGGLING = {"AK-SO-002": 0.30, "AK-BF-007": 0.18, "AK-BM-004": 0.15}
+
+
+def _level(rng: random.Random, base: float, spread: float) -> float:
+    return min(0.95, max(0.05, rng.gauss(base, spread)))
+
+
+def demo_results_csv(year: int, questions: list[dict], *, seed: int = 7) -> str:
+    """The demo organisation's results for one year as CSV (`;`), in the spec's format.
+
+    Teams carry the answers; workplaces, administrations and the root are unit-only rows
+    whose figures are the sum of their teams. Levels drift a little from year to year, and
+    the struggling workplaces improve in the later year.
+    """
+    import csv
+    import io
+
+    units = demo_tree(seed)
+    by_code = {u.code: u for u in units}
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerow(RESULT_COLUMNS)
+    themes = sorted({q["theme"] for q in questions})
+    for unit in units:
+        if not unit.size:
+            writer.writerow([unit.code, unit.name, unit.parent or "", unit.unit_type]
+                            + [""] * (len(RESULT_COLUMNS) - 4))
+            continue
+        # A unit's own randomness is stable across years; the year only nudges it.
+        unit_rng = random.Random(f"{seed}:{unit.code}")  # noqa: S311 - demo data
+        year_rng = random.Random(f"{seed}:{unit.code}:{year}")  # noqa: S311 - demo data
+        workplace = by_code[unit.parent or ""]
+        dip = STRUGGLING.get(workplace.code, 0.0) * (0.6 if year >= 2026 else 1.0)
+        levels = {t: _level(unit_rng, 0.68 - dip, 0.08) + year_rng.gauss(0, 0.03) for t in themes}
+        respondents = max(0, min(unit.size, round(unit.size * year_rng.uniform(0.65, 1.0))))
+        for q in questions:
+            k = len(q["scale"])
+            answers = respondents
+            dont_know = 0
+            if not q["zero_tolerance"]:
+                dont_know = sum(year_rng.random() < 0.03 for _ in range(respondents))
+                answers -= dont_know
+            counts = [0] * k
+            level = levels[q["theme"]]
+            for _ in range(answers):
+                if q["zero_tolerance"]:
+                    hit = year_rng.random() < max(0.0, (1 - level) * 0.10 + dip * 0.2)
+                    counts[(1 if year_rng.random() < 0.75 else k - 1) if hit else 0] += 1
+                    continue
+                centre = level if q["direction"] == "higher_better" else 1 - level
+                x = min(0.999, max(0.0, year_rng.gauss(centre, 0.22)))
+                counts[int(x * k)] += 1
+            writer.writerow(
+                [unit.code, unit.name, unit.parent, unit.unit_type, unit.size, respondents,
+                 q["code"]] + counts + [""] * (5 - k) + [dont_know]
+            )  # fmt: skip
+    return out.getvalue()

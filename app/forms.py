@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from flask_wtf import FlaskForm
 
 WTFORMS_MESSAGES = (
@@ -20,10 +21,16 @@ WTFORMS_MESSAGES = (
     _l("Invalid email address."),
     _l("Field must be equal to %(other_name)s."),
     _l("Field must be between %(min)d and %(max)d characters long."),
-    _l("Field must be at least %(min)d character long."),
-    _l("Field must be at least %(min)d characters long."),
-    _l("Field cannot be longer than %(max)d character."),
-    _l("Field cannot be longer than %(max)d characters."),
+    _nl(
+        "Field must be at least %(min)d character long.",
+        "Field must be at least %(min)d characters long.",
+        1,
+    ),
+    _nl(
+        "Field cannot be longer than %(max)d character.",
+        "Field cannot be longer than %(max)d characters.",
+        1,
+    ),
     _l("Number must be between %(min)s and %(max)s."),
     _l("Number must be at least %(min)s."),
     _l("Number must be at most %(max)s."),

@@ -50,6 +50,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             quoted = ", ".join(f'"{name}"' for name in tables)
             db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
         else:
+            db.session.execute(text("UPDATE unit SET parent_id = NULL"))  # RESTRICT on parents
             for name in tables:
                 db.session.execute(text(f'DELETE FROM "{name}"'))
         db.session.commit()

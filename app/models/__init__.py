@@ -2,19 +2,24 @@
 
 from app.models.audit import AuditEvent
 from app.models.org import Organisation, OrganisationKind, Unit
+from app.models.results import ImportLog, QuestionResult, StagedImport, UnitResult
 from app.models.survey import Measurement, Question, Questionnaire
 from app.models.user import ROLES, Role, RoleAssignment, User
 
 __all__ = [
     "ROLES",
     "AuditEvent",
+    "ImportLog",
     "Measurement",
     "Organisation",
     "OrganisationKind",
     "Question",
+    "QuestionResult",
     "Questionnaire",
     "Role",
     "RoleAssignment",
+    "StagedImport",
     "Unit",
+    "UnitResult",
     "User",
 ]

@@ -43,10 +43,19 @@ PAGE_ROUTES: dict[str, tuple[str, set[Role]]] = {
     "admin.users": ("/admin/users", ADMIN_ONLY),
     "admin.user": ("/admin/users/{me}", ADMIN_ONLY),
     "admin.measurements": ("/admin/measurements", ADMIN_ONLY),
+    "imports.index": ("/imports/", ADMIN_ONLY),
 }
 
-# POST-only admin routes: a non-admin gets 404 before anything is read.
+# Admin routes that act on something (POST), or on a staged upload: a non-admin gets 404
+# before anything is read.
+ADMIN_GETS = {
+    "imports.staged": "/imports/staged/some-token",
+    "imports.errors_csv": "/imports/staged/some-token/errors.csv",
+}
 ADMIN_POSTS = {
+    "imports.check": "/imports/check",
+    "imports.confirm": "/imports/staged/some-token/confirm",
+    "imports.discard": "/imports/staged/some-token/discard",
     "admin.create": "/admin/users",
     "admin.add_role": "/admin/users/{me}/roles",
     "admin.delete_role": "/admin/users/{me}/roles/1/delete",
@@ -68,7 +77,7 @@ PUBLIC = {
 
 def test_every_route_is_in_the_matrix(app: Flask) -> None:
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    covered = set(UNIT_ROUTES) | set(PAGE_ROUTES) | set(ADMIN_POSTS) | PUBLIC
+    covered = set(UNIT_ROUTES) | set(PAGE_ROUTES) | set(ADMIN_GETS) | set(ADMIN_POSTS) | PUBLIC
     assert endpoints - covered == set(), "decide and test the access of these routes"
 
 
@@ -106,6 +115,16 @@ def test_admin_posts_are_refused_for_others(
         url, data={"name": "X", "email": "x@x.dk", "unit_code": "R", "role": "admin", "year": 2026}
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r != Role.ADMIN])
+@pytest.mark.parametrize("endpoint", list(ADMIN_GETS))
+def test_admin_gets_are_refused_for_others(
+    client: FlaskClient, org, make_user, role: Role, endpoint: str
+) -> None:
+    make_user("someone@x.dk", [(role, HELD_ON)])
+    login(client, "someone@x.dk")
+    assert client.get(ADMIN_GETS[endpoint]).status_code == 404
 
 
 @pytest.mark.parametrize("endpoint", list(UNIT_ROUTES) + list(PAGE_ROUTES))

@@ -15,3 +15,11 @@
     if (meta) { event.detail.headers["X-CSRFToken"] = meta.value; }
   });
 })();
+
+/* Upload progress for forms marked data-upload-progress. */
+document.addEventListener("htmx:xhr:progress", function (event) {
+  var form = event.target.closest ? event.target.closest("[data-upload-progress]") : null;
+  if (!form || !event.detail.lengthComputable) { return; }
+  var bar = form.querySelector("progress");
+  if (bar) { bar.value = Math.round((event.detail.loaded / event.detail.total) * 100); }
+});

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+from app.blueprints.imports import routes  # noqa: E402, F401

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField
+
+from app.forms import KompasForm
+
+
+class UploadForm(KompasForm):
+    measurement_id = SelectField(_l("Measurement"), coerce=int)
+    file = FileField(
+        _l("Results file"),
+        validators=[FileRequired(message=_l("Choose the file with the results."))],
+        description=_l("CSV (UTF-8, separated by ; or ,) or Excel (XLSX), in the import format."),
+    )

@@ -1,0 +1,268 @@
+"""Problems found while importing a results file, with their Danish and English wording.
+
+Every error, warning and notice the import engine reports is a `Problem` built by
+`problem(code, ...)` from the message table below, so that each machine code has exactly
+one wording in each language and the wording can be reviewed in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One error, warning or notice about an uploaded results file."""
+
+    row: int | None  # row number as a spreadsheet shows it (header = 1); None: the whole file
+    column: str | None  # header name, lower-cased; None when no single column is at fault
+    value: str  # the value found ("" if none)
+    message_da: str  # what is wrong and what was expected, in plain Danish
+    message_en: str  # the same in English
+    code: str  # machine code, one of MESSAGES
+
+
+# code -> (Danish, English). Placeholders are filled from problem()'s arguments: {column},
+# {value} and the keyword details. User data only ever goes in as an argument to format(),
+# so braces in a cell value cannot break the message.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # --- the file as a whole -------------------------------------------------------------
+    "empty_file": (
+        "Filen er tom.",
+        "The file is empty.",
+    ),
+    "no_rows": (
+        "Filen har en overskriftsrække, men ingen rækker med enheder eller resultater.",
+        "The file has a header row but no rows with units or results.",
+    ),
+    "not_csv_or_xlsx": (
+        "Filen er hverken en CSV-fil eller en Excel-fil (XLSX). "
+        "Gem resultaterne som CSV (UTF-8) eller XLSX, og prøv igen.",
+        "The file is neither a CSV file nor an Excel file (XLSX). "
+        "Save the results as CSV (UTF-8) or XLSX and try again.",
+    ),
+    "damaged_xlsx": (
+        "Filen ligner en Excel-fil (XLSX), men kan ikke læses; den er måske beskadiget. "
+        "Åbn den i Excel, gem den igen, og prøv igen.",
+        "The file looks like an Excel file (XLSX) but cannot be read; it may be damaged. "
+        "Open it in Excel, save it again and try again.",
+    ),
+    "malformed_csv": (
+        "Rækken kan ikke læses som CSV, fx fordi et anførselstegn ikke er lukket, "
+        "eller fordi en celle er alt for lang.",
+        "The row cannot be read as CSV, for example because a quote is not closed "
+        "or a cell is far too long.",
+    ),
+    "too_many_errors": (
+        "Der er flere end {limit} fejl; kun de første {limit} er vist. "
+        "Ret dem, og indlæs filen igen for at se resten.",
+        "There are more than {limit} errors; only the first {limit} are shown. "
+        "Fix them and upload the file again to see the rest.",
+    ),
+    # --- the header row ------------------------------------------------------------------
+    "missing_column": (
+        'Kolonnen "{column}" mangler. Den skal være med.',
+        'The column "{column}" is missing. It is required.',
+    ),
+    "missing_answer_columns": (
+        "Filen har hverken kolonnerne n_1 … n_k (fordelingen af svar) eller kolonnerne "
+        "n og mean, så der er ingen svar at læse.",
+        "The file has neither the columns n_1 … n_k (the distribution of answers) nor the "
+        "columns n and mean, so there are no answers to read.",
+    ),
+    "repeated_column": (
+        'Kolonnen "{column}" står mere end én gang i overskriftsrækken. '
+        "Hver kolonne må kun stå der én gang.",
+        'The column "{column}" appears more than once in the header row. '
+        "Each column may appear only once.",
+    ),
+    # --- one row -------------------------------------------------------------------------
+    "too_many_cells": (
+        "Rækken har {cells} celler, men overskriftsrækken kun {columns} kolonner. "
+        "Måske står skilletegnet inde i en værdi uden anførselstegn om.",
+        "The row has {cells} cells but the header row only {columns} columns. "
+        "Perhaps a value contains the separator without quotes around it.",
+    ),
+    "missing_unit_id": (
+        "unit_id er tom. Hver række skal have enhedens id.",
+        "unit_id is empty. Every row needs the id of its unit.",
+    ),
+    "not_whole_number": (
+        'Forventede et helt tal, 0 eller derover, men fandt "{value}".',
+        'Expected a whole number, 0 or more, but found "{value}".',
+    ),
+    "not_a_number": (
+        'Forventede et tal, fx 3,4, men fandt "{value}".',
+        'Expected a number, e.g. 3.4, but found "{value}".',
+    ),
+    "mean_out_of_range": (
+        "Gennemsnittet {value} ligger uden for skalaen, der går fra 1 til {k}.",
+        "The mean {value} lies outside the scale, which runs from 1 to {k}.",
+    ),
+    "missing_count": (
+        "{column} er tom. Spørgsmålet har {k} svarmuligheder, så n_1 til n_{k} skal alle "
+        "udfyldes (med 0, hvis ingen valgte svaret).",
+        "{column} is empty. The question has {k} answer options, so n_1 to n_{k} must all "
+        "be filled in (with 0 where nobody chose the answer).",
+    ),
+    "missing_mean": (
+        "mean er tom. Når n er større end 0 og der ikke er en fordeling, skal "
+        "gennemsnittet stå i mean.",
+        "mean is empty. When n is greater than 0 and there is no distribution, "
+        "the mean must be given in mean.",
+    ),
+    "no_answers": (
+        "Rækken har hverken en fordeling af svar (n_1 … n_k) eller n og mean.",
+        "The row has neither a distribution of answers (n_1 … n_k) nor n and mean.",
+    ),
+    "count_beyond_scale": (
+        "Spørgsmålet har kun {k} svarmuligheder, så {column} skal være tom, "
+        'men der står "{value}".',
+        "The question has only {k} answer options, so {column} must be empty, "
+        'but it holds "{value}".',
+    ),
+    "n_mismatch": (
+        "n er {value}, men n_1 til n_{k} giver tilsammen {total}.",
+        "n is {value}, but n_1 to n_{k} add up to {total}.",
+    ),
+    "mean_mismatch": (
+        "mean er {value}, men fordelingen i n_1 til n_{k} giver gennemsnittet {expected}.",
+        "mean is {value}, but the distribution in n_1 to n_{k} gives the mean {expected}.",
+    ),
+    "counts_without_question": (
+        'Rækken har intet question_id, men {column} er udfyldt ("{value}"). '
+        "En række uden question_id beskriver kun enheden og kan ikke have svar.",
+        'The row has no question_id, but {column} is filled in ("{value}"). '
+        "A row without question_id only describes its unit and cannot hold answers.",
+    ),
+    "missing_scale": (
+        "scale er tom. Når der ikke er valgt en spørgeramme, skal hvert spørgsmål have sine "
+        "svarmuligheder i scale, adskilt af |, fx Aldrig|Sjældent|Tit.",
+        "scale is empty. When no questionnaire is chosen, every question needs its answer "
+        "options in scale, separated by |, e.g. Never|Rarely|Often.",
+    ),
+    "scale_size": (
+        "Skalaen har {k} svarmuligheder, men skal have mellem 2 og 11.",
+        "The scale has {k} answer options, but must have between 2 and 11.",
+    ),
+    "invalid_scale": (
+        "Skalaen har en tom svarmulighed. Skriv svarmulighederne fra 1 og op, adskilt af |.",
+        "The scale has an empty answer option. Write the options from 1 up, separated by |.",
+    ),
+    "invalid_direction": (
+        'Forventede higher_better eller lower_better, men fandt "{value}".',
+        'Expected higher_better or lower_better, but found "{value}".',
+    ),
+    "not_yes_no": (
+        'Forventede ja eller nej (yes/no, ja/nej, 1/0, true/false), men fandt "{value}".',
+        'Expected yes or no (yes/no, ja/nej, 1/0, true/false), but found "{value}".',
+    ),
+    "unknown_question": (
+        'Spørgsmålet "{value}" findes ikke i den valgte spørgeramme.',
+        'The question "{value}" is not in the chosen questionnaire.',
+    ),
+    "question_mismatch": (
+        '{column} er "{value}", men den valgte spørgeramme har "{expected}" '
+        "for spørgsmålet {question}.",
+        '{column} is "{value}", but the chosen questionnaire has "{expected}" '
+        "for the question {question}.",
+    ),
+    "question_inconsistent": (
+        '{column} er "{value}" her, men "{expected}" i række {first_row} for samme '
+        "spørgsmål ({question}). Et spørgsmål skal beskrives ens i alle rækker.",
+        '{column} is "{value}" here, but "{expected}" in row {first_row} for the same '
+        "question ({question}). A question must be described the same on every row.",
+    ),
+    "unit_inconsistent": (
+        '{column} er "{value}" her, men "{expected}" i række {first_row} for samme enhed '
+        "({unit}). Værdien skal være den samme i alle enhedens rækker.",
+        '{column} is "{value}" here, but "{expected}" in row {first_row} for the same unit '
+        "({unit}). The value must be the same on every row of the unit.",
+    ),
+    "duplicate_row": (
+        "Enheden {unit} og spørgsmålet {question} står allerede i række {first_row}. "
+        "Hvert par af enhed og spørgsmål må kun stå én gang.",
+        "The unit {unit} and the question {question} are already given in row {first_row}. "
+        "Each pair of unit and question may appear only once.",
+    ),
+    "duplicate_unit_row": (
+        "Enheden {unit} er allerede beskrevet i en række uden question_id (række {first_row}).",
+        "The unit {unit} is already described in a row without question_id (row {first_row}).",
+    ),
+    "answers_exceed_respondents": (
+        "Svarene i rækken (ved ikke medregnet) giver tilsammen {total}, flere end "
+        "respondents ({value}).",
+        "The answers on this row (don't know included) add up to {total}, more than "
+        "respondents ({value}).",
+    ),
+    # --- the units as a whole ------------------------------------------------------------
+    "unknown_parent": (
+        'parent_id "{value}" er hverken en enhed i filen eller i organisationen.',
+        'parent_id "{value}" is neither a unit in the file nor in the organisation.',
+    ),
+    "cycle": (
+        "Enheden {unit} ligger under sig selv ({path}). En enhed kan ikke være sin egen overenhed.",
+        "The unit {unit} lies below itself ({path}). A unit cannot be its own ancestor.",
+    ),
+    "respondents_exceed_invited": (
+        "respondents ({value}) er større end invited ({invited}) for enheden {unit}.",
+        "respondents ({value}) is larger than invited ({invited}) for the unit {unit}.",
+    ),
+    "answers_exceed_invited": (
+        "Svarene i rækken giver tilsammen {total}, flere end invited ({value}) for enheden {unit}.",
+        "The answers on this row add up to {total}, more than invited ({value}) for the unit "
+        "{unit}.",
+    ),
+    "parent_smaller_than_children": (
+        "{column} er {value} for {unit}, men underenhederne har tilsammen {children}. "
+        "En overenheds egne tal kan ikke være mindre end summen af underenhedernes.",
+        "{column} is {value} for {unit}, but its sub-units add up to {children}. "
+        "A parent unit's own figures cannot be smaller than the sum of its sub-units.",
+    ),
+    # --- warnings (the import may go ahead) ------------------------------------------------
+    "unit_moved": (
+        "Enheden {unit} flyttes fra {old_da} til {new_da}.",
+        "The unit {unit} moves from {old_en} to {new_en}.",
+    ),
+    "previous_unit_unknown": (
+        'previous_unit_id "{value}" er ikke en enhed i en tidligere måling, så enheden '
+        "kan ikke sammenlignes med den.",
+        'previous_unit_id "{value}" is not a unit of an earlier measurement, so the unit '
+        "cannot be compared with it.",
+    ),
+    # --- notices -------------------------------------------------------------------------
+    "encoding_cp1252": (
+        "Filen er ikke UTF-8 og er derfor læst som Windows-1252 (Excels almindelige "
+        "CSV-format). Kontrollér, at æ, ø og å ser rigtige ud, før du importerer.",
+        "The file is not UTF-8 and was therefore read as Windows-1252 (Excel's plain CSV "
+        "format). Check that æ, ø and å look right before you import.",
+    ),
+    "ignored_column": (
+        'Kolonnen "{column}" er ikke en del af formatet og bliver ikke brugt.',
+        'The column "{column}" is not part of the format and is not used.',
+    ),
+    "sheet_used": (
+        'Der er intet ark, der hedder "results", så det første ark, "{value}", er læst.',
+        'There is no sheet named "results", so the first sheet, "{value}", was read.',
+    ),
+}
+
+
+def problem(
+    code: str,
+    row: int | None = None,
+    column: str | None = None,
+    value: object = "",
+    **details: object,
+) -> Problem:
+    """Build the Problem for `code`, filling its message with the column, value and details."""
+    danish, english = MESSAGES[code]
+    text = "" if value is None else str(value)
+    return Problem(
+        row=row,
+        column=column,
+        value=text,
+        message_da=danish.format(column=column, value=text, **details),
+        message_en=english.format(column=column, value=text, **details),
+        code=code,
+    )

@@ -1,0 +1,205 @@
+"""Turning an uploaded results file into rows of text cells, whatever its format.
+
+The format is told by the content, never by the file name: an XLSX file is a zip archive
+(its first bytes are a zip signature), anything else must be text. Text is read as UTF-8
+(with or without BOM) and, when it is not valid UTF-8, as Windows-1252, the encoding of
+Excel's plain "CSV" on Danish Windows. CSV is decoded and split while it streams, so a
+50 MB file is never held in memory as one string.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import io
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO, TypeVar
+
+from app.domain.importing_problems import Problem, problem
+
+_SNIFF_BYTES = 64 * 1024
+_UTF8_BOM = codecs.BOM_UTF8
+# How a zip archive (and so an XLSX file) starts: a file, an empty archive, a split one.
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+# Control bytes that never occur in a text file (tab, newlines and form feed excluded).
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c")
+
+Result = TypeVar("Result")
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read at all; `problem` says why."""
+
+    def __init__(self, file_problem: Problem, file_format: str = "") -> None:
+        super().__init__(file_problem.code)
+        self.problem = file_problem
+        self.file_format = file_format
+
+
+class UnreadableRow(Exception):
+    """Reading stopped at a row that cannot be read (damaged XLSX data)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class RowSource:
+    """The rows of a file as lists of cell texts, header row first."""
+
+    format: str  # "csv" | "xlsx"
+    encoding: str | None  # "utf-8", "utf-8-sig", "cp1252"; None for XLSX
+    rows: Iterator[list[str]]
+    notices: list[Problem] = field(default_factory=list)
+
+
+def read_file(stream: BinaryIO, consume: Callable[[RowSource], Result]) -> Result:
+    """Detect the format of `stream` and hand its rows to `consume`; return what it returns.
+
+    Raises UnreadableFile for an empty, damaged or foreign file. `consume` may be called
+    twice: a CSV file that turns out not to be UTF-8 part-way through is read again from
+    the start as Windows-1252, so the stream must be seekable; other streams are copied to
+    a temporary file first.
+    """
+    own_copy: BinaryIO | None = None
+    # Buffered files and the spooled temporary files uploads arrive in can be decoded as
+    # they are; anything else is copied first.
+    readable_as_is = isinstance(stream, io.BufferedIOBase | tempfile.SpooledTemporaryFile)
+    if not (readable_as_is and stream.seekable()):
+        own_copy = tempfile.TemporaryFile()  # closed in the finally below
+        shutil.copyfileobj(stream, own_copy, 1 << 20)
+        own_copy.seek(0)
+        stream = own_copy
+    try:
+        start = stream.tell()
+        head = stream.read(_SNIFF_BYTES)
+        stream.seek(start)
+        if not head.removeprefix(_UTF8_BOM).strip():
+            raise UnreadableFile(problem("empty_file"))
+        if head[:4] in _ZIP_SIGNATURES:
+            return _read_xlsx(stream, consume)
+        if _looks_binary(head):
+            raise UnreadableFile(problem("not_csv_or_xlsx"))
+        return _read_csv(stream, start, head, consume)
+    finally:
+        if own_copy is not None:
+            own_copy.close()
+
+
+def _looks_binary(head: bytes) -> bool:
+    """True for PDFs, images, old .xls and other files that are not text."""
+    if b"\x00" in head or head.startswith(b"%PDF"):
+        return True
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls * 100 > len(head)  # a stray control byte is tolerated, many are not
+
+
+def _read_csv(
+    stream: BinaryIO, start: int, head: bytes, consume: Callable[[RowSource], Result]
+) -> Result:
+    has_bom = head.startswith(_UTF8_BOM)
+    header_line = head.split(b"\n", 1)[0]
+    # The separators are ASCII, so the raw bytes tell them whatever the encoding.
+    separator = ";" if header_line.count(b";") > header_line.count(b",") else ","
+    if has_bom or _valid_utf8_start(head, complete=len(head) < _SNIFF_BYTES):
+        encoding = "utf-8-sig" if has_bom else "utf-8"
+        try:
+            return _consume_text(stream, start, encoding, separator, [], consume)
+        except UnicodeDecodeError:
+            pass  # not UTF-8 after all: read it again below as Windows-1252
+    notice = problem("encoding_cp1252")
+    try:
+        return _consume_text(
+            stream,
+            start + (len(_UTF8_BOM) if has_bom else 0),
+            "cp1252",
+            separator,
+            [notice],
+            consume,
+        )
+    except UnicodeDecodeError as exc:  # a byte Windows-1252 does not define either
+        raise UnreadableFile(problem("not_csv_or_xlsx"), "csv") from exc
+
+
+def _valid_utf8_start(head: bytes, *, complete: bool) -> bool:
+    try:
+        # An incomplete final character is fine when the head was cut mid-file.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _consume_text(
+    stream: BinaryIO,
+    offset: int,
+    encoding: str,
+    separator: str,
+    notices: list[Problem],
+    consume: Callable[[RowSource], Result],
+) -> Result:
+    stream.seek(offset)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[type-var]
+    try:
+        rows = csv.reader(text, delimiter=separator)
+        return consume(RowSource("csv", encoding, rows, notices))
+    finally:
+        text.detach()  # leave the caller's stream open
+
+
+def _read_xlsx(stream: BinaryIO, consume: Callable[[RowSource], Result]) -> Result:
+    import openpyxl  # only needed for XLSX; keeps CSV imports light
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles, data validation…
+            workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged zip or XML
+        raise UnreadableFile(problem("damaged_xlsx"), "xlsx") from exc
+    try:
+        names = workbook.sheetnames
+        if not names:
+            raise UnreadableFile(problem("damaged_xlsx"), "xlsx")
+        chosen = next((name for name in names if name.strip().lower() == "results"), None)
+        notices = []
+        if chosen is None:
+            chosen = names[0]
+            if len(names) > 1:
+                notices.append(problem("sheet_used", value=chosen))
+        return consume(RowSource("xlsx", None, _xlsx_rows(workbook[chosen]), notices))
+    finally:
+        workbook.close()
+
+
+def _xlsx_rows(sheet: object) -> Iterator[list[str]]:
+    try:
+        # Tools often write a wrong sheet size; without it openpyxl reads what is there.
+        sheet.reset_dimensions()  # type: ignore[attr-defined]
+        for values in sheet.iter_rows(values_only=True):  # type: ignore[attr-defined]
+            yield [_cell_text(value) for value in values]
+    except Exception as exc:  # damaged sheet XML surfaces only while reading it
+        raise UnreadableRow("damaged_xlsx") from exc
+
+
+def _cell_text(value: object) -> str:
+    """A cell as the text a CSV export of it would hold, so both formats validate alike."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):  # before int: bool is an int
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # Excel stores every number as a float; 3.0 is the whole number 3.
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)

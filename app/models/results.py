@@ -1,0 +1,127 @@
+"""Imported aggregate results (counts only, never an individual answer) and the import log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.org import Unit
+from app.models.survey import Measurement, Question
+from app.models.user import User
+
+
+class UnitResult(db.Model):
+    """A unit's figures in one measurement, and its place in the tree at that time."""
+
+    __tablename__ = "unit_result"
+
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurement.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The parent when this measurement was imported: units move, old results must not.
+    parent_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"))
+    # None where the file gave no figures of the unit's own: its children's sum counts.
+    respondents: Mapped[int | None] = mapped_column(Integer)
+    invited: Mapped[int | None] = mapped_column(Integer)
+    has_own_rows: Mapped[bool] = mapped_column(Boolean, default=False)
+    previous_codes: Mapped[str] = mapped_column(String(500), default="")  # "|"-separated
+
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+
+
+class QuestionResult(db.Model):
+    """Answer counts of one question at one unit: the distribution over options 1..k
+    ("3,5,9,2,1"), or only n and mean where the survey tool gave no distribution."""
+
+    __tablename__ = "question_result"
+
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurement.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("question.id", ondelete="CASCADE"), primary_key=True
+    )
+    counts: Mapped[str | None] = mapped_column(String(120))
+    n: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[float | None] = mapped_column(Float)
+    dont_know: Mapped[int] = mapped_column(Integer, default=0)
+
+    question: Mapped[Question] = relationship()
+
+    @property
+    def count_list(self) -> list[int] | None:
+        return [int(c) for c in self.counts.split(",")] if self.counts else None
+
+
+class ImportLog(db.Model):
+    """Every import attempt that reached the database, kept when a re-import replaces results."""
+
+    __tablename__ = "import_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    measurement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("measurement.id", ondelete="SET NULL"), index=True
+    )
+    file_name: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    file_format: Mapped[str] = mapped_column(String(10), default="")
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    units: Mapped[int] = mapped_column(Integer, default=0)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(20))  # imported | rejected | failed
+    replaced_earlier: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User | None] = relationship()
+    measurement: Mapped[Measurement | None] = relationship()
+
+
+class StagedImport(db.Model):
+    """An uploaded file waiting for "Import" to be confirmed.
+
+    Kept in the database, not on one server's disk, so any app server can confirm it.
+    Deleted when confirmed, and swept when old.
+    """
+
+    __tablename__ = "staged_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    measurement_id: Mapped[int] = mapped_column(ForeignKey("measurement.id", ondelete="CASCADE"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    preview: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    measurement: Mapped[Measurement] = relationship()

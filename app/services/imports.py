@@ -1,0 +1,388 @@
+"""Importing a results file into a measurement: check, preview, then write in one go.
+
+`check` reads and validates without writing anything; `apply` writes a checked result in the
+caller's transaction (units, results, import log, audit), so that any failure — a database
+error, a killed process — leaves the previous state as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from app.domain.importing import (
+    ImportResult,
+    KnownUnit,
+    Problem,
+    QuestionSpec,
+    parse_results,
+)
+from app.models import (
+    ImportLog,
+    Measurement,
+    Organisation,
+    OrganisationKind,
+    Question,
+    Questionnaire,
+    QuestionResult,
+    Unit,
+    UnitResult,
+    User,
+)
+from app.models.base import utcnow
+from app.services import audit
+
+
+@dataclass
+class CheckedFile:
+    """A file read and validated against the organisation, with what importing it would do."""
+
+    result: ImportResult
+    file_name: str
+    size_bytes: int
+    sha256: str
+    preview: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+
+def template_specs(questionnaire: Questionnaire) -> list[QuestionSpec]:
+    return [
+        QuestionSpec(
+            code=q.code,
+            text=q.text,
+            theme=q.theme,
+            scale=tuple(q.scale),
+            direction=q.direction,
+            zero_tolerance=q.zero_tolerance,
+        )
+        for q in questionnaire.questions
+    ]
+
+
+def known_units(session: Session) -> dict[str, KnownUnit]:
+    parent = aliased(Unit)
+    rows = session.execute(
+        select(Unit.code, parent.code).outerjoin(parent, Unit.parent_id == parent.id)
+    ).all()
+    return {code: KnownUnit(code=code, parent_code=parent_code) for code, parent_code in rows}
+
+
+def earlier_unit_codes(session: Session, year: int) -> set[str]:
+    """Codes of units with results in a measurement of an earlier year."""
+    rows = session.scalars(
+        select(Unit.code)
+        .join(UnitResult, UnitResult.unit_id == Unit.id)
+        .join(Measurement, Measurement.id == UnitResult.measurement_id)
+        .where(Measurement.year < year)
+        .distinct()
+    )
+    return set(rows)
+
+
+def check(
+    session: Session,
+    content: bytes,
+    *,
+    file_name: str,
+    year: int,
+    questionnaire: Questionnaire | None,
+    threshold: int = 5,
+) -> CheckedFile:
+    """Read and validate; nothing is written. `questionnaire` None: the file defines it."""
+    template = (
+        template_specs(questionnaire) if questionnaire and questionnaire.is_template else None
+    )
+    known = known_units(session)
+    earlier = earlier_unit_codes(session, year)
+    result = parse_results(
+        io.BytesIO(content),
+        template=template,
+        known_units=known,
+        previous_unit_codes=earlier or None,
+    )
+    checked = CheckedFile(
+        result=result,
+        file_name=file_name,
+        size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    if result.ok:
+        checked.preview = _preview(session, result, known, threshold)
+    return checked
+
+
+def _preview(
+    session: Session, result: ImportResult, known: dict[str, KnownUnit], threshold: int
+) -> dict[str, Any]:
+    existing = {
+        code: (name, unit_type)
+        for code, name, unit_type in session.execute(select(Unit.code, Unit.name, Unit.unit_type))
+    }
+    new, changed, unchanged = [], [], 0
+    for unit in result.units:
+        if unit.code not in existing:
+            new.append(unit.code)
+        elif (
+            existing[unit.code] != (unit.name, unit.unit_type)
+            or known[unit.code].parent_code != unit.parent_code
+        ):
+            changed.append(unit.code)
+        else:
+            unchanged += 1
+    leaves = [u for u in result.units if u.has_own_rows]
+    respondents = sum(u.respondents or 0 for u in leaves)
+    invited = sum(u.invited or 0 for u in leaves if u.invited is not None)
+    under = [u.code for u in leaves if (u.respondents or 0) < threshold]
+    zero_tolerance = [q.code for q in result.questions if q.zero_tolerance]
+    return {
+        "units": len(result.units),
+        "new_units": new,
+        "changed_units": changed,
+        "unchanged_units": unchanged,
+        "questions": len(result.questions),
+        "themes": sorted({q.theme for q in result.questions if q.theme}),
+        "respondents": respondents,
+        "invited": invited,
+        "response_rate": (respondents / invited) if invited else None,
+        "units_under_threshold": under,
+        "zero_tolerance_questions": zero_tolerance,
+        "rows": result.rows,
+    }
+
+
+class ImportRefused(ValueError):
+    """The checked file cannot be applied (it had errors)."""
+
+
+def _ensure_organisation(
+    session: Session, result: ImportResult, questionnaire: Questionnaire
+) -> None:
+    """The first import into an empty Kompas names the organisation after its root unit."""
+    if session.scalar(select(Organisation.id).limit(1)) is not None:
+        return
+    root = next((u for u in result.units if u.parent_code is None), None)
+    kind = OrganisationKind.SCHOOL if questionnaire.code == "gym" else OrganisationKind.MUNICIPALITY
+    session.add(Organisation(name=root.name if root else "Kompas", kind=kind))
+
+
+def _sync_questions(
+    session: Session, questionnaire: Questionnaire, specs: list[QuestionSpec]
+) -> dict[str, int]:
+    """Make a file-defined questionnaire's questions those of the file; code -> id."""
+    current = {q.code: q for q in questionnaire.questions}
+    for position, spec in enumerate(specs):
+        question = current.pop(spec.code, None)
+        if question is None:
+            question = Question(questionnaire_id=questionnaire.id, code=spec.code)
+            session.add(question)
+        question.text = spec.text
+        question.theme = spec.theme
+        question.scale = list(spec.scale)
+        question.direction = spec.direction
+        question.zero_tolerance = spec.zero_tolerance
+        question.position = position
+    for leftover in current.values():
+        session.delete(leftover)
+    session.flush()
+    return dict(
+        session.execute(
+            select(Question.code, Question.id).where(Question.questionnaire_id == questionnaire.id)
+        ).all()
+    )
+
+
+def _upsert_units(session: Session, result: ImportResult) -> dict[str, int]:
+    """Create new units, update names, types and parents; code -> id for every unit."""
+    rows = session.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.unit_type, Unit.parent_id, Unit.active)
+    ).all()
+    ids = {row.code: row.id for row in rows}
+    new = [u for u in result.units if u.code not in ids]
+    if new:
+        now = utcnow()
+        session.execute(
+            insert(Unit),
+            [
+                {"code": u.code, "name": u.name, "unit_type": u.unit_type, "active": True,
+                 "created_at": now}
+                for u in new
+            ],
+        )  # fmt: skip
+        ids.update(session.execute(select(Unit.code, Unit.id)).tuples().all())
+    before = {row.id: row for row in rows}
+    changes = []
+    for unit in result.units:
+        unit_id = ids[unit.code]
+        parent_id = ids[unit.parent_code] if unit.parent_code else None
+        old = before.get(unit_id)
+        if old is None or (old.name, old.unit_type, old.parent_id, old.active) != (
+            unit.name, unit.unit_type, parent_id, True
+        ):  # fmt: skip
+            changes.append(
+                {"id": unit_id, "name": unit.name, "unit_type": unit.unit_type,
+                 "parent_id": parent_id, "active": True}
+            )  # fmt: skip
+    if changes:
+        session.execute(update(Unit), changes)  # ORM bulk UPDATE by primary key
+    return ids
+
+
+def apply(
+    session: Session,
+    actor: User | None,
+    checked: CheckedFile,
+    measurement: Measurement,
+) -> ImportLog:
+    """Write a checked file into the measurement, replacing its results as a whole.
+
+    Flushes, never commits: the caller commits once, or rolls everything back.
+    """
+    result = checked.result
+    if not result.ok:
+        raise ImportRefused(f"{len(result.errors)} errors")
+    questionnaire = measurement.questionnaire
+    if questionnaire.is_template:
+        question_ids = {q.code: q.id for q in questionnaire.questions}
+    else:
+        question_ids = _sync_questions(session, questionnaire, result.questions)
+
+    unit_ids = _upsert_units(session, result)
+    _ensure_organisation(session, result, questionnaire)
+    replaced = (
+        session.scalar(
+            select(UnitResult.unit_id).where(UnitResult.measurement_id == measurement.id).limit(1)
+        )
+        is not None
+    )
+    session.execute(delete(QuestionResult).where(QuestionResult.measurement_id == measurement.id))
+    session.execute(delete(UnitResult).where(UnitResult.measurement_id == measurement.id))
+
+    measurement_id = measurement.id
+    session.execute(
+        insert(UnitResult),
+        [
+            {
+                "measurement_id": measurement_id,
+                "unit_id": unit_ids[u.code],
+                "parent_unit_id": unit_ids[u.parent_code] if u.parent_code else None,
+                "respondents": u.respondents,
+                "invited": u.invited,
+                "has_own_rows": u.has_own_rows,
+                "previous_codes": "|".join(u.previous_codes),
+            }
+            for u in result.units
+        ],
+    )
+    _insert_question_results(session, result, measurement_id, unit_ids, question_ids)
+
+    log = ImportLog(
+        user_id=actor.id if actor else None,
+        measurement_id=measurement_id,
+        file_name=checked.file_name[:255],
+        size_bytes=checked.size_bytes,
+        sha256=checked.sha256,
+        file_format=result.format,
+        rows=result.rows,
+        units=len(result.units),
+        questions=len(result.questions),
+        outcome="imported",
+        replaced_earlier=replaced,
+        summary={k: v for k, v in checked.preview.items() if not isinstance(v, list)},
+    )
+    session.add(log)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "results.imported",
+        "measurement",
+        measurement_id,
+        file_name=checked.file_name,
+        sha256=checked.sha256,
+        units=len(result.units),
+        replaced=replaced,
+    )
+    return log
+
+
+def _insert_question_results(
+    session: Session,
+    result: ImportResult,
+    measurement_id: int,
+    unit_ids: dict[str, int],
+    question_ids: dict[str, int],
+) -> None:
+    """The bulk of an import (one row per unit and question): plain tuples, one statement per
+    batch, through the driver's executemany."""
+    statement = insert(QuestionResult.__table__)
+    batch: list[dict[str, Any]] = []
+    join = ",".join
+    for row in result.results:
+        counts = row.counts
+        batch.append(
+            {
+                "measurement_id": measurement_id,
+                "unit_id": unit_ids[row.unit_code],
+                "question_id": question_ids[row.question_code],
+                "counts": join(map(str, counts)) if counts is not None else None,
+                "n": row.n,
+                "mean": row.mean,
+                "dont_know": row.dont_know,
+            }
+        )
+        if len(batch) >= 20_000:
+            session.execute(statement, batch)
+            batch = []
+    if batch:
+        session.execute(statement, batch)
+
+
+def log_rejected(
+    session: Session, actor: User | None, checked: CheckedFile, measurement: Measurement | None
+) -> ImportLog:
+    """Record a file that was refused, so the log shows every attempt."""
+    log = ImportLog(
+        user_id=actor.id if actor else None,
+        measurement_id=measurement.id if measurement else None,
+        file_name=checked.file_name[:255],
+        size_bytes=checked.size_bytes,
+        sha256=checked.sha256,
+        file_format=checked.result.format,
+        rows=checked.result.rows,
+        outcome="rejected",
+        summary={"errors": len(checked.result.errors)},
+    )
+    session.add(log)
+    session.flush()
+    return log
+
+
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    return {
+        "row": problem.row,
+        "column": problem.column,
+        "value": problem.value,
+        "message_da": problem.message_da,
+        "message_en": problem.message_en,
+        "code": problem.code,
+    }
+
+
+def problems_by_kind(result: ImportResult) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for kind, problems in (
+        ("error", result.errors),
+        ("warning", result.warnings),
+        ("notice", result.notices),
+    ):
+        grouped[kind] = [problem_dict(p) for p in problems]
+    return dict(grouped)

@@ -1,0 +1,137 @@
+"""HR's import flow in the web app: upload, check, errors or preview, confirm."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ImportLog, Measurement, QuestionResult, Role, StagedImport
+from app.services.measurements import find_or_prepare_measurement
+from tests.conftest import login
+
+HEADER = "unit_id;unit_name;parent_id;invited;question_id;n_1;n_2;n_3;n_4;n_5;n_dont_know\n"
+GOOD = (
+    HEADER
+    + "R;Testby;;;;;;;;;\n"
+    + "A;Afdeling A;R;;;;;;;;\n"
+    + "A1;Team 1;A;9;PT-1;0;1;2;3;1;0\n"
+    + "A1;Team 1;A;9;PT-2;1;1;2;2;1;0\n"
+    + "A2;Team 2;A;6;PT-1;1;1;1;1;1;0\n"
+)
+
+
+def upload(client: FlaskClient, measurement_id: int, content: bytes, name: str = "r.csv",
+           **headers: str):  # fmt: skip
+    return client.post(
+        "/imports/check",
+        data={"measurement_id": str(measurement_id), "file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
+
+
+def setup_admin(app: Flask, make_user, org) -> int:
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    with app.app_context():
+        measurement = find_or_prepare_measurement(
+            db.session, name="APV 2026", year=2026, template_code="apv"
+        )
+        db.session.commit()
+        return measurement.id
+
+
+def result_count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(QuestionResult))
+
+
+def test_upload_preview_confirm(app: Flask, client: FlaskClient, org, make_user) -> None:
+    measurement_id = setup_admin(app, make_user, org)
+    login(client, "hr@x.dk")
+    response = upload(client, measurement_id, GOOD.encode())
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Filen er gyldig" in page
+    assert result_count(app) == 0  # nothing written before the confirmation
+    token = response.headers["Location"].rsplit("/", 1)[1]
+    confirmed = client.post(f"/imports/staged/{token}/confirm")
+    assert confirmed.status_code == 302
+    assert result_count(app) == 3
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StagedImport)) == 0
+        assert db.session.scalar(select(ImportLog.outcome)) == "imported"
+    assert "Resultaterne for APV 2026 er indlæst" in client.get("/imports/").get_data(as_text=True)
+
+
+def test_broken_file_shows_every_error_and_changes_nothing(app: Flask, client: FlaskClient, org,
+                                                            make_user) -> None:  # fmt: skip
+    measurement_id = setup_admin(app, make_user, org)
+    login(client, "hr@x.dk")
+    broken = GOOD.replace("A2;Team 2;A;6;PT-1;1;1;1;1;1;0", "A2;Team 2;NOPE;6;PT-1;1;-1;1;1;1;0")
+    response = upload(client, measurement_id, broken.encode(), HX_Request="true")
+    assert response.status_code == 200
+    assert response.headers["HX-Push-Url"].startswith("/imports/staged/")
+    fragment = response.get_data(as_text=True)
+    assert "<html" not in fragment  # htmx gets the fragment, not the page
+    assert fragment.count("<tr><td>6</td>") == 2  # both problems of row 6
+    assert "parent_id" in fragment and "n_2" in fragment
+    assert result_count(app) == 0
+    csv_text = client.get(response.headers["HX-Push-Url"] + "/errors.csv").get_data(as_text=True)
+    assert csv_text.startswith("\ufeff") and "NOPE" in csv_text
+    token = response.headers["HX-Push-Url"].rsplit("/", 1)[1]
+    assert client.post(f"/imports/staged/{token}/confirm").status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(ImportLog.outcome)) == "rejected"
+
+
+def test_not_a_results_file(app: Flask, client: FlaskClient, org, make_user) -> None:
+    measurement_id = setup_admin(app, make_user, org)
+    login(client, "hr@x.dk")
+    response = upload(client, measurement_id, b"%PDF-1.7\x00\x01binary", name="r.pdf")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "hverken en CSV-fil eller en Excel-fil" in page
+
+
+def test_missing_file_keeps_the_chosen_measurement(app: Flask, client: FlaskClient, org,
+                                                   make_user) -> None:  # fmt: skip
+    measurement_id = setup_admin(app, make_user, org)
+    login(client, "hr@x.dk")
+    response = client.post("/imports/check", data={"measurement_id": str(measurement_id)})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Vælg filen med resultaterne." in page
+    assert re.search(rf'<option selected value="{measurement_id}"', page)
+
+
+def test_a_staged_upload_belongs_to_its_uploader(app: Flask, client: FlaskClient, org,
+                                                 make_user) -> None:  # fmt: skip
+    measurement_id = setup_admin(app, make_user, org)
+    make_user("hr2@x.dk", [(Role.ADMIN, "R")])
+    login(client, "hr@x.dk")
+    location = upload(client, measurement_id, GOOD.encode()).headers["Location"]
+    other = app.test_client()
+    login(other, "hr2@x.dk")
+    assert other.get(location).status_code == 404
+    assert other.post(location + "/confirm").status_code == 404
+    assert result_count(app) == 0
+
+
+def test_windows_1252_file_imports_with_a_notice(app: Flask, client: FlaskClient, org,
+                                                 make_user) -> None:  # fmt: skip
+    measurement_id = setup_admin(app, make_user, org)
+    login(client, "hr@x.dk")
+    content = GOOD.replace("Team 1", "Første sal – Ærø").encode("cp1252")
+    location = upload(client, measurement_id, content).headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    assert "Windows-1252" in page
+    client.post(location + "/confirm")
+    with app.app_context():
+        from app.models import Unit
+
+        assert db.session.scalar(select(Unit.name).where(Unit.code == "A1")) == "Første sal – Ærø"
+        assert db.session.scalar(select(Measurement.name)) == "APV 2026"
