@@ -878,6 +878,10 @@ class _Validator:
                 return None
             return counts, n, mean, dont_know  # type: ignore[return-value]
         if n_text or mean_text:
+            if question.spec is not None and question.spec.zero_tolerance:
+                # Hits are answers other than option 1: a mean cannot tell how many.
+                self._error("zero_tolerance_needs_distribution", row_number, "n_1")
+                return None
             n_and_mean = self._n_and_mean(n_text, mean_text, k, row_number)
             if n_and_mean is None or not ok:
                 return None

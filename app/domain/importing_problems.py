@@ -105,6 +105,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{column} is empty. The question has {k} answer options, so n_1 to n_{k} must all "
         "be filled in (with 0 where nobody chose the answer).",
     ),
+    "zero_tolerance_needs_distribution": (
+        "Et nultolerancespørgsmål skal have fordelingen n_1 … n_k, ikke kun n og mean: "
+        "ellers kan Kompas ikke se, hvor mange der har svaret andet end “nej”.",
+        "A zero-tolerance question needs the distribution n_1 … n_k, not only n and mean: "
+        "otherwise Kompas cannot tell how many answered other than “no”.",
+    ),
     "missing_mean": (
         "mean er tom. Når n er større end 0 og der ikke er en fordeling, skal "
         "gennemsnittet stå i mean.",

@@ -1,6 +1,7 @@
 """Typed ORM models. Import from here: `from app.models import Unit, User, ...`."""
 
 from app.models.audit import AuditEvent
+from app.models.figures import UnitFigures
 from app.models.org import Organisation, OrganisationKind, Unit
 from app.models.results import ImportLog, QuestionResult, StagedImport, UnitResult
 from app.models.survey import Measurement, Question, Questionnaire
@@ -20,6 +21,7 @@ __all__ = [
     "RoleAssignment",
     "StagedImport",
     "Unit",
+    "UnitFigures",
     "UnitResult",
     "User",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -81,6 +82,13 @@ class Measurement(db.Model):
     dialogue_deadline: Mapped[date | None] = mapped_column(Date)
     action_plan_deadline: Mapped[date | None] = mapped_column(Date)
     evaluation_date: Mapped[date | None] = mapped_column(Date)
+    # Traffic lights on the overall score (0-100): red below yellow_from, green from green_from.
+    yellow_from: Mapped[float] = mapped_column(Float, default=55.0, server_default="55")
+    green_from: Mapped[float] = mapped_column(Float, default=70.0, server_default="70")
+    # Set when the figures are computed after an import; a failed anonymity audit blocks them.
+    figures_computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    anonymity_ok: Mapped[bool | None] = mapped_column(Boolean)
+    anonymity_problems: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     questionnaire: Mapped[Questionnaire] = relationship()

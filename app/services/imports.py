@@ -39,6 +39,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import audit
+from app.services.figures import compute_figures
 
 
 @dataclass
@@ -293,6 +294,8 @@ def apply(
         ],
     )
     _insert_question_results(session, result, measurement_id, unit_ids, question_ids)
+    session.flush()
+    outcome = compute_figures(session, measurement, actor)
 
     log = ImportLog(
         user_id=actor.id if actor else None,
@@ -320,6 +323,7 @@ def apply(
         sha256=checked.sha256,
         units=len(result.units),
         replaced=replaced,
+        anonymity_ok=outcome.ok,
     )
     return log
 

@@ -148,7 +148,8 @@ def _zip_that_is_no_workbook() -> bytes:
 
 WITH_N = [*COLUMNS, "n", "mean"]
 WITH_N_4 = [*COLUMNS, "n_4"]
-N_AND_MEAN = {"n_1": "", "n_2": "", "n_3": "", "n": "7"}
+# n and mean only exist for questions that are not zero-tolerance (hits need the counts).
+N_AND_MEAN = {"n_1": "", "n_2": "", "n_3": "", "n": "7", "zero_tolerance": "no"}
 
 
 def summary(**changes: str) -> dict[str, str]:
@@ -196,10 +197,16 @@ ERROR_CASES = [
     Case("mean_out_of_range", file_with(ROOT, summary(mean="0.9"), columns=WITH_N), 3, "mean"),
     Case("missing_count", file_with(ROOT, good(n_2="")), 3, "n_2"),
     Case("missing_mean", file_with(ROOT, summary(), columns=WITH_N), 3, "mean"),
+    Case(
+        "zero_tolerance_needs_distribution",
+        file_with(ROOT, summary(zero_tolerance="yes", mean="1.2"), columns=WITH_N),
+        3,
+        "n_1",
+    ),
     Case("no_answers", file_with(ROOT, good(n_1="", n_2="", n_3="")), 3, "n_1"),
     Case(
         "no_answers",
-        file_with(ROOT, good(n_1="", n_2="", n_3="", mean="2"), columns=WITH_N),
+        file_with(ROOT, summary(n="", mean="2"), columns=WITH_N),
         3,
         "n",
     ),
@@ -466,7 +473,7 @@ def test_n_and_mean_instead_of_a_distribution() -> None:
     data = file_with(
         ROOT,
         summary(mean="1,5"),
-        good(unit_id="A-2", n_1="", n_2="", n_3="", n="0", n_dont_know="", respondents=""),
+        summary(unit_id="A-2", n="0", n_dont_know="", respondents=""),
         columns=WITH_N,
     )
     result = parse_bytes(data)
@@ -742,7 +749,9 @@ def result_sets(draw: st.DrawFn) -> ResultSet:
             draw(st.lists(st.integers(2, 11), min_size=1, max_size=3)), start=1
         )
     ]
-    without_distribution = {q.code for q in questions if draw(st.integers(0, 3)) == 0}
+    without_distribution = {
+        q.code for q in questions if not q.zero_tolerance and draw(st.integers(0, 3)) == 0
+    }
     unit_count = draw(st.integers(2, 6))
     parents = [None, *(draw(st.integers(0, index - 1)) for index in range(1, unit_count))]
     children = {

@@ -1,0 +1,51 @@
+"""What a measurement may show, computed once per import (scores, suppression, audit) and
+stored, so that pages only read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from app.extensions import db
+
+
+class UnitFigures(db.Model):
+    """A unit's figures in one measurement, after the anonymity rules.
+
+    Hidden units keep only `shown=False` and the reason; their figures are never stored here.
+    `questions` holds the shown questions only:
+    {code: {"c": [n_1..n_k] | null, "n": answers, "dk": don't know, "mean", "score",
+            "zt": residual hits | null, "zp": only say there were hits}}.
+    """
+
+    __tablename__ = "unit_figures"
+
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurement.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    parent_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"))
+    shown: Mapped[bool] = mapped_column(Boolean)
+    hidden_reason: Mapped[str | None] = mapped_column(String(30))
+    respondents: Mapped[int | None] = mapped_column(Integer)
+    invited: Mapped[int | None] = mapped_column(Integer)
+    overall_score: Mapped[float | None] = mapped_column(Float)
+    colour: Mapped[str | None] = mapped_column(String(10))
+    indicators: Mapped[dict[str, float | None]] = mapped_column(JSON, default=dict)
+    zero_tolerance_hits: Mapped[int] = mapped_column(Integer, default=0)
+    questions: Mapped[dict[str, dict[str, Any]]] = deferred(
+        mapped_column(JSON, default=dict, nullable=False)
+    )
+    hidden_questions: Mapped[dict[str, str]] = deferred(
+        mapped_column(JSON, default=dict, nullable=False)
+    )
+
+    @property
+    def response_rate(self) -> float | None:
+        if not self.shown or not self.invited or self.respondents is None:
+            return None
+        return self.respondents / self.invited
