@@ -70,16 +70,20 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.admin import bp as admin_bp
+    from app.blueprints.api import bp as api_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.health import bp as health_bp
     from app.blueprints.imports import bp as imports_bp
     from app.blueprints.main import bp as main_bp
+    from app.blueprints.results import bp as results_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(results_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -143,3 +143,33 @@ def _where(problem: object) -> str:
     where = ", ".join(p for p in parts if p)
     shown = f" {value!r}" if value else ""
     return f"{where}{shown}: " if where or shown else ""
+
+
+@kompas.command("export-results")
+@click.option("--measurement", "measurement_name", required=True)
+@click.option("--as", "as_email", help="Export what this user sees (default: what HR sees).")
+@with_appcontext
+def export_results(measurement_name: str, as_email: str | None) -> None:
+    """Print a measurement's results as JSON, exactly as a user would see them on screen."""
+    import json
+
+    from app.models import Measurement, User
+    from app.policy import Access, load_access
+    from app.services.export import results_document
+
+    measurement = db.session.scalar(select(Measurement).where(Measurement.name == measurement_name))
+    if measurement is None:
+        raise click.ClickException(f"There is no measurement {measurement_name!r}.")
+    if not measurement.anonymity_ok:
+        raise click.ClickException(
+            "The measurement has no figures that passed the anonymity audit."
+        )
+    if as_email:
+        user = db.session.scalar(select(User).where(User.email == User.normalise_email(as_email)))
+        if user is None:
+            raise click.ClickException(f"There is no user {as_email!r}.")
+        access = load_access(db.session, user)
+    else:
+        access = Access(user_id=0, is_admin=True)
+    document = results_document(db.session, access, measurement)
+    click.echo(json.dumps(document, ensure_ascii=False, indent=1))

@@ -49,10 +49,15 @@ Interface
   zero_tolerance_questions) -> list[str]``: violations, empty when safe. It recomputes everything
   top-down via each unit's nearest shown ancestor and shares no code with :func:`suppress`.
 
+A question missing from a unit's ``answers`` counts as 0 answers there; it is then neither shown
+nor listed in ``hidden_questions`` (the unit simply has no figures for it).
+
 Input errors (duplicate id, unknown parent, a cycle, threshold below 3, sensitive threshold
-below the threshold) raise ``ValueError``. Cost: linear in units x depth (a unit is walked again
-only when the shown unit that owns its region is hidden), plus one pass per question over the
-shown units.
+below the threshold) raise ``ValueError``. Cost: linear in units x depth. Frontier walks skip
+subtrees where nothing is shown any more, and a unit is walked again only when the shown unit
+that owns its region is hidden. All questions are handled in one pass over the tree of shown
+units, with answer counts as vectors (added in C) and hidden questions as bitmasks; only the
+questions that fail somewhere are repaired one by one. ``bench/anonymity_bench.py`` measures it.
 """
 
 from __future__ import annotations
@@ -300,19 +305,10 @@ def suppress(
             else:
                 hidden[unit.id] = "secondary"
 
-    # Per-question passes only concern shown units: compress the tree to them, each hanging
-    # from its nearest shown ancestor. Published figures live on exactly this tree.
-    shown_bottom_up = [i for i in tree.bottom_up if shown[i]]
-    shown_parent = [-1] * len(unit_list)
-    for i in reversed(tree.bottom_up):  # parents before children
-        up = tree.parent[i]
-        if up >= 0:
-            shown_parent[i] = up if shown[up] else shown_parent[up]
-    shown_children: list[list[int]] = [[] for _ in unit_list]
+    # Questions only concern shown units: the tree of shown units, each hanging from its nearest
+    # shown ancestor, is where published figures live.
     shown_ids = [i for i in range(len(unit_list)) if shown[i]]
-    for i in shown_ids:  # index order, so children lists stay in id order
-        if shown_parent[i] >= 0:
-            shown_children[shown_parent[i]].append(i)
+    shown_bottom_up, shown_parent, shown_children = _tree_of_shown(tree, shown, shown_ids)
 
     zt_questions = frozenset(zero_tolerance_questions)
     question_set: set[str] = set(zt_questions)
@@ -344,27 +340,25 @@ def suppress(
             mask |= 1 << qi
         hidden_masks[i] = mask
 
-    question_pass = _QuestionPass(
-        shown_parent, shown_children, answer_vectors, limits, hidden_masks
+    _QuestionPass(shown_parent, shown_children, answer_vectors, limits, hidden_masks).run(
+        shown_bottom_up
     )
-    question_pass.run(shown_bottom_up)
 
     hidden_questions: dict[str, dict[str, QuestionHiddenReason]] = {}
     for i in shown_ids:
-        mask = hidden_masks[i]
-        if not mask:
-            continue
-        unit = unit_list[i]
-        reasons: dict[str, QuestionHiddenReason] = {}
-        for qi in _bits(mask):
-            question = questions[qi]
-            if question in unit.answers:
-                reasons[question] = _question_reason(
-                    answer_vectors[i][qi], respondents[i], question in zt_questions,
-                    threshold, sensitive_threshold, bool((requested_masks.get(i, 0) >> qi) & 1),
+        if hidden_masks[i]:
+            unit = unit_list[i]
+            asked = requested_masks.get(i, 0)
+            reasons = {
+                questions[qi]: _question_reason(
+                    answer_vectors[i][qi], respondents[i], questions[qi] in zt_questions,
+                    threshold, sensitive_threshold, requested=bool((asked >> qi) & 1),
                 )
-        if reasons:
-            hidden_questions[unit.id] = reasons
+                for qi in _bits(hidden_masks[i])
+                if questions[qi] in unit.answers
+            }
+            if reasons:
+                hidden_questions[unit.id] = reasons
 
     zt_hits, presence_only = _residual_hits(
         [(q, qi) for qi, q in enumerate(questions) if q in zt_questions],
@@ -380,6 +374,23 @@ def suppress(
         zt_hits=zt_hits,
         zt_presence_only=frozenset(presence_only),
     )
+
+
+def _tree_of_shown(
+    tree: _Tree, shown: list[bool], shown_ids: list[int]
+) -> tuple[list[int], list[int], list[list[int]]]:
+    """Bottom-up order, parent (nearest shown ancestor) and children of the shown units."""
+    bottom_up = [i for i in tree.bottom_up if shown[i]]
+    parent = [-1] * len(shown)
+    for i in reversed(tree.bottom_up):  # parents before children
+        up = tree.parent[i]
+        if up >= 0:
+            parent[i] = up if shown[up] else parent[up]
+    children: list[list[int]] = [[] for _ in shown]
+    for i in shown_ids:  # index order, so children lists stay in id order
+        if parent[i] >= 0:
+            children[parent[i]].append(i)
+    return bottom_up, parent, children
 
 
 class _QuestionPass:

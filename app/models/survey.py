@@ -84,7 +84,7 @@ class Measurement(db.Model):
     evaluation_date: Mapped[date | None] = mapped_column(Date)
     # Traffic lights on the overall score (0-100): red below yellow_from, green from green_from.
     yellow_from: Mapped[float] = mapped_column(Float, default=55.0, server_default="55")
-    green_from: Mapped[float] = mapped_column(Float, default=70.0, server_default="70")
+    green_from: Mapped[float] = mapped_column(Float, default=65.0, server_default="65")
     # Set when the figures are computed after an import; a failed anonymity audit blocks them.
     figures_computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     anonymity_ok: Mapped[bool | None] = mapped_column(Boolean)

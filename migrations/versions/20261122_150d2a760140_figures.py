@@ -41,7 +41,7 @@ def upgrade():
 
     with op.batch_alter_table('measurement', schema=None) as batch_op:
         batch_op.add_column(sa.Column('yellow_from', sa.Float(), server_default='55', nullable=False))
-        batch_op.add_column(sa.Column('green_from', sa.Float(), server_default='70', nullable=False))
+        batch_op.add_column(sa.Column('green_from', sa.Float(), server_default='65', nullable=False))
         batch_op.add_column(sa.Column('figures_computed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('anonymity_ok', sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column('anonymity_problems', sa.JSON(), server_default='[]', nullable=False))

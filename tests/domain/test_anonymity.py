@@ -548,6 +548,21 @@ def test_deep_chain_needs_no_recursion() -> None:
     assert result.shown  # every residual is 1, so the chain is thinned out to safe steps
 
 
+def test_deep_chain_of_question_repairs() -> None:
+    # Every unit is shown (unit residuals 10), but each level adds one answer to Q: every
+    # question residual is 1, so Q is thinned out level by level all the way up.
+    depth = 5000
+    units = [
+        UnitCounts(f"c{i:04d}", None if i == 0 else f"c{i - 1:04d}", 10 * (depth - i),
+                   answers={"Q": depth - i + 10})
+        for i in range(depth)
+    ]
+    result = suppress(units, threshold=5)
+    assert len(result.shown) == depth
+    assert result.is_question_shown("c0000", "Q")
+    assert audit(units, result, threshold=5) == []
+
+
 def test_empty_input() -> None:
     result = suppress([])
     assert result.shown == frozenset() and result.hidden == {}
@@ -590,6 +605,30 @@ def test_audit_catches_unsafe_releases() -> None:
     small_shown = replace(safe, shown=safe.shown | {"T3"}, hidden={"T6": "secondary"})
     assert any(v.startswith("I1") for v in audit(units, small_shown, threshold=5))
     assert audit(units, safe, threshold=6) != []  # audited for other settings
+
+
+def test_audit_checks_zero_tolerance_reporting() -> None:
+    units = [
+        UnitCounts("D", None, 40, answers={"ZT": 40}, zt_hits={"ZT": 3}),
+        UnitCounts("T1", "D", 8, answers={"ZT": 8}, zt_hits={"ZT": 2}),
+        UnitCounts("T2", "D", 32, answers={"ZT": 32}, zt_hits={"ZT": 1}),
+    ]
+    settings = {"threshold": 5, "sensitive_threshold": 10, "zero_tolerance_questions": {"ZT"}}
+    result = suppress(units, **settings)
+    assert audit(units, result, **settings) == []
+    counted = replace(result, zt_presence_only=result.zt_presence_only - {("T1", "ZT")})
+    assert audit(units, counted, **settings) == [
+        "hits[ZT]: unit 'T1' may only say whether there were hits"
+    ]
+    miscounted = replace(result, zt_hits={**result.zt_hits, "D": {"ZT": 3}})
+    assert audit(units, miscounted, **settings) == [
+        "hits[ZT]: unit 'D' reports 3 residual hits, is 0"
+    ]
+    distribution_shown = replace(result, hidden_questions={"T2": {"ZT": "secondary"}})
+    assert audit(units, distribution_shown, **settings) == [
+        "I1[ZT]: unit 'T1' shows it with 8 answers (< 10)",
+        "I1[ZT]: unit 'T1' shows a zero-tolerance question with 8 respondents (< 10)",
+    ]
 
 
 @FAST

@@ -6,9 +6,11 @@ from flask_login import login_required
 from sqlalchemy import func, select
 
 from app.blueprints.main import bp
+from app.blueprints.results.routes import chosen_measurement
 from app.extensions import db
 from app.models import Measurement, Role, Unit, User
 from app.policy import Action, current_access, require, unit_or_404
+from app.services import results as results_service
 from app.services.units import breadcrumbs
 
 NEXT_STEPS = {
@@ -73,12 +75,20 @@ def unit(code: str) -> str:
     children = access.visible_children(
         db.session, Action.VIEW_UNIT, unit.id, [c for c in unit.children if c.active]
     )
+    may_view_results = access.may(db.session, Action.VIEW_RESULTS, unit.id)
+    measurements = results_service.measurements_with_figures(db.session)
+    view = None
+    if may_view_results and measurements:
+        measurement = chosen_measurement(measurements)
+        view = results_service.unit_view(db.session, unit, measurement)  # type: ignore[arg-type]
     return render_template(
         "main/unit.html",
         unit=unit,
         trail=trail,
         linkable=linkable,
         children=children,
-        may_view_results=access.may(db.session, Action.VIEW_RESULTS, unit.id),
+        may_view_results=may_view_results,
         may_edit_followup=access.may(db.session, Action.EDIT_FOLLOWUP, unit.id),
+        measurements=measurements,
+        view=view,
     )

@@ -1,0 +1,24 @@
+"""JSON for integrations: the same documents as the CLI exports, scoped by the policy."""
+
+from __future__ import annotations
+
+from flask import Response, abort, jsonify
+from flask_login import login_required
+
+from app.blueprints.api import bp
+from app.extensions import db
+from app.models import Measurement
+from app.policy import Action, current_access
+from app.services.export import results_document
+
+
+@bp.get("/measurements/<int:measurement_id>/results")
+@login_required
+def measurement_results(measurement_id: int) -> Response:
+    access = current_access()
+    measurement = db.session.get(Measurement, measurement_id)
+    if measurement is None or not measurement.anonymity_ok:
+        abort(404)
+    if not access.may_anywhere(Action.VIEW_RESULTS):
+        abort(404)
+    return jsonify(results_document(db.session, access, measurement))

@@ -1,0 +1,133 @@
+"""The organisation overview and the results export; the unit page includes
+`results/_unit_results.html` from here."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Response, abort, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from app.blueprints.results import bp
+from app.extensions import db, htmx
+from app.models import Measurement, Unit
+from app.policy import Action, current_access, require
+from app.services import results as results_service
+
+PER_PAGE = 200
+SORTS = {
+    "tree": None,
+    "name": lambda r: (r.name.lower(), r.code),
+    "overall": lambda r: (r.figures.overall_score is None, -(r.figures.overall_score or 0)),
+    "response_rate": lambda r: (r.figures.response_rate is None, -(r.figures.response_rate or 0)),
+    "change": lambda r: (r.change is None, r.change or 0),
+}
+
+
+def chosen_measurement(measurements: list[Measurement]) -> Measurement | None:
+    wanted = request.args.get("m", type=int)
+    if wanted is not None:
+        found = next((m for m in measurements if m.id == wanted), None)
+        if found is None:
+            abort(404)
+        return found
+    return measurements[0] if measurements else None
+
+
+def _overview_context(*, paginate: bool = True) -> dict[str, Any]:
+    require(Action.VIEW_RESULTS)
+    access = current_access()
+    measurements = results_service.measurements_with_figures(db.session)
+    measurement = chosen_measurement(measurements)
+    query = request.args.get("q", "").strip()
+    sort = request.args.get("sort", "tree")
+    if sort not in SORTS:
+        sort = "tree"
+    root_code = request.args.get("root", "").strip()
+    root_id = None
+    if root_code:
+        root_id = db.session.scalar(select(Unit.id).where(Unit.code == root_code))
+        if root_id is None or not access.may(db.session, Action.VIEW_RESULTS, root_id):
+            abort(404)
+    rows = (
+        results_service.overview_rows(db.session, access, measurement, root_unit_id=root_id)
+        if measurement
+        else []
+    )
+    if query:
+        needle = query.lower()
+        rows = [r for r in rows if needle in r.name.lower() or needle in r.code.lower()]
+    key = SORTS[sort]
+    if key is not None:
+        shown = sorted((r for r in rows if r.shown), key=key)
+        rows = shown + [r for r in rows if not r.shown]
+    themes: list[str] = []
+    if measurement is not None:
+        themes = [t for t in results_service.themes_of(
+            results_service.question_infos(db.session, measurement)) if t]  # fmt: skip
+    total = len(rows)
+    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    if paginate:
+        rows = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
+    return {
+        "measurements": measurements,
+        "measurement": measurement,
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "query": query,
+        "sort": sort,
+        "root": root_code,
+        "themes": themes,
+        "flat": bool(query) or key is not None,
+    }
+
+
+@bp.get("/")
+@login_required
+def overview() -> str:
+    context = _overview_context()
+    template = "results/_overview_table.html" if htmx else "results/overview.html"
+    return render_template(template, **context)
+
+
+@bp.get("/export.csv")
+@login_required
+def overview_csv() -> Response:
+    """The overview as CSV: shown cells only; a hidden unit says so and nothing else."""
+    context = _overview_context(paginate=False)
+    if context["measurement"] is None:
+        abort(404)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    themes = context["themes"]
+    writer.writerow(
+        [_("Unit id"), _("Unit"), _("Respondents"), _("Response rate"), _("Overall score"),
+         _("Traffic light"), *themes, _("Change since last year")]
+    )  # fmt: skip
+    for row in context["rows"]:
+        if not row.shown:
+            writer.writerow([row.code, row.name, _("Too few answers")])
+            continue
+        figures = row.figures
+        writer.writerow(
+            [row.code, row.name, figures.respondents,
+             _number(figures.response_rate * 100 if figures.response_rate is not None else None),
+             _number(figures.overall_score), figures.colour or "",
+             *(_number(figures.indicators.get(t)) for t in themes), _number(row.change)]
+        )  # fmt: skip
+    response = make_response("\ufeff" + out.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    name = f"resultater-{context['measurement'].year}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}".replace(".", ",")

@@ -1,0 +1,365 @@
+"""Reading a measurement's stored figures for pages, exports and the API.
+
+Everything here reads `unit_figures` (written once per import) and applies the access
+policy; nothing recomputes anonymity. A hidden unit yields its name and `shown=False` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, undefer
+
+from app.domain.scoring import QuestionCounts, question_score, theme_score
+from app.models import Measurement, Question, Unit, UnitFigures, UnitResult
+from app.policy import Access, Action
+from app.services.figures import QuestionInfo, overall_themes
+
+
+def measurements_with_figures(session: Session) -> list[Measurement]:
+    """Newest first; only those whose figures passed the anonymity audit."""
+    return list(
+        session.scalars(
+            select(Measurement)
+            .where(Measurement.anonymity_ok.is_(True))
+            .order_by(Measurement.year.desc(), Measurement.id.desc())
+        )
+    )
+
+
+def previous_measurement(session: Session, measurement: Measurement) -> Measurement | None:
+    """Last year's measurement to compare with: the newest earlier one with the same
+    questionnaire, else the newest earlier one."""
+    earlier = (
+        select(Measurement)
+        .where(Measurement.year < measurement.year, Measurement.anonymity_ok.is_(True))
+        .order_by(Measurement.year.desc(), Measurement.id.desc())
+    )
+    same = session.scalar(
+        earlier.where(Measurement.questionnaire_id == measurement.questionnaire_id).limit(1)
+    )
+    return same or session.scalar(earlier.limit(1))
+
+
+def question_infos(session: Session, measurement: Measurement) -> list[Question]:
+    return list(
+        session.scalars(
+            select(Question)
+            .where(Question.questionnaire_id == measurement.questionnaire_id)
+            .order_by(Question.position)
+        )
+    )
+
+
+def themes_of(questions: Iterable[Question]) -> dict[str, list[Question]]:
+    themes: dict[str, list[Question]] = {}
+    for question in questions:
+        themes.setdefault(question.theme, []).append(question)
+    return themes
+
+
+@dataclass
+class Comparison:
+    """A figure of the unit and the same figure elsewhere (each None where not shown)."""
+
+    own: float | None
+    parent: float | None = None
+    organisation: float | None = None
+    last_year: float | None = None
+
+    @property
+    def change(self) -> float | None:
+        if self.own is None or self.last_year is None:
+            return None
+        return self.own - self.last_year
+
+
+@dataclass
+class QuestionView:
+    question: Question
+    entry: dict[str, Any] | None  # the stored figures where shown
+    hidden_reason: str | None  # why not shown, where the unit has data but may not show it
+    comparison: Comparison
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def shown(self) -> bool:
+        return self.entry is not None
+
+
+@dataclass
+class UnitView:
+    unit: Unit
+    measurement: Measurement
+    figures: UnitFigures | None
+    parent: UnitFigures | None
+    organisation: UnitFigures | None
+    last_year: UnitFigures | None
+    previous: Measurement | None
+    indicators: dict[str, Comparison]
+    overall: Comparison
+    questions: list[QuestionView]
+    themes: dict[str, list[QuestionView]]
+
+    @property
+    def shown(self) -> bool:
+        return self.figures is not None and self.figures.shown
+
+    def _scored(self) -> list[QuestionView]:
+        # Zero-tolerance questions are followed up as alerts, not ranked as strengths.
+        return [
+            q
+            for q in self.questions
+            if q.entry and q.entry.get("score") is not None and not q.question.zero_tolerance
+        ]
+
+    def strongest(self, count: int = 3) -> list[QuestionView]:
+        return sorted(self._scored(), key=lambda q: -q.entry["score"])[:count]  # type: ignore[index]
+
+    def weakest(self, count: int = 3) -> list[QuestionView]:
+        return sorted(self._scored(), key=lambda q: q.entry["score"])[:count]  # type: ignore[index]
+
+
+def _figures(session: Session, measurement_id: int, unit_id: int | None) -> UnitFigures | None:
+    if unit_id is None:
+        return None
+    return session.scalar(
+        select(UnitFigures)
+        .where(UnitFigures.measurement_id == measurement_id, UnitFigures.unit_id == unit_id)
+        .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions))
+    )
+
+
+def _shown(figures: UnitFigures | None) -> UnitFigures | None:
+    return figures if figures is not None and figures.shown else None
+
+
+def organisation_root(session: Session, measurement: Measurement) -> UnitFigures | None:
+    """The organisation's figures: the measurement's root unit (the largest, if several)."""
+    return session.scalar(
+        select(UnitFigures)
+        .where(UnitFigures.measurement_id == measurement.id, UnitFigures.parent_unit_id.is_(None))
+        .options(undefer(UnitFigures.questions))
+        .order_by(UnitFigures.respondents.desc().nulls_last())
+        .limit(1)
+    )
+
+
+def _last_year(
+    session: Session, unit: Unit, measurement: Measurement, previous: Measurement | None
+) -> UnitFigures | None:
+    """The unit a year ago: by its own id, or by the ids it continues (previous_unit_id)."""
+    if previous is None:
+        return None
+    continues = session.scalar(
+        select(UnitResult.previous_codes).where(
+            UnitResult.measurement_id == measurement.id, UnitResult.unit_id == unit.id
+        )
+    )
+    if not continues:
+        return _shown(_figures(session, previous.id, unit.id))
+    codes = continues.split("|")
+    ids = list(session.scalars(select(Unit.id).where(Unit.code.in_(codes))))
+    parts = [_figures(session, previous.id, unit_id) for unit_id in ids]
+    if len(parts) != len(codes) or any(p is None or not p.shown for p in parts):
+        return None  # a combination that includes a hidden unit is not shown
+    if len(parts) == 1:
+        return parts[0]
+    return _combined(parts, question_infos_for(previous, session))  # type: ignore[arg-type]
+
+
+def question_infos_for(measurement: Measurement, session: Session) -> dict[str, QuestionInfo]:
+    return {
+        q.code: QuestionInfo(q.code, q.theme, len(q.scale), q.direction, q.zero_tolerance)
+        for q in question_infos(session, measurement)
+    }
+
+
+def _combined(parts: list[UnitFigures], infos: dict[str, QuestionInfo]) -> UnitFigures:
+    """Several shown units of last year added up (a merger): scores from summed counts, for
+    questions shown with their distribution at every part."""
+    questions: dict[str, dict[str, Any]] = {}
+    for code, info in infos.items():
+        entries = [p.questions.get(code) for p in parts]
+        if any(e is None or e.get("c") is None for e in entries):
+            continue
+        total = QuestionCounts.from_distribution(entries[0]["c"], entries[0]["dk"])  # type: ignore[index]
+        for entry in entries[1:]:
+            total = total + QuestionCounts.from_distribution(entry["c"], entry["dk"])  # type: ignore[index]
+        questions[code] = {"score": question_score(total, info.k, info.direction)}  # type: ignore[arg-type]
+    themes: dict[str, list[QuestionInfo]] = {}
+    for info in infos.values():
+        if info.theme:
+            themes.setdefault(info.theme, []).append(info)
+    indicators = {
+        theme: theme_score(questions.get(q.code, {}).get("score") for q in qs)
+        for theme, qs in themes.items()
+    }
+    parts_overall = [indicators[t] for t in overall_themes(themes) if indicators.get(t) is not None]
+    combined = UnitFigures(
+        shown=True,
+        respondents=sum(p.respondents or 0 for p in parts),
+        indicators=indicators,
+        questions=questions,
+        overall_score=sum(parts_overall) / len(parts_overall) if parts_overall else None,  # type: ignore[arg-type]
+    )
+    return combined
+
+
+def _score(figures: UnitFigures | None, code: str) -> float | None:
+    if figures is None or not figures.shown:
+        return None
+    entry = figures.questions.get(code)
+    return entry.get("score") if entry else None
+
+
+def _indicator(figures: UnitFigures | None, theme: str) -> float | None:
+    if figures is None or not figures.shown:
+        return None
+    return figures.indicators.get(theme)
+
+
+def unit_view(session: Session, unit: Unit, measurement: Measurement) -> UnitView:
+    figures = _figures(session, measurement.id, unit.id)
+    parent = _shown(_figures(session, measurement.id, figures.parent_unit_id if figures else None))
+    organisation = _shown(organisation_root(session, measurement))
+    if organisation is not None and figures is not None and organisation.unit_id == unit.id:
+        organisation = None  # the organisation itself: no comparison with itself
+    previous = previous_measurement(session, measurement)
+    last_year = _last_year(session, unit, measurement, previous)
+    shown = figures if figures is not None and figures.shown else None
+
+    questions = question_infos(session, measurement)
+    views = []
+    for question in questions:
+        entry = shown.questions.get(question.code) if shown else None
+        reason = shown.hidden_questions.get(question.code) if shown and not entry else None
+        views.append(
+            QuestionView(
+                question=question,
+                entry=entry,
+                hidden_reason=reason,
+                comparison=Comparison(
+                    own=entry.get("score") if entry else None,
+                    parent=_score(parent, question.code),
+                    organisation=_score(organisation, question.code),
+                    last_year=_score(last_year, question.code),
+                ),
+                labels=list(question.scale),
+            )
+        )
+    themes: dict[str, list[QuestionView]] = {}
+    for view in views:
+        if shown is None or view.question.code in shown.questions or view.hidden_reason:
+            themes.setdefault(view.question.theme, []).append(view)
+    indicators = {
+        theme: Comparison(
+            own=_indicator(shown, theme),
+            parent=_indicator(parent, theme),
+            organisation=_indicator(organisation, theme),
+            last_year=_indicator(last_year, theme),
+        )
+        for theme in themes_of(questions)
+        if theme and (shown is None or theme in shown.indicators)
+    }
+    overall = Comparison(
+        own=shown.overall_score if shown else None,
+        parent=parent.overall_score if parent else None,
+        organisation=organisation.overall_score if organisation else None,
+        last_year=last_year.overall_score if last_year else None,
+    )
+    return UnitView(
+        unit=unit,
+        measurement=measurement,
+        figures=figures,
+        parent=parent,
+        organisation=organisation,
+        last_year=last_year,
+        previous=previous,
+        indicators=indicators,
+        overall=overall,
+        questions=views,
+        themes=themes,
+    )
+
+
+# --- the overview: many units at once ------------------------------------------------------
+
+
+@dataclass
+class OverviewRow:
+    unit_id: int
+    code: str
+    name: str
+    unit_type: str
+    depth: int
+    has_children: bool
+    figures: UnitFigures | None
+    last_year_overall: float | None
+
+    @property
+    def shown(self) -> bool:
+        return self.figures is not None and self.figures.shown
+
+    @property
+    def change(self) -> float | None:
+        if not self.shown or self.figures.overall_score is None or self.last_year_overall is None:  # type: ignore[union-attr]
+            return None
+        return self.figures.overall_score - self.last_year_overall  # type: ignore[union-attr]
+
+
+def overview_rows(
+    session: Session, access: Access, measurement: Measurement, *, root_unit_id: int | None = None
+) -> list[OverviewRow]:
+    """Every unit of the measurement the user may see results of, in tree order (depth-first,
+    siblings by name), with depth for indentation. Two queries, whatever the number of units."""
+    rows = session.execute(
+        select(UnitFigures, Unit.code, Unit.name, Unit.unit_type).join(
+            Unit, Unit.id == UnitFigures.unit_id
+        ).where(UnitFigures.measurement_id == measurement.id)
+    ).all()  # fmt: skip
+    allowed = access.unit_ids(session, Action.VIEW_RESULTS)
+    previous = previous_measurement(session, measurement)
+    last_year: dict[int, float | None] = {}
+    if previous is not None:
+        last_year = dict(
+            session.execute(
+                select(UnitFigures.unit_id, UnitFigures.overall_score).where(
+                    UnitFigures.measurement_id == previous.id, UnitFigures.shown.is_(True)
+                )
+            ).all()
+        )
+    children: dict[int | None, list[Any]] = {}
+    for row in rows:
+        children.setdefault(row[0].parent_unit_id, []).append(row)
+    for siblings in children.values():
+        siblings.sort(key=lambda r: (r.name.lower(), r.code))
+    present = {row[0].unit_id for row in rows}
+    starts = (
+        [r for r in rows if r[0].unit_id == root_unit_id]
+        if root_unit_id is not None
+        else [r for r in rows if r[0].parent_unit_id is None or r[0].parent_unit_id not in present]
+    )
+    ordered: list[OverviewRow] = []
+    stack = [(row, 0) for row in reversed(starts)]
+    while stack:
+        row, depth = stack.pop()
+        figures = row[0]
+        kids = children.get(figures.unit_id, [])
+        if allowed is None or figures.unit_id in allowed:
+            ordered.append(
+                OverviewRow(
+                    unit_id=figures.unit_id, code=row.code, name=row.name,
+                    unit_type=row.unit_type, depth=depth, has_children=bool(kids),
+                    figures=figures, last_year_overall=last_year.get(figures.unit_id),
+                )
+            )  # fmt: skip
+        stack.extend((kid, depth + 1) for kid in reversed(kids))
+    if allowed is not None and ordered:
+        shallowest = min(r.depth for r in ordered)
+        for r in ordered:
+            r.depth -= shallowest
+    return ordered
