@@ -628,6 +628,7 @@ def test_audit_checks_zero_tolerance_reporting() -> None:
     assert audit(units, distribution_shown, **settings) == [
         "I1[ZT]: unit 'T1' shows it with 8 answers (< 10)",
         "I1[ZT]: unit 'T1' shows a zero-tolerance question with 8 respondents (< 10)",
+        "I2[ZT]: unit 'T1' has residual 8 answers (< 10)",
     ]
 
 
