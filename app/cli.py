@@ -173,3 +173,20 @@ def export_results(measurement_name: str, as_email: str | None) -> None:
         access = Access(user_id=0, is_admin=True)
     document = results_document(db.session, access, measurement)
     click.echo(json.dumps(document, ensure_ascii=False, indent=1))
+
+
+@kompas.command("export-followup")
+@click.option("--measurement", "measurement_name", required=True)
+@with_appcontext
+def export_followup(measurement_name: str) -> None:
+    """Print every unit's follow-up (steps, actions, alerts) as JSON for HR's reporting."""
+    import json
+
+    from app.models import Measurement
+    from app.services.followup import followup_document
+
+    measurement = db.session.scalar(select(Measurement).where(Measurement.name == measurement_name))
+    if measurement is None or not measurement.anonymity_ok:
+        raise click.ClickException(f"There is no measurement {measurement_name!r} with results.")
+    click.echo(json.dumps(followup_document(db.session, measurement, None), ensure_ascii=False,
+                          indent=1))  # fmt: skip

@@ -2,12 +2,34 @@
 
 from app.models.audit import AuditEvent
 from app.models.figures import UnitFigures
+from app.models.followup import (
+    STEPS,
+    Action,
+    ActionStatus,
+    FollowUp,
+    FollowUpStep,
+    PlanTheme,
+    Route,
+    Step,
+    StepState,
+    ZeroToleranceAlert,
+)
 from app.models.org import Organisation, OrganisationKind, Unit
 from app.models.results import ImportLog, QuestionResult, StagedImport, UnitResult
 from app.models.survey import Measurement, Question, Questionnaire
 from app.models.user import ROLES, Role, RoleAssignment, User
 
 __all__ = [
+    "STEPS",
+    "Action",
+    "ActionStatus",
+    "FollowUp",
+    "FollowUpStep",
+    "PlanTheme",
+    "Route",
+    "Step",
+    "StepState",
+    "ZeroToleranceAlert",
     "ROLES",
     "AuditEvent",
     "ImportLog",

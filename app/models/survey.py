@@ -88,6 +88,16 @@ class Measurement(db.Model):
     # Set when the figures are computed after an import; a failed anonymity audit blocks them.
     figures_computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     anonymity_ok: Mapped[bool | None] = mapped_column(Boolean)
+    # Follow-up rules (issue 6): reaction time for zero-tolerance alerts, the cut-off under
+    # which psychological safety suggests an outside facilitator, and re-measurements.
+    zero_tolerance_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    psychological_safety_cutoff: Mapped[float] = mapped_column(
+        Float, default=55.0, server_default="55"
+    )
+    remeasure_on: Mapped[date | None] = mapped_column(Date)
+    remeasure_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("measurement.id", ondelete="SET NULL")
+    )
     anonymity_problems: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -217,6 +217,13 @@ def _figures_row(
         question = questions[question_code]
         if question_code in hidden:
             scores[question_code] = None
+            if question.zero_tolerance and zt_hits.get(question_code, 0) > 0:
+                # Figures hidden (e.g. under the sensitive threshold), but the unit still says
+                # that there were hits, so the alert is raised (spec: Anonymity).
+                shown_questions[question_code] = {
+                    "c": None, "n": None, "dk": None, "mean": None, "score": None,
+                    "zt": None, "zp": True,
+                }  # fmt: skip
             continue
         score = question_score(figures, question.k, question.direction)  # type: ignore[arg-type]
         mean = mean_for_display(figures)

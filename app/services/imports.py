@@ -38,7 +38,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services import audit
+from app.services import audit, followup
 from app.services.figures import compute_figures
 
 
@@ -296,6 +296,10 @@ def apply(
     _insert_question_results(session, result, measurement_id, unit_ids, question_ids)
     session.flush()
     outcome = compute_figures(session, measurement, actor)
+    if outcome.ok:
+        followup.open_alerts(session, measurement)
+    else:
+        followup.clear_for(session, measurement)
 
     log = ImportLog(
         user_id=actor.id if actor else None,

@@ -194,9 +194,13 @@ def _combined(parts: list[UnitFigures], infos: dict[str, QuestionInfo]) -> UnitF
     for info in infos.values():
         if info.theme:
             themes.setdefault(info.theme, []).append(info)
+    # As in figures._figures_row: a theme over the questions the units have data for (shown
+    # or hidden), None where any of those has no combined score.
+    present = {code for p in parts for code in (*p.questions, *(p.hidden_questions or {}))}
     indicators = {
-        theme: theme_score(questions.get(q.code, {}).get("score") for q in qs)
+        theme: theme_score(questions.get(q.code, {}).get("score") for q in qs if q.code in present)
         for theme, qs in themes.items()
+        if any(q.code in present for q in qs)
     }
     parts_overall = [indicators[t] for t in overall_themes(themes) if indicators.get(t) is not None]
     combined = UnitFigures(
@@ -323,15 +327,7 @@ def overview_rows(
     ).all()  # fmt: skip
     allowed = access.unit_ids(session, Action.VIEW_RESULTS)
     previous = previous_measurement(session, measurement)
-    last_year: dict[int, float | None] = {}
-    if previous is not None:
-        last_year = dict(
-            session.execute(
-                select(UnitFigures.unit_id, UnitFigures.overall_score).where(
-                    UnitFigures.measurement_id == previous.id, UnitFigures.shown.is_(True)
-                )
-            ).all()
-        )
+    last_year = _last_year_overall(session, measurement, previous) if previous else {}
     children: dict[int | None, list[Any]] = {}
     for row in rows:
         children.setdefault(row[0].parent_unit_id, []).append(row)
@@ -363,3 +359,52 @@ def overview_rows(
         for r in ordered:
             r.depth -= shallowest
     return ordered
+
+
+def _last_year_overall(
+    session: Session, measurement: Measurement, previous: Measurement
+) -> dict[int, float | None]:
+    """Each unit's overall score a year ago, as `_last_year` finds it for the unit page (by its
+    own id, or by the ids it continues), in a fixed number of queries."""
+    last_year: dict[int, float | None] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(UnitFigures.unit_id, UnitFigures.overall_score).where(
+                UnitFigures.measurement_id == previous.id, UnitFigures.shown.is_(True)
+            )
+        ).all()
+    )
+    continued = session.execute(
+        select(UnitResult.unit_id, UnitResult.previous_codes).where(
+            UnitResult.measurement_id == measurement.id, UnitResult.previous_codes != ""
+        )
+    ).all()
+    if not continued:
+        return last_year
+    codes = {code for _, cell in continued for code in cell.split("|")}
+    ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(codes))).all())
+    merged = {ids[c] for _, cell in continued if "|" in cell for c in cell.split("|") if c in ids}
+    parts_of: dict[int, UnitFigures] = {}
+    infos: dict[str, QuestionInfo] = {}
+    if merged:
+        parts_of = {
+            f.unit_id: f
+            for f in session.scalars(
+                select(UnitFigures)
+                .where(UnitFigures.measurement_id == previous.id, UnitFigures.unit_id.in_(merged))
+                .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions))
+            )
+        }
+        infos = question_infos_for(previous, session)
+    by_id = dict(last_year)
+    for unit_id, cell in continued:
+        unit_codes = cell.split("|")
+        if len(unit_codes) == 1:
+            old = ids.get(unit_codes[0])
+            last_year[unit_id] = by_id.get(old) if old is not None else None
+            continue
+        parts = [parts_of.get(ids.get(code, -1)) for code in unit_codes]
+        if any(p is None or not p.shown for p in parts):
+            last_year[unit_id] = None  # a combination that includes a hidden unit
+        else:
+            last_year[unit_id] = _combined(parts, infos).overall_score  # type: ignore[arg-type]
+    return last_year

@@ -52,6 +52,26 @@ PAGE_ROUTES: dict[str, tuple[str, set[Role]]] = {
 COVERED_ELSEWHERE = {
     "results.overview_csv": "tests/web/test_results_web.py",
     "api.measurement_results": "tests/web/test_results_web.py",
+    "api.measurement_followup": "tests/web/test_followup_web.py",
+    **{
+        f"followup.{name}": "tests/web/test_followup_web.py"
+        for name in (
+            "hub",
+            "start",
+            "step",
+            "add_theme",
+            "add_action",
+            "proposal_to_action",
+            "action_status",
+            "escalate",
+            "approve",
+            "invitation",
+            "alert",
+            "overview",
+            "overview_csv",
+            "overview_xlsx",
+        )
+    },
 }
 
 # Admin routes that act on something (POST), or on a staged upload: a non-admin gets 404

@@ -155,16 +155,23 @@ def test_csrf_token_is_required(app: Flask, org, make_user) -> None:
 
 
 def test_login_is_rate_limited(app: Flask) -> None:
+    from app.extensions import limiter
+
     limited = create_app("testing", {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"})
-    with limited.app_context():
-        db.create_all()
-    client = limited.test_client()
-    statuses = [
-        client.post("/auth/login", data={"email": "m@x.dk", "password": "x"}).status_code
-        for _ in range(4)
-    ]
-    assert statuses == [200, 200, 200, 429]
-    assert client.get("/auth/login").status_code == 200  # showing the form is not limited
+    try:
+        with limited.app_context():
+            db.create_all()
+        client = limited.test_client()
+        statuses = [
+            client.post("/auth/login", data={"email": "m@x.dk", "password": "x"}).status_code
+            for _ in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        assert client.get("/auth/login").status_code == 200  # showing the form is not limited
+    finally:
+        # The limiter is one object shared by every app in the process: switch it off again.
+        limiter.reset()
+        limiter.enabled = False
 
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch) -> None:

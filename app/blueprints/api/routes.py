@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Measurement
 from app.policy import Action, current_access
 from app.services.export import results_document
+from app.services.followup import followup_document
 
 
 @bp.get("/measurements/<int:measurement_id>/results")
@@ -22,3 +23,16 @@ def measurement_results(measurement_id: int) -> Response:
     if not access.may_anywhere(Action.VIEW_RESULTS):
         abort(404)
     return jsonify(results_document(db.session, access, measurement))
+
+
+@bp.get("/measurements/<int:measurement_id>/followup")
+@login_required
+def measurement_followup(measurement_id: int) -> Response:
+    access = current_access()
+    measurement = db.session.get(Measurement, measurement_id)
+    if measurement is None or not measurement.anonymity_ok:
+        abort(404)
+    if not access.may_anywhere(Action.VIEW_FOLLOWUP):
+        abort(404)
+    allowed = access.unit_ids(db.session, Action.VIEW_FOLLOWUP)
+    return jsonify(followup_document(db.session, measurement, allowed))

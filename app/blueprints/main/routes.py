@@ -5,11 +5,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import func, select
 
+from app.blueprints.followup.routes import STEP_TITLES
 from app.blueprints.main import bp
 from app.blueprints.results.routes import chosen_measurement
 from app.extensions import db
-from app.models import Measurement, Role, Unit, User
+from app.models import Measurement, Role, Unit, User, ZeroToleranceAlert
 from app.policy import Action, current_access, require, unit_or_404
+from app.services import followup as followup_service
 from app.services import results as results_service
 from app.services.units import breadcrumbs
 
@@ -78,9 +80,19 @@ def unit(code: str) -> str:
     may_view_results = access.may(db.session, Action.VIEW_RESULTS, unit.id)
     measurements = results_service.measurements_with_figures(db.session)
     view = None
+    follow_up = None
+    open_alerts = 0
     if may_view_results and measurements:
         measurement = chosen_measurement(measurements)
         view = results_service.unit_view(db.session, unit, measurement)  # type: ignore[arg-type]
+        follow_up = followup_service.find(db.session, measurement, unit)  # type: ignore[arg-type]
+        open_alerts = db.session.scalar(
+            select(func.count(ZeroToleranceAlert.id)).where(
+                ZeroToleranceAlert.measurement_id == measurement.id,  # type: ignore[union-attr]
+                ZeroToleranceAlert.unit_id == unit.id,
+                ZeroToleranceAlert.closed_at.is_(None),
+            )
+        )
     return render_template(
         "main/unit.html",
         unit=unit,
@@ -91,4 +103,9 @@ def unit(code: str) -> str:
         may_edit_followup=access.may(db.session, Action.EDIT_FOLLOWUP, unit.id),
         measurements=measurements,
         view=view,
+        follow_up=follow_up,
+        current_step=followup_service.current_step(follow_up),
+        step_titles=STEP_TITLES,
+        open_alerts=open_alerts,
+        may_view_followup=access.may(db.session, Action.VIEW_FOLLOWUP, unit.id),
     )

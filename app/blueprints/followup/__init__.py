@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("followup", __name__, url_prefix="/followup")
+
+from app.blueprints.followup import routes  # noqa: E402, F401

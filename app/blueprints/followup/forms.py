@@ -1,0 +1,162 @@
+"""The forms of the five steps. Field names are the keys of the step's stored JSON."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.forms import KompasForm
+from app.models import StepState
+
+TEXT = 5000
+
+
+def state_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(StepState.IN_PROGRESS.value, str(_l("In progress"))),
+        SelectChoice(StepState.DONE.value, str(_l("Done"))),
+    ]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class StepForm(KompasForm):
+    state = SelectField(_l("Status of this step"), choices=[])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.state.choices = state_choices()
+
+
+class AnalysisForm(StepForm):
+    strengths = TextAreaField(
+        _l("Strengths"),
+        validators=[Optional(), Length(max=TEXT)],
+        description=_l("What goes well? Strengths are what you build on."),
+    )
+    focus_areas = MultiCheckboxField(_l("Focus areas"), choices=[], validate_choice=False)
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=TEXT)])
+
+
+class PreparationForm(StepForm):
+    meeting_date = DateField(_l("Date of the dialogue meeting"), validators=[Optional()])
+    meeting_time = StringField(_l("Time"), validators=[Optional(), Length(max=20)])
+    place = StringField(_l("Place"), validators=[Optional(), Length(max=200)])
+    duration = StringField(
+        _l("Duration"),
+        validators=[Optional(), Length(max=50)],
+        description=_l("A good dialogue takes 2½ to 3 hours."),
+    )
+    facilitator = StringField(_l("Facilitator"), validators=[Optional(), Length(max=200)])
+    timekeeper = StringField(_l("Timekeeper"), validators=[Optional(), Length(max=200)])
+    note_taker = StringField(_l("Note-taker"), validators=[Optional(), Length(max=200)])
+    invitation = TextAreaField(
+        _l("Invitation with reflection questions"), validators=[Optional(), Length(max=TEXT)]
+    )
+    agenda = TextAreaField(_l("Agenda"), validators=[Optional(), Length(max=TEXT)])
+    quick_fixes = TextAreaField(
+        _l("Things we can solve at once"), validators=[Optional(), Length(max=TEXT)]
+    )
+
+
+class DialogueForm(StepForm):
+    held_on = DateField(_l("Held on"), validators=[Optional()])
+    participants = IntegerField(
+        _l("Number of participants"), validators=[Optional(), NumberRange(min=0, max=10000)]
+    )
+    notes = TextAreaField(_l("Notes from the dialogue"), validators=[Optional(), Length(max=TEXT)])
+    proposals = TextAreaField(
+        _l("Proposals"),
+        validators=[Optional(), Length(max=TEXT)],
+        description=_l("One proposal per line. Each can become an action with one click."),
+    )
+
+
+class EvaluationForm(StepForm):
+    acted = TextAreaField(
+        _l("Did we turn the results into actions?"), validators=[Optional(), Length(max=TEXT)]
+    )
+    effect = TextAreaField(
+        _l("What effect did the actions have, and where do we see it?"),
+        validators=[Optional(), Length(max=TEXT)],
+    )
+    adjust = TextAreaField(_l("What must be adjusted?"), validators=[Optional(), Length(max=TEXT)])
+    process_review = TextAreaField(
+        _l("How did the process go, and what do we do better next year?"),
+        validators=[Optional(), Length(max=TEXT)],
+    )
+
+
+class ThemeForm(KompasForm):
+    title = StringField(_l("Theme"), validators=[DataRequired(), Length(max=200)])
+    target_score = DecimalField(
+        _l("Target score (0–100)"), places=0, validators=[Optional(), NumberRange(min=0, max=100)]
+    )
+    goal = TextAreaField(
+        _l("Goal: where do we want to be?"), validators=[Optional(), Length(max=TEXT)]
+    )
+    approach = TextAreaField(
+        _l("How will we get there?"), validators=[Optional(), Length(max=TEXT)]
+    )
+
+
+class ActionForm(KompasForm):
+    title = StringField(_l("Activity"), validators=[DataRequired(), Length(max=300)])
+    theme_id = SelectField(_l("Theme"), coerce=int, choices=[], validate_choice=True)
+    owner_user_id = SelectField(_l("Who owns it (a user)"), coerce=int, choices=[])
+    owner_name = StringField(
+        _l("…or a name"), validators=[Optional(), Length(max=200)],
+        description=_l("For an owner without a login."),
+    )  # fmt: skip
+    deadline = DateField(_l("Deadline"), validators=[Optional()])
+
+
+class EscalateForm(KompasForm):
+    to_unit = SelectField(_l("Pass it to a unit above"), coerce=int, choices=[])
+    to_function = StringField(
+        _l("…or to a function"), validators=[Optional(), Length(max=100)],
+        description=_l("For example the MED committee or facilities."),
+    )  # fmt: skip
+
+
+class ApproveForm(KompasForm):
+    body = StringField(
+        _l("Approved by"),
+        validators=[DataRequired(), Length(max=100)],
+        description=_l("The work-environment organisation: AMO, the trio or the class team."),
+    )
+
+
+class ReactionForm(KompasForm):
+    reaction = TextAreaField(
+        _l("What was done"),
+        validators=[DataRequired(), Length(max=TEXT)],
+        description=_l(
+            "The reaction: conversations, measures, agreements. Never who answered what."
+        ),
+    )
+    reaction_on = DateField(_l("When"), validators=[DataRequired()])
+    involved = StringField(
+        _l("Who was involved"), validators=[Optional(), Length(max=500)],
+        description=_l("Roles, not respondents: e.g. leader, safety rep, HR."),
+    )  # fmt: skip
+
+
+class StatusForm(KompasForm):
+    status = SelectField(_l("How far are we"), coerce=int, choices=[])
+    comment = StringField(_l("Comment"), validators=[Optional(), Length(max=1000)])
+    version = IntegerField(validators=[Optional()])

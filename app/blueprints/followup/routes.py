@@ -1,0 +1,647 @@
+"""The five-step follow-up of one unit, its action plan and its zero-tolerance alerts.
+
+Every route names a measurement and a unit; the policy decides who may read (members,
+committees) and who may write (leaders of the unit or above, HR). Forms keep what was typed
+on an error, and kompas.js keeps a draft in the browser against a lost session.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import DateField
+from wtforms.fields.choices import SelectChoice
+
+from app.blueprints.admin.forms import EmptyForm
+from app.blueprints.followup import bp
+from app.blueprints.followup.forms import (
+    ActionForm,
+    AnalysisForm,
+    ApproveForm,
+    DialogueForm,
+    EscalateForm,
+    EvaluationForm,
+    PreparationForm,
+    ReactionForm,
+    StatusForm,
+    ThemeForm,
+)
+from app.blueprints.results.routes import chosen_measurement
+from app.extensions import db, htmx
+from app.models import (
+    STEPS,
+    Action,
+    ActionStatus,
+    FollowUp,
+    Measurement,
+    RoleAssignment,
+    Step,
+    StepState,
+    Unit,
+    User,
+    ZeroToleranceAlert,
+)
+from app.policy import Action as Can
+from app.policy import current_access, may, require, unit_or_404
+from app.services import followup as service
+from app.services import results as results_service
+from app.services.units import ancestor_ids, breadcrumbs
+
+STEP_FORMS = {
+    Step.ANALYSIS: AnalysisForm,
+    Step.PREPARATION: PreparationForm,
+    Step.DIALOGUE: DialogueForm,
+    Step.EVALUATION: EvaluationForm,
+}
+STEP_TITLES = {
+    Step.ANALYSIS: _l("Analysis"),
+    Step.PREPARATION: _l("Dialogue preparation"),
+    Step.DIALOGUE: _l("Dialogue meeting"),
+    Step.PLAN: _l("Action plan"),
+    Step.EVALUATION: _l("Evaluation"),
+}
+STATUS_LABELS = {
+    ActionStatus.NOT_STARTED: _l("Not started"),
+    ActionStatus.STARTED: _l("Started"),
+    ActionStatus.HALFWAY: _l("Halfway"),
+    ActionStatus.NEARLY_DONE: _l("Nearly done"),
+    ActionStatus.DONE: _l("Done"),
+}
+DEFAULT_INVITATION = _l(
+    "Dear all,\n\nYou are invited to a dialogue meeting about the results of our wellbeing "
+    "survey. Before the meeting, please think about:\n"
+    "- What gives you energy at work, and what takes it?\n"
+    "- What surprised you in our results?\n"
+    "- What should we work on first, and what can you contribute?\n"
+)
+DEFAULT_AGENDA = _l(
+    "1. Welcome and ground rules\n2. Individual reflection\n"
+    "3. Joint dialogue on the chosen themes\n4. Action plans and agreements"
+)
+
+
+def _context(measurement_id: int, code: str, action: Can) -> tuple[Measurement, Unit]:
+    measurement = db.session.get(Measurement, measurement_id)
+    if measurement is None or not measurement.anonymity_ok:
+        abort(404)
+    unit = unit_or_404(code, action)
+    return measurement, unit
+
+
+def _followup_or_404(measurement: Measurement, unit: Unit) -> FollowUp:
+    follow_up = service.find(db.session, measurement, unit)
+    if follow_up is None:
+        abort(404)
+    return follow_up
+
+
+def _common(measurement: Measurement, unit: Unit, follow_up: FollowUp | None) -> dict[str, Any]:
+    access = current_access()
+    return {
+        "measurement": measurement,
+        "unit": unit,
+        "follow_up": follow_up,
+        "trail": breadcrumbs(db.session, unit),
+        "steps": STEPS,
+        "step_titles": STEP_TITLES,
+        "status_labels": STATUS_LABELS,
+        "current": service.current_step(follow_up),
+        "due": {step: service.step_due(measurement, step) for step in STEPS},
+        "states": {s.step: s for s in follow_up.steps} if follow_up else {},
+        "may_edit": access.may(db.session, Can.EDIT_FOLLOWUP, unit.id),
+        "may_update_actions": access.may(db.session, Can.UPDATE_ACTIONS, unit.id),
+        "today": date.today(),
+    }
+
+
+@bp.get("/<int:measurement_id>/<code>/")
+@login_required
+def hub(measurement_id: int, code: str) -> str:
+    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
+    follow_up = service.find(db.session, measurement, unit)
+    figures = service.unit_figures(db.session, measurement, unit)
+    alerts = db.session.scalars(
+        select(ZeroToleranceAlert).where(
+            ZeroToleranceAlert.measurement_id == measurement.id,
+            ZeroToleranceAlert.unit_id == unit.id,
+        )
+    ).all()
+    route = service.routing(db.session, measurement, unit, figures) if figures is not None else None
+    return render_template(
+        "followup/hub.html",
+        figures=figures,
+        route=route,
+        alerts=alerts,
+        alert_state=service.alert_state,
+        department_leaders=_department_leaders(follow_up),
+        start_form=EmptyForm(),
+        **_common(measurement, unit, follow_up),
+    )
+
+
+def _department_leaders(follow_up: FollowUp | None) -> list[User]:
+    if follow_up is None or follow_up.department_unit_id is None:
+        return []
+    from app.models import Role
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(
+                RoleAssignment.unit_id == follow_up.department_unit_id,
+                RoleAssignment.role == Role.LEADER,
+            )
+        )
+    )
+
+
+@bp.post("/<int:measurement_id>/<code>/start")
+@login_required
+def start(measurement_id: int, code: str) -> Response:
+    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        service.start(db.session, current_user, measurement, unit)
+    except service.FollowUpError:
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
+                            step="analysis"))  # fmt: skip
+
+
+def _step_or_404(name: str) -> Step:
+    try:
+        return Step(name)
+    except ValueError:
+        abort(404)
+
+
+def _analysis_choices(measurement: Measurement) -> list[SelectChoice]:
+    questions = results_service.question_infos(db.session, measurement)
+    choices = [
+        SelectChoice(f"theme:{t}", str(t)) for t in results_service.themes_of(questions) if t
+    ]
+    choices += [SelectChoice(f"q:{q.code}", q.text) for q in questions if not q.zero_tolerance]
+    return choices
+
+
+def _prepare_form(step: Step, measurement: Measurement, data: dict[str, Any] | None) -> Any:
+    form_class = STEP_FORMS[step]
+    if data is not None:
+        # Dates are stored as ISO strings; the form wants dates back.
+        for name, value in list(data.items()):
+            field_class = getattr(form_class, name, None)
+            if isinstance(value, str) and getattr(field_class, "field_class", None) is DateField:
+                try:
+                    data[name] = date.fromisoformat(value)
+                except ValueError:
+                    data[name] = None
+    form = form_class(data=data) if data is not None else form_class()
+    if isinstance(form, AnalysisForm):
+        form.focus_areas.choices = _analysis_choices(measurement)
+    return form
+
+
+@bp.route("/<int:measurement_id>/<code>/<step>", methods=["GET", "POST"])
+@login_required
+def step(measurement_id: int, code: str, step: str) -> Any:
+    which = _step_or_404(step)
+    if which == Step.PLAN:
+        return plan(measurement_id, code)
+    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
+    follow_up = _followup_or_404(measurement, unit)
+    record = service.step_of(follow_up, which)
+    common = _common(measurement, unit, follow_up)
+    if request.method == "POST":
+        if not common["may_edit"]:
+            abort(404)
+        form = _prepare_form(which, measurement, None)
+        if form.validate_on_submit():
+            data = {k: _plain(v) for k, v in form.data.items() if k not in ("csrf_token", "state")}
+            state = StepState(form.state.data) if form.state.data else None
+            service.save_step(db.session, current_user, follow_up, which, data, state)
+            db.session.commit()
+            if htmx:
+                return render_template("followup/_saved.html", record=record)
+            flash(_("Saved."), "success")
+            return redirect(request.path)
+        status = 400
+    else:
+        data = dict(record.data or {})
+        if which == Step.PREPARATION:
+            data.setdefault("invitation", str(DEFAULT_INVITATION))
+            data.setdefault("agenda", str(DEFAULT_AGENDA))
+            data.setdefault("duration", "2½–3 timer")
+        data["state"] = (
+            record.state.value if record.state != StepState.NOT_STARTED else "in_progress"
+        )
+        form = _prepare_form(which, measurement, data)
+        status = 200
+    view = None
+    if which == Step.ANALYSIS:
+        figures_unit = unit
+        if follow_up.uses_parent_figures and unit.parent is not None:
+            figures_unit = unit.parent
+        view = results_service.unit_view(db.session, figures_unit, measurement)
+    proposals = []
+    if which == Step.DIALOGUE:
+        proposals = [p.strip() for p in (record.data or {}).get("proposals", "").splitlines()]
+        proposals = [p for p in proposals if p]
+    return render_template(
+        f"followup/{which.value}.html",
+        form=form,
+        record=record,
+        view=view,
+        proposals=proposals,
+        proposal_form=EmptyForm(),
+        psych_cutoff=measurement.psychological_safety_cutoff,
+        active_step=which,
+        **common,
+    ), status
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly form data (dates as ISO strings, decimals as floats)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "as_tuple"):  # Decimal
+        return float(value)
+    return value
+
+
+def _owner_choices(unit: Unit) -> list[SelectChoice]:
+    """Users with a role on the unit or the units above it, for the owner list."""
+    ids = ancestor_ids(db.session, unit.id)
+    users = db.session.scalars(
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.unit_id.in_(ids), User.active.is_(True))
+        .distinct()
+        .order_by(User.name)
+    ).all()
+    return [SelectChoice(0, str(_("— nobody chosen —")))] + [
+        SelectChoice(u.id, u.name) for u in users
+    ]
+
+
+def _plan_forms(follow_up: FollowUp, unit: Unit) -> tuple[ThemeForm, ActionForm]:
+    action_form = ActionForm(prefix="action")
+    action_form.theme_id.choices = [SelectChoice(0, str(_("— no theme —")))] + [
+        SelectChoice(t.id, t.title) for t in follow_up.themes
+    ]
+    action_form.owner_user_id.choices = _owner_choices(unit)
+    return ThemeForm(prefix="theme"), action_form
+
+
+def plan(measurement_id: int, code: str, theme_form: ThemeForm | None = None,
+         action_form: ActionForm | None = None, status: int = 200) -> Any:  # fmt: skip
+    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
+    follow_up = _followup_or_404(measurement, unit)
+    default_theme, default_action = _plan_forms(follow_up, unit)
+    if action_form is not None:
+        action_form.theme_id.choices = default_action.theme_id.choices
+        action_form.owner_user_id.choices = default_action.owner_user_id.choices
+    figures = service.unit_figures(db.session, measurement, unit)
+    unthemed = db.session.scalars(
+        select(Action).where(Action.follow_up_id == follow_up.id, Action.theme_id.is_(None))
+    ).all()
+    escalated_here = db.session.scalars(
+        select(Action).where(Action.escalated_to_unit_id == unit.id)
+    ).all()
+    return render_template(
+        "followup/plan.html",
+        theme_form=theme_form or default_theme,
+        action_form=action_form or default_action,
+        approve_form=ApproveForm(),
+        status_form=StatusForm(),
+        button_form=EmptyForm(),
+        figures=figures,
+        unthemed=unthemed,
+        escalated_here=escalated_here,
+        record=service.step_of(follow_up, Step.PLAN),
+        active_step=Step.PLAN,
+        **_common(measurement, unit, follow_up),
+    ), status
+
+
+@bp.post("/<int:measurement_id>/<code>/plan/themes")
+@login_required
+def add_theme(measurement_id: int, code: str) -> Any:
+    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
+    follow_up = _followup_or_404(measurement, unit)
+    form = ThemeForm(prefix="theme")
+    if not form.validate_on_submit():
+        return plan(measurement_id, code, theme_form=form, status=400)
+    figures = service.unit_figures(db.session, measurement, unit)
+    title = (form.title.data or "").strip()
+    current = figures.indicators.get(title) if figures is not None and figures.shown else None
+    service.add_theme(
+        db.session, current_user, follow_up, title=title, current_score=current,
+        target_score=float(form.target_score.data) if form.target_score.data is not None else None,
+        goal=form.goal.data or "", approach=form.approach.data or "",
+    )  # fmt: skip
+    service.save_step(db.session, current_user, follow_up, Step.PLAN, {})
+    db.session.commit()
+    flash(_("The theme was added."), "success")
+    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
+                            step="plan") + "#themes")  # fmt: skip
+
+
+@bp.post("/<int:measurement_id>/<code>/plan/actions")
+@login_required
+def add_action(measurement_id: int, code: str) -> Any:
+    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
+    follow_up = _followup_or_404(measurement, unit)
+    form = _plan_forms(follow_up, unit)[1]
+    if not form.validate_on_submit():
+        return plan(measurement_id, code, action_form=form, status=400)
+    theme = next((t for t in follow_up.themes if t.id == form.theme_id.data), None)
+    owner = db.session.get(User, form.owner_user_id.data) if form.owner_user_id.data else None
+    service.add_action(
+        db.session, current_user, follow_up, title=form.title.data or "", theme=theme,
+        owner=owner, owner_name=form.owner_name.data or "", deadline=form.deadline.data,
+    )  # fmt: skip
+    service.save_step(db.session, current_user, follow_up, Step.PLAN, {})
+    db.session.commit()
+    flash(_("The action was added."), "success")
+    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
+                            step="plan") + "#actions")  # fmt: skip
+
+
+@bp.post("/<int:measurement_id>/<code>/dialogue/proposals/<int:index>")
+@login_required
+def proposal_to_action(measurement_id: int, code: str, index: int) -> Response:
+    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
+    follow_up = _followup_or_404(measurement, unit)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    record = service.step_of(follow_up, Step.DIALOGUE)
+    proposals = [p.strip() for p in (record.data or {}).get("proposals", "").splitlines()]
+    proposals = [p for p in proposals if p]
+    if not 0 <= index < len(proposals):
+        abort(404)
+    service.add_action(db.session, current_user, follow_up, title=proposals[index][:300])
+    converted = set((record.data or {}).get("converted", []))
+    converted.add(index)
+    record.data = {**record.data, "converted": sorted(converted)}
+    db.session.commit()
+    flash(_("The proposal is now an action in the action plan."), "success")
+    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
+                            step="dialogue"))  # fmt: skip
+
+
+def _action_or_404(follow_up: FollowUp, action_id: int) -> Action:
+    action = db.session.get(Action, action_id)
+    if action is None or action.follow_up_id != follow_up.id:
+        abort(404)
+    return action
+
+
+@bp.post("/<int:measurement_id>/<code>/actions/<int:action_id>/status")
+@login_required
+def action_status(measurement_id: int, code: str, action_id: int) -> Response:
+    measurement, unit = _context(measurement_id, code, Can.UPDATE_ACTIONS)
+    follow_up = _followup_or_404(measurement, unit)
+    action = _action_or_404(follow_up, action_id)
+    form = StatusForm()
+    form.status.choices = [SelectChoice(int(s), str(STATUS_LABELS[s])) for s in ActionStatus]
+    if not form.validate_on_submit():
+        abort(400)
+    service.set_status(db.session, current_user, action, ActionStatus(form.status.data),
+                       form.comment.data or "")  # fmt: skip
+    db.session.commit()
+    flash(_("The action was updated."), "success")
+    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
+                            step="plan") + "#actions")  # fmt: skip
+
+
+@bp.route("/<int:measurement_id>/<code>/actions/<int:action_id>/escalate",
+          methods=["GET", "POST"])  # fmt: skip
+@login_required
+def escalate(measurement_id: int, code: str, action_id: int) -> Any:
+    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
+    follow_up = _followup_or_404(measurement, unit)
+    action = _action_or_404(follow_up, action_id)
+    above = [u for u in breadcrumbs(db.session, unit)[:-1]]
+    form = EscalateForm()
+    form.to_unit.choices = [SelectChoice(0, str(_("— no unit —")))] + [
+        SelectChoice(u.id, u.name) for u in reversed(above)
+    ]
+    if form.validate_on_submit():
+        to_unit = next((u for u in above if u.id == form.to_unit.data), None)
+        try:
+            service.escalate(db.session, current_user, action, to_unit=to_unit,
+                             to_function=form.to_function.data or "")  # fmt: skip
+        except service.FollowUpError:
+            form.to_function.errors = [_("Choose a unit above, or name a function.")]
+        else:
+            db.session.commit()
+            flash(_("The action was passed on. It now shows on the receiver’s list too."),
+                  "success")  # fmt: skip
+            return redirect(url_for("followup.step", measurement_id=measurement.id,
+                                    code=unit.code, step="plan") + "#actions")  # fmt: skip
+    return render_template(
+        "followup/escalate.html", form=form, action=action, **_common(measurement, unit, follow_up)
+    ), (  # fmt: skip
+        400 if request.method == "POST" else 200
+    )
+
+
+@bp.post("/<int:measurement_id>/<code>/plan/approve")
+@login_required
+def approve(measurement_id: int, code: str) -> Any:
+    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
+    follow_up = _followup_or_404(measurement, unit)
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        flash(_("Say who approved the plan."), "error")
+        return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
+                                step="plan") + "#approval")  # fmt: skip
+    service.approve(db.session, current_user, follow_up, form.body.data or "")
+    db.session.commit()
+    flash(_("The action plan is marked as approved."), "success")
+    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
+                            step="plan"))  # fmt: skip
+
+
+@bp.get("/<int:measurement_id>/<code>/invitation")
+@login_required
+def invitation(measurement_id: int, code: str) -> str:
+    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
+    follow_up = _followup_or_404(measurement, unit)
+    record = service.step_of(follow_up, Step.PREPARATION)
+    return render_template("followup/invitation.html", data=record.data or {},
+                           **_common(measurement, unit, follow_up))  # fmt: skip
+
+
+@bp.route("/alerts/<int:alert_id>", methods=["GET", "POST"])
+@login_required
+def alert(alert_id: int) -> Any:
+    record = db.session.get(ZeroToleranceAlert, alert_id)
+    if record is None or not may(Can.VIEW_FOLLOWUP, record.unit_id):
+        abort(404)
+    may_edit = may(Can.EDIT_FOLLOWUP, record.unit_id)
+    form = ReactionForm()
+    if request.method == "POST":
+        if not may_edit or record.closed_at is not None:
+            abort(404)
+        if form.validate_on_submit():
+            service.record_reaction(
+                db.session, current_user, record, reaction=form.reaction.data or "",
+                reaction_on=form.reaction_on.data, involved=form.involved.data or "",
+            )  # fmt: skip
+            db.session.commit()
+            flash(_("The reaction is recorded and the alert is closed."), "success")
+            return redirect(url_for("followup.hub", measurement_id=record.measurement_id,
+                                    code=record.unit.code))  # fmt: skip
+    return render_template(
+        "followup/alert.html", alert=record, form=form, may_edit=may_edit,
+        state=service.alert_state(record, date.today()),
+    ), (400 if request.method == "POST" else 200)  # fmt: skip
+
+
+# --- the overview for HR, committees and department heads -----------------------------------
+
+OVERVIEW_PER_PAGE = 200
+
+
+def _overview_entries() -> tuple[Measurement | None, list[Any], list[Measurement]]:
+    require(Can.VIEW_FOLLOWUP)
+    access = current_access()
+    measurements = results_service.measurements_with_figures(db.session)
+    measurement = chosen_measurement(measurements)
+    if measurement is None:
+        return None, [], measurements
+    allowed = access.unit_ids(db.session, Can.VIEW_FOLLOWUP)
+    entries = service.overview(db.session, measurement, allowed, date.today())
+    colour = request.args.get("colour", "")
+    if colour in ("green", "yellow", "red"):
+        entries = [e for e in entries if e.figures and e.figures.colour == colour]
+    step_filter = request.args.get("step", "")
+    if step_filter in {s.value for s in STEPS}:
+        entries = [e for e in entries if e.step.value == step_filter]
+    if request.args.get("overdue"):
+        entries = [e for e in entries if e.overdue_actions or e.overdue_alerts]
+    if request.args.get("alerts"):
+        entries = [e for e in entries if e.open_alerts]
+    query = request.args.get("q", "").strip().lower()
+    if query:
+        entries = [
+            e for e in entries if query in e.unit.name.lower() or query in e.unit.code.lower()
+        ]
+    sort = request.args.get("sort", "unit")
+    keys = {
+        "unit": lambda e: e.unit.code,
+        "step": lambda e: STEPS.index(e.step),
+        "overdue": lambda e: -(e.overdue_actions + e.overdue_alerts),
+        "score": lambda e: (e.figures.overall_score if e.figures and e.figures.overall_score
+                            is not None else 999),
+    }  # fmt: skip
+    entries.sort(key=keys.get(sort, keys["unit"]))
+    return measurement, entries, measurements
+
+
+@bp.get("/overview")
+@login_required
+def overview() -> str:
+    measurement, entries, measurements = _overview_entries()
+    total = len(entries)
+    pages = max(1, (total + OVERVIEW_PER_PAGE - 1) // OVERVIEW_PER_PAGE)
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    template = "followup/_overview_table.html" if htmx else "followup/overview.html"
+    return render_template(
+        template,
+        measurement=measurement,
+        measurements=measurements,
+        entries=entries[(page - 1) * OVERVIEW_PER_PAGE : page * OVERVIEW_PER_PAGE],
+        total=total,
+        page=page,
+        pages=pages,
+        args=request.args,
+        step_titles=STEP_TITLES,
+        steps=STEPS,
+    )
+
+
+OVERVIEW_COLUMNS = (
+    _l("Unit id"), _l("Unit"), _l("Traffic light"), _l("Overall score"), _l("Current step"),
+    _l("Action plan by the deadline"), _l("Actions not started"), _l("Actions under way"),
+    _l("Actions done"), _l("Overdue actions"), _l("Open zero-tolerance alerts"),
+    _l("Approved"),
+)  # fmt: skip
+
+
+def _overview_table() -> tuple[Measurement, list[list[Any]]]:
+    measurement, entries, _measurements = _overview_entries()
+    if measurement is None:
+        abort(404)
+    rows = []
+    for e in entries:
+        shown = e.figures is not None and e.figures.shown
+        rows.append(
+            [
+                e.unit.code, e.unit.name,
+                e.figures.colour if shown and e.figures.colour else "",
+                round(e.figures.overall_score, 1) if shown and e.figures.overall_score is not None
+                else "",
+                str(STEP_TITLES[e.step]),
+                "" if e.plan_on_time is None else (_("Yes") if e.plan_on_time else _("No")),
+                e.actions.get(0, 0), sum(e.actions.get(s, 0) for s in (1, 2, 3)),
+                e.actions.get(4, 0), e.overdue_actions, e.open_alerts,
+                _("Yes") if e.follow_up and e.follow_up.approved_at else _("No"),
+            ]
+        )  # fmt: skip
+    return measurement, rows
+
+
+@bp.get("/overview.csv")
+@login_required
+def overview_csv() -> Response:
+    import csv
+    import io
+
+    measurement, rows = _overview_table()
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([str(c) for c in OVERVIEW_COLUMNS])
+    writer.writerows(rows)
+    response = make_response("\ufeff" + out.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="opfoelgning-{measurement.year}.csv"'
+    )
+    return response
+
+
+@bp.get("/overview.xlsx")
+@login_required
+def overview_xlsx() -> Response:
+    import io
+
+    from openpyxl import Workbook
+
+    measurement, rows = _overview_table()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(str(_("Follow-up")))
+    sheet.append([str(c) for c in OVERVIEW_COLUMNS])
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = make_response(buffer.getvalue())
+    response.headers["Content-Type"] = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="opfoelgning-{measurement.year}.xlsx"'
+    )
+    return response

@@ -1,0 +1,219 @@
+"""The five-step follow-up of a unit's results, its action plan and zero-tolerance alerts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import str_enum, utcnow
+from app.models.org import Unit
+from app.models.survey import Measurement
+from app.models.user import User
+
+
+class Step(enum.StrEnum):
+    ANALYSIS = "analysis"
+    PREPARATION = "preparation"
+    DIALOGUE = "dialogue"
+    PLAN = "plan"
+    EVALUATION = "evaluation"
+
+
+STEPS: tuple[Step, ...] = tuple(Step)
+
+
+class StepState(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class Route(enum.StrEnum):
+    """Who plans the follow-up, from the traffic light (seed 004)."""
+
+    UNIT = "unit"  # green, or yellow above the organisation's average
+    DEPARTMENT = "department"  # yellow below average: with the department head
+    DEPARTMENT_HR = "department_hr"  # red: with the department head and HR
+
+
+class ActionStatus(enum.IntEnum):
+    """The status arrow: how far are we."""
+
+    NOT_STARTED = 0
+    STARTED = 1
+    HALFWAY = 2
+    NEARLY_DONE = 3
+    DONE = 4
+
+
+class FollowUp(db.Model):
+    __tablename__ = "follow_up"
+    __table_args__ = (UniqueConstraint("measurement_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurement.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    # True where the unit's own results are hidden and it works from its parent's figures.
+    uses_parent_figures: Mapped[bool] = mapped_column(Boolean, default=False)
+    colour: Mapped[str | None] = mapped_column(String(10))
+    route: Mapped[Route] = mapped_column(str_enum(Route), default=Route.UNIT)
+    department_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("unit.id", ondelete="SET NULL")
+    )
+    remeasure: Mapped[bool] = mapped_column(Boolean, default=False)
+    remeasure_by: Mapped[date | None] = mapped_column(Date)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    approved_by_body: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    measurement: Mapped[Measurement] = relationship()
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    department: Mapped[Unit | None] = relationship(foreign_keys=[department_unit_id])
+    approved_by: Mapped[User | None] = relationship()
+    steps: Mapped[list[FollowUpStep]] = relationship(
+        back_populates="follow_up", cascade="all, delete-orphan", order_by="FollowUpStep.id"
+    )
+    themes: Mapped[list[PlanTheme]] = relationship(
+        back_populates="follow_up", cascade="all, delete-orphan", order_by="PlanTheme.position"
+    )
+
+
+class FollowUpStep(db.Model):
+    """One of the five steps: its state and what was written in it (a JSON document whose
+    fields are those of the step's form)."""
+
+    __tablename__ = "follow_up_step"
+    __table_args__ = (UniqueConstraint("follow_up_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_up.id", ondelete="CASCADE"))
+    step: Mapped[Step] = mapped_column(str_enum(Step))
+    state: Mapped[StepState] = mapped_column(str_enum(StepState), default=StepState.NOT_STARTED)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+    follow_up: Mapped[FollowUp] = relationship(back_populates="steps")
+    updated_by: Mapped[User | None] = relationship()
+
+
+class PlanTheme(db.Model):
+    """A chosen theme of the action plan (Trivselskompasset): where we are, where we want to
+    be, and how we get there."""
+
+    __tablename__ = "plan_theme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(
+        ForeignKey("follow_up.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    current_score: Mapped[float | None] = mapped_column()
+    target_score: Mapped[float | None] = mapped_column()
+    goal: Mapped[str] = mapped_column(Text, default="")
+    approach: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    follow_up: Mapped[FollowUp] = relationship(back_populates="themes")
+    actions: Mapped[list[Action]] = relationship(back_populates="theme", order_by="Action.id")
+
+
+class Action(db.Model):
+    """An action on the status arrow: Activity · Who owns it · Deadline · How far are we."""
+
+    __tablename__ = "action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(
+        ForeignKey("follow_up.id", ondelete="CASCADE"), index=True
+    )
+    theme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_theme.id", ondelete="SET NULL"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    owner_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    owner_name: Mapped[str] = mapped_column(String(200), default="")
+    deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    status: Mapped[int] = mapped_column(Integer, default=ActionStatus.NOT_STARTED)
+    # Passed up: to a unit above, or to a named function (MED committee, facilities, ...).
+    escalated_to_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("unit.id", ondelete="SET NULL"), index=True
+    )
+    escalated_to_function: Mapped[str] = mapped_column(String(100), default="")
+    effect_rating: Mapped[int | None] = mapped_column(Integer)  # 1-5, at the evaluation
+    carry_over: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_comment: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own dict
+
+    follow_up: Mapped[FollowUp] = relationship()
+    theme: Mapped[PlanTheme | None] = relationship(back_populates="actions")
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    owner: Mapped[User | None] = relationship()
+    escalated_to_unit: Mapped[Unit | None] = relationship(foreign_keys=[escalated_to_unit_id])
+
+    @property
+    def owner_label(self) -> str:
+        return self.owner.name if self.owner is not None else self.owner_name
+
+
+class ZeroToleranceAlert(db.Model):
+    """Answers other than "no" to a zero-tolerance question at a shown unit: the leader must
+    record a reaction. Never who answered what."""
+
+    __tablename__ = "zero_tolerance_alert"
+    __table_args__ = (UniqueConstraint("measurement_id", "unit_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurement.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    opened_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    reaction: Mapped[str] = mapped_column(Text, default="")
+    reaction_on: Mapped[date | None] = mapped_column(Date)
+    involved: Mapped[str] = mapped_column(Text, default="")
+    reacted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    unit: Mapped[Unit] = relationship()
+    measurement: Mapped[Measurement] = relationship()
+    reacted_by: Mapped[User | None] = relationship()
+    question: Mapped[Any] = relationship("Question")

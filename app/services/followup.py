@@ -1,0 +1,596 @@
+"""The follow-up of a unit's results: five steps, the action plan, alerts and routing.
+
+Routing follows the traffic light (seed 004): green units, and yellow units at or above the
+organisation's average, run their follow-up themselves; a yellow unit below the average plans
+it with its department head, a red one with the department head and HR; both are measured
+again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import (
+    STEPS,
+    Action,
+    ActionStatus,
+    FollowUp,
+    FollowUpStep,
+    Measurement,
+    PlanTheme,
+    Question,
+    Route,
+    Step,
+    StepState,
+    Unit,
+    UnitFigures,
+    User,
+    ZeroToleranceAlert,
+)
+from app.services import audit
+from app.services.units import ancestor_ids
+
+
+class FollowUpError(ValueError):
+    """A change that cannot be made; the message is for the person who asked."""
+
+
+# --- the timeline ---------------------------------------------------------------------------
+
+
+def step_due(measurement: Measurement, step: Step) -> date | None:
+    """Each step's due date, from the measurement's timeline.
+
+    Analysis two weeks after the results are out; preparation a week before the dialogue
+    deadline; then the dialogue, action-plan and evaluation dates as set.
+    """
+    if step == Step.ANALYSIS:
+        released = measurement.results_released_on
+        due = released + timedelta(days=14) if released else None
+        if due and measurement.dialogue_deadline:
+            due = min(due, measurement.dialogue_deadline)
+        return due
+    if step == Step.PREPARATION:
+        deadline = measurement.dialogue_deadline
+        return deadline - timedelta(days=7) if deadline else None
+    if step == Step.DIALOGUE:
+        return measurement.dialogue_deadline
+    if step == Step.PLAN:
+        return measurement.action_plan_deadline
+    return measurement.evaluation_date
+
+
+def current_step(follow_up: FollowUp | None) -> Step:
+    """The first step that is not done (the evaluation when all are)."""
+    if follow_up is None:
+        return Step.ANALYSIS
+    states = {s.step: s.state for s in follow_up.steps}
+    for step in STEPS:
+        if states.get(step) != StepState.DONE:
+            return step
+    return Step.EVALUATION
+
+
+# --- routing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routing:
+    colour: str | None
+    route: Route
+    department_unit_id: int | None
+    remeasure: bool
+    below_average: bool
+
+
+def organisation_average(session: Session, measurement: Measurement) -> float | None:
+    """The root's overall score: the organisation's average."""
+    return session.scalar(
+        select(UnitFigures.overall_score)
+        .where(
+            UnitFigures.measurement_id == measurement.id,
+            UnitFigures.parent_unit_id.is_(None),
+            UnitFigures.shown.is_(True),
+        )
+        .order_by(UnitFigures.respondents.desc().nulls_last())
+        .limit(1)
+    )
+
+
+def department_of(session: Session, unit: Unit) -> int | None:
+    """The unit's department: its ancestor just below the root (None for the root and for a
+    department itself)."""
+    chain = ancestor_ids(session, unit.id)  # unit, parent, ..., root
+    return chain[-2] if len(chain) >= 3 else None
+
+
+def routing(
+    session: Session, measurement: Measurement, unit: Unit, figures: UnitFigures | None
+) -> Routing:
+    colour = figures.colour if figures is not None and figures.shown else None
+    overall = figures.overall_score if figures is not None and figures.shown else None
+    average = organisation_average(session, measurement)
+    below = overall is not None and average is not None and overall < average
+    department = department_of(session, unit)
+    if colour == "red":
+        return Routing(colour, Route.DEPARTMENT_HR, department, True, below)
+    if colour == "yellow" and below:
+        return Routing(colour, Route.DEPARTMENT, department, True, below)
+    return Routing(colour, Route.UNIT, None, False, below)
+
+
+def remeasure_date(measurement: Measurement) -> date:
+    """When a red or low yellow unit is measured again: the measurement's date, else the end of
+    January after the survey year (the seeds' "der måles igen i januar")."""
+    return measurement.remeasure_on or date(measurement.year + 1, 1, 31)
+
+
+# --- follow-ups -----------------------------------------------------------------------------
+
+
+def find(session: Session, measurement: Measurement, unit: Unit) -> FollowUp | None:
+    return session.scalar(
+        select(FollowUp)
+        .where(FollowUp.measurement_id == measurement.id, FollowUp.unit_id == unit.id)
+        .options(
+            selectinload(FollowUp.steps).selectinload(FollowUpStep.updated_by),
+            selectinload(FollowUp.themes).selectinload(PlanTheme.actions),
+        )
+    )
+
+
+def unit_figures(session: Session, measurement: Measurement, unit: Unit) -> UnitFigures | None:
+    return session.get(UnitFigures, (measurement.id, unit.id))
+
+
+def start(session: Session, actor: User | None, measurement: Measurement, unit: Unit) -> FollowUp:
+    """The unit's follow-up, created with its five steps and its routing when missing."""
+    existing = find(session, measurement, unit)
+    if existing is not None:
+        return existing
+    figures = unit_figures(session, measurement, unit)
+    if figures is None:
+        raise FollowUpError("unit_not_in_measurement")
+    route = routing(session, measurement, unit, figures)
+    follow_up = FollowUp(
+        measurement_id=measurement.id,
+        unit_id=unit.id,
+        uses_parent_figures=not figures.shown,
+        colour=route.colour,
+        route=route.route,
+        department_unit_id=route.department_unit_id,
+        remeasure=route.remeasure,
+        remeasure_by=remeasure_date(measurement) if route.remeasure else None,
+    )
+    follow_up.steps = [FollowUpStep(step=step, state=StepState.NOT_STARTED) for step in STEPS]
+    session.add(follow_up)
+    session.flush()
+    audit.record(
+        session, actor, "followup.started", "follow_up", follow_up.id, unit_id=unit.id,
+        route=route.route.value, colour=route.colour,
+    )  # fmt: skip
+    return follow_up
+
+
+def step_of(follow_up: FollowUp, step: Step) -> FollowUpStep:
+    return next(s for s in follow_up.steps if s.step == step)
+
+
+def save_step(
+    session: Session,
+    actor: User,
+    follow_up: FollowUp,
+    step: Step,
+    data: dict[str, Any],
+    state: StepState | None = None,
+) -> FollowUpStep:
+    record = step_of(follow_up, step)
+    record.data = {**(record.data or {}), **data}
+    if state is not None:
+        record.state = state
+    elif record.state == StepState.NOT_STARTED:
+        record.state = StepState.IN_PROGRESS
+    record.updated_at = _now()
+    record.updated_by_id = actor.id
+    session.flush()
+    audit.record(
+        session, actor, f"followup.{step.value}.saved", "follow_up", follow_up.id,
+        unit_id=follow_up.unit_id, state=record.state.value, fields=sorted(data),
+    )  # fmt: skip
+    return record
+
+
+def _now() -> Any:
+    from app.models.base import utcnow
+
+    return utcnow()
+
+
+def approve(session: Session, actor: User, follow_up: FollowUp, body: str) -> None:
+    follow_up.approved_at = _now()
+    follow_up.approved_by_id = actor.id
+    follow_up.approved_by_body = body[:100]
+    audit.record(
+        session, actor, "followup.plan.approved", "follow_up", follow_up.id,
+        unit_id=follow_up.unit_id, body=body,
+    )  # fmt: skip
+
+
+# --- the action plan ------------------------------------------------------------------------
+
+
+def add_theme(
+    session: Session,
+    actor: User,
+    follow_up: FollowUp,
+    *,
+    title: str,
+    current_score: float | None,
+    target_score: float | None,
+    goal: str,
+    approach: str,
+) -> PlanTheme:
+    position = len(follow_up.themes)
+    theme = PlanTheme(
+        follow_up_id=follow_up.id, title=title.strip(), current_score=current_score,
+        target_score=target_score, goal=goal, approach=approach, position=position,
+    )  # fmt: skip
+    session.add(theme)
+    session.flush()
+    audit.record(
+        session, actor, "followup.theme.added", "plan_theme", theme.id,
+        unit_id=follow_up.unit_id, title=theme.title,
+    )  # fmt: skip
+    return theme
+
+
+def add_action(
+    session: Session,
+    actor: User,
+    follow_up: FollowUp,
+    *,
+    title: str,
+    theme: PlanTheme | None = None,
+    owner: User | None = None,
+    owner_name: str = "",
+    deadline: date | None = None,
+) -> Action:
+    action = Action(
+        follow_up_id=follow_up.id, theme_id=theme.id if theme else None,
+        unit_id=follow_up.unit_id, title=title.strip(), owner_user_id=owner.id if owner else None,
+        owner_name="" if owner else owner_name.strip(), deadline=deadline,
+        status=ActionStatus.NOT_STARTED,
+    )  # fmt: skip
+    session.add(action)
+    session.flush()
+    audit.record(
+        session, actor, "action.created", "action", action.id, unit_id=follow_up.unit_id,
+        title=action.title,
+    )  # fmt: skip
+    return action
+
+
+def escalate(
+    session: Session,
+    actor: User,
+    action: Action,
+    *,
+    to_unit: Unit | None = None,
+    to_function: str = "",
+) -> None:
+    """Pass an action the unit cannot solve itself up to a unit above, or to a function."""
+    if to_unit is not None and to_unit.id not in ancestor_ids(session, action.unit_id)[1:]:
+        raise FollowUpError("escalate_upwards_only")
+    if to_unit is None and not to_function.strip():
+        raise FollowUpError("escalate_needs_receiver")
+    action.escalated_to_unit_id = to_unit.id if to_unit else None
+    action.escalated_to_function = to_function.strip()[:100]
+    audit.record(
+        session, actor, "action.escalated", "action", action.id, unit_id=action.unit_id,
+        to_unit=to_unit.code if to_unit else None, to_function=action.escalated_to_function,
+    )  # fmt: skip
+
+
+def set_status(
+    session: Session, actor: User, action: Action, status: ActionStatus, comment: str = ""
+) -> None:
+    before = action.status
+    action.status = int(status)
+    if comment.strip():
+        action.last_comment = comment.strip()
+    audit.record(
+        session, actor, "action.status", "action", action.id, unit_id=action.unit_id,
+        before=before, after=int(status),
+    )  # fmt: skip
+
+
+def actions_by_status(session: Session, follow_up_ids: list[int]) -> dict[int, dict[int, int]]:
+    rows = session.execute(
+        select(Action.follow_up_id, Action.status, func.count())
+        .where(Action.follow_up_id.in_(follow_up_ids))
+        .group_by(Action.follow_up_id, Action.status)
+    ).all()
+    counts: dict[int, dict[int, int]] = {}
+    for follow_up_id, status, count in rows:
+        counts.setdefault(follow_up_id, {})[status] = count
+    return counts
+
+
+# --- zero-tolerance alerts ------------------------------------------------------------------
+
+
+def open_alerts(session: Session, measurement: Measurement, today: date | None = None) -> int:
+    """After figures are computed: an alert for every zero-tolerance question with hits at a
+    shown unit (hits in hidden units are already counted at their nearest shown ancestor).
+    Alerts that have a reaction are kept; unanswered ones whose hits are gone are removed."""
+    opened = today or measurement.results_released_on or date.today()
+    due = opened + timedelta(days=measurement.zero_tolerance_days)
+    questions = dict(
+        session.execute(
+            select(Question.code, Question.id).where(
+                Question.questionnaire_id == measurement.questionnaire_id,
+                Question.zero_tolerance.is_(True),
+            )
+        ).all()
+    )
+    if not questions:
+        return 0
+    wanted: set[tuple[int, int]] = set()
+    rows = session.execute(
+        select(UnitFigures.unit_id, UnitFigures.questions).where(
+            UnitFigures.measurement_id == measurement.id,
+            UnitFigures.shown.is_(True),
+            UnitFigures.zero_tolerance_hits > 0,
+        )
+    )
+    for unit_id, stored in rows:
+        for code, question_id in questions.items():
+            entry = (stored or {}).get(code)
+            if entry and (entry.get("zp") or (entry.get("zt") or 0) > 0):
+                wanted.add((unit_id, question_id))
+    # Hits at a unit whose question figures are hidden: the engine still counts them there.
+    existing = {
+        (a.unit_id, a.question_id): a
+        for a in session.scalars(
+            select(ZeroToleranceAlert).where(ZeroToleranceAlert.measurement_id == measurement.id)
+        )
+    }
+    for key, alert in existing.items():
+        if key not in wanted and not alert.reaction:
+            session.delete(alert)
+    created = 0
+    for unit_id, question_id in wanted - set(existing):
+        session.add(
+            ZeroToleranceAlert(
+                measurement_id=measurement.id, unit_id=unit_id, question_id=question_id,
+                opened_on=opened, due_on=due,
+            )
+        )  # fmt: skip
+        created += 1
+    session.flush()
+    return created
+
+
+def record_reaction(
+    session: Session,
+    actor: User,
+    alert: ZeroToleranceAlert,
+    *,
+    reaction: str,
+    reaction_on: date,
+    involved: str,
+) -> None:
+    if not reaction.strip():
+        raise FollowUpError("reaction_required")
+    alert.reaction = reaction.strip()
+    alert.reaction_on = reaction_on
+    alert.involved = involved.strip()
+    alert.reacted_by_id = actor.id
+    alert.closed_at = _now()
+    audit.record(
+        session, actor, "alert.reaction", "zero_tolerance_alert", alert.id,
+        unit_id=alert.unit_id,
+    )  # fmt: skip
+
+
+def alert_state(alert: ZeroToleranceAlert, today: date) -> str:
+    if alert.closed_at is not None:
+        on_time = alert.reaction_on is not None and alert.reaction_on <= alert.due_on
+        return "answered" if on_time else "answered_late"
+    return "overdue" if today > alert.due_on else "open"
+
+
+def clear_for(session: Session, measurement: Measurement) -> None:
+    """Used when a measurement's figures are blocked: no alerts without safe figures."""
+    session.execute(
+        delete(ZeroToleranceAlert).where(
+            ZeroToleranceAlert.measurement_id == measurement.id,
+            ZeroToleranceAlert.reaction == "",
+        )
+    )
+
+
+# --- overview and export ---------------------------------------------------------------------
+
+
+@dataclass
+class OverviewEntry:
+    unit: Unit
+    figures: UnitFigures | None
+    follow_up: FollowUp | None
+    step: Step
+    plan_on_time: bool | None  # None: no deadline yet, or not due
+    actions: dict[int, int]
+    overdue_actions: int
+    open_alerts: int
+    overdue_alerts: int
+
+
+def overview(
+    session: Session, measurement: Measurement, unit_ids: set[int] | None, today: date
+) -> list[OverviewEntry]:
+    """Every unit of the measurement within `unit_ids` (None: all) with where its follow-up
+    stands. A fixed number of queries, whatever the number of units."""
+    figure_rows = session.execute(
+        select(UnitFigures, Unit)
+        .join(Unit, Unit.id == UnitFigures.unit_id)
+        .where(UnitFigures.measurement_id == measurement.id)
+        .order_by(Unit.code)
+    ).all()
+    follow_ups = {
+        f.unit_id: f
+        for f in session.scalars(
+            select(FollowUp)
+            .where(FollowUp.measurement_id == measurement.id)
+            .options(selectinload(FollowUp.steps))
+        )
+    }
+    by_status = actions_by_status(session, [f.id for f in follow_ups.values()])
+    overdue = dict(
+        session.execute(
+            select(Action.follow_up_id, func.count())
+            .where(
+                Action.follow_up_id.in_([f.id for f in follow_ups.values()]),
+                Action.deadline < today,
+                Action.status < ActionStatus.DONE,
+            )
+            .group_by(Action.follow_up_id)
+        ).all()
+    )
+    alerts: dict[int, list[ZeroToleranceAlert]] = {}
+    for alert in session.scalars(
+        select(ZeroToleranceAlert).where(
+            ZeroToleranceAlert.measurement_id == measurement.id,
+            ZeroToleranceAlert.closed_at.is_(None),
+        )
+    ):
+        alerts.setdefault(alert.unit_id, []).append(alert)
+    deadline = measurement.action_plan_deadline
+    entries = []
+    for figures, unit in figure_rows:
+        if unit_ids is not None and unit.id not in unit_ids:
+            continue
+        follow_up = follow_ups.get(unit.id)
+        plan_done = None
+        if follow_up is not None:
+            plan_done = next((s for s in follow_up.steps if s.step == Step.PLAN), None)
+        on_time: bool | None = None
+        if deadline is not None:
+            done_at = (
+                plan_done.updated_at if plan_done and plan_done.state == StepState.DONE else None
+            )
+            if done_at is not None:
+                on_time = done_at.date() <= deadline
+            elif today > deadline:
+                on_time = False
+        unit_alerts = alerts.get(unit.id, [])
+        entries.append(
+            OverviewEntry(
+                unit=unit, figures=figures, follow_up=follow_up, step=current_step(follow_up),
+                plan_on_time=on_time,
+                actions=by_status.get(follow_up.id, {}) if follow_up else {},
+                overdue_actions=overdue.get(follow_up.id, 0) if follow_up else 0,
+                open_alerts=len(unit_alerts),
+                overdue_alerts=sum(1 for a in unit_alerts if today > a.due_on),
+            )
+        )  # fmt: skip
+    return entries
+
+
+def followup_document(
+    session: Session, measurement: Measurement, unit_ids: set[int] | None
+) -> list[dict[str, Any]]:
+    """The follow-up of every unit as JSON-ready data (`kompas export-followup`, the API)."""
+    from sqlalchemy.orm import aliased
+
+    escalated_unit = aliased(Unit)
+    follow_ups = session.scalars(
+        select(FollowUp)
+        .where(FollowUp.measurement_id == measurement.id)
+        .options(selectinload(FollowUp.steps), selectinload(FollowUp.unit))
+    ).all()
+    actions: dict[int, list[dict[str, Any]]] = {}
+    rows = session.execute(
+        select(Action, User.name, escalated_unit.code)
+        .outerjoin(User, User.id == Action.owner_user_id)
+        .outerjoin(escalated_unit, escalated_unit.id == Action.escalated_to_unit_id)
+        .where(Action.follow_up_id.in_([f.id for f in follow_ups]))
+        .order_by(Action.id)
+    ).all()
+    for action, owner, escalated_code in rows:
+        actions.setdefault(action.follow_up_id, []).append(
+            {
+                "id": action.id,
+                "title": action.title,
+                "owner": owner or action.owner_name or None,
+                "deadline": action.deadline.isoformat() if action.deadline else None,
+                "status": ActionStatus(action.status).name.lower(),
+                "escalated_to": escalated_code or action.escalated_to_function or None,
+            }
+        )
+    alerts: dict[int, list[dict[str, Any]]] = {}
+    for alert, question_code in session.execute(
+        select(ZeroToleranceAlert, Question.code)
+        .join(Question, Question.id == ZeroToleranceAlert.question_id)
+        .where(ZeroToleranceAlert.measurement_id == measurement.id)
+        .order_by(ZeroToleranceAlert.id)
+    ):
+        alerts.setdefault(alert.unit_id, []).append(
+            {
+                "question_id": question_code,
+                "opened": alert.opened_on.isoformat(),
+                "due": alert.due_on.isoformat(),
+                "reaction": alert.reaction or None,
+                "closed": alert.closed_at.isoformat() if alert.closed_at else None,
+            }
+        )
+    document = []
+    by_unit = {f.unit_id: f for f in follow_ups}
+    unit_rows = session.execute(
+        select(Unit.id, Unit.code, UnitFigures.colour, UnitFigures.overall_score)
+        .join(UnitFigures, UnitFigures.unit_id == Unit.id)
+        .where(UnitFigures.measurement_id == measurement.id)
+        .order_by(Unit.code)
+    ).all()
+    average = organisation_average(session, measurement)
+    for unit_id, code, colour, overall in unit_rows:
+        if unit_ids is not None and unit_id not in unit_ids:
+            continue
+        follow_up = by_unit.get(unit_id)
+        steps = {s.step: s for s in follow_up.steps} if follow_up else {}
+        document.append(
+            {
+                "unit": code,
+                "colour": colour,
+                "remeasure": follow_up.remeasure
+                if follow_up
+                else _needs_remeasure(colour, overall, average),
+                "steps": {
+                    step.value: {
+                        "state": steps[step].state.value if step in steps else "not_started",
+                        "due": _iso(step_due(measurement, step)),
+                        "updated_at": _iso(steps[step].updated_at) if step in steps else None,
+                    }
+                    for step in STEPS
+                },
+                "actions": actions.get(follow_up.id, []) if follow_up else [],
+                "alerts": alerts.get(unit_id, []),
+            }
+        )
+    return document
+
+
+def _needs_remeasure(colour: str | None, overall: float | None, average: float | None) -> bool:
+    """The routing rule without a follow-up: red, or yellow below the average."""
+    if colour == "red":
+        return True
+    return colour == "yellow" and None not in (overall, average) and overall < average  # type: ignore[operator]
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
