@@ -8,7 +8,8 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -141,11 +142,136 @@ def build_demo(session: Session, *, password: str | None = None) -> str:
             raise RuntimeError(f"demo results do not import: {checked.result.errors[:3]}")
         imports.apply(session, None, checked, measurement)
     by_code = {unit.code: unit for unit in session.scalars(select(Unit))}
+    users = {}
     for login in DEMO_LOGINS:
         user = create_user(session, None, email=login.email, name=login.name, password=password)
         assign_role(session, None, user, by_code[login.unit_code], login.role)
+        users[login.email] = user
     session.flush()
+    build_demo_followups(session, by_code, users, questions)
     return password
+
+
+# --- follow-ups: every step, every state ----------------------------------------------------
+
+
+def build_demo_followups(
+    session: Session, by_code: dict[str, Unit], users: dict[str, Any], questions: list[dict]
+) -> None:
+    """Follow-ups of the 2026 measurement in every step, actions in every state (one overdue,
+    one passed on), a red unit with its re-measurement, and open and answered alerts."""
+    from app.models import ActionStatus, Step, StepState, UnitFigures, ZeroToleranceAlert
+    from app.services import followup, imports
+
+    m2026 = session.scalar(select(Measurement).where(Measurement.year == 2026))
+    leader = users[f"leder@{DEMO_DOMAIN}"]
+    head = users[f"chef.bf@{DEMO_DOMAIN}"]
+    hr = users[f"hr@{DEMO_DOMAIN}"]
+    member = users[f"medarbejder@{DEMO_DOMAIN}"]
+    done, going = StepState.DONE, StepState.IN_PROGRESS
+    # (unit, how many steps are done, the state of the next one)
+    plans = [
+        ("AK-BF-001", 3, going),  # the demo leader's workplace: working on the action plan
+        ("AK-BF-001-T001", 5, done),  # the demo employee's team: evaluated
+        ("AK-BF-001-T041", 1, going),
+        ("AK-BF-007", 2, going),  # struggling: with the department head
+        ("AK-BF", 4, going),
+        ("AK-SO-002", 3, done),  # red: with the department head and HR, measured again
+        ("AK-KF-003", 0, going),
+    ]
+    texts = {
+        Step.ANALYSIS: {"strengths": "Vi hjælper hinanden, og opgaverne giver mening.",
+                        "focus_areas": ["theme:Min enhed – psykologisk tryghed"],
+                        "notes": "Tempoet er højt i perioder; ikke alle tør sige fra."},
+        Step.PREPARATION: {"meeting_date": "2026-04-14", "meeting_time": "9.00",
+                           "place": "Mødelokalet, 1. sal", "duration": "2½ timer",
+                           "facilitator": "Hanne fra HR", "timekeeper": "Ole",
+                           "note_taker": "Sara", "quick_fixes": "Fast dagsorden til teammøder"},
+        Step.DIALOGUE: {"held_on": "2026-04-14", "participants": 14,
+                        "notes": "Der var god energi. Vi talte om at sige fra og om travlhed.",
+                        "proposals": "Fast fredagsmøde om ugens opgaver\nMakkerordning for nye"},
+        Step.PLAN: {},
+        Step.EVALUATION: {"acted": "Ja, alle handlinger er sat i gang.",
+                          "effect": "Færre konflikter om vagtplanen.",
+                          "adjust": "Mere tid til makkerordningen.",
+                          "process_review": "Godt forløb; start dialogmødet tidligere."},
+    }  # fmt: skip
+    follow_ups = {}
+    for code, finished, next_state in plans:
+        unit = by_code[code]
+        actor = hr if code == "AK-SO-002" else (head if code in ("AK-BF", "AK-BF-007") else leader)
+        follow_up = followup.start(session, actor, m2026, unit)
+        follow_ups[code] = follow_up
+        for index, step in enumerate(Step):
+            if index < finished:
+                followup.save_step(session, actor, follow_up, step, texts[step], done)
+            elif index == finished and finished < 5:
+                followup.save_step(session, actor, follow_up, step, texts[step], next_state)
+    # Action plans: a theme with a goal and actions in every state of the arrow.
+    today = date.today()
+    for code in ("AK-BF-001", "AK-BF-001-T001", "AK-BF", "AK-SO-002"):
+        follow_up = follow_ups[code]
+        figures = session.get(UnitFigures, (m2026.id, by_code[code].id))
+        safety = (
+            (figures.indicators or {}).get("Min enhed – psykologisk tryghed") if figures else None
+        )
+        theme = followup.add_theme(
+            session, leader, follow_up, title="Min enhed – psykologisk tryghed",
+            current_score=safety, target_score=(safety or 50) + 8,
+            goal="Alle tør tage problemer op på teammødet.",
+            approach="Faste spilleregler og en runde, hvor alle siger noget.",
+        )  # fmt: skip
+        for number, (title, status, days) in enumerate(
+            [
+                ("Spilleregler for teammøder", ActionStatus.DONE, -60),
+                ("Makkerordning for nye kolleger", ActionStatus.NEARLY_DONE, 20),
+                ("Fast fredagsmøde om ugens opgaver", ActionStatus.HALFWAY, 5),
+                ("Kursus i svære samtaler", ActionStatus.STARTED, -10),  # overdue
+                ("Ny fordeling af vagtplanen", ActionStatus.NOT_STARTED, 45),
+            ]
+        ):
+            owner = member if number == 1 else None
+            action = followup.add_action(
+                session, leader, follow_up, title=title, theme=theme, owner=owner,
+                owner_name="" if owner else "Karen Holm", deadline=today + timedelta(days=days),
+            )  # fmt: skip
+            if status:
+                followup.set_status(session, leader, action, status, "")
+        if code == "AK-BF-001":
+            passed_on = followup.add_action(
+                session, leader, follow_up, title="Nyt ventilationsanlæg i mødelokalet",
+                owner_name="Ejendomsservice", deadline=today + timedelta(days=90),
+            )  # fmt: skip
+            followup.escalate(session, leader, passed_on, to_unit=by_code["AK-BF"])
+    followup.approve(session, leader, follow_ups["AK-BF-001-T001"], "Trio")
+    # Answer some alerts in time, leave others open (one of them is overdue by now).
+    alerts = session.scalars(
+        select(ZeroToleranceAlert).where(ZeroToleranceAlert.measurement_id == m2026.id)
+        .order_by(ZeroToleranceAlert.id)
+    ).all()  # fmt: skip
+    for alert in alerts[: len(alerts) // 2]:
+        followup.record_reaction(
+            session, hr, alert,
+            reaction="Samtale med medarbejderne og arbejdsmiljørepræsentanten; "
+            "fælles aftale om, hvordan vi siger fra.",
+            reaction_on=alert.opened_on + timedelta(days=12),
+            involved="Leder, arbejdsmiljørepræsentant, HR",
+        )  # fmt: skip
+    # The red workplace is measured again: its own measurement, linked to the first.
+    remeasure = Measurement(
+        name="Genmåling 2026 – røde og gule enheder", year=2026, questionnaire=m2026.questionnaire,
+        threshold=5, sensitive_threshold=10, results_released_on=date(2026, 10, 1),
+        remeasure_of_id=m2026.id,
+    )  # fmt: skip
+    session.add(remeasure)
+    session.flush()
+    content = demo_results_csv(2027, questions, only_under="AK-SO-002").encode("utf-8")
+    checked = imports.check(session, content, file_name="demo-genmaaling.csv", year=2026,
+                            questionnaire=m2026.questionnaire)  # fmt: skip
+    if not checked.ok:
+        raise RuntimeError(f"demo re-measurement does not import: {checked.result.errors[:3]}")
+    imports.apply(session, None, checked, remeasure)
+    session.flush()
 
 
 # --- results: the demo organisation's answers, in the import format -------------------------
@@ -163,7 +289,9 @@ def _level(rng: random.Random, base: float, spread: float) -> float:
     return min(0.95, max(0.05, rng.gauss(base, spread)))
 
 
-def demo_results_csv(year: int, questions: list[dict], *, seed: int = 7) -> str:
+def demo_results_csv(
+    year: int, questions: list[dict], *, seed: int = 7, only_under: str | None = None
+) -> str:
     """The demo organisation's results for one year as CSV (`;`), in the spec's format.
 
     Teams carry the answers; workplaces, administrations and the root are unit-only rows
@@ -179,10 +307,20 @@ def demo_results_csv(year: int, questions: list[dict], *, seed: int = 7) -> str:
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     writer.writerow(RESULT_COLUMNS)
     themes = sorted({q["theme"] for q in questions})
+    if only_under is not None:  # a re-measurement: one unit, its teams and its parents
+        keep = {only_under}
+        keep |= {u.code for u in units if u.parent == only_under}
+        code = by_code[only_under].parent
+        while code:
+            keep.add(code)
+            code = by_code[code].parent
+        units = [u for u in units if u.code in keep]
     for unit in units:
         if not unit.size:
-            writer.writerow([unit.code, unit.name, unit.parent or "", unit.unit_type]
-                            + [""] * (len(RESULT_COLUMNS) - 4))
+            writer.writerow(
+                [unit.code, unit.name, unit.parent or "", unit.unit_type]
+                + [""] * (len(RESULT_COLUMNS) - 4)
+            )
             continue
         # A unit's own randomness is stable across years; the year only nudges it.
         unit_rng = random.Random(f"{seed}:{unit.code}")  # noqa: S311 - demo data
@@ -202,7 +340,7 @@ def demo_results_csv(year: int, questions: list[dict], *, seed: int = 7) -> str:
             level = levels[q["theme"]]
             for _ in range(answers):
                 if q["zero_tolerance"]:
-                    hit = year_rng.random() < max(0.0, (1 - level) * 0.10 + dip * 0.2)
+                    hit = year_rng.random() < max(0.0, (1 - level) * 0.04 + dip * 0.1)
                     counts[(1 if year_rng.random() < 0.75 else k - 1) if hit else 0] += 1
                     continue
                 centre = level if q["direction"] == "higher_better" else 1 - level

@@ -20,22 +20,33 @@ from app.services.figures import QuestionInfo, overall_themes
 
 
 def measurements_with_figures(session: Session) -> list[Measurement]:
-    """Newest first; only those whose figures passed the anonymity audit."""
+    """Newest first, a re-measurement after the measurement it follows up; only those whose
+    figures passed the anonymity audit."""
     return list(
         session.scalars(
             select(Measurement)
             .where(Measurement.anonymity_ok.is_(True))
-            .order_by(Measurement.year.desc(), Measurement.id.desc())
+            .order_by(
+                Measurement.year.desc(),
+                Measurement.remeasure_of_id.is_(None).desc(),
+                Measurement.id.desc(),
+            )
         )
     )
 
 
 def previous_measurement(session: Session, measurement: Measurement) -> Measurement | None:
-    """Last year's measurement to compare with: the newest earlier one with the same
-    questionnaire, else the newest earlier one."""
+    """What to compare with: for a re-measurement the measurement it follows up; otherwise
+    last year's, the newest earlier ordinary one with the same questionnaire, else any."""
+    if measurement.remeasure_of_id is not None:
+        return session.get(Measurement, measurement.remeasure_of_id)
     earlier = (
         select(Measurement)
-        .where(Measurement.year < measurement.year, Measurement.anonymity_ok.is_(True))
+        .where(
+            Measurement.year < measurement.year,
+            Measurement.anonymity_ok.is_(True),
+            Measurement.remeasure_of_id.is_(None),
+        )
         .order_by(Measurement.year.desc(), Measurement.id.desc())
     )
     same = session.scalar(

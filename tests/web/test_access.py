@@ -18,7 +18,7 @@ from tests.conftest import login
 HELD_ON = "A"
 RELATIONS = {"own": "A", "child": "A1", "sibling": "B", "parent": "R"}
 
-UNIT_ROUTES = {"main.unit": "/units/{code}"}
+UNIT_ROUTES = {"main.unit": "/units/{code}", "main.history": "/units/{code}/history"}
 
 # Unit routes: which relations each role reaches (everything else is 404).
 UNIT_ACCESS: dict[str, dict[Role, set[str]]] = {
@@ -30,6 +30,7 @@ UNIT_ACCESS: dict[str, dict[Role, set[str]]] = {
         Role.BOARD: set(),
     },
 }
+UNIT_ACCESS["main.history"] = UNIT_ACCESS["main.unit"]
 
 # Routes that are not about one unit: who gets 200 (others get 404, or a redirect to sign-in
 # when signed out).
@@ -77,6 +78,7 @@ COVERED_ELSEWHERE = {
 # Admin routes that act on something (POST), or on a staged upload: a non-admin gets 404
 # before anything is read.
 ADMIN_GETS = {
+    "admin.measurement": "/admin/measurements/1",
     "imports.staged": "/imports/staged/some-token",
     "imports.errors_csv": "/imports/staged/some-token/errors.csv",
 }

@@ -285,3 +285,22 @@ def test_export_followup_command(app: Flask, measured: int) -> None:
     b = next(e for e in document if e["unit"] == "B")
     assert [a["question_id"] for a in b["alerts"]] == ["KA-1"]
     assert b["alerts"][0]["reaction"] is None and b["alerts"][0]["closed"] is None
+
+
+def test_new_cut_offs_recolour_the_units_at_once(app: Flask, client: FlaskClient, measured: int,
+                                                 make_user) -> None:  # fmt: skip
+    from app.models import Measurement, UnitFigures
+
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    login(client, "hr@x.dk")
+    form = {"name": "APV 2026", "year": "2026", "questionnaire_id": "1", "threshold": "5",
+            "sensitive_threshold": "10", "yellow_from": "40", "green_from": "55",
+            "zero_tolerance_days": "14", "psychological_safety_cutoff": "55",
+            "remeasure_of_id": "0"}  # fmt: skip
+    bad = client.post(f"/admin/measurements/{measured}", data={**form, "green_from": "30"})
+    assert bad.status_code == 400 and 'value="30"' in bad.get_data(as_text=True)
+    assert client.post(f"/admin/measurements/{measured}", data=form).status_code == 302
+    with app.app_context():
+        a = db.session.scalar(select(Unit.id).where(Unit.code == "A"))
+        assert db.session.get(UnitFigures, (measured, a)).colour == "green"  # 57 >= 55 now
+        assert db.session.get(Measurement, measured).zero_tolerance_days == 14

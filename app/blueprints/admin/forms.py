@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     EmailField,
     IntegerField,
     SelectField,
@@ -71,6 +72,31 @@ class MeasurementForm(KompasForm):
     dialogue_deadline = DateField(_l("Dialogue meetings held by"), validators=[Optional()])
     action_plan_deadline = DateField(_l("Action plans done by"), validators=[Optional()])
     evaluation_date = DateField(_l("Evaluation by"), validators=[Optional()])
+    yellow_from = DecimalField(
+        _l("Yellow from (overall score)"), places=0, default=55,
+        validators=[DataRequired(), NumberRange(min=0, max=100)],
+        description=_l("Below this the traffic light is red."),
+    )  # fmt: skip
+    green_from = DecimalField(
+        _l("Green from (overall score)"), places=0, default=65,
+        validators=[DataRequired(), NumberRange(min=0, max=100)],
+    )  # fmt: skip
+    zero_tolerance_days = IntegerField(
+        _l("Days to react to a zero-tolerance alert"), default=30,
+        validators=[DataRequired(), NumberRange(min=1, max=365)],
+    )  # fmt: skip
+    psychological_safety_cutoff = DecimalField(
+        _l("Psychological safety: suggest an outside facilitator below"), places=0, default=55,
+        validators=[DataRequired(), NumberRange(min=0, max=100)],
+    )  # fmt: skip
+    remeasure_on = DateField(_l("Red and low yellow units are measured again by"),
+                             validators=[Optional()])  # fmt: skip
+    remeasure_of_id = SelectField(_l("This is a re-measurement of"), coerce=int, choices=[])
+
+    def validate_green_from(self, field: DecimalField) -> None:
+        if self.yellow_from.data is not None and field.data is not None:
+            if field.data < self.yellow_from.data:
+                raise ValidationError(_l("Green must start at or above yellow."))
 
     def validate_sensitive_threshold(self, field: IntegerField) -> None:
         if self.threshold.data and field.data is not None and field.data < self.threshold.data:

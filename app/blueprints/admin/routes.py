@@ -188,9 +188,19 @@ def measurements() -> str:
     return _render_measurements(MeasurementForm())[0]
 
 
-def _render_measurements(form: MeasurementForm, status: int = 200) -> tuple[str, int]:
+def _choices(form: MeasurementForm, current: Measurement | None = None) -> None:
     questionnaires = db.session.scalars(select(Questionnaire).order_by(Questionnaire.name)).all()
     form.questionnaire_id.choices = [SelectChoice(q.id, q.name) for q in questionnaires]
+    others = db.session.scalars(
+        select(Measurement).order_by(Measurement.year.desc(), Measurement.name)
+    ).all()
+    form.remeasure_of_id.choices = [SelectChoice(0, str(_("— not a re-measurement —")))] + [
+        SelectChoice(m.id, m.name) for m in others if current is None or m.id != current.id
+    ]
+
+
+def _render_measurements(form: MeasurementForm, status: int = 200) -> tuple[str, int]:
+    _choices(form)
     rows = db.session.scalars(
         select(Measurement)
         .options(selectinload(Measurement.questionnaire))
@@ -199,30 +209,70 @@ def _render_measurements(form: MeasurementForm, status: int = 200) -> tuple[str,
     return render_template("admin/measurements.html", form=form, measurements=rows), status
 
 
+def _apply_form(form: MeasurementForm, measurement: Measurement) -> None:
+    form.populate_obj(measurement)
+    measurement.name = (form.name.data or "").strip()
+    measurement.remeasure_of_id = form.remeasure_of_id.data or None
+    for name in ("yellow_from", "green_from", "psychological_safety_cutoff"):
+        setattr(measurement, name, float(getattr(form, name).data))
+
+
 @bp.post("/measurements")
 def create_measurement() -> tuple[str, int] | Response:
     form = MeasurementForm()
-    questionnaire_ids = set(db.session.scalars(select(Questionnaire.id)))
-    form.questionnaire_id.choices = [SelectChoice(q, str(q)) for q in questionnaire_ids]
+    _choices(form)
     if form.validate_on_submit():
         name = (form.name.data or "").strip()
         if db.session.scalar(select(Measurement.id).where(Measurement.name == name)):
             form.name.errors = [_("A measurement with this name exists already.")]
         else:
             measurement = Measurement(name=name)
-            form.populate_obj(measurement)
-            measurement.name = name
+            _apply_form(form, measurement)
             db.session.add(measurement)
             db.session.flush()
-            audit.record(
-                db.session,
-                current_user,
-                "measurement.created",
-                "measurement",
-                measurement.id,
-                name=name,
-            )
+            audit.record(db.session, current_user, "measurement.created", "measurement",
+                         measurement.id, name=name)  # fmt: skip
             db.session.commit()
             flash(_("The measurement %(name)s was created.", name=name), "success")
             return redirect(url_for("admin.measurements"))
     return _render_measurements(form, status=400)
+
+
+@bp.route("/measurements/<int:measurement_id>", methods=["GET", "POST"])
+def measurement(measurement_id: int) -> tuple[str, int] | Response:
+    """Edit a measurement's timeline and rules; its figures are recomputed with the new
+    cut-offs, so traffic lights and alerts follow at once."""
+    from app.services import followup
+    from app.services.figures import compute_figures
+
+    record = db.session.get(Measurement, measurement_id)
+    if record is None:
+        abort(404)
+    form = MeasurementForm(obj=record) if request.method == "GET" else MeasurementForm()
+    if request.method == "GET":
+        form.remeasure_of_id.data = record.remeasure_of_id or 0
+    _choices(form, record)
+    status = 200
+    if request.method == "POST":
+        name = (form.name.data or "").strip()
+        clash = db.session.scalar(
+            select(Measurement.id).where(Measurement.name == name, Measurement.id != record.id)
+        )
+        if form.validate_on_submit() and not clash:
+            had_results = record.figures_computed_at is not None
+            questionnaire_before = record.questionnaire_id
+            _apply_form(form, record)
+            record.questionnaire_id = questionnaire_before  # results hang on its questions
+            if had_results:
+                outcome = compute_figures(db.session, record, current_user)
+                if outcome.ok:
+                    followup.open_alerts(db.session, record)
+            audit.record(db.session, current_user, "measurement.changed", "measurement",
+                         record.id, name=record.name)  # fmt: skip
+            db.session.commit()
+            flash(_("The measurement %(name)s was saved.", name=record.name), "success")
+            return redirect(url_for("admin.measurements"))
+        if clash:
+            form.name.errors = [_("A measurement with this name exists already.")]
+        status = 400
+    return render_template("admin/measurement.html", form=form, record=record), status

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.blueprints.followup.routes import STEP_TITLES
 from app.blueprints.main import bp
 from app.blueprints.results.routes import chosen_measurement
 from app.extensions import db
-from app.models import Measurement, Role, Unit, User, ZeroToleranceAlert
+from app.models import AuditEvent, Measurement, Role, Unit, User, ZeroToleranceAlert
 from app.policy import Action, current_access, require, unit_or_404
 from app.services import followup as followup_service
 from app.services import results as results_service
@@ -50,7 +54,25 @@ def home() -> str:
             by_role.setdefault(role, []).append(units[unit_id])
     context["by_role"] = {role: sorted(us, key=lambda u: u.name) for role, us in by_role.items()}
     context["next_steps"] = NEXT_STEPS
+    context["alerts"] = _open_alerts(access)
+    context["today"] = date.today()
     return render_template("main/home.html", **context)
+
+
+def _open_alerts(access: Any) -> list[ZeroToleranceAlert]:
+    """Open zero-tolerance alerts the user must react to (leaders, HR), oldest due first."""
+    if not access.may_anywhere(Action.EDIT_FOLLOWUP):
+        return []
+    allowed = access.unit_ids(db.session, Action.EDIT_FOLLOWUP)
+    query = (
+        select(ZeroToleranceAlert)
+        .where(ZeroToleranceAlert.closed_at.is_(None))
+        .options(selectinload(ZeroToleranceAlert.unit), selectinload(ZeroToleranceAlert.question))
+        .order_by(ZeroToleranceAlert.due_on, ZeroToleranceAlert.id)
+    )
+    if allowed is not None:
+        query = query.where(ZeroToleranceAlert.unit_id.in_(allowed))
+    return list(db.session.scalars(query.limit(20)))
 
 
 @bp.get("/units")
@@ -109,3 +131,40 @@ def unit(code: str) -> str:
         open_alerts=open_alerts,
         may_view_followup=access.may(db.session, Action.VIEW_FOLLOWUP, unit.id),
     )
+
+
+HISTORY_PER_PAGE = 100
+
+
+@bp.get("/units/<code>/history")
+@login_required
+def history(code: str) -> str:
+    """Every change to the unit's follow-ups, actions and alerts: who, when, what."""
+    unit = unit_or_404(code, Action.VIEW_FOLLOWUP)
+    page = db.paginate(
+        select(AuditEvent)
+        .where(AuditEvent.unit_id == unit.id)
+        .options(selectinload(AuditEvent.user))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
+        per_page=HISTORY_PER_PAGE,
+        error_out=False,
+    )
+    return render_template("main/history.html", unit=unit, page=page, labels=HISTORY_LABELS)
+
+
+HISTORY_LABELS = {
+    "followup.started": _l("Follow-up started"),
+    "followup.analysis.saved": _l("Analysis saved"),
+    "followup.preparation.saved": _l("Dialogue preparation saved"),
+    "followup.dialogue.saved": _l("Dialogue meeting saved"),
+    "followup.plan.saved": _l("Action plan saved"),
+    "followup.evaluation.saved": _l("Evaluation saved"),
+    "followup.plan.approved": _l("Action plan approved"),
+    "followup.theme.added": _l("Theme added"),
+    "action.created": _l("Action created"),
+    "action.status": _l("Action moved on the status arrow"),
+    "action.escalated": _l("Action passed on"),
+    "alert.reaction": _l("Reaction to a zero-tolerance alert recorded"),
+    "role.assigned": _l("Role given"),
+    "role.removed": _l("Role removed"),
+}
