@@ -72,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.api import bp as api_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.board import bp as board_bp
     from app.blueprints.followup import bp as followup_bp
     from app.blueprints.health import bp as health_bp
     from app.blueprints.imports import bp as imports_bp
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(results_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(followup_bp)
+    app.register_blueprint(board_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

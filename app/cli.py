@@ -188,5 +188,41 @@ def export_followup(measurement_name: str) -> None:
     measurement = db.session.scalar(select(Measurement).where(Measurement.name == measurement_name))
     if measurement is None or not measurement.anonymity_ok:
         raise click.ClickException(f"There is no measurement {measurement_name!r} with results.")
-    click.echo(json.dumps(followup_document(db.session, measurement, None), ensure_ascii=False,
-                          indent=1))  # fmt: skip
+    click.echo(
+        json.dumps(followup_document(db.session, measurement, None), ensure_ascii=False, indent=1)
+    )
+
+
+@kompas.command("remind")
+@click.option("--today", "today_text", help="Pretend today is this date (YYYY-MM-DD).")
+@click.option("--dry-run", is_flag=True, help="Say who would get what; send nothing.")
+@with_appcontext
+def remind(today_text: str | None, dry_run: bool) -> None:
+    """E-mail today's digests: overdue and soon-due actions, and open alerts for leaders.
+
+    Run it daily from cron or a systemd timer. SMTP comes from MAIL_SERVER, MAIL_PORT,
+    MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS and MAIL_FROM; with no MAIL_SERVER the
+    digests are written to the log.
+    """
+    import os
+    from datetime import date
+
+    from flask import current_app
+
+    from app.services import reminders
+
+    today = date.fromisoformat(today_text) if today_text else reminders.copenhagen_today()
+    found = reminders.digests(db.session, today)
+    if dry_run:
+        for digest in found:
+            click.echo(
+                f"{digest.user.email}: {len(digest.overdue)} overdue, {len(digest.due_soon)} due "
+                f"soon, {len(digest.team_overdue)} overdue in their units, "
+                f"{len(digest.alerts)} open alerts"
+            )
+        click.echo(f"{len(found)} digest(s) for {today.isoformat()}; dry run, nothing sent.")
+        return
+    settings = {key: value for key, value in os.environ.items() if key.startswith("MAIL_")}
+    base_url = current_app.config.get("BASE_URL") or os.environ.get("BASE_URL", "http://localhost")
+    sent = reminders.send(found, settings, base_url)
+    click.echo(f"{sent} digest(s) for {today.isoformat()}.")

@@ -180,22 +180,35 @@ def build_demo_followups(
         ("AK-KF-003", 0, going),
     ]
     texts = {
-        Step.ANALYSIS: {"strengths": "Vi hjælper hinanden, og opgaverne giver mening.",
-                        "focus_areas": ["theme:Min enhed – psykologisk tryghed"],
-                        "notes": "Tempoet er højt i perioder; ikke alle tør sige fra."},
-        Step.PREPARATION: {"meeting_date": "2026-04-14", "meeting_time": "9.00",
-                           "place": "Mødelokalet, 1. sal", "duration": "2½ timer",
-                           "facilitator": "Hanne fra HR", "timekeeper": "Ole",
-                           "note_taker": "Sara", "quick_fixes": "Fast dagsorden til teammøder"},
-        Step.DIALOGUE: {"held_on": "2026-04-14", "participants": 14,
-                        "notes": "Der var god energi. Vi talte om at sige fra og om travlhed.",
-                        "proposals": "Fast fredagsmøde om ugens opgaver\nMakkerordning for nye"},
+        Step.ANALYSIS: {
+            "strengths": "Vi hjælper hinanden, og opgaverne giver mening.",
+            "focus_areas": ["theme:Min enhed – psykologisk tryghed"],
+            "notes": "Tempoet er højt i perioder; ikke alle tør sige fra.",
+        },
+        Step.PREPARATION: {
+            "meeting_date": "2026-04-14",
+            "meeting_time": "9.00",
+            "place": "Mødelokalet, 1. sal",
+            "duration": "2½ timer",
+            "facilitator": "Hanne fra HR",
+            "timekeeper": "Ole",
+            "note_taker": "Sara",
+            "quick_fixes": "Fast dagsorden til teammøder",
+        },
+        Step.DIALOGUE: {
+            "held_on": "2026-04-14",
+            "participants": 14,
+            "notes": "Der var god energi. Vi talte om at sige fra og om travlhed.",
+            "proposals": "Fast fredagsmøde om ugens opgaver\nMakkerordning for nye",
+        },
         Step.PLAN: {},
-        Step.EVALUATION: {"acted": "Ja, alle handlinger er sat i gang.",
-                          "effect": "Færre konflikter om vagtplanen.",
-                          "adjust": "Mere tid til makkerordningen.",
-                          "process_review": "Godt forløb; start dialogmødet tidligere."},
-    }  # fmt: skip
+        Step.EVALUATION: {
+            "acted": "Ja, alle handlinger er sat i gang.",
+            "effect": "Færre konflikter om vagtplanen.",
+            "adjust": "Mere tid til makkerordningen.",
+            "process_review": "Godt forløb; start dialogmødet tidligere.",
+        },
+    }
     follow_ups = {}
     for code, finished, next_state in plans:
         unit = by_code[code]
@@ -216,11 +229,15 @@ def build_demo_followups(
             (figures.indicators or {}).get("Min enhed – psykologisk tryghed") if figures else None
         )
         theme = followup.add_theme(
-            session, leader, follow_up, title="Min enhed – psykologisk tryghed",
-            current_score=safety, target_score=(safety or 50) + 8,
+            session,
+            leader,
+            follow_up,
+            title="Min enhed – psykologisk tryghed",
+            current_score=safety,
+            target_score=(safety or 50) + 8,
             goal="Alle tør tage problemer op på teammødet.",
             approach="Faste spilleregler og en runde, hvor alle siger noget.",
-        )  # fmt: skip
+        )
         for number, (title, status, days) in enumerate(
             [
                 ("Spilleregler for teammøder", ActionStatus.DONE, -60),
@@ -232,42 +249,64 @@ def build_demo_followups(
         ):
             owner = member if number == 1 else None
             action = followup.add_action(
-                session, leader, follow_up, title=title, theme=theme, owner=owner,
-                owner_name="" if owner else "Karen Holm", deadline=today + timedelta(days=days),
-            )  # fmt: skip
+                session,
+                leader,
+                follow_up,
+                title=title,
+                theme=theme,
+                owner=owner,
+                owner_name="" if owner else "Karen Holm",
+                deadline=today + timedelta(days=days),
+            )
             if status:
                 followup.set_status(session, leader, action, status, "")
         if code == "AK-BF-001":
             passed_on = followup.add_action(
-                session, leader, follow_up, title="Nyt ventilationsanlæg i mødelokalet",
-                owner_name="Ejendomsservice", deadline=today + timedelta(days=90),
-            )  # fmt: skip
+                session,
+                leader,
+                follow_up,
+                title="Nyt ventilationsanlæg i mødelokalet",
+                owner_name="Ejendomsservice",
+                deadline=today + timedelta(days=90),
+            )
             followup.escalate(session, leader, passed_on, to_unit=by_code["AK-BF"])
     followup.approve(session, leader, follow_ups["AK-BF-001-T001"], "Trio")
     # Answer some alerts in time, leave others open (one of them is overdue by now).
     alerts = session.scalars(
-        select(ZeroToleranceAlert).where(ZeroToleranceAlert.measurement_id == m2026.id)
+        select(ZeroToleranceAlert)
+        .where(ZeroToleranceAlert.measurement_id == m2026.id)
         .order_by(ZeroToleranceAlert.id)
-    ).all()  # fmt: skip
+    ).all()
     for alert in alerts[: len(alerts) // 2]:
         followup.record_reaction(
-            session, hr, alert,
+            session,
+            hr,
+            alert,
             reaction="Samtale med medarbejderne og arbejdsmiljørepræsentanten; "
             "fælles aftale om, hvordan vi siger fra.",
             reaction_on=alert.opened_on + timedelta(days=12),
             involved="Leder, arbejdsmiljørepræsentant, HR",
-        )  # fmt: skip
+        )
     # The red workplace is measured again: its own measurement, linked to the first.
     remeasure = Measurement(
-        name="Genmåling 2026 – røde og gule enheder", year=2026, questionnaire=m2026.questionnaire,
-        threshold=5, sensitive_threshold=10, results_released_on=date(2026, 10, 1),
+        name="Genmåling 2026 – røde og gule enheder",
+        year=2026,
+        questionnaire=m2026.questionnaire,
+        threshold=5,
+        sensitive_threshold=10,
+        results_released_on=date(2026, 10, 1),
         remeasure_of_id=m2026.id,
-    )  # fmt: skip
+    )
     session.add(remeasure)
     session.flush()
     content = demo_results_csv(2027, questions, only_under="AK-SO-002").encode("utf-8")
-    checked = imports.check(session, content, file_name="demo-genmaaling.csv", year=2026,
-                            questionnaire=m2026.questionnaire)  # fmt: skip
+    checked = imports.check(
+        session,
+        content,
+        file_name="demo-genmaaling.csv",
+        year=2026,
+        questionnaire=m2026.questionnaire,
+    )
     if not checked.ok:
         raise RuntimeError(f"demo re-measurement does not import: {checked.result.errors[:3]}")
     imports.apply(session, None, checked, remeasure)
@@ -277,9 +316,20 @@ def build_demo_followups(
 # --- results: the demo organisation's answers, in the import format -------------------------
 
 RESULT_COLUMNS = [
-    "unit_id", "unit_name", "parent_id", "unit_type", "invited", "respondents", "question_id",
-    "n_1", "n_2", "n_3", "n_4", "n_5", "n_dont_know",
-]  # fmt: skip
+    "unit_id",
+    "unit_name",
+    "parent_id",
+    "unit_type",
+    "invited",
+    "respondents",
+    "question_id",
+    "n_1",
+    "n_2",
+    "n_3",
+    "n_4",
+    "n_5",
+    "n_dont_know",
+]
 # Workplaces that struggle in the demo, so that red and yellow units, zero-tolerance hits
 # and follow-ups with HR have something to show.
 STRUGGLING = {"AK-SO-002": 0.30, "AK-BF-007": 0.18, "AK-BM-004": 0.15}
@@ -347,7 +397,17 @@ def demo_results_csv(
                 x = min(0.999, max(0.0, year_rng.gauss(centre, 0.22)))
                 counts[int(x * k)] += 1
             writer.writerow(
-                [unit.code, unit.name, unit.parent, unit.unit_type, unit.size, respondents,
-                 q["code"]] + counts + [""] * (5 - k) + [dont_know]
-            )  # fmt: skip
+                [
+                    unit.code,
+                    unit.name,
+                    unit.parent,
+                    unit.unit_type,
+                    unit.size,
+                    respondents,
+                    q["code"],
+                ]
+                + counts
+                + [""] * (5 - k)
+                + [dont_know]
+            )
     return out.getvalue()

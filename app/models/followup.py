@@ -184,10 +184,28 @@ class Action(db.Model):
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
     owner: Mapped[User | None] = relationship()
     escalated_to_unit: Mapped[Unit | None] = relationship(foreign_keys=[escalated_to_unit_id])
+    updates: Mapped[list[ActionUpdate]] = relationship(
+        order_by="ActionUpdate.at.desc()", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def owner_label(self) -> str:
         return self.owner.name if self.owner is not None else self.owner_name
+
+
+class ActionUpdate(db.Model):
+    """One move on the status arrow, with an optional comment: who, when, where to."""
+
+    __tablename__ = "action_update"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    status: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User | None] = relationship()
 
 
 class ZeroToleranceAlert(db.Model):

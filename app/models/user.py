@@ -37,6 +37,9 @@ class User(UserMixin, db.Model):
     language: Mapped[str] = mapped_column(String(5), default="da")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # The private, revocable address of the user's calendar feed.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -171,9 +171,15 @@ def start(session: Session, actor: User | None, measurement: Measurement, unit: 
     session.add(follow_up)
     session.flush()
     audit.record(
-        session, actor, "followup.started", "follow_up", follow_up.id, unit_id=unit.id,
-        route=route.route.value, colour=route.colour,
-    )  # fmt: skip
+        session,
+        actor,
+        "followup.started",
+        "follow_up",
+        follow_up.id,
+        unit_id=unit.id,
+        route=route.route.value,
+        colour=route.colour,
+    )
     return follow_up
 
 
@@ -199,9 +205,15 @@ def save_step(
     record.updated_by_id = actor.id
     session.flush()
     audit.record(
-        session, actor, f"followup.{step.value}.saved", "follow_up", follow_up.id,
-        unit_id=follow_up.unit_id, state=record.state.value, fields=sorted(data),
-    )  # fmt: skip
+        session,
+        actor,
+        f"followup.{step.value}.saved",
+        "follow_up",
+        follow_up.id,
+        unit_id=follow_up.unit_id,
+        state=record.state.value,
+        fields=sorted(data),
+    )
     return record
 
 
@@ -216,9 +228,14 @@ def approve(session: Session, actor: User, follow_up: FollowUp, body: str) -> No
     follow_up.approved_by_id = actor.id
     follow_up.approved_by_body = body[:100]
     audit.record(
-        session, actor, "followup.plan.approved", "follow_up", follow_up.id,
-        unit_id=follow_up.unit_id, body=body,
-    )  # fmt: skip
+        session,
+        actor,
+        "followup.plan.approved",
+        "follow_up",
+        follow_up.id,
+        unit_id=follow_up.unit_id,
+        body=body,
+    )
 
 
 # --- the action plan ------------------------------------------------------------------------
@@ -237,15 +254,25 @@ def add_theme(
 ) -> PlanTheme:
     position = len(follow_up.themes)
     theme = PlanTheme(
-        follow_up_id=follow_up.id, title=title.strip(), current_score=current_score,
-        target_score=target_score, goal=goal, approach=approach, position=position,
-    )  # fmt: skip
+        follow_up_id=follow_up.id,
+        title=title.strip(),
+        current_score=current_score,
+        target_score=target_score,
+        goal=goal,
+        approach=approach,
+        position=position,
+    )
     session.add(theme)
     session.flush()
     audit.record(
-        session, actor, "followup.theme.added", "plan_theme", theme.id,
-        unit_id=follow_up.unit_id, title=theme.title,
-    )  # fmt: skip
+        session,
+        actor,
+        "followup.theme.added",
+        "plan_theme",
+        theme.id,
+        unit_id=follow_up.unit_id,
+        title=theme.title,
+    )
     return theme
 
 
@@ -261,17 +288,26 @@ def add_action(
     deadline: date | None = None,
 ) -> Action:
     action = Action(
-        follow_up_id=follow_up.id, theme_id=theme.id if theme else None,
-        unit_id=follow_up.unit_id, title=title.strip(), owner_user_id=owner.id if owner else None,
-        owner_name="" if owner else owner_name.strip(), deadline=deadline,
+        follow_up_id=follow_up.id,
+        theme_id=theme.id if theme else None,
+        unit_id=follow_up.unit_id,
+        title=title.strip(),
+        owner_user_id=owner.id if owner else None,
+        owner_name="" if owner else owner_name.strip(),
+        deadline=deadline,
         status=ActionStatus.NOT_STARTED,
-    )  # fmt: skip
+    )
     session.add(action)
     session.flush()
     audit.record(
-        session, actor, "action.created", "action", action.id, unit_id=follow_up.unit_id,
+        session,
+        actor,
+        "action.created",
+        "action",
+        action.id,
+        unit_id=follow_up.unit_id,
         title=action.title,
-    )  # fmt: skip
+    )
     return action
 
 
@@ -291,22 +327,25 @@ def escalate(
     action.escalated_to_unit_id = to_unit.id if to_unit else None
     action.escalated_to_function = to_function.strip()[:100]
     audit.record(
-        session, actor, "action.escalated", "action", action.id, unit_id=action.unit_id,
-        to_unit=to_unit.code if to_unit else None, to_function=action.escalated_to_function,
-    )  # fmt: skip
+        session,
+        actor,
+        "action.escalated",
+        "action",
+        action.id,
+        unit_id=action.unit_id,
+        to_unit=to_unit.code if to_unit else None,
+        to_function=action.escalated_to_function,
+    )
 
 
 def set_status(
     session: Session, actor: User, action: Action, status: ActionStatus, comment: str = ""
 ) -> None:
-    before = action.status
-    action.status = int(status)
-    if comment.strip():
-        action.last_comment = comment.strip()
-    audit.record(
-        session, actor, "action.status", "action", action.id, unit_id=action.unit_id,
-        before=before, after=int(status),
-    )  # fmt: skip
+    """Move an action on the status arrow from its current version (no concurrent edit
+    check: for callers that just read it, such as the demo)."""
+    from app.services.board import move
+
+    move(session, actor, action, status, expected_version=action.version, comment=comment)
 
 
 def actions_by_status(session: Session, follow_up_ids: list[int]) -> dict[int, dict[int, int]]:
@@ -367,10 +406,13 @@ def open_alerts(session: Session, measurement: Measurement, today: date | None =
     for unit_id, question_id in wanted - set(existing):
         session.add(
             ZeroToleranceAlert(
-                measurement_id=measurement.id, unit_id=unit_id, question_id=question_id,
-                opened_on=opened, due_on=due,
+                measurement_id=measurement.id,
+                unit_id=unit_id,
+                question_id=question_id,
+                opened_on=opened,
+                due_on=due,
             )
-        )  # fmt: skip
+        )
         created += 1
     session.flush()
     return created
@@ -393,9 +435,13 @@ def record_reaction(
     alert.reacted_by_id = actor.id
     alert.closed_at = _now()
     audit.record(
-        session, actor, "alert.reaction", "zero_tolerance_alert", alert.id,
+        session,
+        actor,
+        "alert.reaction",
+        "zero_tolerance_alert",
+        alert.id,
         unit_id=alert.unit_id,
-    )  # fmt: skip
+    )
 
 
 def alert_state(alert: ZeroToleranceAlert, today: date) -> str:
@@ -491,14 +537,17 @@ def overview(
         unit_alerts = alerts.get(unit.id, [])
         entries.append(
             OverviewEntry(
-                unit=unit, figures=figures, follow_up=follow_up, step=current_step(follow_up),
+                unit=unit,
+                figures=figures,
+                follow_up=follow_up,
+                step=current_step(follow_up),
                 plan_on_time=on_time,
                 actions=by_status.get(follow_up.id, {}) if follow_up else {},
                 overdue_actions=overdue.get(follow_up.id, 0) if follow_up else 0,
                 open_alerts=len(unit_alerts),
                 overdue_alerts=sum(1 for a in unit_alerts if today > a.due_on),
             )
-        )  # fmt: skip
+        )
     return entries
 
 

@@ -215,11 +215,16 @@ def _upsert_units(session: Session, result: ImportResult) -> dict[str, int]:
         session.execute(
             insert(Unit),
             [
-                {"code": u.code, "name": u.name, "unit_type": u.unit_type, "active": True,
-                 "created_at": now}
+                {
+                    "code": u.code,
+                    "name": u.name,
+                    "unit_type": u.unit_type,
+                    "active": True,
+                    "created_at": now,
+                }
                 for u in new
             ],
-        )  # fmt: skip
+        )
         ids.update(session.execute(select(Unit.code, Unit.id)).tuples().all())
     before = {row.id: row for row in rows}
     changes = []
@@ -228,22 +233,33 @@ def _upsert_units(session: Session, result: ImportResult) -> dict[str, int]:
         parent_id = ids[unit.parent_code] if unit.parent_code else None
         old = before.get(unit_id)
         if old is None or (old.name, old.unit_type, old.parent_id, old.active) != (
-            unit.name, unit.unit_type, parent_id, True
-        ):  # fmt: skip
+            unit.name,
+            unit.unit_type,
+            parent_id,
+            True,
+        ):
             changes.append(
-                {"b_id": unit_id, "b_name": unit.name, "b_type": unit.unit_type,
-                 "b_parent": parent_id}
-            )  # fmt: skip
+                {
+                    "b_id": unit_id,
+                    "b_name": unit.name,
+                    "b_type": unit.unit_type,
+                    "b_parent": parent_id,
+                }
+            )
     if changes:
         # Core executemany, not the ORM's per-row bulk update: psycopg pipelines it.
         table = Unit.__table__
         session.connection().execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))
-            .values(name=bindparam("b_name"), unit_type=bindparam("b_type"),
-                    parent_id=bindparam("b_parent"), active=True),
+            .values(
+                name=bindparam("b_name"),
+                unit_type=bindparam("b_type"),
+                parent_id=bindparam("b_parent"),
+                active=True,
+            ),
             changes,
-        )  # fmt: skip
+        )
     return ids
 
 
@@ -333,8 +349,14 @@ def apply(
 
 
 QUESTION_RESULT_COLUMNS = (
-    "measurement_id", "unit_id", "question_id", "counts", "n", "mean", "dont_know"
-)  # fmt: skip
+    "measurement_id",
+    "unit_id",
+    "question_id",
+    "counts",
+    "n",
+    "mean",
+    "dont_know",
+)
 
 
 def _question_result_rows(

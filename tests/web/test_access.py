@@ -41,6 +41,7 @@ PAGE_ROUTES: dict[str, tuple[str, set[Role]]] = {
     "main.home": ("/", SIGNED_IN),
     "main.units": ("/units", NOT_BOARD),
     "auth.change_password": ("/auth/password", SIGNED_IN),
+    "auth.profile": ("/auth/profile", SIGNED_IN),
     "admin.users": ("/admin/users", ADMIN_ONLY),
     "admin.user": ("/admin/users/{me}", ADMIN_ONLY),
     "admin.measurements": ("/admin/measurements", ADMIN_ONLY),
@@ -54,6 +55,11 @@ COVERED_ELSEWHERE = {
     "results.overview_csv": "tests/web/test_results_web.py",
     "api.measurement_results": "tests/web/test_results_web.py",
     "api.measurement_followup": "tests/web/test_followup_web.py",
+    "auth.calendar_token": "tests/web/test_board_web.py",
+    **{
+        f"board.{name}": "tests/web/test_board_web.py"
+        for name in ("index", "move", "detail", "edit", "delete", "export_csv", "export_xlsx")
+    },
     **{
         f"followup.{name}": "tests/web/test_followup_web.py"
         for name in (
@@ -99,6 +105,7 @@ PUBLIC = {
     "auth.login",
     "auth.logout",
     "auth.set_password",
+    "board.calendar",  # the calendar feed: its long random token is the key
     "auth.language",
     "health.healthz",
     "static",

@@ -73,24 +73,32 @@ class MeasurementForm(KompasForm):
     action_plan_deadline = DateField(_l("Action plans done by"), validators=[Optional()])
     evaluation_date = DateField(_l("Evaluation by"), validators=[Optional()])
     yellow_from = DecimalField(
-        _l("Yellow from (overall score)"), places=0, default=55,
+        _l("Yellow from (overall score)"),
+        places=0,
+        default=55,
         validators=[DataRequired(), NumberRange(min=0, max=100)],
         description=_l("Below this the traffic light is red."),
-    )  # fmt: skip
+    )
     green_from = DecimalField(
-        _l("Green from (overall score)"), places=0, default=65,
+        _l("Green from (overall score)"),
+        places=0,
+        default=65,
         validators=[DataRequired(), NumberRange(min=0, max=100)],
-    )  # fmt: skip
+    )
     zero_tolerance_days = IntegerField(
-        _l("Days to react to a zero-tolerance alert"), default=30,
+        _l("Days to react to a zero-tolerance alert"),
+        default=30,
         validators=[DataRequired(), NumberRange(min=1, max=365)],
-    )  # fmt: skip
+    )
     psychological_safety_cutoff = DecimalField(
-        _l("Psychological safety: suggest an outside facilitator below"), places=0, default=55,
+        _l("Psychological safety: suggest an outside facilitator below"),
+        places=0,
+        default=55,
         validators=[DataRequired(), NumberRange(min=0, max=100)],
-    )  # fmt: skip
-    remeasure_on = DateField(_l("Red and low yellow units are measured again by"),
-                             validators=[Optional()])  # fmt: skip
+    )
+    remeasure_on = DateField(
+        _l("Red and low yellow units are measured again by"), validators=[Optional()]
+    )
     remeasure_of_id = SelectField(_l("This is a re-measurement of"), coerce=int, choices=[])
 
     def validate_green_from(self, field: DecimalField) -> None:

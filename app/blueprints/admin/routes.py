@@ -230,8 +230,14 @@ def create_measurement() -> tuple[str, int] | Response:
             _apply_form(form, measurement)
             db.session.add(measurement)
             db.session.flush()
-            audit.record(db.session, current_user, "measurement.created", "measurement",
-                         measurement.id, name=name)  # fmt: skip
+            audit.record(
+                db.session,
+                current_user,
+                "measurement.created",
+                "measurement",
+                measurement.id,
+                name=name,
+            )
             db.session.commit()
             flash(_("The measurement %(name)s was created.", name=name), "success")
             return redirect(url_for("admin.measurements"))
@@ -267,8 +273,14 @@ def measurement(measurement_id: int) -> tuple[str, int] | Response:
                 outcome = compute_figures(db.session, record, current_user)
                 if outcome.ok:
                     followup.open_alerts(db.session, record)
-            audit.record(db.session, current_user, "measurement.changed", "measurement",
-                         record.id, name=record.name)  # fmt: skip
+            audit.record(
+                db.session,
+                current_user,
+                "measurement.changed",
+                "measurement",
+                record.id,
+                name=record.name,
+            )
             db.session.commit()
             flash(_("The measurement %(name)s was saved.", name=record.name), "success")
             return redirect(url_for("admin.measurements"))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -33,4 +33,13 @@ class ChangePasswordForm(NewPasswordForm):
 class LanguageForm(KompasForm):
     language = SelectField(
         _l("Language"), choices=[SelectChoice("da", "Dansk"), SelectChoice("en", "English")]
+    )
+
+
+class ProfileForm(KompasForm):
+    language = SelectField(
+        _l("Language"), choices=[SelectChoice("da", "Dansk"), SelectChoice("en", "English")]
+    )
+    reminders_enabled = BooleanField(
+        _l("Send me a daily e-mail when my actions are overdue or due within 7 days"),
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -19,12 +20,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import select_locale
+from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import (
     ChangePasswordForm,
     LanguageForm,
     LoginForm,
     NewPasswordForm,
+    ProfileForm,
 )
 from app.extensions import db, limiter
 from app.models import User
@@ -127,3 +130,39 @@ def language() -> Response:
         current_user.language = form.language.data
         db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> str | Response:
+    """Name, language, reminders on or off, and the private calendar address."""
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        current_user.reminders_enabled = bool(form.reminders_enabled.data)
+        current_user.language = form.language.data or "da"
+        session["language"] = current_user.language
+        audit.record(db.session, current_user, "user.profile_changed", "user", current_user.id)
+        db.session.commit()
+        flash(_("Your profile was saved."), "success")
+        return redirect(url_for("auth.profile"))
+    feed = None
+    if current_user.calendar_token:
+        feed = url_for("board.calendar", token=current_user.calendar_token, _external=True)
+    return render_template("auth/profile.html", form=form, feed=feed, button_form=EmptyForm())
+
+
+@bp.post("/profile/calendar")
+@login_required
+def calendar_token() -> Response:
+    """Make a new private calendar address (the old one stops working), or remove it."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if request.form.get("revoke"):
+        current_user.calendar_token = None
+        flash(_("The calendar address was removed. Calendars using it no longer update."), "info")
+    else:
+        current_user.calendar_token = secrets.token_urlsafe(32)
+        flash(_("A new calendar address was made. Any earlier one has stopped working."), "success")
+    audit.record(db.session, current_user, "user.calendar_token", "user", current_user.id)
+    db.session.commit()
+    return redirect(url_for("auth.profile"))

@@ -119,18 +119,20 @@ class ActionForm(KompasForm):
     theme_id = SelectField(_l("Theme"), coerce=int, choices=[], validate_choice=True)
     owner_user_id = SelectField(_l("Who owns it (a user)"), coerce=int, choices=[])
     owner_name = StringField(
-        _l("…or a name"), validators=[Optional(), Length(max=200)],
+        _l("…or a name"),
+        validators=[Optional(), Length(max=200)],
         description=_l("For an owner without a login."),
-    )  # fmt: skip
+    )
     deadline = DateField(_l("Deadline"), validators=[Optional()])
 
 
 class EscalateForm(KompasForm):
     to_unit = SelectField(_l("Pass it to a unit above"), coerce=int, choices=[])
     to_function = StringField(
-        _l("…or to a function"), validators=[Optional(), Length(max=100)],
+        _l("…or to a function"),
+        validators=[Optional(), Length(max=100)],
         description=_l("For example the MED committee or facilities."),
-    )  # fmt: skip
+    )
 
 
 class ApproveForm(KompasForm):
@@ -151,9 +153,10 @@ class ReactionForm(KompasForm):
     )
     reaction_on = DateField(_l("When"), validators=[DataRequired()])
     involved = StringField(
-        _l("Who was involved"), validators=[Optional(), Length(max=500)],
+        _l("Who was involved"),
+        validators=[Optional(), Length(max=500)],
         description=_l("Roles, not respondents: e.g. leader, safety rep, HR."),
-    )  # fmt: skip
+    )
 
 
 class StatusForm(KompasForm):

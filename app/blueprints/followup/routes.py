@@ -50,6 +50,7 @@ from app.models import (
 )
 from app.policy import Action as Can
 from app.policy import current_access, may, require, unit_or_404
+from app.services import board as board_service
 from app.services import followup as service
 from app.services import results as results_service
 from app.services.units import ancestor_ids, breadcrumbs
@@ -174,8 +175,9 @@ def start(measurement_id: int, code: str) -> Response:
     except service.FollowUpError:
         abort(404)
     db.session.commit()
-    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
-                            step="analysis"))  # fmt: skip
+    return redirect(
+        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="analysis")
+    )
 
 
 def _step_or_404(name: str) -> Step:
@@ -302,8 +304,13 @@ def _plan_forms(follow_up: FollowUp, unit: Unit) -> tuple[ThemeForm, ActionForm]
     return ThemeForm(prefix="theme"), action_form
 
 
-def plan(measurement_id: int, code: str, theme_form: ThemeForm | None = None,
-         action_form: ActionForm | None = None, status: int = 200) -> Any:  # fmt: skip
+def plan(
+    measurement_id: int,
+    code: str,
+    theme_form: ThemeForm | None = None,
+    action_form: ActionForm | None = None,
+    status: int = 200,
+) -> Any:
     measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
     follow_up = _followup_or_404(measurement, unit)
     default_theme, default_action = _plan_forms(follow_up, unit)
@@ -345,15 +352,22 @@ def add_theme(measurement_id: int, code: str) -> Any:
     title = (form.title.data or "").strip()
     current = figures.indicators.get(title) if figures is not None and figures.shown else None
     service.add_theme(
-        db.session, current_user, follow_up, title=title, current_score=current,
+        db.session,
+        current_user,
+        follow_up,
+        title=title,
+        current_score=current,
         target_score=float(form.target_score.data) if form.target_score.data is not None else None,
-        goal=form.goal.data or "", approach=form.approach.data or "",
-    )  # fmt: skip
+        goal=form.goal.data or "",
+        approach=form.approach.data or "",
+    )
     service.save_step(db.session, current_user, follow_up, Step.PLAN, {})
     db.session.commit()
     flash(_("The theme was added."), "success")
-    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
-                            step="plan") + "#themes")  # fmt: skip
+    return redirect(
+        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
+        + "#themes"
+    )
 
 
 @bp.post("/<int:measurement_id>/<code>/plan/actions")
@@ -367,14 +381,22 @@ def add_action(measurement_id: int, code: str) -> Any:
     theme = next((t for t in follow_up.themes if t.id == form.theme_id.data), None)
     owner = db.session.get(User, form.owner_user_id.data) if form.owner_user_id.data else None
     service.add_action(
-        db.session, current_user, follow_up, title=form.title.data or "", theme=theme,
-        owner=owner, owner_name=form.owner_name.data or "", deadline=form.deadline.data,
-    )  # fmt: skip
+        db.session,
+        current_user,
+        follow_up,
+        title=form.title.data or "",
+        theme=theme,
+        owner=owner,
+        owner_name=form.owner_name.data or "",
+        deadline=form.deadline.data,
+    )
     service.save_step(db.session, current_user, follow_up, Step.PLAN, {})
     db.session.commit()
     flash(_("The action was added."), "success")
-    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
-                            step="plan") + "#actions")  # fmt: skip
+    return redirect(
+        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
+        + "#actions"
+    )
 
 
 @bp.post("/<int:measurement_id>/<code>/dialogue/proposals/<int:index>")
@@ -395,8 +417,9 @@ def proposal_to_action(measurement_id: int, code: str, index: int) -> Response:
     record.data = {**record.data, "converted": sorted(converted)}
     db.session.commit()
     flash(_("The proposal is now an action in the action plan."), "success")
-    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
-                            step="dialogue"))  # fmt: skip
+    return redirect(
+        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="dialogue")
+    )
 
 
 def _action_or_404(follow_up: FollowUp, action_id: int) -> Action:
@@ -416,16 +439,37 @@ def action_status(measurement_id: int, code: str, action_id: int) -> Response:
     form.status.choices = [SelectChoice(int(s), str(STATUS_LABELS[s])) for s in ActionStatus]
     if not form.validate_on_submit():
         abort(400)
-    service.set_status(db.session, current_user, action, ActionStatus(form.status.data),
-                       form.comment.data or "")  # fmt: skip
-    db.session.commit()
-    flash(_("The action was updated."), "success")
-    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
-                            step="plan") + "#actions")  # fmt: skip
+    expected = form.version.data if form.version.data is not None else action.version
+    try:
+        board_service.move(
+            db.session,
+            current_user,
+            action,
+            ActionStatus(form.status.data),
+            expected_version=expected,
+            comment=form.comment.data or "",
+        )
+    except board_service.Conflict as conflict:
+        current = conflict.action
+        flash(
+            _(
+                "Someone else changed “%(title)s” first: it is now at “%(status)s”. Your change "
+                "was not saved; look at it and try again.",
+                title=current.title,
+                status=STATUS_LABELS[ActionStatus(current.status)],
+            ),
+            "warning",
+        )
+    else:
+        db.session.commit()
+        flash(_("The action was updated."), "success")
+    return redirect(
+        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
+        + "#actions"
+    )
 
 
-@bp.route("/<int:measurement_id>/<code>/actions/<int:action_id>/escalate",
-          methods=["GET", "POST"])  # fmt: skip
+@bp.route("/<int:measurement_id>/<code>/actions/<int:action_id>/escalate", methods=["GET", "POST"])
 @login_required
 def escalate(measurement_id: int, code: str, action_id: int) -> Any:
     measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
@@ -439,21 +483,27 @@ def escalate(measurement_id: int, code: str, action_id: int) -> Any:
     if form.validate_on_submit():
         to_unit = next((u for u in above if u.id == form.to_unit.data), None)
         try:
-            service.escalate(db.session, current_user, action, to_unit=to_unit,
-                             to_function=form.to_function.data or "")  # fmt: skip
+            service.escalate(
+                db.session,
+                current_user,
+                action,
+                to_unit=to_unit,
+                to_function=form.to_function.data or "",
+            )
         except service.FollowUpError:
             form.to_function.errors = [_("Choose a unit above, or name a function.")]
         else:
             db.session.commit()
-            flash(_("The action was passed on. It now shows on the receiver’s list too."),
-                  "success")  # fmt: skip
-            return redirect(url_for("followup.step", measurement_id=measurement.id,
-                                    code=unit.code, step="plan") + "#actions")  # fmt: skip
+            flash(
+                _("The action was passed on. It now shows on the receiver’s list too."), "success"
+            )
+            return redirect(
+                url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
+                + "#actions"
+            )
     return render_template(
         "followup/escalate.html", form=form, action=action, **_common(measurement, unit, follow_up)
-    ), (  # fmt: skip
-        400 if request.method == "POST" else 200
-    )
+    ), (400 if request.method == "POST" else 200)
 
 
 @bp.post("/<int:measurement_id>/<code>/plan/approve")
@@ -464,13 +514,16 @@ def approve(measurement_id: int, code: str) -> Any:
     form = ApproveForm()
     if not form.validate_on_submit():
         flash(_("Say who approved the plan."), "error")
-        return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
-                                step="plan") + "#approval")  # fmt: skip
+        return redirect(
+            url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
+            + "#approval"
+        )
     service.approve(db.session, current_user, follow_up, form.body.data or "")
     db.session.commit()
     flash(_("The action plan is marked as approved."), "success")
-    return redirect(url_for("followup.step", measurement_id=measurement.id, code=unit.code,
-                            step="plan"))  # fmt: skip
+    return redirect(
+        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
+    )
 
 
 @bp.get("/<int:measurement_id>/<code>/invitation")
@@ -479,8 +532,9 @@ def invitation(measurement_id: int, code: str) -> str:
     measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
     follow_up = _followup_or_404(measurement, unit)
     record = service.step_of(follow_up, Step.PREPARATION)
-    return render_template("followup/invitation.html", data=record.data or {},
-                           **_common(measurement, unit, follow_up))  # fmt: skip
+    return render_template(
+        "followup/invitation.html", data=record.data or {}, **_common(measurement, unit, follow_up)
+    )
 
 
 @bp.route("/alerts/<int:alert_id>", methods=["GET", "POST"])
@@ -496,17 +550,25 @@ def alert(alert_id: int) -> Any:
             abort(404)
         if form.validate_on_submit():
             service.record_reaction(
-                db.session, current_user, record, reaction=form.reaction.data or "",
-                reaction_on=form.reaction_on.data, involved=form.involved.data or "",
-            )  # fmt: skip
+                db.session,
+                current_user,
+                record,
+                reaction=form.reaction.data or "",
+                reaction_on=form.reaction_on.data,
+                involved=form.involved.data or "",
+            )
             db.session.commit()
             flash(_("The reaction is recorded and the alert is closed."), "success")
-            return redirect(url_for("followup.hub", measurement_id=record.measurement_id,
-                                    code=record.unit.code))  # fmt: skip
+            return redirect(
+                url_for("followup.hub", measurement_id=record.measurement_id, code=record.unit.code)
+            )
     return render_template(
-        "followup/alert.html", alert=record, form=form, may_edit=may_edit,
+        "followup/alert.html",
+        alert=record,
+        form=form,
+        may_edit=may_edit,
         state=service.alert_state(record, date.today()),
-    ), (400 if request.method == "POST" else 200)  # fmt: skip
+    ), (400 if request.method == "POST" else 200)
 
 
 # --- the overview for HR, committees and department heads -----------------------------------
@@ -543,9 +605,10 @@ def _overview_entries() -> tuple[Measurement | None, list[Any], list[Measurement
         "unit": lambda e: e.unit.code,
         "step": lambda e: STEPS.index(e.step),
         "overdue": lambda e: -(e.overdue_actions + e.overdue_alerts),
-        "score": lambda e: (e.figures.overall_score if e.figures and e.figures.overall_score
-                            is not None else 999),
-    }  # fmt: skip
+        "score": lambda e: (
+            e.figures.overall_score if e.figures and e.figures.overall_score is not None else 999
+        ),
+    }
     entries.sort(key=keys.get(sort, keys["unit"]))
     return measurement, entries, measurements
 
@@ -573,11 +636,19 @@ def overview() -> str:
 
 
 OVERVIEW_COLUMNS = (
-    _l("Unit id"), _l("Unit"), _l("Traffic light"), _l("Overall score"), _l("Current step"),
-    _l("Action plan by the deadline"), _l("Actions not started"), _l("Actions under way"),
-    _l("Actions done"), _l("Overdue actions"), _l("Open zero-tolerance alerts"),
+    _l("Unit id"),
+    _l("Unit"),
+    _l("Traffic light"),
+    _l("Overall score"),
+    _l("Current step"),
+    _l("Action plan by the deadline"),
+    _l("Actions not started"),
+    _l("Actions under way"),
+    _l("Actions done"),
+    _l("Overdue actions"),
+    _l("Open zero-tolerance alerts"),
     _l("Approved"),
-)  # fmt: skip
+)
 
 
 def _overview_table() -> tuple[Measurement, list[list[Any]]]:
@@ -589,17 +660,22 @@ def _overview_table() -> tuple[Measurement, list[list[Any]]]:
         shown = e.figures is not None and e.figures.shown
         rows.append(
             [
-                e.unit.code, e.unit.name,
+                e.unit.code,
+                e.unit.name,
                 e.figures.colour if shown and e.figures.colour else "",
-                round(e.figures.overall_score, 1) if shown and e.figures.overall_score is not None
+                round(e.figures.overall_score, 1)
+                if shown and e.figures.overall_score is not None
                 else "",
                 str(STEP_TITLES[e.step]),
                 "" if e.plan_on_time is None else (_("Yes") if e.plan_on_time else _("No")),
-                e.actions.get(0, 0), sum(e.actions.get(s, 0) for s in (1, 2, 3)),
-                e.actions.get(4, 0), e.overdue_actions, e.open_alerts,
+                e.actions.get(0, 0),
+                sum(e.actions.get(s, 0) for s in (1, 2, 3)),
+                e.actions.get(4, 0),
+                e.overdue_actions,
+                e.open_alerts,
                 _("Yes") if e.follow_up and e.follow_up.approved_at else _("No"),
             ]
-        )  # fmt: skip
+        )
     return measurement, rows
 
 

@@ -169,9 +169,14 @@ def errors_csv(token: str) -> Response:
     writer.writerow([_("Row"), _("Column"), _("Value found"), _("What is wrong"), _("Kind")])
     for problem in sorted(staged.problems, key=SORT_KEYS["row"]):
         writer.writerow(
-            [problem["row"] or "", problem["column"] or "", problem["value"], problem[language],
-             problem["kind"]]
-        )  # fmt: skip
+            [
+                problem["row"] or "",
+                problem["column"] or "",
+                problem["value"],
+                problem[language],
+                problem["kind"],
+            ]
+        )
     response = make_response("\ufeff" + out.getvalue())  # BOM: Excel then reads UTF-8
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = 'attachment; filename="import-errors.csv"'

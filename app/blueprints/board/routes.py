@@ -1,0 +1,353 @@
+"""The status-arrow board: cards in five columns, moved by drag and drop or by buttons.
+
+Moves are small POSTs that name the card's version; htmx swaps the columns in place, and
+without JavaScript the same forms post and redirect back to the board.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from app.blueprints.admin.forms import EmptyForm
+from app.blueprints.board import bp
+from app.blueprints.followup.forms import ActionForm
+from app.blueprints.followup.routes import STATUS_LABELS, _owner_choices
+from app.extensions import db, htmx
+from app.models import Action, ActionStatus, PlanTheme, Role, Unit, User
+from app.policy import Action as Can
+from app.policy import current_access, require
+from app.services import board as service
+from app.services import results as results_service
+
+STATUSES = tuple(ActionStatus)
+
+
+def _default_unit() -> Unit | None:
+    """The unit the board opens on: the first the user holds a non-board role on."""
+    access = current_access()
+    for role, unit_id in access.assignments:
+        if role != Role.BOARD:
+            return db.session.get(Unit, unit_id)
+    if access.is_admin:
+        return db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).limit(1))
+    return None
+
+
+def _board_context(args: MultiDict[str, str] | None = None) -> dict[str, Any]:
+    """Everything the board templates need, for the filter in `args` (default: the URL)."""
+    require(Can.VIEW_FOLLOWUP)
+    args = request.args if args is None else args
+    access = current_access()
+    wanted = service.BoardFilter.from_args(args)
+    unit = None
+    if wanted.scope != "mine":
+        if wanted.unit:
+            unit = db.session.scalar(select(Unit).where(Unit.code == wanted.unit))
+            if unit is None or not access.may(db.session, Can.VIEW_FOLLOWUP, unit.id):
+                abort(404)
+        else:
+            unit = _default_unit()
+            if unit is not None:
+                wanted.unit = unit.code
+    today = date.today()
+    board = service.board(db.session, access, current_user, wanted, unit, today)
+    themes = sorted({c.theme for c in board.cards if c.theme})
+    owners = sorted(
+        {(c.action.owner_user_id, c.owner) for c in board.cards if c.action.owner_user_id},
+        key=lambda o: o[1],
+    )
+    return {
+        "board": board,
+        "wanted": wanted,
+        "unit": unit,
+        "statuses": STATUSES,
+        "status_labels": STATUS_LABELS,
+        "themes": themes,
+        "owners": owners,
+        "measurements": results_service.measurements_with_figures(db.session),
+        "move_form": EmptyForm(),
+        "today": today,
+        "may_move": lambda action: service.may_move(db.session, access, current_user, action),
+        "may_edit": lambda action: service.may_edit(db.session, access, action),
+        "return_to": url_for("board.index", **args),
+        "view": args.get("view", "board"),
+    }
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    context = _board_context()
+    if htmx and request.args.get("fragment") == "columns":
+        return render_template("board/_columns.html", **context)
+    if htmx:
+        return render_template("board/_content.html", **context)
+    return render_template("board/index.html", **context)
+
+
+def _action_or_404(action_id: int) -> Action:
+    action = db.session.get(Action, action_id)
+    if action is None or not service.may_see(db.session, current_access(), current_user, action):
+        abort(404)
+    return action
+
+
+def _safe_return(target: str | None) -> str:
+    if target and target.startswith("/board") and "//" not in target:
+        return target
+    return url_for("board.index")
+
+
+@bp.post("/actions/<int:action_id>/move")
+@login_required
+def move(action_id: int) -> Any:
+    action = _action_or_404(action_id)
+    access = current_access()
+    if not service.may_move(db.session, access, current_user, action):
+        abort(404)
+    form = EmptyForm()
+    try:
+        status = ActionStatus(int(request.form.get("status", "")))
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    if not form.validate_on_submit():
+        abort(400)
+    conflict = None
+    try:
+        service.move(
+            db.session,
+            current_user,
+            action,
+            status,
+            expected_version=version,
+            comment=request.form.get("comment", ""),
+        )
+        db.session.commit()
+    except service.Conflict as error:
+        conflict = error.action
+    return_to = _safe_return(request.form.get("return_to"))
+    if htmx:
+        # The board again, as the filter it was moved from asks, with the outcome in words.
+        context = _board_context(_args_of(return_to))
+        context.update(
+            conflict=conflict,
+            wanted_status=status,
+            moved=None if conflict else action,
+            focus=request.form.get("focus", ""),
+        )
+        response = make_response(render_template("board/_columns.html", **context))
+        if conflict:
+            response.status_code = 409
+        return response
+    if conflict is not None:
+        flash(_conflict_message(conflict, status), "warning")
+    else:
+        flash(
+            _(
+                "“%(title)s” is now at “%(status)s”.",
+                title=action.title,
+                status=STATUS_LABELS[status],
+            ),
+            "success",
+        )
+    return redirect(return_to)
+
+
+def _args_of(path: str) -> MultiDict[str, str]:
+    return MultiDict(parse_qsl(urlsplit(path).query))
+
+
+def _conflict_message(current: Action, wanted: ActionStatus) -> str:
+    return _(
+        "Someone else changed “%(title)s” first: it is now at “%(status)s”. Your move to "
+        "“%(wanted)s” was not saved. Look at the card and move it again if it still should.",
+        title=current.title,
+        status=STATUS_LABELS[ActionStatus(current.status)],
+        wanted=STATUS_LABELS[wanted],
+    )
+
+
+@bp.get("/actions/<int:action_id>")
+@login_required
+def detail(action_id: int) -> str:
+    action = _action_or_404(action_id)
+    access = current_access()
+    return render_template(
+        "board/detail.html",
+        action=action,
+        updates=service.history(db.session, action),
+        status_labels=STATUS_LABELS,
+        statuses=STATUSES,
+        move_form=EmptyForm(),
+        may_move=service.may_move(db.session, access, current_user, action),
+        may_edit=service.may_edit(db.session, access, action),
+    )
+
+
+@bp.route("/actions/<int:action_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(action_id: int) -> Any:
+    action = _action_or_404(action_id)
+    if not service.may_edit(db.session, current_access(), action):
+        abort(404)
+    form = ActionForm(obj=action) if request.method == "GET" else ActionForm()
+    themes = db.session.scalars(
+        select(PlanTheme).where(PlanTheme.follow_up_id == action.follow_up_id)
+    ).all()
+    form.theme_id.choices = [SelectChoice(0, str(_("— no theme —")))] + [
+        SelectChoice(t.id, t.title) for t in themes
+    ]
+    form.owner_user_id.choices = _owner_choices(action.unit)
+    if request.method == "GET":
+        form.theme_id.data = action.theme_id or 0
+        form.owner_user_id.data = action.owner_user_id or 0
+    if form.validate_on_submit():
+        expected = request.form.get("version", type=int)
+        if expected != action.version:
+            flash(_conflict_message(action, ActionStatus(action.status)), "warning")
+        else:
+            before = {"title": action.title, "owner": action.owner_label}
+            action.title = (form.title.data or "").strip()
+            action.theme_id = form.theme_id.data or None
+            owner = (
+                db.session.get(User, form.owner_user_id.data) if form.owner_user_id.data else None
+            )
+            action.owner_user_id = owner.id if owner else None
+            action.owner_name = "" if owner else (form.owner_name.data or "").strip()
+            action.deadline = form.deadline.data
+            from app.services import audit
+
+            audit.record(
+                db.session,
+                current_user,
+                "action.edited",
+                "action",
+                action.id,
+                unit_id=action.unit_id,
+                before=before,
+                title=action.title,
+            )
+            db.session.commit()
+            flash(_("The action was saved."), "success")
+            return redirect(url_for("board.detail", action_id=action.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "board/edit.html", form=form, action=action, delete_form=EmptyForm()
+    ), status
+
+
+@bp.post("/actions/<int:action_id>/delete")
+@login_required
+def delete(action_id: int) -> Response:
+    action = _action_or_404(action_id)
+    if (
+        not service.may_edit(db.session, current_access(), action)
+        or not EmptyForm().validate_on_submit()
+    ):
+        abort(404)
+    title = action.title
+    service.delete_action(db.session, current_user, action)
+    db.session.commit()
+    flash(_("“%(title)s” was deleted.", title=title), "success")
+    return redirect(url_for("board.index"))
+
+
+EXPORT_COLUMNS = (
+    _l("Id"),
+    _l("Activity"),
+    _l("Unit"),
+    _l("Theme"),
+    _l("Who owns it"),
+    _l("Deadline"),
+    _l("How far are we"),
+    _l("Passed on to"),
+    _l("Last comment"),
+)
+
+
+def _export_rows() -> list[list[Any]]:
+    context = _board_context()
+    return [
+        [
+            c.action.id,
+            c.action.title,
+            c.unit.name,
+            c.theme,
+            c.owner,
+            c.action.deadline.isoformat() if c.action.deadline else "",
+            str(STATUS_LABELS[ActionStatus(c.action.status)]),
+            c.escalated_to,
+            c.action.last_comment,
+        ]
+        for c in context["board"].cards
+    ]
+
+
+def _headers() -> list[str]:
+    return [str(c) for c in EXPORT_COLUMNS]
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv() -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(_headers())
+    writer.writerows(_export_rows())
+    response = make_response("\ufeff" + out.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="handlinger.csv"'
+    return response
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx() -> Response:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Handlinger")
+    sheet.append(_headers())
+    for row in _export_rows():
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = make_response(buffer.getvalue())
+    response.headers["Content-Type"] = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="handlinger.xlsx"'
+    return response
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar(token: str) -> Response:
+    """A user's action deadlines and dialogue meetings as iCalendar, for Outlook and others.
+
+    The token is the only key (calendar clients cannot sign in); it is long, random and can
+    be replaced or removed from the profile page.
+    """
+    from app.services.calendar import feed
+
+    user = db.session.scalar(select(User).where(User.calendar_token == token))
+    if user is None or not user.active or len(token) < 32:
+        abort(404)
+    response = make_response(feed(db.session, user))
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'inline; filename="kompas.ics"'
+    response.headers["Cache-Control"] = "private, max-age=900"
+    return response

@@ -1,0 +1,381 @@
+"""The status-arrow board: who may move what, concurrent moves, reminders, the calendar."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from icalendar import Calendar
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from app.models import (
+    Action,
+    ActionStatus,
+    ActionUpdate,
+    AuditEvent,
+    Organisation,
+    OrganisationKind,
+    Role,
+    Unit,
+    User,
+)
+from app.services import followup, reminders
+from tests.conftest import PASSWORD, login
+from tests.followup_data import measure
+
+
+def _setup(app: Flask, make_user) -> dict[str, int]:
+    """Actions on A1 (one owned by the A1 member), and one on B1's... parent B."""
+    make_user("leder@x.dk", [(Role.LEADER, "A")])
+    member = make_user("m@x.dk", [(Role.MEMBER, "A1")])
+    outsider_owner = make_user("owner@x.dk", [(Role.MEMBER, "B")])
+    with app.app_context():
+        if db.session.scalar(select(Organisation.id)) is None:
+            db.session.add(Organisation(name="T", kind=OrganisationKind.MUNICIPALITY))
+        measurement = measure()
+        leader = db.session.scalar(select(User).where(User.email == "leder@x.dk"))
+        a1 = db.session.scalar(select(Unit).where(Unit.code == "A1"))
+        follow_up = followup.start(db.session, leader, measurement, a1)
+        today = date.today()
+        ids = {}
+        for key, title, owner, days in [
+            ("mine", "Makkerordning", member.id, -2),
+            ("soon", "Fredagsmøde", member.id, 3),
+            ("other", "Vagtplan", outsider_owner.id, 20),
+            ("later", "Kursus", None, 30),
+        ]:
+            action = followup.add_action(
+                db.session,
+                leader,
+                follow_up,
+                title=title,
+                deadline=today + timedelta(days=days),
+                owner=db.session.get(User, owner) if owner else None,
+            )
+            ids[key] = action.id
+        db.session.commit()
+        ids["measurement"] = measurement.id
+    return ids
+
+
+@pytest.fixture
+def actions(app: Flask, org, make_user) -> dict[str, int]:
+    return _setup(app, make_user)
+
+
+def move(client: FlaskClient, action_id: int, status: int, version: int, **headers: str):
+    return client.post(
+        f"/board/actions/{action_id}/move",
+        data={"status": status, "version": version, "return_to": "/board/"},
+        headers=headers,
+    )
+
+
+@pytest.mark.parametrize(
+    ("email", "roles", "see", "may_move"),
+    [
+        ("hr@x.dk", [(Role.ADMIN, "R")], True, True),
+        ("l2@x.dk", [(Role.LEADER, "A")], True, True),
+        ("m2@x.dk", [(Role.MEMBER, "A1")], True, True),
+        ("c@x.dk", [(Role.COMMITTEE, "R")], True, False),  # reads, moves nothing
+        ("sib@x.dk", [(Role.LEADER, "A2")], False, False),  # a sibling's cards: none
+        ("b@x.dk", [(Role.BOARD, "R")], False, False),
+    ],
+)
+def test_policy_per_role(
+    app: Flask, client: FlaskClient, actions, make_user, email, roles, see, may_move
+) -> None:
+    make_user(email, roles)
+    login(client, email)
+    board = client.get("/board/?scope=unit&unit=A1")
+    if roles[0][0] == Role.BOARD:
+        assert board.status_code == 404
+    elif see:
+        assert "Makkerordning" in board.get_data(as_text=True)
+    else:
+        assert board.status_code == 404
+    assert client.get(f"/board/actions/{actions['later']}").status_code == (200 if see else 404)
+    response = move(client, actions["later"], 1, 1)
+    assert response.status_code == (302 if may_move else 404)
+
+
+def test_the_owner_moves_their_action_from_another_unit(client: FlaskClient, actions) -> None:
+    login(client, "owner@x.dk")
+    assert client.get(f"/board/actions/{actions['other']}").status_code == 200
+    assert move(client, actions["other"], 2, 1).status_code == 302
+    assert move(client, actions["later"], 2, 1).status_code == 404  # not theirs
+
+
+def test_a_move_is_recorded_with_its_comment_and_shown_in_place(
+    app: Flask, client: FlaskClient, actions
+) -> None:
+    login(client, "m@x.dk")
+    response = client.post(
+        f"/board/actions/{actions['mine']}/move",
+        data={
+            "status": 2,
+            "version": 1,
+            "comment": "Halvvejs nu",
+            "return_to": "/board/?scope=mine",
+        },
+        headers={"HX-Request": "true"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in page
+    assert 'id="board-columns"' in page and "Halvvejs nu" in page
+    with app.app_context():
+        update = db.session.scalar(select(ActionUpdate))
+        assert (update.status, update.comment, update.user.email) == (2, "Halvvejs nu", "m@x.dk")
+        assert db.session.get(Action, actions["mine"]).version == 2
+    detail = client.get(f"/board/actions/{actions['mine']}").get_data(as_text=True)
+    assert "Halvvejs nu" in detail and "m2" not in detail
+
+
+def test_a_stale_move_is_refused_with_the_current_state(
+    app: Flask, client: FlaskClient, actions
+) -> None:
+    login(client, "m@x.dk")
+    assert move(client, actions["mine"], 3, 1).status_code == 302
+    stale = move(client, actions["mine"], 1, 1, **{"HX-Request": "true"})
+    assert stale.status_code == 409
+    text = stale.get_data(as_text=True)
+    assert "Næsten færdig" in text and "ikke gemt" in text
+    with app.app_context():
+        assert db.session.get(Action, actions["mine"]).status == ActionStatus.NEARLY_DONE
+    # Re-applying from the current version works.
+    assert move(client, actions["mine"], 1, 2).status_code == 302
+
+
+def test_filters_are_in_the_url(client: FlaskClient, actions) -> None:
+    login(client, "leder@x.dk")
+    overdue = client.get("/board/?scope=subtree&unit=A&overdue=1").get_data(as_text=True)
+    assert "Makkerordning" in overdue and "Kursus" not in overdue
+    soon = client.get("/board/?scope=subtree&unit=A&soon=1").get_data(as_text=True)
+    assert "Fredagsmøde" in soon and "Makkerordning" not in soon
+    listed = client.get("/board/?scope=subtree&unit=A&view=list").get_data(as_text=True)
+    assert "<table" in listed
+    csv_text = client.get("/board/export.csv?scope=subtree&unit=A&overdue=1").get_data(as_text=True)
+    assert "Makkerordning" in csv_text and "Kursus" not in csv_text
+    assert client.get("/board/export.xlsx?scope=subtree&unit=A").status_code == 200
+
+
+def test_delete_keeps_an_audit_event(app: Flask, client: FlaskClient, actions) -> None:
+    login(client, "m@x.dk")
+    assert client.post(f"/board/actions/{actions['later']}/delete").status_code == 404
+    client.post("/auth/logout")
+    login(client, "leder@x.dk")
+    assert client.post(f"/board/actions/{actions['later']}/delete").status_code == 302
+    with app.app_context():
+        assert db.session.get(Action, actions["later"]) is None
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "action.deleted"))
+        assert event.details["title"] == "Kursus"
+
+
+def test_edit_with_a_stale_version_keeps_the_typed_values(client: FlaskClient, actions) -> None:
+    login(client, "leder@x.dk")
+    move(client, actions["later"], 1, 1)
+    page = client.post(
+        f"/board/actions/{actions['later']}/edit",
+        data={
+            "title": "Kursus i svære samtaler",
+            "theme_id": "0",
+            "owner_user_id": "0",
+            "version": "1",
+        },
+    )
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400 and "Kursus i svære samtaler" in text
+
+
+# --- concurrency with real HTTP clients ------------------------------------------------------
+
+
+def _race_database(live: Flask) -> int:
+    """The live server's own database: the small tree, two members of A1, one action."""
+    from app.services.users import assign_role, create_user
+
+    with live.app_context():
+        db.create_all()
+        db.session.add(Organisation(name="T", kind=OrganisationKind.MUNICIPALITY))
+        units: dict[str, Unit] = {}
+        for code, parent in [("R", None), ("A", "R"), ("A1", "A"), ("A2", "A"), ("B", "R"),
+                             ("B1", "B")]:  # fmt: skip
+            units[code] = Unit(code=code, name=f"Enhed {code}", parent=units.get(parent or ""))
+            db.session.add(units[code])
+        db.session.flush()
+        measurement = measure()
+        users = []
+        for email in ("one@x.dk", "two@x.dk"):
+            user = create_user(db.session, None, email=email, name=email, password=PASSWORD)
+            assign_role(db.session, None, user, units["A1"], Role.MEMBER)
+            users.append(user)
+        follow_up = followup.start(db.session, users[0], measurement, units["A1"])
+        action = followup.add_action(db.session, users[0], follow_up, title="Samtidig")
+        db.session.commit()
+        return action.id
+
+
+def test_two_people_moving_one_card_at_once(app: Flask, tmp_path: Path) -> None:
+    """Two real HTTP clients post a move of the same card from the same version at once:
+    exactly one wins, the other gets 409 with the current state, one update is stored."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'race.db'}"
+    live = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    action_id = _race_database(live)
+    server = make_server("127.0.0.1", 0, live, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        openers = []
+        for email in ("one@x.dk", "two@x.dk"):
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+            body = urllib.parse.urlencode({"email": email, "password": PASSWORD}).encode()
+            opener.open(f"{base}/auth/login", body, timeout=10)
+            openers.append(opener)
+        barrier = threading.Barrier(2)
+        outcomes: list[int] = []
+
+        def attempt(opener: urllib.request.OpenerDirector, status: int) -> None:
+            body = urllib.parse.urlencode(
+                {"status": status, "version": 1, "return_to": "/board/"}
+            ).encode()
+            request = urllib.request.Request(  # noqa: S310 - http on loopback
+                f"{base}/board/actions/{action_id}/move", body, headers={"HX-Request": "true"}
+            )
+            barrier.wait()
+            try:
+                outcomes.append(opener.open(request, timeout=20).status)
+            except urllib.error.HTTPError as error:
+                outcomes.append(error.code)
+
+        workers = [
+            threading.Thread(target=attempt, args=(openers[0], 2)),
+            threading.Thread(target=attempt, args=(openers[1], 4)),
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+        assert sorted(outcomes) == [200, 409]
+        with live.app_context():
+            stored = db.session.get(Action, action_id)
+            updates = db.session.scalar(
+                select(func.count())
+                .select_from(ActionUpdate)
+                .where(ActionUpdate.action_id == action_id)
+            )
+            assert stored.version == 2 and updates == 1
+            assert stored.status in (2, 4)
+            db.session.remove()
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+# --- reminders ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2026, 1, 1, 22, 59, tzinfo=UTC), date(2026, 1, 1)),  # 23:59 in Copenhagen
+        (datetime(2026, 1, 1, 23, 0, tzinfo=UTC), date(2026, 1, 2)),  # midnight in Copenhagen
+        (datetime(2026, 6, 30, 21, 59, tzinfo=UTC), date(2026, 6, 30)),  # summer time, +2
+        (datetime(2026, 6, 30, 22, 0, tzinfo=UTC), date(2026, 7, 1)),
+    ],
+)
+def test_today_is_copenhagens_date(moment: datetime, expected: date) -> None:
+    assert reminders.copenhagen_today(moment) == expected
+
+
+def test_reminder_selection(app: Flask, actions, make_user) -> None:
+    make_user("quiet@x.dk", [(Role.MEMBER, "A1")])
+    today = date.today()
+    with app.app_context():
+        quiet = db.session.scalar(select(User).where(User.email == "quiet@x.dk"))
+        quiet.reminders_enabled = False
+        done = db.session.get(Action, actions["later"])
+        done.owner_user_id = quiet.id
+        db.session.get(Action, actions["soon"]).deadline = today + timedelta(days=7)
+        db.session.commit()
+        found = {d.user.email: d for d in reminders.digests(db.session, today)}
+        member = found["m@x.dk"]
+        assert [a.title for a in member.overdue] == ["Makkerordning"]
+        assert [a.title for a in member.due_soon] == ["Fredagsmøde"]  # day 7 is still "soon"
+        assert "owner@x.dk" not in found  # due in 20 days: nothing yet
+        assert "quiet@x.dk" not in found  # switched off
+        leader = found["leder@x.dk"]
+        assert [a.title for a in leader.team_overdue] == ["Makkerordning"]
+        # Tomorrow the 7-day action is 6 days away; in 8 days it is overdue.
+        later = {d.user.email: d for d in reminders.digests(db.session, today + timedelta(days=8))}
+        assert {a.title for a in later["m@x.dk"].overdue} == {"Makkerordning", "Fredagsmøde"}
+
+
+def test_remind_sends_through_a_real_smtp_server(app: Flask, actions, monkeypatch) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received = []
+
+    class Collect(Message):
+        def handle_message(self, message) -> None:
+            received.append(message)
+
+    import socket
+
+    with socket.socket() as probe:  # a free port on loopback for the SMTP server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
+        monkeypatch.setenv("MAIL_PORT", str(port))
+        monkeypatch.setenv("MAIL_FROM", "kompas@x.dk")
+        result = app.test_cli_runner().invoke(args=["kompas", "remind"])
+        assert result.exit_code == 0, result.output
+        deadline = time.time() + 5
+        while len(received) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        controller.stop()
+    by_recipient = {m["To"]: m for m in received}
+    assert set(by_recipient) == {"m@x.dk", "leder@x.dk"}
+    body = by_recipient["m@x.dk"].get_payload(decode=True).decode()
+    assert "Makkerordning" in body and "Fredagsmøde" in body
+    from email.header import decode_header, make_header
+
+    subject = str(make_header(decode_header(by_recipient["m@x.dk"]["Subject"])))
+    assert subject == "Kompas: det, der venter på dig"
+
+
+# --- the calendar -------------------------------------------------------------------------
+
+
+def test_calendar_feed_parses_and_can_be_revoked(app: Flask, client: FlaskClient, actions) -> None:
+    login(client, "m@x.dk")
+    client.post("/auth/profile/calendar")
+    with app.app_context():
+        token = db.session.scalar(select(User.calendar_token).where(User.email == "m@x.dk"))
+    anonymous = app.test_client()
+    response = anonymous.get(f"/board/calendar/{token}.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/calendar")
+    calendar = Calendar.from_ical(response.data)
+    summaries = sorted(str(e["summary"]) for e in calendar.walk("VEVENT"))
+    assert summaries == ["Deadline: Fredagsmøde", "Deadline: Makkerordning"]
+    client.post("/auth/profile/calendar", data={"revoke": "1"})
+    assert anonymous.get(f"/board/calendar/{token}.ics").status_code == 404
+    assert anonymous.get("/board/calendar/guess.ics").status_code == 404
