@@ -114,14 +114,36 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from flask import render_template
+    """Error pages in the user's language, each with a reference a user can quote to HR or
+    support; server errors are logged with the same reference."""
+    import logging
+    import secrets
 
-    def render_error(error: Any) -> tuple[str, int]:
-        code = getattr(error, "code", 500) or 500
-        return render_template("errors/error.html", code=code), code
+    from flask import render_template
+    from werkzeug.exceptions import HTTPException, InternalServerError
+
+    log = logging.getLogger("kompas.errors")
+
+    def render_error(error: Exception) -> tuple[str, int]:
+        code = error.code if isinstance(error, HTTPException) and error.code else 500
+        reference = secrets.token_hex(4).upper()
+        if code >= 500:
+            original = getattr(error, "original_exception", None) or error
+            log.error(
+                "server error %s on %s %s",
+                reference,
+                request.method,
+                request.path,
+                exc_info=original,
+            )
+            from app.extensions import db
+
+            db.session.rollback()  # nothing half-done is committed after an error
+        return render_template("errors/error.html", code=code, reference=reference), code
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, render_error)
+    app.register_error_handler(InternalServerError, render_error)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -226,3 +226,65 @@ def remind(today_text: str | None, dry_run: bool) -> None:
     base_url = current_app.config.get("BASE_URL") or os.environ.get("BASE_URL", "http://localhost")
     sent = reminders.send(found, settings, base_url)
     click.echo(f"{sent} digest(s) for {today.isoformat()}.")
+
+
+@kompas.command("purge")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
+@with_appcontext
+def purge(dry_run: bool) -> None:
+    """Delete measurements older than the retention period, with everything on them.
+
+    Run it from cron or a systemd timer (see deploy/). The period is the organisation's
+    retention setting (default 5 years).
+    """
+    from datetime import date
+
+    from app.services import retention
+
+    today = date.today()
+    if dry_run:
+        found = retention.expired(db.session, today)
+        for measurement in found:
+            click.echo(f"would delete {measurement.name} ({measurement.year})")
+        click.echo(
+            f"{len(found)} measurement(s) older than "
+            f"{retention.retention_years(db.session)} years; dry run, nothing deleted."
+        )
+        return
+    gone = retention.purge(db.session, None, today)
+    db.session.commit()
+    for measurement in gone:
+        click.echo(f"deleted {measurement.name} ({measurement.year})")
+    click.echo(f"{len(gone)} measurement(s) deleted.")
+
+
+@kompas.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Copy the whole database to FILE (SQLite backup API, or pg_dump's custom format)."""
+    from app.services.backup import BackupError, backup
+
+    try:
+        backup(db.engine, file)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backup written to {file}.")
+
+
+@kompas.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the database's contents with the backup in FILE."""
+    from app.services.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces everything in the database. Continue?", abort=True)
+    db.session.remove()
+    try:
+        restore(db.engine, file)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored from {file}.")

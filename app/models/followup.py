@@ -190,7 +190,13 @@ class Action(db.Model):
 
     @property
     def owner_label(self) -> str:
-        return self.owner.name if self.owner is not None else self.owner_name
+        if self.owner is not None:
+            return self.owner.name
+        if self.owner_name == "former user":  # the marker left by deleting a user
+            from flask_babel import gettext
+
+            return gettext("former user")
+        return self.owner_name
 
 
 class ActionUpdate(db.Model):

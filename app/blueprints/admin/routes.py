@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
@@ -288,3 +288,42 @@ def measurement(measurement_id: int) -> tuple[str, int] | Response:
             form.name.errors = [_("A measurement with this name exists already.")]
         status = 400
     return render_template("admin/measurement.html", form=form, record=record), status
+
+
+@bp.get("/users/<int:user_id>/export.json")
+def export_user(user_id: int) -> Response:
+    """Everything Kompas holds about one person (the right of access)."""
+    import json
+
+    from app.services.retention import export_user as collect
+
+    user = _user_or_404(user_id)
+    audit.record(db.session, current_user, "user.exported", "user", user.id)
+    db.session.commit()
+    response = make_response(json.dumps(collect(db.session, user), ensure_ascii=False, indent=1))
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="kompas-user-{user.id}.json"'
+    return response
+
+
+@bp.post("/users/<int:user_id>/delete")
+def delete_user(user_id: int) -> Response:
+    from app.services.retention import delete_user as remove
+
+    user = _user_or_404(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if user.id == current_user.id:
+        flash(_("You cannot delete yourself."), "error")
+        return redirect(url_for("admin.user", user_id=user.id))
+    name = user.name
+    remove(db.session, current_user, user)
+    db.session.commit()
+    flash(
+        _(
+            "%(name)s was deleted. Their name in notes and history now reads “former user”.",
+            name=name,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.users"))

@@ -63,6 +63,7 @@ def login() -> str | Response:
             session.clear()  # a fresh session at sign-in: no fixation
             if language:
                 session["language"] = language
+            session.permanent = True  # the session ends after PERMANENT_SESSION_LIFETIME
             login_user(user)
             user.last_login_at = datetime.now(UTC)
             audit.record(db.session, user, "auth.login", "user", user.id)
