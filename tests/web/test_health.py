@@ -7,7 +7,7 @@ from sqlalchemy.exc import OperationalError
 def test_healthz_reports_the_database(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "jobs": "in-process"}
 
 
 def test_healthz_answers_503_when_the_database_is_gone(client: FlaskClient, monkeypatch) -> None:

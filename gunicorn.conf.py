@@ -1,0 +1,23 @@
+"""gunicorn settings for Kompas in production: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+App processes keep no state of their own (sessions are signed cookies, data is in
+PostgreSQL, rate limits in Redis when REDIS_URL is set), so workers and servers can be added
+freely behind the reverse proxy.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("KOMPAS_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("KOMPAS_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = 120  # a large import or report may take a while
+graceful_timeout = 30
+max_requests = 2000  # recycle workers now and then
+max_requests_jitter = 200
+forwarded_allow_ips = os.environ.get("KOMPAS_PROXY_IPS", "127.0.0.1")
+accesslog = "-"
+errorlog = "-"
+# The access log never shows query strings' secrets: Kompas puts none in URLs except the
+# calendar token, which the proxy example below keeps out of its own log too.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
