@@ -1,0 +1,173 @@
+"""HR imports results in a real browser: a broken file first (every error in a sortable
+table, swapped in by htmx), then a valid one (preview, "Indlæs", the import log) — every
+page state checked with axe-core."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+
+from app.extensions import db
+from app.models import Organisation, OrganisationKind, Role, Unit
+from app.services.measurements import find_or_prepare_measurement
+from app.services.users import assign_role, create_user
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+HEADER = (
+    "unit_id;unit_name;parent_id;unit_type;invited;question_id;n_1;n_2;n_3;n_4;n_5;n_dont_know\n"
+)
+VALID = (
+    HEADER
+    + "AK-BF;Børn & Familie;AK;forvaltning;;;;;;;;\n"
+    + "AK-BF-01;Dagplejen Nord;AK-BF;team;9;PT-1;0;1;2;3;1;0\n"
+    + "AK-BF-01;Dagplejen Nord;AK-BF;team;9;PT-2;1;1;2;2;1;0\n"
+    + "AK-BF-02;Dagplejen Syd;AK-BF;team;8;PT-1;1;1;2;1;1;0\n"
+    + "AK-BF-02;Dagplejen Syd;AK-BF;team;8;PT-2;0;2;2;1;1;0\n"
+)
+# Row 2: a parent that is neither in the file nor in Kompas; row 5: a negative count.
+BROKEN = (
+    VALID.replace("AK-BF;Børn & Familie;AK;", "AK-BF;Børn & Familie;AK-XX;")
+    .replace("AK-BF-02;Dagplejen Syd;AK-BF;team;8;PT-1;1;1;2;1;1;0",
+             "AK-BF-02;Dagplejen Syd;AK-BF;team;8;PT-1;1;-1;2;1;1;0")
+)  # fmt: skip
+
+
+@pytest.fixture
+def hr(live_app: Flask) -> tuple[str, str]:
+    with live_app.app_context():
+        db.session.add(Organisation(name="Åby Kommune", kind=OrganisationKind.MUNICIPALITY))
+        root = Unit(code="AK", name="Åby Kommune", unit_type="kommune")
+        db.session.add(root)
+        db.session.flush()
+        user = create_user(
+            db.session, None, email="hr@aaby.dk", name="Hanne Rask", password=PASSWORD
+        )
+        assign_role(db.session, None, user, root, Role.ADMIN)
+        find_or_prepare_measurement(db.session, name="APV 2026", year=2026, template_code="apv")
+        db.session.commit()
+    return "hr@aaby.dk", PASSWORD
+
+
+def sign_in(tab, email: str, password: str) -> None:
+    tab.goto("/auth/login")
+    tab.get_by_label("E-mail").fill(email)
+    tab.get_by_label("Adgangskode").fill(password)
+    tab.get_by_role("button", name="Log ind").click()
+    tab.wait_for_url("**/")
+
+
+def error_rows(tab) -> list[list[str]]:
+    rows = tab.get_by_role("table", name="Fejl i filen").locator("tbody tr")
+    return [[cell.strip() for cell in row.locator("td").all_inner_texts()] for row in rows.all()]
+
+
+def log_rows(tab) -> list[list[str]]:
+    rows = tab.get_by_role("table", name="Importlog").locator("tbody tr")
+    return [[cell.strip() for cell in row.locator("td").all_inner_texts()] for row in rows.all()]
+
+
+def test_hr_uploads_a_broken_file_then_a_valid_one_and_imports_it(page, hr, tmp_path: Path) -> None:
+    tab = page.page
+    sign_in(tab, *hr)
+
+    tab.get_by_role("navigation", name="Hovedmenu").get_by_role("link", name="Indlæs").click()
+    tab.wait_for_url("**/imports/")
+    assert tab.locator("h1").inner_text() == "Indlæs resultater"
+    assert tab.get_by_text("Der er endnu ikke indlæst nogen filer.").is_visible()
+    page.check_accessibility()
+
+    # No file chosen: the form comes back (status 400, swapped in all the same) with the
+    # error summary focused and the field marked.
+    page.expect_console_error("status of 400")
+    tab.get_by_role("button", name="Kontrollér filen").click()
+    summary = tab.get_by_role("alert").filter(has_text="Ret venligst følgende")
+    summary.wait_for()
+    missing = summary.get_by_role("link", name="Resultatfil: Vælg filen med resultaterne.")
+    assert missing.is_visible()
+    expect(summary).to_be_focused()
+    assert tab.get_by_label("Resultatfil").get_attribute("aria-invalid") == "true"
+    assert tab.url.endswith("/imports/")
+    page.check_accessibility()
+
+    # The broken file: the check replaces the form in place (htmx), with its own URL and title.
+    broken = tmp_path / "apv-2026.csv"
+    broken.write_text(BROKEN, encoding="utf-8")
+    tab.get_by_label("Måling").select_option(label="APV 2026 (2026)")
+    tab.get_by_label("Resultatfil").set_input_files(broken)
+    tab.get_by_role("button", name="Kontrollér filen").click()
+    table = tab.get_by_role("table", name="Fejl i filen")
+    table.wait_for()
+    assert "/imports/staged/" in tab.url
+    assert tab.title() == "Kontrol af apv-2026.csv – Kompas"
+    # Focus is not lost with the swapped-out button: it moves to the new heading.
+    expect(tab.get_by_role("heading", name="Kontrol af apv-2026.csv")).to_be_focused()
+    expect(
+        tab.get_by_role("alert").filter(has_text="Filen har 2 fejl. Intet blev indlæst.")
+    ).to_be_visible()
+    headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    assert headers == ["Række\n(sorteret)", "Kolonne", "Fundet værdi", "Hvad er galt"]
+    assert error_rows(tab) == [
+        ["2", "parent_id", "AK-XX",
+         'parent_id "AK-XX" er hverken en enhed i filen eller i organisationen.'],
+        ["5", "n_2", "-1", 'Forventede et helt tal, 0 eller derover, men fandt "-1".'],
+    ]  # fmt: skip
+    sorted_by = table.locator("th[aria-sort=ascending]").get_by_role("link")
+    assert sorted_by.inner_text() == "Række\n(sorteret)"
+    # The log further down refreshes itself: the refused file is in it.
+    tab.get_by_role("table", name="Importlog").wait_for()
+    assert [(r[2], r[3].split(" (")[0], r[6]) for r in log_rows(tab)] == [
+        ("APV 2026", "apv-2026.csv", "Afvist")
+    ]
+    assert tab.title() == "Kontrol af apv-2026.csv – Kompas"
+    page.check_accessibility()
+
+    # Sorted by column: n_2 before parent_id.
+    table.get_by_role("link", name="Kolonne").click()
+    tab.wait_for_url("**?sort=column")
+    assert [r[1] for r in error_rows(tab)] == ["n_2", "parent_id"]
+    assert table.get_by_role("link", name="Kolonne (sorteret)").is_visible()
+    assert table.locator("th[aria-sort]").count() == 1
+    page.check_accessibility()
+
+    # Back to the form: the refused file is in the log.
+    tab.get_by_role("link", name="Indlæs en anden fil").click()
+    tab.wait_for_url("**/imports/")
+    assert [(r[2], r[3].split(" (")[0], r[6]) for r in log_rows(tab)] == [
+        ("APV 2026", "apv-2026.csv", "Afvist")
+    ]
+    page.check_accessibility()
+
+    # The valid file: a preview, and nothing is written before "Indlæs".
+    valid = tmp_path / "apv-2026-rettet.csv"
+    valid.write_text(VALID, encoding="utf-8")
+    tab.get_by_label("Måling").select_option(label="APV 2026 (2026)")
+    tab.get_by_label("Resultatfil").set_input_files(valid)
+    tab.get_by_role("button", name="Kontrollér filen").click()
+    preview = tab.get_by_role("status").filter(has_text="Filen er gyldig.")
+    preview.wait_for()
+    expect(tab.get_by_role("heading", name="Kontrol af apv-2026-rettet.csv")).to_be_focused()
+    assert tab.get_by_text("3 (3 nye, 0 ændrede, 0 uændrede)").is_visible()
+    assert tab.get_by_text("Enheder under anonymitetsgrænsen").is_visible()
+    page.check_accessibility()
+
+    tab.get_by_role("button", name="Indlæs", exact=True).click()
+    tab.wait_for_url("**/imports/")
+    expect(
+        tab.get_by_role("status").filter(has_text="Resultaterne for APV 2026 er indlæst.")
+    ).to_be_visible()
+    rows = log_rows(tab)
+    assert [(r[2], r[3].split(" (")[0], r[4], r[5], r[6]) for r in rows] == [
+        ("APV 2026", "apv-2026-rettet.csv", "5", "3", "Indlæst"),
+        ("APV 2026", "apv-2026.csv", "5", "0", "Afvist"),
+    ]
+    assert rows[0][1] == "Hanne Rask"
+    page.check_accessibility()
+
+    # htmx swaps never set up the main menu again (DKFDS would add a "Mere" item each time).
+    assert tab.locator(".navigation-menu .more-option").count() == 1
+    assert len(page.checked) == 7
