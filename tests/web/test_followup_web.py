@@ -304,3 +304,35 @@ def test_new_cut_offs_recolour_the_units_at_once(app: Flask, client: FlaskClient
         a = db.session.scalar(select(Unit.id).where(Unit.code == "A"))
         assert db.session.get(UnitFigures, (measured, a)).colour == "green"  # 57 >= 55 now
         assert db.session.get(Measurement, measured).zero_tolerance_days == 14
+
+
+def test_evaluation_rates_each_action_and_carries_some_over(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    make_user("leder@x.dk", [(Role.LEADER, "A")])
+    login(client, "leder@x.dk")
+    start(client, measured, "A1")
+    for title in ("Makkerordning", "Fredagsmøde"):
+        client.post(
+            f"/followup/{measured}/A1/plan/actions",
+            data={"action-title": title, "action-theme_id": "0", "action-owner_user_id": "0"},
+        )
+    with app.app_context():
+        first, second = db.session.scalars(select(Action.id).order_by(Action.id)).all()
+    response = client.post(
+        f"/followup/{measured}/A1/evaluation",
+        data={
+            "acted": "Ja",
+            "state": "done",
+            f"effect-{first}": "4",
+            f"carry-{second}": "1",
+            f"effect-{second}": "9",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        one, two = (db.session.get(Action, i) for i in (first, second))
+        assert (one.effect_rating, one.carry_over) == (4, False)
+        assert (two.effect_rating, two.carry_over) == (None, True)  # 9 is no rating
+    page = client.get(f"/followup/{measured}/A1/evaluation").get_data(as_text=True)
+    assert f'id="carry-{second}" name="carry-{second}" value="1" checked' in page

@@ -231,6 +231,8 @@ def step(measurement_id: int, code: str, step: str) -> Any:
             data = {k: _plain(v) for k, v in form.data.items() if k not in ("csrf_token", "state")}
             state = StepState(form.state.data) if form.state.data else None
             service.save_step(db.session, current_user, follow_up, which, data, state)
+            if which == Step.EVALUATION:
+                _save_action_evaluation(follow_up)
             db.session.commit()
             if htmx:
                 return render_template("followup/_saved.html", record=record)
@@ -254,6 +256,13 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         if follow_up.uses_parent_figures and unit.parent is not None:
             figures_unit = unit.parent
         view = results_service.unit_view(db.session, figures_unit, measurement)
+    actions: list[Action] = []
+    if which == Step.EVALUATION:
+        actions = list(
+            db.session.scalars(
+                select(Action).where(Action.follow_up_id == follow_up.id).order_by(Action.id)
+            )
+        )
     proposals = []
     if which == Step.DIALOGUE:
         proposals = [p.strip() for p in (record.data or {}).get("proposals", "").splitlines()]
@@ -264,11 +273,24 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         record=record,
         view=view,
         proposals=proposals,
+        actions=actions,
         proposal_form=EmptyForm(),
         psych_cutoff=measurement.psychological_safety_cutoff,
         active_step=which,
         **common,
     ), status
+
+
+def _save_action_evaluation(follow_up: FollowUp) -> None:
+    """Each action's effect (1-5) and whether it carries over to next year's plan."""
+    for action in db.session.scalars(select(Action).where(Action.follow_up_id == follow_up.id)):
+        effect = request.form.get(f"effect-{action.id}", "")
+        rating = int(effect) if effect.isdigit() and 1 <= int(effect) <= 5 else None
+        carry = request.form.get(f"carry-{action.id}") == "1"
+        if (action.effect_rating, action.carry_over) != (rating, carry):
+            action.effect_rating = rating
+            action.carry_over = carry
+    db.session.flush()
 
 
 def _plain(value: Any) -> Any:
