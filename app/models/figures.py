@@ -15,7 +15,8 @@ class UnitFigures(db.Model):
     """A unit's figures in one measurement, after the anonymity rules.
 
     Hidden units keep only `shown=False` and the reason; their figures are never stored here.
-    `questions` holds the shown questions only:
+    `questions` holds the shown questions, plus, for a zero-tolerance question hidden below
+    the sensitive threshold but with hits, an entry that only says so (`zp`, nothing else):
     {code: {"c": [n_1..n_k] | null, "n": answers, "dk": don't know, "mean", "score",
             "zt": residual hits | null, "zp": only say there were hits}}.
     """

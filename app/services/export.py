@@ -15,7 +15,8 @@ def results_document(session: Session, access: Access, measurement: Measurement)
     """One entry per unit the user may see results of, in unit-code order.
 
     A hidden unit carries its id, parent, name and `"shown": false` and nothing else; a hidden
-    question is left out of its unit's `questions`.
+    question is left out of its unit's `questions`, except a zero-tolerance question with hits
+    under the sensitive threshold, which says only `"zero_tolerance_hits": "some"`.
     """
     allowed = access.unit_ids(session, Action.VIEW_RESULTS)
     parent = aliased(Unit)
