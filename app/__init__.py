@@ -77,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.health import bp as health_bp
     from app.blueprints.imports import bp as imports_bp
     from app.blueprints.main import bp as main_bp
+    from app.blueprints.reports import bp as reports_bp
     from app.blueprints.results import bp as results_bp
 
     app.register_blueprint(main_bp)
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(followup_bp)
     app.register_blueprint(board_bp)
+    app.register_blueprint(reports_bp)
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -139,6 +141,17 @@ def register_errorhandlers(app: Flask) -> None:
             from app.extensions import db
 
             db.session.rollback()  # nothing half-done is committed after an error
+        from flask_login import current_user
+        from flask_wtf.csrf import CSRFError
+
+        if isinstance(error, CSRFError) and not current_user.is_authenticated:
+            # A form sent after the session ended: sign in again (drafts keep what was typed).
+            from flask import redirect, url_for
+
+            return redirect(url_for("auth.login", next=request.path))  # type: ignore[return-value]
+        if request.headers.get("HX-Request"):
+            # A fragment, not a whole page inside whatever the request was to update.
+            return render_template("errors/_inline.html", code=code, reference=reference), code
         return render_template("errors/error.html", code=code, reference=reference), code
 
     for code in (400, 403, 404, 405, 413, 429, 500):

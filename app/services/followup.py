@@ -227,6 +227,7 @@ def approve(session: Session, actor: User, follow_up: FollowUp, body: str) -> No
     follow_up.approved_at = _now()
     follow_up.approved_by_id = actor.id
     follow_up.approved_by_body = body[:100]
+    save_step(session, actor, follow_up, Step.PLAN, {}, StepState.DONE)  # approved is done
     audit.record(
         session,
         actor,

@@ -137,7 +137,8 @@ document.addEventListener("htmx:xhr:progress", function (event) {
   // A successful autosave: the draft is safe on the server.
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form[data-draft]") : null;
-    if (form && event.detail.successful && !(event.detail.xhr.responseURL || "").match(/auth\/login/)) {
+    var xhr = event.detail.xhr;
+    if (form && xhr && xhr.status >= 200 && xhr.status < 300 && !(xhr.responseURL || "").match(/auth\/login/)) {
       localStorage.removeItem(PREFIX + form.getAttribute("data-draft"));
     }
   });
