@@ -148,7 +148,7 @@ def test_leader_searches_orders_and_opens_units(page, leader) -> None:
     assert tab.get_by_text("8 af 9 inviterede").is_visible()
     indicators = tab.get_by_role("table", name="Indikatorscorer med sammenligninger")
     assert cells(indicators.locator("tbody tr").first) == [
-        "Min enhed – psykologisk tryghed", "78", "66", "64", "–", "–"
+        "Min enhed – psykologisk tryghed", "78 Grøn", "66", "64", "–", "–"
     ]  # fmt: skip
     questions = tab.get_by_role("table", name="Min enhed – psykologisk tryghed")
     first = questions.locator("tbody tr").first
