@@ -288,3 +288,78 @@ def restore_command(file: Path, yes: bool) -> None:
     except BackupError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Restored from {file}.")
+
+
+@kompas.group("report")
+def report_group() -> None:
+    """Make report PDFs (the same documents as the web app), for automation."""
+
+
+def _report_unit(code: str | None) -> Unit:
+    if code:
+        unit = db.session.scalar(select(Unit).where(Unit.code == code))
+        if unit is None:
+            raise click.ClickException(f"There is no unit {code!r}.")
+        return unit
+    roots = list(db.session.scalars(select(Unit).where(Unit.parent_id.is_(None)).limit(2)))
+    if len(roots) != 1:
+        raise click.ClickException("Name the unit with --unit (the organisation has no one root).")
+    return roots[0]
+
+
+@report_group.command("annual")
+@click.option("--year", type=int, required=True)
+@click.option("--unit", "unit_code", help="The report's unit (default: the organisation).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--language", type=click.Choice(["da", "en"]), default="da", show_default=True)
+@with_appcontext
+def report_annual(year: int, unit_code: str | None, output: Path, language: str) -> None:
+    """Write the annual follow-up report of a unit (default: the organisation) as PDF."""
+    import time
+
+    from flask import current_app
+    from flask_babel import force_locale
+
+    from app.services import pdf, reports
+
+    unit = _report_unit(unit_code)
+    with current_app.test_request_context("/"), force_locale(language):
+        start = time.perf_counter()
+        try:
+            report = reports.assemble_annual(db.session, unit, year)
+        except reports.ReportUnavailable as error:
+            raise click.ClickException(
+                f"No annual report for {unit.code} {year}: {error}"
+            ) from error
+        assembled = time.perf_counter() - start
+        rendered = pdf.annual_pdf(report)
+    output.write_bytes(rendered.pdf)
+    click.echo(
+        f"Wrote {output} ({rendered.pages} pages, {len(rendered.pdf) // 1024} kB; "
+        f"data {assembled:.2f} s, PDF {rendered.seconds:.2f} s; "
+        f"data checksum {reports.checksum(report)})."
+    )
+
+
+@report_group.command("unit")
+@click.option("--measurement", "measurement_name", required=True)
+@click.option("--unit", "unit_code", required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--language", type=click.Choice(["da", "en"]), default="da", show_default=True)
+@with_appcontext
+def report_unit(measurement_name: str, unit_code: str, output: Path, language: str) -> None:
+    """Write a unit's report for the dialogue meeting as PDF (hidden figures stay hidden)."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    from app.models import Measurement
+    from app.services import pdf, reports
+
+    measurement = db.session.scalar(select(Measurement).where(Measurement.name == measurement_name))
+    if measurement is None or not measurement.anonymity_ok:
+        raise click.ClickException(f"There is no measurement {measurement_name!r} with results.")
+    unit = _report_unit(unit_code)
+    with current_app.test_request_context("/"), force_locale(language):
+        rendered = pdf.unit_pdf(reports.assemble_unit(db.session, unit, measurement))
+    output.write_bytes(rendered.pdf)
+    click.echo(f"Wrote {output} ({rendered.pages} pages, {len(rendered.pdf) // 1024} kB).")

@@ -149,7 +149,36 @@ def build_demo(session: Session, *, password: str | None = None) -> str:
         users[login.email] = user
     session.flush()
     build_demo_followups(session, by_code, users, questions)
+    build_demo_last_year(session, by_code, users)
     return password
+
+
+def build_demo_last_year(session: Session, by_code: dict[str, Unit], users: dict[str, Any]) -> None:
+    """Last year's follow-ups of the struggling workplaces, their actions done: the annual
+    report's "did it work?" compares their teams' change with that of teams without actions."""
+    from app.models import ActionStatus, Step, StepState
+    from app.services import followup
+
+    m2025 = session.scalar(select(Measurement).where(Measurement.year == 2025))
+    hr = users[f"hr@{DEMO_DOMAIN}"]
+    plans = [
+        ("AK-SO-002", "Min enhed – psykologisk tryghed", "Faste spilleregler på teammøder"),
+        ("AK-BF-007", "Min enhed – psykologisk tryghed", "Runde, hvor alle siger noget"),
+        ("AK-BM-004", "Mit arbejde – krav og balance", "Fælles prioritering hver mandag"),
+    ]
+    for code, title, activity in plans:
+        follow_up = followup.start(session, hr, m2025, by_code[code])
+        for step in Step:
+            followup.save_step(session, hr, follow_up, step, {}, StepState.DONE)
+        theme = followup.add_theme(
+            session, hr, follow_up, title=title, current_score=None, target_score=None,
+            goal="", approach="",
+        )  # fmt: skip
+        action = followup.add_action(
+            session, hr, follow_up, title=activity, theme=theme, owner_name="Lederen",
+            deadline=date(2025, 9, 30),
+        )  # fmt: skip
+        followup.set_status(session, hr, action, ActionStatus.DONE, "")
 
 
 # --- follow-ups: every step, every state ----------------------------------------------------

@@ -154,8 +154,7 @@ def main() -> None:
     secondary = sum(1 for r in result.hidden.values() if r == "secondary")
     hidden_q = sum(len(q) for q in result.hidden_questions.values())
     print(
-        f"units {len(own):,}, depth {depth}, "
-        f"questions {len(questions)} ({len(zt)} zero-tolerance)"
+        f"units {len(own):,}, depth {depth}, questions {len(questions)} ({len(zt)} zero-tolerance)"
     )
     print(
         f"shown {len(result.shown):,}, hidden {len(result.hidden):,} "

@@ -351,8 +351,12 @@ def suppress(
             asked = requested_masks.get(i, 0)
             reasons = {
                 questions[qi]: _question_reason(
-                    answer_vectors[i][qi], respondents[i], questions[qi] in zt_questions,
-                    threshold, sensitive_threshold, requested=bool((asked >> qi) & 1),
+                    answer_vectors[i][qi],
+                    respondents[i],
+                    questions[qi] in zt_questions,
+                    threshold,
+                    sensitive_threshold,
+                    requested=bool((asked >> qi) & 1),
                 )
                 for qi in _bits(hidden_masks[i])
                 if questions[qi] in unit.answers
@@ -362,7 +366,12 @@ def suppress(
 
     zt_hits, presence_only = _residual_hits(
         [(q, qi) for qi, q in enumerate(questions) if q in zt_questions],
-        unit_list, shown_bottom_up, shown_parent, respondents, hidden_masks, sensitive_threshold,
+        unit_list,
+        shown_bottom_up,
+        shown_parent,
+        respondents,
+        hidden_masks,
+        sensitive_threshold,
     )
     return Suppression(
         threshold=threshold,
@@ -448,16 +457,15 @@ class _QuestionPass:
                     contribution[qi] = frontier_sums[qi] if frontier_sums is not None else 0
             previous = below.get(up)
             below[up] = (
-                contribution if previous is None
+                contribution
+                if previous is None
                 else list(map(operator.add, previous, contribution))
             )
             live[up] |= (all_questions & ~mask) | live[unit]
 
     def _hide_until_safe(self, unit: int, qi: int, r: int) -> int:
         answers, residual, bit = self.answers, self.residual, 1 << qi
-        candidates = [
-            (residual[f][qi] == 0, answers[f][qi], f) for f in self._frontier(unit, bit)
-        ]
+        candidates = [(residual[f][qi] == 0, answers[f][qi], f) for f in self._frontier(unit, bit)]
         heapq.heapify(candidates)
         while r != 0 and r < self.limits[qi]:
             if not candidates:  # unreachable: with no frontier left, r == answers >= limit
@@ -659,8 +667,14 @@ def audit(
 
     _audit_questions(
         sorted(frozenset(zero_tolerance_questions).union(*(u.answers for u in by_id.values()))),
-        frozenset(zero_tolerance_questions), by_id, shown_top_down, nearest, suppression,
-        threshold, sensitive_threshold, report,
+        frozenset(zero_tolerance_questions),
+        by_id,
+        shown_top_down,
+        nearest,
+        suppression,
+        threshold,
+        sensitive_threshold,
+        report,
     )
 
     if len(violations) > max_violations:

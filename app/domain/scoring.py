@@ -68,9 +68,7 @@ class QuestionCounts:
         return cls(counts, dont_know, sum(counts), value_sum)
 
     @classmethod
-    def from_mean(
-        cls, n: int, mean: Rational | float | str, dont_know: int = 0
-    ) -> QuestionCounts:
+    def from_mean(cls, n: int, mean: Rational | float | str, dont_know: int = 0) -> QuestionCounts:
         """For tools that deliver only an answer count and a mean on the 1..k scale."""
         if n < 0 or dont_know < 0:
             raise ValueError("counts must be whole numbers >= 0")

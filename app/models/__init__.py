@@ -16,6 +16,7 @@ from app.models.followup import (
     ZeroToleranceAlert,
 )
 from app.models.org import Organisation, OrganisationKind, Unit
+from app.models.reports import IssuedReport, ReportDraft, ReportJob
 from app.models.results import ImportLog, QuestionResult, StagedImport, UnitResult
 from app.models.survey import Measurement, Question, Questionnaire
 from app.models.user import ROLES, Role, RoleAssignment, User
@@ -35,12 +36,15 @@ __all__ = [
     "ROLES",
     "AuditEvent",
     "ImportLog",
+    "IssuedReport",
     "Measurement",
     "Organisation",
     "OrganisationKind",
     "Question",
     "QuestionResult",
     "Questionnaire",
+    "ReportDraft",
+    "ReportJob",
     "Role",
     "RoleAssignment",
     "StagedImport",

@@ -99,10 +99,11 @@ class Board:
 def _base_query() -> Select[Any]:
     escalated_unit = aliased(Unit)
     return (
-        select(Action, Unit, PlanTheme.title, User.name, escalated_unit.name, Measurement)
+        select(
+            Action, Unit, PlanTheme.title, User.name, escalated_unit.name, FollowUp.measurement_id
+        )
         .join(Unit, Unit.id == Action.unit_id)
         .join(FollowUp, FollowUp.id == Action.follow_up_id)
-        .join(Measurement, Measurement.id == FollowUp.measurement_id)
         .outerjoin(PlanTheme, PlanTheme.id == Action.theme_id)
         .outerjoin(User, User.id == Action.owner_user_id)
         .outerjoin(escalated_unit, escalated_unit.id == Action.escalated_to_unit_id)
@@ -117,22 +118,27 @@ def board(
     unit: Unit | None,
     today: date,
 ) -> Board:
-    """The cards the filter asks for, within what the user may see. One query."""
+    """The cards the filter asks for, within what the user may see. One query for the cards
+    (and, for the unit and subtree scopes, one each for the units asked for and those the
+    user may see)."""
     query = _base_query()
-    visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
     if wanted.scope == "mine":
         query = query.where(Action.owner_user_id == user.id)
-    elif unit is not None and wanted.scope == "subtree":
-        below = subtree_ids(session, [unit.id])
-        query = query.where(or_(Action.unit_id.in_(below), Action.escalated_to_unit_id.in_(below)))
-    elif unit is not None:
-        query = query.where(or_(Action.unit_id == unit.id, Action.escalated_to_unit_id == unit.id))
-    if visible is not None and wanted.scope != "mine":
-        query = query.where(
-            or_(Action.unit_id.in_(visible), Action.escalated_to_unit_id.in_(visible))
-        )
+    else:
+        asked: set[int] | None = None
+        if unit is not None and wanted.scope == "subtree":
+            asked = subtree_ids(session, [unit.id])
+        elif unit is not None:
+            asked = {unit.id}
+        if asked is not None:
+            query = query.where(_on_units(asked))
+        visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
+        # Only what the user may see; implied (and left out) when they may see every unit
+        # asked for, which spares the database a second list of the same ids.
+        if visible is not None and (asked is None or not asked <= visible):
+            query = query.where(_on_units(visible))
     if wanted.measurement:
-        query = query.where(Measurement.id == wanted.measurement)
+        query = query.where(FollowUp.measurement_id == wanted.measurement)
     if wanted.theme:
         query = query.where(PlanTheme.title == wanted.theme)
     if wanted.owner.isdigit():
@@ -150,8 +156,19 @@ def board(
             or_(Action.escalated_to_unit_id.is_not(None), Action.escalated_to_function != "")
         )
     query = query.order_by(Action.deadline.is_(None), Action.deadline, Action.id).limit(2000)
+    rows = session.execute(query).all()
+    # The measurements (one or a few) read once, rather than again on every row.
+    measurement_ids = sorted({row[-1] for row in rows})
+    measurements = (
+        {
+            m.id: m
+            for m in session.scalars(select(Measurement).where(Measurement.id.in_(measurement_ids)))
+        }
+        if measurement_ids
+        else {}
+    )
     cards = []
-    for action, action_unit, theme, owner, escalated_unit, measurement in session.execute(query):
+    for action, action_unit, theme, owner, escalated_unit, measurement_id in rows:
         open_ = action.status < ActionStatus.DONE and action.deadline is not None
         cards.append(
             Card(
@@ -159,13 +176,48 @@ def board(
                 unit=action_unit,
                 theme=theme or "",
                 owner=owner or action.owner_name,
-                measurement=measurement,
+                measurement=measurements[measurement_id],
                 escalated_to=escalated_unit or action.escalated_to_function,
                 overdue=open_ and action.deadline < today,  # type: ignore[operator]
                 due_soon=open_ and today <= action.deadline <= today + timedelta(days=SOON_DAYS),  # type: ignore[operator]
             )
         )
     return Board(filter=wanted, unit=unit, cards=cards)
+
+
+def _on_units(unit_ids: set[int]) -> Any:
+    """The action is on one of the units, or was passed on to one of them."""
+    if len(unit_ids) == 1:
+        (unit_id,) = unit_ids
+        return or_(Action.unit_id == unit_id, Action.escalated_to_unit_id == unit_id)
+    ids = sorted(unit_ids)
+    return or_(Action.unit_id.in_(ids), Action.escalated_to_unit_id.in_(ids))
+
+
+class Rights:
+    """may_move and may_edit for every card of one board, the same answers as the functions
+    below, with the units the user may act on read once (Access.may walks up the tree from
+    each card's unit: a query per card)."""
+
+    def __init__(self, session: Session, access: Access, user: User) -> None:
+        self._session = session
+        self._access = access
+        self._user_id = user.id
+        self._units: dict[Can, set[int] | None] = {}
+
+    def _allowed(self, what: Can, unit_id: int) -> bool:
+        if what not in self._units:
+            self._units[what] = self._access.unit_ids(self._session, what)
+        units = self._units[what]
+        return units is None or unit_id in units
+
+    def may_move(self, action: Action) -> bool:
+        return action.owner_user_id == self._user_id or self._allowed(
+            Can.UPDATE_ACTIONS, action.unit_id
+        )
+
+    def may_edit(self, action: Action) -> bool:
+        return self._allowed(Can.EDIT_FOLLOWUP, action.unit_id)
 
 
 def may_move(session: Session, access: Access, user: User, action: Action) -> bool:

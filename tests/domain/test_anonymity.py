@@ -553,8 +553,12 @@ def test_deep_chain_of_question_repairs() -> None:
     # question residual is 1, so Q is thinned out level by level all the way up.
     depth = 5000
     units = [
-        UnitCounts(f"c{i:04d}", None if i == 0 else f"c{i - 1:04d}", 10 * (depth - i),
-                   answers={"Q": depth - i + 10})
+        UnitCounts(
+            f"c{i:04d}",
+            None if i == 0 else f"c{i - 1:04d}",
+            10 * (depth - i),
+            answers={"Q": depth - i + 10},
+        )
         for i in range(depth)
     ]
     result = suppress(units, threshold=5)

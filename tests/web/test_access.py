@@ -58,6 +58,14 @@ COVERED_ELSEWHERE = {
     "api.measurement_results": "tests/web/test_results_web.py",
     "api.measurement_followup": "tests/web/test_followup_web.py",
     "auth.calendar_token": "tests/web/test_board_web.py",
+    "results.overview_xlsx": "tests/web/test_reports_web.py",
+    **{
+        f"reports.{name}": "tests/web/test_reports_web.py"
+        for name in (
+            "index choose annual annual_preview annual_pdf issue job job_download download unit"
+            " unit_pdf"
+        ).split()
+    },
     **{
         f"board.{name}": "tests/web/test_board_web.py"
         for name in ("index", "move", "detail", "edit", "delete", "export_csv", "export_xlsx")

@@ -97,36 +97,72 @@ def overview() -> str:
     return render_template(template, **context)
 
 
+def _export_table() -> tuple[Measurement, list[str], list[list[Any]]]:
+    """The overview as rows for the CSV and XLSX exports: shown cells only; a hidden unit
+    says so and nothing else."""
+    context = _overview_context(paginate=False)
+    if context["measurement"] is None:
+        abort(404)
+    themes = context["themes"]
+    header = [_("Unit id"), _("Unit"), _("Respondents"), _("Response rate"), _("Overall score"),
+              _("Traffic light"), *themes, _("Change since last year")]  # fmt: skip
+    rows: list[list[Any]] = []
+    for row in context["rows"]:
+        if not row.shown:
+            rows.append([row.code, row.name, _("Too few answers")])
+            continue
+        figures = row.figures
+        rate = figures.response_rate * 100 if figures.response_rate is not None else None
+        rows.append(
+            [row.code, row.name, figures.respondents, _round(rate), _round(figures.overall_score),
+             figures.colour or "", *(_round(figures.indicators.get(t)) for t in themes),
+             _round(row.change)]
+        )  # fmt: skip
+    return context["measurement"], header, rows
+
+
 @bp.get("/export.csv")
 @login_required
 def overview_csv() -> Response:
     """The overview as CSV: shown cells only; a hidden unit says so and nothing else."""
-    context = _overview_context(paginate=False)
-    if context["measurement"] is None:
-        abort(404)
+    measurement, header, rows = _export_table()
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    themes = context["themes"]
-    writer.writerow(
-        [_("Unit id"), _("Unit"), _("Respondents"), _("Response rate"), _("Overall score"),
-         _("Traffic light"), *themes, _("Change since last year")]
-    )  # fmt: skip
-    for row in context["rows"]:
-        if not row.shown:
-            writer.writerow([row.code, row.name, _("Too few answers")])
-            continue
-        figures = row.figures
-        writer.writerow(
-            [row.code, row.name, figures.respondents,
-             _number(figures.response_rate * 100 if figures.response_rate is not None else None),
-             _number(figures.overall_score), figures.colour or "",
-             *(_number(figures.indicators.get(t)) for t in themes), _number(row.change)]
-        )  # fmt: skip
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_number(v) if isinstance(v, float) else v for v in row])
     response = make_response("\ufeff" + out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    name = f"resultater-{context['measurement'].year}.csv"
+    name = f"resultater-{measurement.year}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@bp.get("/export.xlsx")
+@login_required
+def overview_xlsx() -> Response:
+    """The overview as a spreadsheet: the same cells as the CSV, numbers as numbers."""
+    from openpyxl import Workbook
+
+    measurement, header, rows = _export_table()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Results")[:31])
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = make_response(buffer.getvalue())
+    response.headers["Content-Type"] = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    name = f"resultater-{measurement.year}.xlsx"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _number(value: float | None) -> str:

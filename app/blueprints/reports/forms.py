@@ -1,0 +1,53 @@
+"""The annual report's draft: the leadership's follow-up plan, and a local goal per
+indicator (a target score and a success criterion; set by HR, the admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DecimalField, StringField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional
+
+from app.forms import KompasForm
+
+PLAN_TEXT = 20000
+
+
+class DraftForm(KompasForm):
+    followup_plan = TextAreaField(
+        _l("The leadership’s follow-up plan"),
+        validators=[Optional(), Length(max=PLAN_TEXT)],
+        description=_l(
+            "What the leadership will do next year, in the light of the results and the "
+            "action plans. It is printed in the report and kept with each issued version."
+        ),
+    )
+
+
+def draft_form(themes: list[str], *, goals: bool, **kwargs: Any) -> DraftForm:
+    """The draft form with a target and a criterion per indicator when `goals` may be set."""
+
+    class Form(DraftForm):
+        pass
+
+    if goals:
+        for index, theme in enumerate(themes):
+            setattr(
+                Form,
+                f"target_{index}",
+                DecimalField(
+                    _l("Goal for %(theme)s (0–100)", theme=theme),
+                    places=0,
+                    validators=[Optional(), NumberRange(min=0, max=100)],
+                ),
+            )
+            setattr(
+                Form,
+                f"criterion_{index}",
+                StringField(
+                    _l("Success criterion for %(theme)s", theme=theme),
+                    validators=[Optional(), Length(max=500)],
+                ),
+            )
+    return Form(**kwargs)

@@ -1,0 +1,306 @@
+"""Reports: the archive of reports issued to the board, the annual follow-up report (its
+draft, preview, PDF and issue), the unit report for the dialogue meeting, and the jobs that
+make long reports in the background.
+
+Who may do what (app.policy):
+- the archive and its downloads: VIEW_REPORTS on the report's unit (admin, leaders,
+  committees and the board, each over their subtree); board users see nothing else;
+- making an annual report (preview, PDF): VIEW_REPORTS and VIEW_RESULTS on its unit;
+- writing the follow-up plan and issuing to the board: EDIT_FOLLOWUP on its unit (leaders,
+  HR); setting local goals: HR (ADMIN);
+- the unit report: VIEW_RESULTS on the unit, as its results page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app.blueprints.admin.forms import EmptyForm
+from app.blueprints.reports import bp
+from app.blueprints.reports.forms import draft_form
+from app.extensions import db, htmx
+from app.models import IssuedReport, Measurement, Role, Unit
+from app.policy import Action as Can
+from app.policy import current_access, may, require, unit_or_404
+from app.services import pdf as pdf_service
+from app.services import report_archive, report_jobs
+from app.services import reports as service
+from app.services import results as results_service
+
+
+def _messages() -> dict[str, str]:
+    return {
+        "no_measurement": _("There is no measurement with results for that year."),
+        "unit_not_measured": _("The unit is not part of that year’s measurement."),
+        "error": _("Something went wrong while making the report. Please try again."),
+    }
+
+
+def _stages() -> dict[str, str]:
+    return {
+        "queued": _("Waiting to start"),
+        "assembling": _("Collecting the figures"),
+        "rendering": _("Laying out the PDF"),
+        "storing": _("Saving"),
+        "done": _("Done"),
+        "failed": _("Failed"),
+    }
+
+
+def _report_unit(code: str) -> Unit:
+    """A unit the user may make reports on: reports and results there, else 404."""
+    unit = unit_or_404(code, Can.VIEW_REPORTS)
+    if not may(Can.VIEW_RESULTS, unit):
+        abort(404)
+    return unit
+
+
+def _report_units() -> list[Unit]:
+    """Units to offer for an annual report: the organisation and two levels below it (HR),
+    or the units the user holds a role with reports and results on, and those just below."""
+    access = current_access()
+    if access.is_admin:
+        roots = list(db.session.scalars(select(Unit).where(Unit.parent_id.is_(None))))
+        level = [u.id for u in roots]
+        found = list(roots)
+        for _depth in range(2):
+            below = list(
+                db.session.scalars(select(Unit).where(Unit.parent_id.in_(level)).order_by(Unit.code))
+            )  # fmt: skip
+            found += below
+            level = [u.id for u in below]
+        return sorted(found, key=lambda u: u.code)
+    held = {
+        unit_id for role, unit_id in access.assignments if role in (Role.LEADER, Role.COMMITTEE)
+    }
+    if not held:
+        return []
+    units = list(
+        db.session.scalars(
+            select(Unit).where((Unit.id.in_(held)) | (Unit.parent_id.in_(held))).order_by(Unit.code)
+        )
+    )
+    return units
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    require(Can.VIEW_REPORTS)
+    access = current_access()
+    makes = access.may_anywhere(Can.VIEW_RESULTS)
+    return render_template(
+        "reports/index.html",
+        reports=report_archive.archive(db.session, access),
+        units=_report_units() if makes else [],
+        years=service.report_years(db.session) if makes else [],
+        measurements=results_service.measurements_with_figures(db.session) if makes else [],
+        may_results=makes,
+        may_followup=access.may_anywhere(Can.VIEW_FOLLOWUP),
+    )
+
+
+@bp.get("/annual")
+@login_required
+def choose() -> Response:
+    """The index's form: on to the annual report of the chosen unit and year."""
+    code = request.args.get("unit", "").strip()
+    year = request.args.get("year", type=int)
+    if not code or year is None:
+        abort(404)
+    _report_unit(code)
+    return redirect(url_for("reports.annual", code=code, year=year))
+
+
+def _themes(year: int) -> list[str]:
+    measurement = service.annual_measurement(db.session, year)
+    if measurement is None:
+        abort(404)
+    questions = results_service.question_infos(db.session, measurement)
+    return [theme for theme in results_service.themes_of(questions) if theme]
+
+
+@bp.route("/annual/<code>/<int:year>", methods=["GET", "POST"])
+@login_required
+def annual(code: str, year: int) -> Any:
+    """The annual report of a unit and a year: the follow-up plan and local goals to keep
+    with it, a preview, a PDF, and issuing it to the board."""
+    unit = _report_unit(code)
+    themes = _themes(year)
+    may_write = may(Can.EDIT_FOLLOWUP, unit)
+    may_goals = current_access().is_admin
+    draft = service.draft_for(db.session, unit, year)
+    goals = dict(draft.goals) if draft else {}
+    data: dict[str, Any] = {"followup_plan": draft.followup_plan if draft else ""}
+    for index, theme in enumerate(themes):
+        goal = goals.get(theme) or {}
+        data[f"target_{index}"] = goal.get("target")
+        data[f"criterion_{index}"] = goal.get("criterion") or ""
+    form = draft_form(themes, goals=may_goals, data=data if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST":
+        if not may_write:
+            abort(404)
+        if form.validate_on_submit():
+            new_goals = None
+            if may_goals:
+                new_goals = report_archive.clean_goals(
+                    {
+                        theme: {
+                            "target": form[f"target_{index}"].data,
+                            "criterion": form[f"criterion_{index}"].data,
+                        }
+                        for index, theme in enumerate(themes)
+                    },
+                    themes,
+                )
+            report_archive.save_draft(
+                db.session, current_user, unit, year,
+                followup_plan=form.followup_plan.data or "", goals=new_goals,
+            )  # fmt: skip
+            db.session.commit()
+            flash(_("The follow-up plan and goals are saved."), "success")
+            return redirect(url_for("reports.annual", code=unit.code, year=year))
+        status = 400
+    versions = list(
+        db.session.scalars(
+            select(IssuedReport)
+            .where(IssuedReport.kind == "annual", IssuedReport.unit_id == unit.id,
+                   IssuedReport.year == year)
+            .order_by(IssuedReport.version.desc())
+        )
+    )  # fmt: skip
+    return render_template(
+        "reports/annual.html",
+        unit=unit,
+        year=year,
+        themes=themes,
+        form=form,
+        draft=draft,
+        may_write=may_write,
+        may_goals=may_goals,
+        versions=versions,
+        button_form=EmptyForm(),
+    ), status
+
+
+@bp.get("/annual/<code>/<int:year>/preview")
+@login_required
+def annual_preview(code: str, year: int) -> str:
+    unit = _report_unit(code)
+    try:
+        report = service.assemble_annual(db.session, unit, year)
+    except service.ReportUnavailable:
+        abort(404)
+    return render_template(
+        "reports/annual_preview.html",
+        unit=unit,
+        report=report,
+        charts=service.annual_charts(report),
+        status_labels=service.status_labels(),
+    )
+
+
+def _start(kind: str, params: dict[str, Any], *, issue: bool = False) -> Response:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    params = {**params, "language": str(get_locale() or "da")}
+    job = report_jobs.create(db.session, current_user, kind, params, issue=issue)
+    db.session.commit()
+    report_jobs.submit(job)
+    return redirect(url_for("reports.job", token=job.token))
+
+
+@bp.post("/annual/<code>/<int:year>/pdf")
+@login_required
+def annual_pdf(code: str, year: int) -> Response:
+    unit = _report_unit(code)
+    _themes(year)
+    return _start("annual", {"unit_id": unit.id, "year": year})
+
+
+@bp.post("/annual/<code>/<int:year>/issue")
+@login_required
+def issue(code: str, year: int) -> Response:
+    unit = _report_unit(code)
+    if not may(Can.EDIT_FOLLOWUP, unit):
+        abort(404)
+    _themes(year)
+    return _start("annual", {"unit_id": unit.id, "year": year}, issue=True)
+
+
+@bp.get("/jobs/<token>")
+@login_required
+def job(token: str) -> Any:
+    found = report_jobs.find(db.session, token, current_user)
+    if found is None:
+        abort(404)
+    context = {"job": found, "stages": _stages(), "messages": _messages()}
+    if htmx:
+        return render_template("reports/_job.html", **context)
+    return render_template("reports/job.html", **context)
+
+
+@bp.get("/jobs/<token>/download")
+@login_required
+def job_download(token: str) -> Response:
+    found = report_jobs.find(db.session, token, current_user)
+    if found is None or found.state != "done":
+        abort(404)
+    if found.report_id is not None:
+        return redirect(url_for("reports.download", report_id=found.report_id))
+    if not found.pdf:
+        abort(404)
+    return _pdf_response(found.pdf, found.file_name)
+
+
+@bp.get("/archive/<int:report_id>/download")
+@login_required
+def download(report_id: int) -> Response:
+    issued = db.session.get(IssuedReport, report_id)
+    if issued is None or not may(Can.VIEW_REPORTS, issued.unit_id):
+        abort(404)
+    name = report_jobs.file_name(issued.kind, issued.unit.code, issued.year, issued.version)
+    return _pdf_response(issued.pdf, name)
+
+
+def _pdf_response(content: bytes, file_name: str) -> Response:
+    response = make_response(content)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _unit_context(measurement_id: int, code: str) -> tuple[Measurement, Unit]:
+    measurement = db.session.get(Measurement, measurement_id)
+    if measurement is None or not measurement.anonymity_ok:
+        abort(404)
+    unit = unit_or_404(code, Can.VIEW_RESULTS)
+    return measurement, unit
+
+
+@bp.get("/unit/<int:measurement_id>/<code>")
+@login_required
+def unit(measurement_id: int, code: str) -> str:
+    """The unit report for the dialogue meeting, as a page (the PDF's very contents)."""
+    measurement, unit = _unit_context(measurement_id, code)
+    report = service.assemble_unit(db.session, unit, measurement)
+    return render_template("reports/unit.html", unit=unit, report=report, measurement=measurement)
+
+
+@bp.get("/unit/<int:measurement_id>/<code>.pdf")
+@login_required
+def unit_pdf(measurement_id: int, code: str) -> Response:
+    """The unit report as PDF: a few pages, made at once."""
+    measurement, unit = _unit_context(measurement_id, code)
+    report = service.assemble_unit(db.session, unit, measurement)
+    rendered = pdf_service.unit_pdf(report)
+    return _pdf_response(rendered.pdf, report_jobs.file_name("unit", unit.code, measurement.year))

@@ -1,0 +1,100 @@
+"""PDFs with WeasyPrint, from HTML templates that are rendered from plain report data.
+
+The documents load nothing from outside: their stylesheet and fonts come through a URL
+fetcher that serves the app's own static files under a made-up origin and refuses every
+other URL (file:, http:, data:, ...). A4, page numbers, a running header, Danish hyphenation,
+and a tagged PDF (PDF/UA-1) for screen readers.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app, render_template
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+from werkzeug.security import safe_join
+
+# Documents refer to static files as STATIC_ORIGIN + "static/<path>" (or relative to it,
+# their base URL). The .invalid top-level domain can never reach a real server.
+STATIC_ORIGIN = "https://kompas.invalid/"
+PDF_OPTIONS: dict[str, Any] = {"pdf_tags": True, "pdf_variant": "pdf/ua-1"}
+
+
+class RefusedURL(ValueError):
+    pass
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serves STATIC_ORIGIN/static/... from the app's static folder; refuses anything else."""
+
+    def __init__(self, static_folder: str | Path) -> None:
+        super().__init__(timeout=1, allowed_protocols={"https"}, allow_redirects=False)
+        self.static_folder = str(static_folder)
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        prefix = STATIC_ORIGIN + "static/"
+        if not url.startswith(prefix):
+            self.refused.append(url)
+            raise RefusedURL(f"only the app's static files are served to PDFs: {url[:80]}")
+        path = unquote(urlsplit(url).path).removeprefix("/static/")
+        full = safe_join(self.static_folder, path)
+        if full is None or not Path(full).is_file():
+            self.refused.append(url)
+            raise RefusedURL(f"no such static file: {path[:80]}")
+        body = Path(full).read_bytes()
+        content_type = mimetypes.guess_type(full)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+
+def static_url(filename: str) -> str:
+    """The address of a static file inside a PDF document."""
+    return f"{STATIC_ORIGIN}static/{filename}"
+
+
+@dataclass
+class Rendered:
+    pdf: bytes
+    pages: int
+    seconds: float  # time WeasyPrint spent: layout and writing the PDF
+
+
+def html_to_pdf(html: str) -> Rendered:
+    fetcher = StaticOnlyFetcher(current_app.static_folder or "")
+    start = time.perf_counter()
+    document = HTML(string=html, base_url=STATIC_ORIGIN, url_fetcher=fetcher).render(**PDF_OPTIONS)
+    pdf = document.write_pdf(**PDF_OPTIONS)
+    return Rendered(pdf=pdf, pages=len(document.pages), seconds=time.perf_counter() - start)
+
+
+def annual_html(report: Any, charts: dict[str, Any], *, issued: Any = None) -> str:
+    from app.services.reports import status_labels
+
+    return render_template(
+        "reports/pdf/annual.html",
+        report=report,
+        charts=charts,
+        issued=issued,
+        static=static_url,
+        status_labels=status_labels(),
+    )
+
+
+def unit_html(report: Any) -> str:
+    return render_template("reports/pdf/unit.html", report=report, static=static_url)
+
+
+def annual_pdf(report: Any, *, issued: Any = None) -> Rendered:
+    from app.services.reports import annual_charts
+
+    return html_to_pdf(annual_html(report, annual_charts(report), issued=issued))
+
+
+def unit_pdf(report: Any) -> Rendered:
+    return html_to_pdf(unit_html(report))

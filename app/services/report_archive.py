@@ -1,0 +1,139 @@
+"""The annual report's draft (follow-up plan and local goals) and the archive of reports
+issued to the board. Services flush; the caller commits.
+
+An issued report is stored as the exact PDF with its date, issuer and the SHA-256 of the
+data it was made from. It is never changed (the model refuses updates): issuing again adds
+the next version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import IssuedReport, ReportDraft, Unit, User
+from app.policy import Access, Action
+from app.services import audit
+from app.services import pdf as pdf_service
+from app.services import reports as reports_service
+
+
+def clean_goals(goals: dict[str, Any], themes: list[str]) -> dict[str, dict[str, Any]]:
+    """Goals for known indicators only: a target on 0-100 (or none) and a criterion."""
+    cleaned: dict[str, dict[str, Any]] = {}
+    for theme in themes:
+        goal = goals.get(theme) or {}
+        target = goal.get("target")
+        if target in ("", None):
+            target = None
+        else:
+            target = max(0.0, min(100.0, float(target)))
+        criterion = str(goal.get("criterion") or "").strip()[:500]
+        if target is not None or criterion:
+            cleaned[theme] = {"target": target, "criterion": criterion}
+    return cleaned
+
+
+def save_draft(
+    session: Session,
+    actor: User | None,
+    unit: Unit,
+    year: int,
+    *,
+    followup_plan: str | None = None,
+    goals: dict[str, Any] | None = None,
+) -> ReportDraft:
+    """Keep the follow-up plan text and/or the local goals for the unit's annual report."""
+    draft = reports_service.draft_for(session, unit, year)
+    if draft is None:
+        draft = ReportDraft(unit_id=unit.id, year=year, followup_plan="", goals={})
+        session.add(draft)
+    if followup_plan is not None:
+        draft.followup_plan = followup_plan.strip()
+    if goals is not None:
+        draft.goals = goals
+    draft.updated_by_id = actor.id if actor else None
+    session.flush()
+    audit.record(
+        session, actor, "report.draft.saved", "report_draft", draft.id, unit_id=unit.id,
+        year=year, plan=followup_plan is not None, goals=sorted(goals) if goals else [],
+    )  # fmt: skip
+    return draft
+
+
+def next_version(session: Session, kind: str, unit_id: int, year: int) -> int:
+    latest = session.scalar(
+        select(func.max(IssuedReport.version)).where(
+            IssuedReport.kind == kind, IssuedReport.unit_id == unit_id, IssuedReport.year == year
+        )
+    )
+    return (latest or 0) + 1
+
+
+def issue_annual(
+    session: Session,
+    actor: User | None,
+    unit: Unit,
+    year: int,
+    *,
+    today: date | None = None,
+    report: reports_service.AnnualReport | None = None,
+    on_stage: Any = None,
+) -> IssuedReport:
+    """Make the annual report from the current data and draft, and archive it as the next
+    version. Flushes; the caller commits."""
+    stage = on_stage or (lambda _name, _progress: None)
+    if report is None:
+        stage("assembling", 10)
+        report = reports_service.assemble_annual(session, unit, year, today=today)
+    version = next_version(session, "annual", unit.id, year)
+    issued = IssuedReport(
+        kind="annual",
+        unit_id=unit.id,
+        year=year,
+        version=version,
+        title=_("Annual follow-up report %(year)s", year=year) + f" – {unit.name}",
+        measurement_name=report.measurement_name,
+        issued_by_id=actor.id if actor else None,
+        issued_by_name=actor.name if actor else "Kompas",
+        language=str(get_locale() or "da"),
+        followup_plan=report.followup_plan,
+        goals={i.theme: {"target": i.target, "criterion": i.criterion}
+               for i in report.indicators if i.target is not None or i.criterion},
+        data_sha256=reports_service.checksum(report),
+        pdf_sha256="",
+        size_bytes=0,
+    )  # fmt: skip
+    stage("rendering", 40)
+    rendered = pdf_service.annual_pdf(report, issued=issued)
+    stage("storing", 90)
+    issued.pdf = rendered.pdf
+    issued.pdf_sha256 = hashlib.sha256(rendered.pdf).hexdigest()
+    issued.size_bytes = len(rendered.pdf)
+    session.add(issued)
+    # Two issues at the same moment: the unique (kind, unit, year, version) refuses the
+    # second, which fails and can be issued again; no version is ever overwritten.
+    session.flush()
+    audit.record(
+        session, actor, "report.issued", "issued_report", issued.id, unit_id=unit.id,
+        year=year, version=issued.version, data_sha256=issued.data_sha256,
+    )  # fmt: skip
+    return issued
+
+
+def archive(session: Session, access: Access) -> list[IssuedReport]:
+    """The issued reports the user may see (VIEW_REPORTS on the report's unit), newest
+    first; the PDFs themselves stay unloaded."""
+    allowed = access.unit_ids(session, Action.VIEW_REPORTS)
+    query = select(IssuedReport).order_by(
+        IssuedReport.year.desc(), IssuedReport.issued_at.desc(), IssuedReport.id.desc()
+    )
+    if allowed is not None:
+        query = query.where(IssuedReport.unit_id.in_(allowed))
+    return list(session.scalars(query))

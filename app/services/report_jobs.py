@@ -1,0 +1,203 @@
+"""Reports made in the background, with progress the page polls (htmx).
+
+A job is a row in `report_job`, so that any app server can answer the poll. Where it runs:
+
+- `thread` (the default): a small thread pool inside the app server process. Nothing to set
+  up; a job is lost if that process stops while it runs (the page then says it failed).
+- `rq` (when REDIS_URL is set): the job is queued on Redis and run by RQ workers, so several
+  app servers share them and a restart of an app server loses nothing. Start workers with
+  `rq worker kompas-reports --url "$REDIS_URL"` in the app's environment (the same
+  DATABASE_URL, SECRET_KEY and KOMPAS_ENV); each worker builds the app once.
+- `inline`: in the request itself (tests, and REPORT_JOBS=inline for debugging).
+
+REPORT_JOBS in the config (or the environment) overrides the choice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import force_locale
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import Measurement, ReportJob, Unit, User
+
+log = logging.getLogger(__name__)
+QUEUE = "kompas-reports"
+KEEP = timedelta(days=1)
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+_futures: dict[int, Future[Any]] = {}
+
+
+def backend(app: Flask | None = None) -> str:
+    config = (app or current_app).config
+    chosen = config.get("REPORT_JOBS") or os.environ.get("REPORT_JOBS")
+    if chosen:
+        return str(chosen)
+    return "rq" if (config.get("REDIS_URL") or os.environ.get("REDIS_URL")) else "thread"
+
+
+def create(
+    session: Session, user: User, kind: str, params: dict[str, Any], *, issue: bool = False
+) -> ReportJob:
+    """A queued job (flushed); commit, then `submit` it."""
+    session.execute(
+        delete(ReportJob).where(ReportJob.created_at < datetime.now(UTC) - KEEP)
+    )  # fmt: skip
+    job = ReportJob(
+        token=secrets.token_urlsafe(24), kind=kind, params=params, issue=issue, user_id=user.id,
+        state="queued", progress=0, stage="queued",
+    )  # fmt: skip
+    session.add(job)
+    session.flush()
+    return job
+
+
+def submit(job: ReportJob) -> None:
+    """Start the (committed) job on the configured backend."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    chosen = backend(app)
+    if chosen == "inline":
+        run(db.session, job.id)
+    elif chosen == "rq":
+        from redis import Redis
+        from rq import Queue
+
+        url = app.config.get("REDIS_URL") or os.environ["REDIS_URL"]
+        Queue(QUEUE, connection=Redis.from_url(url)).enqueue(
+            "app.services.report_jobs.run_in_worker", job.id, job_timeout=1800
+        )
+    else:
+        _futures[job.id] = _pool().submit(_run_in_app, app, job.id)
+
+
+def wait(job_id: int, timeout: float = 60) -> None:
+    """Wait for a job on the thread backend (tests, the CLI)."""
+    future = _futures.pop(job_id, None)
+    if future is not None:
+        future.result(timeout=timeout)
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kompas-report")
+        return _executor
+
+
+def _run_in_app(app: Flask, job_id: int) -> None:
+    with app.app_context():
+        try:
+            run(db.session, job_id)
+        finally:
+            db.session.remove()
+
+
+_worker_app: Flask | None = None
+
+
+def run_in_worker(job_id: int) -> None:
+    """The RQ entry point: build the app once per worker process, then run the job."""
+    global _worker_app
+    if _worker_app is None:
+        from app import create_app
+
+        _worker_app = create_app()
+    _run_in_app(_worker_app, job_id)
+
+
+def _set(session: Session, job: ReportJob, **values: Any) -> None:
+    for key, value in values.items():
+        setattr(job, key, value)
+    session.commit()
+
+
+def run(session: Session, job_id: int) -> None:
+    """Make the job's report, committing its progress as it goes."""
+    job = session.get(ReportJob, job_id)
+    if job is None or job.state not in ("queued",):
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    language = str(job.params.get("language") or "da")
+    _set(session, job, state="running", progress=5, stage="assembling")
+    try:
+        with app.test_request_context("/"), force_locale(language):
+            _make(session, job)
+    except Exception as error:  # noqa: BLE001 - any failure is the job's, shown on its page
+        log.exception("report job %s failed", job_id)
+        session.rollback()
+        job = session.get(ReportJob, job_id)
+        if job is not None:
+            _set(session, job, state="failed", stage="failed", error=_reason(error),
+                 finished_at=datetime.now(UTC))  # fmt: skip
+
+
+def _reason(error: Exception) -> str:
+    from app.services.reports import ReportUnavailable
+
+    if isinstance(error, ReportUnavailable):
+        return str(error.args[0]) if error.args else "unavailable"
+    return "error"
+
+
+def _make(session: Session, job: ReportJob) -> None:
+    from app.services import pdf as pdf_service
+    from app.services import report_archive
+    from app.services import reports as reports_service
+
+    def stage(name: str, progress: int) -> None:
+        _set(session, job, stage=name, progress=progress)
+
+    params = job.params
+    unit = session.get(Unit, params["unit_id"])
+    if unit is None:
+        raise reports_service.ReportUnavailable("unit_not_measured")
+    if job.kind == "annual":
+        year = int(params["year"])
+        if job.issue:
+            user = session.get(User, job.user_id) if job.user_id else None
+            issued = report_archive.issue_annual(session, user, unit, year, on_stage=stage)
+            _set(session, job, state="done", progress=100, stage="done", report_id=issued.id,
+                 file_name=file_name("annual", unit.code, year, issued.version),
+                 finished_at=datetime.now(UTC))  # fmt: skip
+            return
+        report = reports_service.assemble_annual(session, unit, year)
+        stage("rendering", 40)
+        rendered = pdf_service.annual_pdf(report)
+        name = file_name("annual", unit.code, year)
+    else:
+        measurement = session.get(Measurement, params["measurement_id"])
+        if measurement is None or not measurement.anonymity_ok:
+            raise reports_service.ReportUnavailable("no_measurement")
+        report = reports_service.assemble_unit(session, unit, measurement)
+        stage("rendering", 40)
+        rendered = pdf_service.unit_pdf(report)
+        name = file_name("unit", unit.code, measurement.year)
+    stage("storing", 90)
+    _set(session, job, state="done", progress=100, stage="done", pdf=rendered.pdf, file_name=name,
+         finished_at=datetime.now(UTC))  # fmt: skip
+
+
+def file_name(kind: str, code: str, year: int, version: int | None = None) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in code)
+    stem = "aarsrapport" if kind == "annual" else "enhedsrapport"
+    suffix = f"-v{version}" if version else ""
+    return f"{stem}-{safe}-{year}{suffix}.pdf"
+
+
+def find(session: Session, token: str, user: User) -> ReportJob | None:
+    """The user's own job by its token (anyone else's looks missing)."""
+    job = session.scalar(select(ReportJob).where(ReportJob.token == token))
+    return job if job is not None and job.user_id == user.id else None

@@ -1,0 +1,1095 @@
+"""Assembling the reports: the unit report for the dialogue meeting and the annual follow-up
+report for the board. Loads, then hands plain data (dataclasses of numbers and strings) to
+the templates; nothing here renders, and nothing recomputes anonymity.
+
+Everything reads `unit_figures`, where a hidden unit keeps nothing but the fact that it is
+hidden: a hidden unit appears by name with "too few answers" at most, and every count,
+average and comparison is made from shown units only.
+
+The annual report summarises, whatever the size of the organisation: the report's unit and
+its direct children in full, everything below them as counts and short lists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, select
+from sqlalchemy.orm import Session
+
+from app.domain import reports as domain
+from app.models import (
+    Action,
+    ActionStatus,
+    FollowUp,
+    FollowUpStep,
+    Measurement,
+    Organisation,
+    PlanTheme,
+    Question,
+    ReportDraft,
+    Step,
+    StepState,
+    Unit,
+    UnitFigures,
+    ZeroToleranceAlert,
+)
+from app.services import followup as followup_service
+from app.services import results as results_service
+
+YEARS_BACK = 5  # measurements in the year-over-year charts
+LIST_LIMIT = 25  # rows of a list (re-measurements, alerts) before "and N more"
+HIGHLIGHTS = 6
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+
+def annual_measurement(session: Session, year: int) -> Measurement | None:
+    """The year's ordinary measurement whose figures passed the audit (the newest, if
+    several)."""
+    return session.scalar(
+        select(Measurement)
+        .where(
+            Measurement.year == year,
+            Measurement.remeasure_of_id.is_(None),
+            Measurement.anonymity_ok.is_(True),
+        )
+        .order_by(Measurement.id.desc())
+        .limit(1)
+    )
+
+
+def report_years(session: Session) -> list[int]:
+    """Years with an ordinary measurement that has figures, newest first."""
+    return sorted(
+        set(
+            session.scalars(
+                select(Measurement.year).where(
+                    Measurement.remeasure_of_id.is_(None), Measurement.anonymity_ok.is_(True)
+                )
+            )
+        ),
+        reverse=True,
+    )
+
+
+def _history(session: Session, measurement: Measurement) -> list[Measurement]:
+    """The measurement and the ones before it that it is compared with, oldest first."""
+    chain = [measurement]
+    while len(chain) < YEARS_BACK:
+        earlier = results_service.previous_measurement(session, chain[-1])
+        if earlier is None or earlier in chain or earlier.year >= chain[-1].year:
+            break
+        chain.append(earlier)
+    return list(reversed(chain))
+
+
+def organisation_name(session: Session) -> str:
+    return session.scalar(select(Organisation.name).limit(1)) or ""
+
+
+# --- the unit report -------------------------------------------------------------------------
+
+
+@dataclass
+class QuestionLine:
+    code: str
+    text: str
+    shown: bool
+    zero_tolerance: bool
+    hidden_note: str = ""  # "question" (too few answers) | "sensitive" (zero tolerance)
+    counts: list[int] | None = None
+    labels: list[str] = field(default_factory=list)
+    direction: str = "higher_better"
+    bar: list[domain.Rect] = field(default_factory=list)
+    n: int | None = None
+    dont_know: int | None = None
+    mean: float | None = None
+    score: float | None = None
+    last_year: float | None = None
+    hits: int | None = None  # zero tolerance: answers other than "no"
+    hits_presence_only: bool = False
+
+
+@dataclass
+class ThemeBlock:
+    theme: str
+    questions: list[QuestionLine]
+
+
+@dataclass
+class IndicatorLine:
+    theme: str
+    own: float | None
+    parent: float | None
+    organisation: float | None
+    last_year: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.own is None or self.last_year is None:
+            return None
+        return self.own - self.last_year
+
+
+@dataclass
+class UnitReport:
+    organisation: str
+    unit_code: str
+    unit_name: str
+    parent_name: str
+    measurement_id: int
+    measurement_name: str
+    year: int
+    previous_name: str
+    generated_on: date
+    in_measurement: bool
+    shown: bool
+    hidden_reason: str | None
+    threshold: int
+    sensitive_threshold: int
+    yellow_from: float
+    green_from: float
+    respondents: int | None = None
+    invited: int | None = None
+    response_rate: float | None = None
+    colour: str | None = None
+    overall: IndicatorLine | None = None
+    indicators: list[IndicatorLine] = field(default_factory=list)
+    themes: list[ThemeBlock] = field(default_factory=list)
+    strongest: list[tuple[str, float]] = field(default_factory=list)
+    weakest: list[tuple[str, float]] = field(default_factory=list)
+    strengths_text: str = ""
+    focus_areas: list[str] = field(default_factory=list)
+    uses_parent_figures: bool = False
+
+    @property
+    def title(self) -> str:
+        return f"{self.unit_name} · {self.measurement_name}"
+
+
+def assemble_unit(
+    session: Session, unit: Unit, measurement: Measurement, *, today: date | None = None
+) -> UnitReport:
+    """The unit's results as on its page (`results/_unit_results.html`): the same figures
+    hidden for the same reasons, plus the strengths and focus areas of its analysis step."""
+    view = results_service.unit_view(session, unit, measurement)
+    parent_name = ""
+    if view.figures is not None and view.figures.parent_unit_id is not None:
+        parent_name = session.scalar(
+            select(Unit.name).where(Unit.id == view.figures.parent_unit_id)
+        ) or ""  # fmt: skip
+    report = UnitReport(
+        organisation=organisation_name(session),
+        unit_code=unit.code,
+        unit_name=unit.name,
+        parent_name=parent_name,
+        measurement_id=measurement.id,
+        measurement_name=measurement.name,
+        year=measurement.year,
+        previous_name=view.previous.name if view.previous else "",
+        generated_on=today or date.today(),
+        in_measurement=view.figures is not None,
+        shown=view.shown,
+        hidden_reason=view.figures.hidden_reason if view.figures is not None else None,
+        threshold=measurement.threshold,
+        sensitive_threshold=measurement.sensitive_threshold,
+        yellow_from=measurement.yellow_from,
+        green_from=measurement.green_from,
+    )
+    _analysis(session, report, unit, measurement)
+    if not view.shown:
+        return report  # a hidden unit: the reason, and nothing else
+    figures = view.figures
+    assert figures is not None  # noqa: S101 - shown implies figures
+    report.respondents = figures.respondents
+    report.invited = figures.invited
+    report.response_rate = figures.response_rate
+    report.colour = figures.colour
+    o = view.overall
+    report.overall = IndicatorLine("", o.own, o.parent, o.organisation, o.last_year)
+    report.indicators = [
+        IndicatorLine(theme, c.own, c.parent, c.organisation, c.last_year)
+        for theme, c in view.indicators.items()
+    ]
+    for theme, questions in view.themes.items():
+        lines = []
+        for q in questions:
+            line = QuestionLine(
+                code=q.question.code,
+                text=q.question.text,
+                shown=q.shown,
+                zero_tolerance=q.question.zero_tolerance,
+                labels=list(q.labels),
+                direction=q.question.direction,
+                last_year=q.comparison.last_year,
+            )
+            entry = q.entry
+            if entry is None:
+                line.hidden_note = "sensitive" if q.question.zero_tolerance else "question"
+            elif q.question.zero_tolerance:
+                line.hits = entry.get("zt")
+                line.hits_presence_only = bool(entry.get("zp"))
+            else:
+                line.counts = entry.get("c")
+                line.bar = domain.distribution_bar(line.counts or [], line.direction)
+                line.n, line.dont_know = entry.get("n"), entry.get("dk")
+                line.mean, line.score = entry.get("mean"), entry.get("score")
+            lines.append(line)
+        report.themes.append(ThemeBlock(theme, lines))
+    report.strongest = [(q.question.text, q.entry["score"]) for q in view.strongest()]  # type: ignore[index]
+    report.weakest = [(q.question.text, q.entry["score"]) for q in view.weakest()]  # type: ignore[index]
+    return report
+
+
+def _analysis(session: Session, report: UnitReport, unit: Unit, measurement: Measurement) -> None:
+    """Strengths and focus areas as written in the follow-up's analysis step."""
+    row = session.execute(
+        select(FollowUp.uses_parent_figures, FollowUpStep.data)
+        .join(FollowUpStep, FollowUpStep.follow_up_id == FollowUp.id)
+        .where(
+            FollowUp.measurement_id == measurement.id,
+            FollowUp.unit_id == unit.id,
+            FollowUpStep.step == Step.ANALYSIS,
+        )
+    ).first()
+    if row is None:
+        return
+    report.uses_parent_figures = bool(row.uses_parent_figures)
+    data = row.data or {}
+    report.strengths_text = str(data.get("strengths") or "")
+    texts = {q.code: q.text for q in results_service.question_infos(session, measurement)}
+    for key in data.get("focus_areas") or []:
+        kind, _, value = str(key).partition(":")
+        if kind == "theme" and value:
+            report.focus_areas.append(value)
+        elif kind == "q" and value in texts:
+            report.focus_areas.append(texts[value])
+
+
+# --- the annual report -----------------------------------------------------------------------
+
+
+@dataclass
+class YearFigures:
+    year: int
+    measurement_name: str
+    shown: bool
+    respondents: int | None
+    invited: int | None
+    response_rate: float | None
+    overall: float | None
+    colour: str | None
+
+
+@dataclass
+class IndicatorYears:
+    theme: str
+    scores: list[float | None]  # one per year of the report, oldest first
+    target: float | None = None
+    criterion: str = ""
+
+    @property
+    def current(self) -> float | None:
+        return self.scores[-1] if self.scores else None
+
+    @property
+    def last_year(self) -> float | None:
+        return self.scores[-2] if len(self.scores) > 1 else None
+
+    @property
+    def change(self) -> float | None:
+        if self.current is None or self.last_year is None:
+            return None
+        return self.current - self.last_year
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.current is None:
+            return None
+        return self.current >= self.target
+
+
+@dataclass
+class ColourCounts:
+    label: str
+    green: int = 0
+    yellow: int = 0
+    red: int = 0
+    hidden: int = 0  # too few answers: no colour
+
+    @property
+    def total(self) -> int:
+        return self.green + self.yellow + self.red + self.hidden
+
+    @property
+    def shown(self) -> int:
+        return self.green + self.yellow + self.red
+
+
+@dataclass
+class ChildLine:
+    code: str
+    name: str
+    shown: bool
+    respondents: int | None
+    invited: int | None
+    response_rate: float | None
+    overall: float | None
+    last_year: float | None
+    colour: str | None
+    colours: ColourCounts
+    units: int
+    plans_on_time: int
+    plans_late: int
+
+    @property
+    def change(self) -> float | None:
+        if self.overall is None or self.last_year is None:
+            return None
+        return self.overall - self.last_year
+
+
+@dataclass
+class Remeasured:
+    name: str
+    before: float | None
+    before_colour: str | None
+    after: float | None  # None: not measured again yet, or too few answers then
+    after_colour: str | None
+    measured_again: bool
+    after_shown: bool
+
+
+@dataclass
+class AlertLine:
+    unit_name: str
+    question: str
+    opened_on: date
+    due_on: date
+    reaction_on: date | None
+    state: str  # answered | answered_late | open | overdue
+
+
+@dataclass
+class AlertCount:
+    question: str
+    total: int = 0
+    answered: int = 0
+    answered_late: int = 0
+    open: int = 0
+    overdue: int = 0
+
+
+@dataclass
+class Coverage:
+    units: int = 0
+    on_time: int = 0
+    late: int = 0
+    deadline: date | None = None
+
+    @property
+    def without(self) -> int:
+        return self.units - self.on_time - self.late
+
+    @property
+    def share(self) -> float | None:
+        return self.on_time / self.units if self.units else None
+
+
+@dataclass
+class ThemeActions:
+    theme: str  # "" for actions outside a theme
+    by_status: list[int]  # indexed by ActionStatus
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status)
+
+
+@dataclass
+class Highlight:
+    unit_name: str
+    effect: str
+    acted: str
+    adjust: str
+
+
+@dataclass
+class EffectLine:
+    theme: str
+    units_with: int
+    change_with: float
+    units_without: int
+    change_without: float
+
+    @property
+    def difference(self) -> float:
+        return self.change_with - self.change_without
+
+
+@dataclass
+class AnnualReport:
+    organisation: str
+    unit_code: str
+    unit_name: str
+    year: int
+    measurement_name: str
+    previous_name: str
+    generated_on: date
+    yellow_from: float
+    green_from: float
+    threshold: int
+    years: list[YearFigures]
+    indicators: list[IndicatorYears]
+    children: list[ChildLine]
+    colours: list[ColourCounts]  # last year and this year, all units below the report's unit
+    units_below: int
+    remeasured: list[Remeasured]
+    remeasure_due: int
+    remeasured_count: int
+    remeasurement_names: list[str]
+    alert_counts: list[AlertCount]
+    alerts: list[AlertLine]  # those without a reaction in time
+    alerts_total: int
+    alerts_pending: int
+    coverage: Coverage
+    actions_by_theme: list[ThemeActions]
+    actions_by_status: list[int]
+    actions_overdue: int
+    actions_escalated: int
+    effect_ratings: list[int]  # how many actions got rating 1..5 at the evaluation
+    highlights: list[Highlight]
+    evaluations_done: int
+    effects: list[EffectLine]
+    effects_compared_with: str  # the measurement whose follow-ups' actions are compared
+    followup_plan: str
+    went_well: list[IndicatorYears]
+    work_on: list[IndicatorYears]
+    common_plan_themes: list[tuple[str, int]]
+
+    @property
+    def current(self) -> YearFigures:
+        return self.years[-1]
+
+    @property
+    def last(self) -> YearFigures | None:
+        return self.years[-2] if len(self.years) > 1 else None
+
+    @property
+    def overall_change(self) -> float | None:
+        last = self.last
+        if last is None or last.overall is None or self.current.overall is None:
+            return None
+        return self.current.overall - last.overall
+
+    @property
+    def alerts_answered_in_time(self) -> int:
+        return sum(c.answered for c in self.alert_counts)
+
+    @property
+    def goals_set(self) -> int:
+        return sum(1 for i in self.indicators if i.target is not None)
+
+    @property
+    def goals_met(self) -> int:
+        return sum(1 for i in self.indicators if i.met)
+
+    @property
+    def title(self) -> str:
+        return f"{self.unit_name} {self.year}"
+
+
+class ReportUnavailable(LookupError):
+    """No report can be made: the message key says why (no_measurement, unit_not_measured)."""
+
+
+def draft_for(session: Session, unit: Unit, year: int) -> ReportDraft | None:
+    return session.scalar(
+        select(ReportDraft).where(ReportDraft.unit_id == unit.id, ReportDraft.year == year)
+    )
+
+
+class _Row:
+    """A unit's stored figures, read as plain values (ORM objects are slow by the thousand).
+    The indicators are decoded when first asked for: most units never need them."""
+
+    __slots__ = ("unit_id", "parent_id", "shown", "respondents", "invited", "overall", "colour",
+                 "_indicators")  # fmt: skip
+
+    def __init__(
+        self,
+        unit_id: int,
+        parent_id: int | None,
+        shown: bool,
+        respondents: int | None,
+        invited: int | None,
+        overall: float | None,
+        colour: str | None,
+        indicators: str | dict[str, float | None] | None,
+    ) -> None:
+        self.unit_id, self.parent_id, self.shown = unit_id, parent_id, shown
+        self.respondents, self.invited, self.overall = respondents, invited, overall
+        self.colour, self._indicators = colour, indicators
+
+    @property
+    def indicators(self) -> dict[str, float | None]:
+        if isinstance(self._indicators, str):  # read as text: decoded only where needed
+            self._indicators = json.loads(self._indicators)
+        return self._indicators or {}
+
+    @property
+    def response_rate(self) -> float | None:
+        if not self.shown or not self.invited or self.respondents is None:
+            return None
+        return self.respondents / self.invited
+
+
+def _rows(session: Session, measurement_id: int, unit_id: int | None = None) -> dict[int, _Row]:
+    """Every unit's figures in the measurement (or the one unit's)."""
+    query = select(
+        UnitFigures.unit_id, UnitFigures.parent_unit_id, UnitFigures.shown,
+        UnitFigures.respondents, UnitFigures.invited, UnitFigures.overall_score,
+        UnitFigures.colour, cast(UnitFigures.indicators, Text),
+    ).where(UnitFigures.measurement_id == measurement_id)  # fmt: skip
+    if unit_id is not None:
+        query = query.where(UnitFigures.unit_id == unit_id)
+    return {row[0]: _Row(*row) for row in session.execute(query)}
+
+
+def _below(rows: dict[int, _Row], root_id: int) -> tuple[list[int], dict[int, list[int]]]:
+    """The units below the root in the measurement's own tree (depth first), and children."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for row in rows.values():
+        if row.parent_id is not None:
+            children[row.parent_id].append(row.unit_id)
+    ordered, stack = [], list(children.get(root_id, []))
+    while stack:
+        unit_id = stack.pop()
+        ordered.append(unit_id)
+        stack.extend(children.get(unit_id, []))
+    return ordered, children
+
+
+def assemble_annual(
+    session: Session,
+    unit: Unit,
+    year: int,
+    *,
+    followup_plan: str | None = None,
+    goals: dict[str, Any] | None = None,
+    today: date | None = None,
+) -> AnnualReport:
+    """The annual follow-up report of `unit` (the organisation or a subtree) for `year`.
+
+    The follow-up plan and goals default to the unit's draft for the year. A fixed number
+    of queries, whatever the number of units.
+    """
+    today = today or date.today()
+    measurement = annual_measurement(session, year)
+    if measurement is None:
+        raise ReportUnavailable("no_measurement")
+    rows = _rows(session, measurement.id)
+    root = rows.get(unit.id)
+    if root is None:
+        raise ReportUnavailable("unit_not_measured")
+    if followup_plan is None or goals is None:
+        draft = draft_for(session, unit, year)
+        if followup_plan is None:
+            followup_plan = draft.followup_plan if draft else ""
+        if goals is None:
+            goals = dict(draft.goals) if draft else {}
+
+    history = _history(session, measurement)
+    previous = history[-2] if len(history) > 1 else None
+    # Last year in full (colours, comparisons); the years before only for the unit itself.
+    earlier_rows = {
+        m.id: _rows(session, m.id) if m is previous else _rows(session, m.id, unit.id)
+        for m in history[:-1]
+    }
+    below, children_of = _below(rows, unit.id)
+    in_scope = {unit.id, *below}
+    names, codes = {}, {}
+    for unit_id, code, name in session.execute(select(Unit.id, Unit.code, Unit.name)):
+        if unit_id in in_scope:
+            names[unit_id], codes[unit_id] = name, code
+    themes = [
+        t for t in results_service.themes_of(results_service.question_infos(session, measurement))
+        if t
+    ]  # fmt: skip
+
+    # Year over year: the report's unit in each measurement, by its id.
+    years = []
+    for m in history:
+        r = rows.get(unit.id) if m.id == measurement.id else earlier_rows[m.id].get(unit.id)
+        shown = r is not None and r.shown
+        years.append(
+            YearFigures(m.year, m.name, shown, r.respondents if shown else None,  # type: ignore[union-attr]
+                        r.invited if shown else None, r.response_rate if shown else None,  # type: ignore[union-attr]
+                        r.overall if shown else None, r.colour if shown else None)  # type: ignore[union-attr]
+        )  # fmt: skip
+    indicators = []
+    for theme in themes:
+        scores = []
+        for m in history:
+            r = rows.get(unit.id) if m.id == measurement.id else earlier_rows[m.id].get(unit.id)
+            scores.append(r.indicators.get(theme) if r is not None and r.shown else None)
+        goal = (goals or {}).get(theme) or {}
+        target = goal.get("target")
+        indicators.append(
+            IndicatorYears(theme, scores, float(target) if target not in (None, "") else None,
+                           str(goal.get("criterion") or ""))
+        )  # fmt: skip
+
+    last_rows = earlier_rows.get(previous.id, {}) if previous else {}
+    plans = _plans(session, measurement, in_scope)
+    deadline = measurement.action_plan_deadline
+
+    def plan_state(unit_id: int) -> str | None:
+        done_at = plans.get(unit_id)
+        if done_at is None:
+            return None
+        return "on_time" if deadline is None or done_at <= deadline else "late"
+
+    # Each unit below a child of the report's unit, grouped under that child (one walk).
+    under: dict[int, list[int]] = {}
+    for child_id in children_of.get(unit.id, []):
+        group, stack = [], [child_id]
+        while stack:
+            current = stack.pop()
+            group.append(current)
+            stack.extend(children_of.get(current, []))
+        under[child_id] = group
+    children = []
+    for child_id in sorted(children_of.get(unit.id, []), key=lambda i: names.get(i, "")):
+        child = rows[child_id]
+        subtree = under[child_id]
+        states = Counter(plan_state(i) for i in subtree)
+        before = last_rows.get(child_id)
+        children.append(
+            ChildLine(
+                code=codes.get(child_id, ""), name=names.get(child_id, ""), shown=child.shown,
+                respondents=child.respondents if child.shown else None,
+                invited=child.invited if child.shown else None,
+                response_rate=child.response_rate, overall=child.overall if child.shown else None,
+                last_year=before.overall if before is not None and before.shown else None,
+                colour=child.colour if child.shown else None,
+                colours=_colours(names.get(child_id, ""), (rows[i] for i in subtree)),
+                units=len(subtree), plans_on_time=states["on_time"], plans_late=states["late"],
+            )
+        )  # fmt: skip
+
+    from flask_babel import gettext
+
+    all_units = gettext("All units, %(year)s", year="%s")
+    colours = []
+    if previous is not None:
+        previous_below = _below(last_rows, unit.id)[0] if unit.id in last_rows else []
+        colours.append(_colours(all_units % previous.year, (last_rows[i] for i in previous_below)))
+    colours.append(_colours(all_units % measurement.year, (rows[i] for i in below)))
+
+    statuses = Counter(plan_state(i) for i in in_scope)
+    coverage = Coverage(len(in_scope), statuses["on_time"], statuses["late"], deadline)
+
+    remeasured, due, measured_again, remeasure_names = _remeasurements(
+        session, measurement, rows, in_scope, names
+    )
+    alert_counts, alerts, alerts_total, alerts_pending = _alerts(
+        session, measurement, rows, in_scope, names, today
+    )
+    by_theme, by_status, overdue, escalated, ratings, common = _actions(
+        session, measurement, in_scope, today
+    )
+    highlights, evaluations_done = _highlights(session, measurement, in_scope, names)
+    effects: list[EffectLine] = []
+    if previous is not None:
+        effects = _effects(session, previous, rows, last_rows, unit.id, themes)
+
+    # Zero-tolerance indicators are followed up as alerts, not ranked (as the overall score).
+    questions = results_service.question_infos(session, measurement)
+    ranked = {
+        theme
+        for theme, qs in results_service.themes_of(questions).items()
+        if theme and not all(q.zero_tolerance for q in qs)
+    }
+    scored = [i for i in indicators if i.current is not None and i.theme in ranked]
+    went_well = sorted(scored, key=lambda i: -(i.current or 0))[:3]
+    work_on = [i for i in sorted(scored, key=lambda i: i.current or 0) if i not in went_well][:3]
+    return AnnualReport(
+        organisation=organisation_name(session),
+        unit_code=unit.code,
+        unit_name=unit.name,
+        year=year,
+        measurement_name=measurement.name,
+        previous_name=previous.name if previous else "",
+        generated_on=today,
+        yellow_from=measurement.yellow_from,
+        green_from=measurement.green_from,
+        threshold=measurement.threshold,
+        years=years,
+        indicators=indicators,
+        children=children,
+        colours=colours,
+        units_below=len(below),
+        remeasured=remeasured,
+        remeasure_due=due,
+        remeasured_count=measured_again,
+        remeasurement_names=remeasure_names,
+        alert_counts=alert_counts,
+        alerts=alerts,
+        alerts_total=alerts_total,
+        alerts_pending=alerts_pending,
+        coverage=coverage,
+        actions_by_theme=by_theme,
+        actions_by_status=by_status,
+        actions_overdue=overdue,
+        actions_escalated=escalated,
+        effect_ratings=ratings,
+        highlights=highlights,
+        evaluations_done=evaluations_done,
+        effects=effects,
+        effects_compared_with=previous.name if previous else "",
+        followup_plan=followup_plan or "",
+        went_well=went_well,
+        work_on=work_on,
+        common_plan_themes=common,
+    )
+
+
+def _colours(label: str, rows: Any) -> ColourCounts:
+    counts = ColourCounts(label)
+    for row in rows:
+        if not row.shown:
+            counts.hidden += 1
+        elif row.colour in ("green", "yellow", "red"):
+            setattr(counts, row.colour, getattr(counts, row.colour) + 1)
+    return counts
+
+
+def _plans(session: Session, measurement: Measurement, in_scope: set[int]) -> dict[int, date]:
+    """When each unit's action plan step was done (the last save of the done step, as the
+    follow-up overview reads it)."""
+    done: dict[int, date] = {}
+    for unit_id, updated_at in session.execute(
+        select(FollowUp.unit_id, FollowUpStep.updated_at)
+        .join(FollowUpStep, FollowUpStep.follow_up_id == FollowUp.id)
+        .where(
+            FollowUp.measurement_id == measurement.id,
+            FollowUpStep.step == Step.PLAN,
+            FollowUpStep.state == StepState.DONE,
+        )
+    ):
+        if unit_id in in_scope and updated_at is not None:
+            done[unit_id] = _day(updated_at)
+    return done
+
+
+def _day(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _remeasurements(
+    session: Session,
+    measurement: Measurement,
+    rows: dict[int, _Row],
+    in_scope: set[int],
+    names: dict[int, str],
+) -> tuple[list[Remeasured], int, int, list[str]]:
+    """Units due to be measured again (red, or yellow below the average: the routing rule) and
+    what the re-measurement showed, shown figures only."""
+    flagged = dict(
+        session.execute(
+            select(FollowUp.unit_id, FollowUp.remeasure).where(
+                FollowUp.measurement_id == measurement.id
+            )
+        ).all()
+    )
+    average = followup_service.organisation_average(session, measurement)
+    due = []
+    for unit_id in in_scope:
+        row = rows.get(unit_id)
+        if row is None or not row.shown:
+            continue
+        needed = flagged.get(unit_id)
+        if needed is None:
+            needed = followup_service._needs_remeasure(row.colour, row.overall, average)
+        if needed:
+            due.append(unit_id)
+    again = list(
+        session.scalars(
+            select(Measurement)
+            .where(
+                Measurement.remeasure_of_id == measurement.id,
+                Measurement.anonymity_ok.is_(True),
+            )
+            .order_by(Measurement.id)
+        )
+    )  # fmt: skip
+    after: dict[int, _Row] = {}
+    for m in again:  # the latest re-measurement of a unit counts
+        for unit_id, row in _rows(session, m.id).items():
+            if unit_id in due:
+                after[unit_id] = row
+    lines = []
+    for unit_id in sorted(due, key=lambda i: (rows[i].overall or 0, names.get(i, ""))):
+        before, later = rows[unit_id], after.get(unit_id)
+        lines.append(
+            Remeasured(
+                names.get(unit_id, ""), before.overall, before.colour,
+                later.overall if later is not None and later.shown else None,
+                later.colour if later is not None and later.shown else None,
+                later is not None, later is not None and later.shown,
+            )
+        )  # fmt: skip
+    return lines[:LIST_LIMIT], len(due), len(after), [m.name for m in again]
+
+
+def _alerts(
+    session: Session,
+    measurement: Measurement,
+    rows: dict[int, _Row],
+    in_scope: set[int],
+    names: dict[int, str],
+    today: date,
+) -> tuple[list[AlertCount], list[AlertLine], int, int]:
+    """Zero-tolerance alerts at shown units only, and whether each got a reaction in time:
+    counts per question, and the alerts without a reaction in time (the most overdue
+    first)."""
+    counts: dict[str, AlertCount] = {}
+    order = {"overdue": 0, "answered_late": 1, "open": 2}
+    pending: list[tuple[Any, ...]] = []
+    for unit_id, text, opened_on, due_on, reaction_on, closed_at in session.execute(
+        select(
+            ZeroToleranceAlert.unit_id, Question.text, ZeroToleranceAlert.opened_on,
+            ZeroToleranceAlert.due_on, ZeroToleranceAlert.reaction_on, ZeroToleranceAlert.closed_at,
+        )
+        .join(Question, Question.id == ZeroToleranceAlert.question_id)
+        .where(ZeroToleranceAlert.measurement_id == measurement.id)
+    ):  # fmt: skip
+        row = rows.get(unit_id)
+        if unit_id not in in_scope or row is None or not row.shown:
+            continue
+        # As followup.alert_state, on plain values.
+        if closed_at is not None:
+            in_time = reaction_on is not None and reaction_on <= due_on
+            state = "answered" if in_time else "answered_late"
+        else:
+            state = "overdue" if today > due_on else "open"
+        count = counts.setdefault(text, AlertCount(text))
+        count.total += 1
+        setattr(count, state, getattr(count, state) + 1)
+        if state != "answered":
+            pending.append((order[state], due_on, names.get(unit_id, ""), text, opened_on,
+                            reaction_on, state))  # fmt: skip
+    pending.sort()
+    lines = [
+        AlertLine(name, text, opened_on, due_on, reaction_on, state)
+        for _order, due_on, name, text, opened_on, reaction_on, state in pending[:LIST_LIMIT]
+    ]
+    total = sum(c.total for c in counts.values())
+    return list(counts.values()), lines, total, len(pending)
+
+
+def _actions(
+    session: Session, measurement: Measurement, in_scope: set[int], today: date
+) -> tuple[list[ThemeActions], list[int], int, int, list[int], list[tuple[str, int]]]:
+    """Actions of the year's follow-ups by theme and status; how many are overdue or passed
+    on; the effect ratings given at the evaluation; the themes most plans chose."""
+    by_theme: dict[str, list[int]] = {}
+    by_status = [0] * len(ActionStatus)
+    overdue = escalated = 0
+    ratings = [0] * 5
+    for status, title, deadline, to_unit, to_function, rating, unit_id in session.execute(
+        select(
+            Action.status, PlanTheme.title, Action.deadline, Action.escalated_to_unit_id,
+            Action.escalated_to_function, Action.effect_rating, Action.unit_id,
+        )
+        .join(FollowUp, FollowUp.id == Action.follow_up_id)
+        .outerjoin(PlanTheme, PlanTheme.id == Action.theme_id)
+        .where(FollowUp.measurement_id == measurement.id)
+    ):  # fmt: skip
+        if unit_id not in in_scope:
+            continue
+        by_theme.setdefault(title or "", [0] * len(ActionStatus))[status] += 1
+        by_status[status] += 1
+        if deadline is not None and deadline < today and status < ActionStatus.DONE:
+            overdue += 1
+        if to_unit is not None or to_function:
+            escalated += 1
+        if rating is not None and 1 <= rating <= 5:
+            ratings[rating - 1] += 1
+    themes = [ThemeActions(t, s) for t, s in by_theme.items()]
+    themes.sort(key=lambda t: (t.theme == "", -t.total, t.theme))
+    common = Counter(
+        title
+        for title, unit_id in session.execute(
+            select(PlanTheme.title, FollowUp.unit_id)
+            .join(FollowUp, FollowUp.id == PlanTheme.follow_up_id)
+            .where(FollowUp.measurement_id == measurement.id)
+        )
+        if unit_id in in_scope
+    ).most_common(3)
+    return themes, by_status, overdue, escalated, ratings, common
+
+
+def _highlights(
+    session: Session, measurement: Measurement, in_scope: set[int], names: dict[int, str]
+) -> tuple[list[Highlight], int]:
+    found, done = [], 0
+    for unit_id, data, state in session.execute(
+        select(FollowUp.unit_id, FollowUpStep.data, FollowUpStep.state)
+        .join(FollowUpStep, FollowUpStep.follow_up_id == FollowUp.id)
+        .where(FollowUp.measurement_id == measurement.id, FollowUpStep.step == Step.EVALUATION)
+    ):
+        if unit_id not in in_scope:
+            continue
+        done += state == StepState.DONE
+        data = data or {}
+        if state == StepState.DONE and (data.get("effect") or data.get("acted")):
+            found.append(
+                Highlight(names.get(unit_id, ""), str(data.get("effect") or ""),
+                          str(data.get("acted") or ""), str(data.get("adjust") or ""))
+            )  # fmt: skip
+    found.sort(key=lambda h: h.unit_name)
+    return found[:HIGHLIGHTS], done
+
+
+def _effects(
+    session: Session,
+    previous: Measurement,
+    rows: dict[int, _Row],
+    last_rows: dict[int, _Row],
+    root_id: int,
+    themes: list[str],
+) -> list[EffectLine]:
+    """Did it work? Per indicator, the change since last year of units that completed actions
+    on it after last year's measurement, beside units that had none.
+
+    Compared are the lowest units below the report's unit (those without units below them in
+    this year's measurement), shown in both years. An action counts for the unit that made it
+    and every unit below it (a workplace's action reaches its teams).
+    """
+    below, children = _below(rows, root_id)
+    leaves = [u for u in below if not children.get(u)] or [root_id]
+    by_key = {t.casefold(): t for t in themes}
+    completed: dict[str, set[int]] = defaultdict(set)  # theme -> units that acted
+    touched: dict[str, set[int]] = defaultdict(set)
+    for title, status, unit_id in session.execute(
+        select(PlanTheme.title, Action.status, FollowUp.unit_id)
+        .join(Action, Action.theme_id == PlanTheme.id)
+        .join(FollowUp, FollowUp.id == PlanTheme.follow_up_id)
+        .where(FollowUp.measurement_id == previous.id)
+    ):
+        theme = by_key.get((title or "").strip().casefold())
+        if theme is None:
+            continue
+        touched[theme].add(unit_id)
+        if status == ActionStatus.DONE:
+            completed[theme].add(unit_id)
+    if not touched:
+        return []
+    # Which acting units each leaf sits under (itself included), in this year's tree.
+    parent = {u: r.parent_id for u, r in rows.items()}
+
+    def chain(unit_id: int) -> set[int]:
+        found, current = set(), unit_id
+        while current is not None and current not in found:
+            found.add(current)
+            current = parent.get(current)
+        return found
+
+    changes: dict[int, dict[str, float | None]] = {}
+    reach_done: dict[str, set[int]] = defaultdict(set)
+    reach_any: dict[str, set[int]] = defaultdict(set)
+    for leaf in leaves:
+        now, then = rows.get(leaf), last_rows.get(leaf)
+        if now is None or then is None or not now.shown or not then.shown:
+            continue
+        current, before = now.indicators, then.indicators
+        per_theme: dict[str, float | None] = {}
+        for theme in touched:
+            a, b = current.get(theme), before.get(theme)
+            per_theme[theme] = a - b if a is not None and b is not None else None
+        changes[leaf] = per_theme
+        ancestors = chain(leaf)
+        for theme in touched:
+            if ancestors & completed[theme]:
+                reach_done[theme].add(leaf)
+            if ancestors & touched[theme]:
+                reach_any[theme].add(leaf)
+    return [
+        EffectLine(e.theme, e.with_actions.units, e.with_actions.mean_change,
+                   e.without_actions.units, e.without_actions.mean_change)
+        for e in domain.effects(themes, changes, reach_done, reach_any)
+    ]  # fmt: skip
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+
+def annual_charts(report: AnnualReport) -> dict[str, domain.Chart]:
+    """The annual report's charts, in the language of the request or job."""
+    from flask_babel import gettext as _
+
+    recent = report.years[-3:]
+    count = len(recent)
+    charts = {
+        "overall": domain.score_line(
+            [(str(y.year), y.overall) for y in report.years],
+            title=_("Overall score by year"),
+            yellow_from=report.yellow_from,
+            green_from=report.green_from,
+        ),
+        "indicators": domain.grouped_bars(
+            [(i.theme, i.scores[-count:], i.target) for i in report.indicators],
+            [str(y.year) for y in recent],
+            title=_("Indicator scores by year"),
+            target_label=_("Local goal"),
+        ),
+    }
+    light_parts = [
+        (domain.LIGHT_FILLS["green"], domain.LIGHT_TEXT["green"], _("Green")),
+        (domain.LIGHT_FILLS["yellow"], domain.LIGHT_TEXT["yellow"], _("Yellow")),
+        (domain.LIGHT_FILLS["red"], domain.LIGHT_TEXT["red"], _("Red")),
+        (domain.LIGHT_FILLS["none"], domain.LIGHT_TEXT["none"], _("Too few answers")),
+    ]
+    rows = [(c.label, [c.green, c.yellow, c.red, c.hidden]) for c in report.colours]
+    rows += [(c.name, [c.colours.green, c.colours.yellow, c.colours.red, c.colours.hidden])
+             for c in report.children]  # fmt: skip
+    charts["colours"] = domain.stacked_bars(
+        rows, light_parts, title=_("Units by traffic light"), label_width=190
+    )
+    if report.actions_by_theme:
+        labels = status_labels()
+        parts = [(domain.STATUS_FILLS[s], domain.INK if s < 3 else "#ffffff", str(labels[s]))
+                 for s in range(len(ActionStatus))]  # fmt: skip
+        charts["actions"] = domain.stacked_bars(
+            [(t.theme or _("No theme"), t.by_status) for t in report.actions_by_theme[:8]],
+            parts,
+            title=_("Actions by theme and status"),
+            label_width=230,
+        )
+    if report.effects:
+        charts["effects"] = domain.diverging_pairs(
+            [(e.theme, e.change_with, e.change_without) for e in report.effects],
+            (_("Units that completed actions"), _("Units without actions")),
+            title=_("Change since last year, with and without actions"),
+        )
+    return charts
+
+
+def status_labels() -> list[str]:
+    """The steps of the status arrow, worded as on the board."""
+    from flask_babel import gettext as _
+
+    return [_("Not started"), _("Started"), _("Halfway"), _("Nearly done"), _("Done")]
+
+
+def checksum(report: AnnualReport | UnitReport) -> str:
+    """The SHA-256 of the report's data (not of when it was generated)."""
+    return domain.checksum(report, leave_out=("generated_on",))
