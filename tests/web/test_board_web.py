@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import urllib.parse
@@ -379,3 +380,13 @@ def test_calendar_feed_parses_and_can_be_revoked(app: Flask, client: FlaskClient
     client.post("/auth/profile/calendar", data={"revoke": "1"})
     assert anonymous.get(f"/board/calendar/{token}.ics").status_code == 404
     assert anonymous.get("/board/calendar/guess.ics").status_code == 404
+
+
+def test_the_list_view_sorts_by_each_column(client: FlaskClient, actions) -> None:
+    login(client, "leder@x.dk")
+    page = client.get("/board/?scope=subtree&unit=A&view=list&sort=title").get_data(as_text=True)
+    titles = re.findall(r'/board/actions/\d+">([^<]+)</a>', page)
+    assert titles == sorted(titles, key=str.lower) and len(titles) == 4
+    by_deadline = client.get("/board/?scope=subtree&unit=A&view=list").get_data(as_text=True)
+    assert re.findall(r'/board/actions/\d+">([^<]+)</a>', by_deadline)[0] == "Makkerordning"
+    assert 'aria-sort="ascending"' in page

@@ -37,6 +37,14 @@ from app.services import board as service
 from app.services import results as results_service
 
 STATUSES = tuple(ActionStatus)
+LIST_SORTS = {  # the list view's columns, each sortable
+    "title": lambda c: c.action.title.lower(),
+    "unit": lambda c: (c.unit.name.lower(), c.action.title.lower()),
+    "theme": lambda c: (c.theme.lower(), c.action.title.lower()),
+    "owner": lambda c: ((c.owner or "").lower(), c.action.title.lower()),
+    "deadline": lambda c: (c.action.deadline is None, c.action.deadline),
+    "status": lambda c: (c.action.status, c.action.title.lower()),
+}
 COLUMN_LIMIT = 40  # cards per column on the board; the list view shows every one
 
 
@@ -69,6 +77,9 @@ def _board_context(args: MultiDict[str, str] | None = None) -> dict[str, Any]:
                 wanted.unit = unit.code
     today = date.today()
     board = service.board(db.session, access, current_user, wanted, unit, today)
+    sort = args.get("sort", "deadline")
+    if sort in LIST_SORTS and sort != "deadline":  # the query already orders by deadline
+        board.cards.sort(key=LIST_SORTS[sort])
     rights = service.Rights(db.session, access, current_user)
     themes = sorted({c.theme for c in board.cards if c.theme})
     owners = sorted(
@@ -90,6 +101,7 @@ def _board_context(args: MultiDict[str, str] | None = None) -> dict[str, Any]:
         "may_edit": rights.may_edit,
         "return_to": url_for("board.index", **args),
         "view": args.get("view", "board"),
+        "sort": sort if sort in LIST_SORTS else "deadline",
         "column_limit": COLUMN_LIMIT,
         "gettext": _translate_once(),
     }
