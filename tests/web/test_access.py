@@ -83,6 +83,7 @@ COVERED_ELSEWHERE = {
             "escalate",
             "approve",
             "invitation",
+            "invitation_pdf",
             "alert",
             "overview",
             "overview_csv",

@@ -287,16 +287,25 @@ def test_export_followup_command(app: Flask, measured: int) -> None:
     assert b["alerts"][0]["reaction"] is None and b["alerts"][0]["closed"] is None
 
 
-def test_new_cut_offs_recolour_the_units_at_once(app: Flask, client: FlaskClient, measured: int,
-                                                 make_user) -> None:  # fmt: skip
+def test_new_cut_offs_recolour_the_units_at_once(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
     from app.models import Measurement, UnitFigures
 
     make_user("hr@x.dk", [(Role.ADMIN, "R")])
     login(client, "hr@x.dk")
-    form = {"name": "APV 2026", "year": "2026", "questionnaire_id": "1", "threshold": "5",
-            "sensitive_threshold": "10", "yellow_from": "40", "green_from": "55",
-            "zero_tolerance_days": "14", "psychological_safety_cutoff": "55",
-            "remeasure_of_id": "0"}  # fmt: skip
+    form = {
+        "name": "APV 2026",
+        "year": "2026",
+        "questionnaire_id": "1",
+        "threshold": "5",
+        "sensitive_threshold": "10",
+        "yellow_from": "40",
+        "green_from": "55",
+        "zero_tolerance_days": "14",
+        "psychological_safety_cutoff": "55",
+        "remeasure_of_id": "0",
+    }
     bad = client.post(f"/admin/measurements/{measured}", data={**form, "green_from": "30"})
     assert bad.status_code == 400 and 'value="30"' in bad.get_data(as_text=True)
     assert client.post(f"/admin/measurements/{measured}", data=form).status_code == 302
@@ -336,3 +345,30 @@ def test_evaluation_rates_each_action_and_carries_some_over(
         assert (two.effect_rating, two.carry_over) == (None, True)  # 9 is no rating
     page = client.get(f"/followup/{measured}/A1/evaluation").get_data(as_text=True)
     assert f'id="carry-{second}" name="carry-{second}" value="1" checked' in page
+
+
+def test_the_invitation_as_a_pdf(app: Flask, client: FlaskClient, measured: int, make_user) -> None:
+    from pypdf import PdfReader
+
+    make_user("leder@x.dk", [(Role.LEADER, "A")])
+    login(client, "leder@x.dk")
+    start(client, measured, "A1")
+    client.post(
+        f"/followup/{measured}/A1/preparation",
+        data={
+            "meeting_date": "2026-04-21",
+            "place": "Kantinen",
+            "facilitator": "Ole",
+            "state": "done",
+        },
+    )
+    response = client.get(f"/followup/{measured}/A1/invitation.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    import io
+
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Kantinen" in text and "Ole" in text and "2026" in text
+    make_user("sib@x.dk", [(Role.LEADER, "A2")])
+    other = app.test_client()
+    login(other, "sib@x.dk")
+    assert other.get(f"/followup/{measured}/A1/invitation.pdf").status_code == 404

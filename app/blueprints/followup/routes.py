@@ -743,3 +743,39 @@ def overview_xlsx() -> Response:
         f'attachment; filename="opfoelgning-{measurement.year}.xlsx"'
     )
     return response
+
+
+@bp.get("/<int:measurement_id>/<code>/invitation.pdf")
+@login_required
+def invitation_pdf(measurement_id: int, code: str) -> Response:
+    """The invitation and meeting sheet as a PDF (WeasyPrint), for printing or e-mail."""
+    from types import SimpleNamespace
+
+    from flask_babel import format_date
+
+    from app.models import Organisation
+    from app.services.pdf import html_to_pdf, static_url
+
+    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
+    follow_up = _followup_or_404(measurement, unit)
+    data = dict(service.step_of(follow_up, Step.PREPARATION).data or {})
+    meeting_day = None
+    if data.get("meeting_date"):
+        try:
+            meeting_day = format_date(date.fromisoformat(data["meeting_date"]), "full")
+        except ValueError:
+            meeting_day = data["meeting_date"]
+    organisation = db.session.scalar(select(Organisation.name).limit(1)) or "Kompas"
+    html = render_template(
+        "reports/pdf/invitation.html",
+        report=SimpleNamespace(organisation=organisation, generated_on=date.today()),
+        unit=unit,
+        measurement=measurement,
+        data=data,
+        meeting_day=meeting_day,
+        static=static_url,
+    )
+    response = make_response(html_to_pdf(html).pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="invitation-{unit.code}.pdf"'
+    return response
