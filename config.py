@@ -44,6 +44,9 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token; no lost forms after an hour
     SET_PASSWORD_LINK_HOURS = 72
+    # Behind nginx (deploy/nginx.conf): trust one proxy's X-Forwarded-For/-Proto/-Host, so the
+    # app sees https (secure cookies, HSTS) and the client's address (rate limits).
+    BEHIND_PROXY = os.environ.get("KOMPAS_BEHIND_PROXY", "") in ("1", "true", "yes")
 
 
 class DevelopmentConfig(Config):

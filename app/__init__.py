@@ -25,6 +25,10 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
             "SECRET_KEY is not set. Set it in the environment (a long random string), "
             "or set KOMPAS_ENV=development to run locally."
         )
+    if app.config.get("BEHIND_PROXY"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)

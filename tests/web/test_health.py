@@ -28,3 +28,17 @@ def test_security_headers(client: FlaskClient) -> None:
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "HX-Request" in response.headers["Vary"]
+
+
+def test_behind_the_proxy_https_brings_hsts() -> None:
+    from app import create_app
+
+    app = create_app("testing", {"BEHIND_PROXY": True})
+    from app.extensions import db
+
+    with app.app_context():
+        db.create_all()
+    response = app.test_client().get("/auth/login", headers={"X-Forwarded-Proto": "https"})
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+    plain = app.test_client().get("/auth/login")
+    assert "Strict-Transport-Security" not in plain.headers
