@@ -144,7 +144,10 @@ def register_errorhandlers(app: Flask) -> None:
             )
             from app.extensions import db
 
-            db.session.rollback()  # nothing half-done is committed after an error
+            try:
+                db.session.rollback()  # nothing half-done is committed after an error
+            except Exception:  # noqa: BLE001 - the database may be the very thing that failed
+                log.warning("rollback failed after server error %s", reference)
         from flask_login import current_user
         from flask_wtf.csrf import CSRFError
 
@@ -156,11 +159,27 @@ def register_errorhandlers(app: Flask) -> None:
         if request.headers.get("HX-Request"):
             # A fragment, not a whole page inside whatever the request was to update.
             return render_template("errors/_inline.html", code=code, reference=reference), code
-        return render_template("errors/error.html", code=code, reference=reference), code
+        try:
+            return render_template("errors/error.html", code=code, reference=reference), code
+        except Exception:  # noqa: BLE001 - the page itself needs the database; do without
+            log.exception("error page %s could not be rendered", reference)
+            return _bare_error_page(code, reference), code
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, render_error)
     app.register_error_handler(InternalServerError, render_error)
+
+
+def _bare_error_page(code: int, reference: str) -> str:
+    """An error page that needs nothing: no database, no templates, both languages."""
+    return (
+        '<!doctype html><html lang="da"><head><meta charset="utf-8">'
+        "<title>Kompas</title></head><body><main>"
+        f"<h1>Noget gik galt ({code})</h1><p>Kompas kunne ikke gennemføre din forespørgsel. "
+        f"Intet blev gemt. Prøv igen om lidt. Reference: {reference}.</p>"
+        f'<p lang="en">Something went wrong. Nothing was saved. Try again in a moment. '
+        f"Reference: {reference}.</p></main></body></html>"
+    )
 
 
 def register_template_helpers(app: Flask) -> None:
