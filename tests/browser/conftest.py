@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -105,3 +106,19 @@ def page(browser, live_server) -> Iterator[AxePage]:
     context.close()
     unexpected = [e for e in errors if not any(t in e for t in wrapper.expected_console_errors)]
     assert unexpected == [], f"console errors: {unexpected}"
+
+
+def look(tab: Any, name: str) -> None:
+    """The page fits a 390-px phone without sideways scrolling; with KOMPAS_SCREENSHOTS set,
+    full-page screenshots on a desktop and on the phone are kept there too."""
+    folder = os.environ.get("KOMPAS_SCREENSHOTS")
+    size = tab.viewport_size
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=f"{folder}/{name}-desktop.png", full_page=True)
+    tab.set_viewport_size({"width": 390, "height": 844})
+    if folder:
+        tab.screenshot(path=f"{folder}/{name}-phone.png", full_page=True)
+    width = tab.evaluate("document.documentElement.scrollWidth")
+    tab.set_viewport_size(size)
+    assert width <= 390, f"{name}: {width} px wide on a 390-px phone"

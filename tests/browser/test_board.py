@@ -11,10 +11,8 @@ a phone screenshot of it.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from babel.dates import format_date
@@ -35,6 +33,7 @@ from app.models import (
 )
 from app.services import board, followup
 from app.services.users import assign_role, create_user
+from tests.browser.conftest import look
 from tests.followup_data import measure
 
 pytestmark = pytest.mark.browser
@@ -154,22 +153,6 @@ def facts(item: Locator) -> list[tuple[str, str]]:
 
 def focused_id(tab: Page) -> str:
     return tab.evaluate("document.activeElement && document.activeElement.id")
-
-
-def look(tab: Page, name: str) -> None:
-    """The page fits a 390-px phone without sideways scrolling; with KOMPAS_SCREENSHOTS set,
-    full-page screenshots on a desktop and on the phone are kept there too."""
-    folder = os.environ.get("KOMPAS_SCREENSHOTS")
-    size = tab.viewport_size
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=f"{folder}/{name}-desktop.png", full_page=True)
-    tab.set_viewport_size({"width": 390, "height": 844})
-    if folder:
-        tab.screenshot(path=f"{folder}/{name}-phone.png", full_page=True)
-    width = tab.evaluate("document.documentElement.scrollWidth")
-    tab.set_viewport_size(size)
-    assert width <= 390, f"{name}: {width} px wide on a 390-px phone"
 
 
 def drag_by_hand(tab: Page, item: Locator, target: Locator) -> None:

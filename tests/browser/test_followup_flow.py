@@ -10,9 +10,7 @@ and a phone screenshot of each.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -21,6 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 from app.extensions import db
 from app.models import Organisation, OrganisationKind, Role, Unit
 from app.services.users import assign_role, create_user
+from tests.browser.conftest import look
 from tests.followup_data import measure
 
 pytestmark = pytest.mark.browser
@@ -48,22 +47,6 @@ def measured(live_app: Flask) -> int:
             assign_role(db.session, None, user, unit, role)
         db.session.commit()
     return measurement_id
-
-
-def look(tab: Page, name: str) -> None:
-    """The page fits a 390-px phone without sideways scrolling; with KOMPAS_SCREENSHOTS set,
-    full-page screenshots on a desktop and on the phone are kept there too."""
-    folder = os.environ.get("KOMPAS_SCREENSHOTS")
-    size = tab.viewport_size
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=f"{folder}/{name}-desktop.png", full_page=True)
-    tab.set_viewport_size({"width": 390, "height": 844})
-    if folder:
-        tab.screenshot(path=f"{folder}/{name}-phone.png", full_page=True)
-    width = tab.evaluate("document.documentElement.scrollWidth")
-    tab.set_viewport_size(size)
-    assert width <= 390, f"{name}: {width} px wide on a 390-px phone"
 
 
 def sign_in(tab: Page, email: str) -> None:

@@ -225,3 +225,16 @@ def test_leader_breadcrumb_links_only_to_allowed_units(client: FlaskClient, org,
     page = client.get("/units/A1").get_data(as_text=True)
     assert 'href="/units/A"' in page
     assert 'href="/units/R"' not in page
+
+
+def test_the_pager_keeps_the_filter(app) -> None:
+    from flask import render_template_string
+
+    with app.test_request_context():
+        html = render_template_string(
+            '{% from "_macros/pager.html" import pager %}'
+            '{{ pager(2, 3, "admin.users", {"q": "an"}) }}{{ pager(1, 1, "admin.users") }}'
+        )
+    assert 'href="/admin/users?q=an&amp;page=1"' in html
+    assert 'href="/admin/users?q=an&amp;page=3"' in html
+    assert html.count("<nav") == 1  # one page: no pager
