@@ -6,6 +6,7 @@ through pg_dump and pg_restore in their custom format.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -43,27 +44,34 @@ def _tool(name: str) -> str:
     return found
 
 
+def _sqlite_file(engine: Engine) -> str:
+    path = make_url(engine.url).database
+    if not path or path == ":memory:":
+        raise BackupError("an in-memory database cannot be backed up or restored")
+    return path
+
+
+def _run_pg_tool(engine: Engine, tool: str, options: list[str], files: list[str]) -> None:
+    """pg_dump or pg_restore with the connection of `engine`; fails with its own message."""
+    args, env = _pg_args(engine)
+    result = subprocess.run(  # noqa: S603 - fixed tool, arguments from our own config
+        [_tool(tool), *options, *args, *files],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BackupError(result.stderr.strip())
+
+
 def backup(engine: Engine, target: Path) -> None:
     if engine.dialect.name == "sqlite":
-        source_path = make_url(engine.url).database
-        if not source_path or source_path == ":memory:":
-            raise BackupError("an in-memory database cannot be backed up")
-        with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
+        with sqlite3.connect(_sqlite_file(engine)) as source, sqlite3.connect(target) as copy:
             source.backup(copy)
         return
     if engine.dialect.name == "postgresql":
-        import os
-
-        args, env = _pg_args(engine)
-        result = subprocess.run(  # noqa: S603 - fixed tool, arguments from our own config
-            [_tool("pg_dump"), "--format=custom", "--file", str(target), *args],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-            check=False,
-        )
-        if result.returncode != 0:
-            raise BackupError(result.stderr.strip())
+        _run_pg_tool(engine, "pg_dump", ["--format=custom", "--file", str(target)], [])
         return
     raise BackupError(f"no backup for {engine.dialect.name}")
 
@@ -74,31 +82,12 @@ def restore(engine: Engine, source: Path) -> None:
         raise BackupError(f"{source} does not exist")
     engine.dispose()  # no pooled connection may hold the old database open
     if engine.dialect.name == "sqlite":
-        target_path = make_url(engine.url).database
-        if not target_path or target_path == ":memory:":
-            raise BackupError("an in-memory database cannot be restored into")
-        with sqlite3.connect(source) as backup_db, sqlite3.connect(target_path) as live:
+        with sqlite3.connect(source) as backup_db, sqlite3.connect(_sqlite_file(engine)) as live:
             backup_db.backup(live)
         return
     if engine.dialect.name == "postgresql":
-        import os
-
-        args, env = _pg_args(engine)
-        result = subprocess.run(  # noqa: S603
-            [
-                _tool("pg_restore"),
-                "--clean",
-                "--if-exists",
-                "--single-transaction",
-                *args,
-                str(source),
-            ],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-            check=False,
+        _run_pg_tool(
+            engine, "pg_restore", ["--clean", "--if-exists", "--single-transaction"], [str(source)]
         )
-        if result.returncode != 0:
-            raise BackupError(result.stderr.strip())
         return
     raise BackupError(f"no restore for {engine.dialect.name}")
