@@ -42,3 +42,11 @@ def term(key: str) -> LazyString:
 
 def role_label(role: Role | str) -> LazyString:
     return term(f"role.{Role(role).value}")
+
+
+COLOURS: dict[str, LazyString] = {"green": _l("Green"), "yellow": _l("Yellow"), "red": _l("Red")}
+
+
+def colour_label(colour: str | None) -> str:
+    """A traffic light in words, for exports ("" where there is none)."""
+    return str(COLOURS[colour]) if colour in COLOURS else ""

@@ -54,6 +54,7 @@ from app.services import board as board_service
 from app.services import followup as service
 from app.services import results as results_service
 from app.services.units import ancestor_ids, breadcrumbs
+from app.vocabulary import colour_label
 
 STEP_FORMS = {
     Step.ANALYSIS: AnalysisForm,
@@ -684,7 +685,7 @@ def _overview_table() -> tuple[Measurement, list[list[Any]]]:
             [
                 e.unit.code,
                 e.unit.name,
-                e.figures.colour if shown and e.figures.colour else "",
+                colour_label(e.figures.colour) if shown else "",
                 round(e.figures.overall_score, 1)
                 if shown and e.figures.overall_score is not None
                 else "",

@@ -17,6 +17,7 @@ from app.extensions import db, htmx
 from app.models import Measurement, Unit
 from app.policy import Action, current_access, require
 from app.services import results as results_service
+from app.vocabulary import colour_label
 
 PER_PAGE = 200
 SORTS = {
@@ -115,7 +116,7 @@ def _export_table() -> tuple[Measurement, list[str], list[list[Any]]]:
         rate = figures.response_rate * 100 if figures.response_rate is not None else None
         rows.append(
             [row.code, row.name, figures.respondents, _round(rate), _round(figures.overall_score),
-             figures.colour or "", *(_round(figures.indicators.get(t)) for t in themes),
+             colour_label(figures.colour), *(_round(figures.indicators.get(t)) for t in themes),
              _round(row.change)]
         )  # fmt: skip
     return context["measurement"], header, rows
