@@ -72,6 +72,11 @@ class Access:
     user_id: int
     is_admin: bool
     assignments: list[tuple[Role, int]] = field(default_factory=list)  # (role, unit_id)
+    # Subtrees already walked in this request: a page often asks for two actions held
+    # through the same roles (see and move), which would walk the same tree twice.
+    _subtrees: dict[frozenset[int], set[int]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def roles(self) -> set[Role]:
         return {role for role, _ in self.assignments} | ({Role.ADMIN} if self.is_admin else set())
@@ -91,6 +96,14 @@ class Access:
                 if held_on in chain:
                     return True
         return False
+
+    def may_everywhere_below(self, session: Session, action: Action, unit_id: int) -> bool:
+        """Whether the action is allowed on the unit and every unit below it: a role that
+        reaches subtrees, held on the unit or above it (no need to list the subtree)."""
+        if self.is_admin:
+            return True
+        deep = {u for role, u in self.assignments if grants(role, action) and _GRANTS[role][1]}
+        return bool(deep) and not deep.isdisjoint(ancestor_ids(session, unit_id))
 
     def visible_children(
         self, session: Session, action: Action, unit_id: int, children: list[Unit]
@@ -115,8 +128,16 @@ class Access:
         if self.is_admin:
             return None
         direct = {u for role, u in self.assignments if grants(role, action)}
-        deep = {u for role, u in self.assignments if grants(role, action) and _GRANTS[role][1]}
-        return direct | subtree_ids(session, deep)
+        deep = frozenset(
+            u for role, u in self.assignments if grants(role, action) and _GRANTS[role][1]
+        )
+        return direct | self.subtree(session, deep)
+
+    def subtree(self, session: Session, root_ids: frozenset[int]) -> set[int]:
+        """subtree_ids, walked once per request for the same roots."""
+        if root_ids not in self._subtrees:
+            self._subtrees[root_ids] = subtree_ids(session, root_ids)
+        return self._subtrees[root_ids]
 
 
 def load_access(session: Session, user: User) -> Access:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,7 +28,7 @@ from app.models import (
 from app.policy import Access
 from app.policy import Action as Can
 from app.services import audit
-from app.services.units import subtree_ids
+from app.services.units import subtree_select
 
 SOON_DAYS = 7
 SCOPES = ("mine", "unit", "subtree")
@@ -87,13 +87,37 @@ class Card:
 
 
 @dataclass
+class FilterChoices:
+    """What the theme and owner filters offer: everything in scope, whichever is chosen."""
+
+    themes: list[str]
+    owners: list[tuple[int, str]]  # (user id, name)
+
+
+@dataclass
 class Board:
     filter: BoardFilter
     unit: Unit | None
     cards: list[Card] = field(default_factory=list)
+    # Cards per status in all, when the board holds only the first few of each column.
+    counts: dict[int, int] | None = None
+    choices: FilterChoices | None = None
 
     def column(self, status: ActionStatus) -> list[Card]:
         return [c for c in self.cards if c.action.status == status]
+
+    def count(self, status: ActionStatus) -> int:
+        if self.counts is None:
+            return len(self.column(status))
+        return self.counts.get(int(status), 0)
+
+    @property
+    def total(self) -> int:
+        return len(self.cards) if self.counts is None else sum(self.counts.values())
+
+
+# Most urgent first: the nearest deadline, those without one last.
+_URGENCY = (Action.deadline.is_(None), Action.deadline, Action.id)
 
 
 def _base_query() -> Select[Any]:
@@ -110,6 +134,61 @@ def _base_query() -> Select[Any]:
     )
 
 
+def _conditions(
+    session: Session,
+    access: Access,
+    user: User,
+    wanted: BoardFilter,
+    unit: Unit | None,
+    today: date,
+    *,
+    chosen: bool = True,
+) -> list[Any]:
+    """The WHERE clauses of the filter, within what the user may see. `chosen=False` leaves
+    out the theme and owner chosen, for the lists those filters offer. Clauses name Action,
+    FollowUp and PlanTheme; a query using them joins those."""
+    where: list[Any] = []
+    if wanted.scope == "mine":
+        where.append(Action.owner_user_id == user.id)
+    else:
+        if unit is None:  # every unit the user may see
+            visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
+            if visible is not None:
+                where.append(_on_units(visible))
+        elif wanted.scope == "subtree":
+            where.append(_on_units(subtree_select([unit.id])))
+            # Only what the user may see, when that is not the whole subtree anyway.
+            if not access.may_everywhere_below(session, Can.VIEW_FOLLOWUP, unit.id):
+                visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
+                if visible is not None:
+                    where.append(_on_units(visible))
+        else:
+            where.append(_on_units({unit.id}))
+            if not access.may(session, Can.VIEW_FOLLOWUP, unit.id):
+                visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
+                if visible is not None:
+                    where.append(_on_units(visible))
+    if wanted.measurement:
+        where.append(FollowUp.measurement_id == wanted.measurement)
+    if chosen and wanted.theme:
+        where.append(PlanTheme.title == wanted.theme)
+    if chosen and wanted.owner.isdigit():
+        where.append(Action.owner_user_id == int(wanted.owner))
+    if wanted.overdue:
+        where += [Action.deadline < today, Action.status < ActionStatus.DONE]
+    if wanted.soon:
+        where += [
+            Action.deadline >= today,
+            Action.deadline <= today + timedelta(days=SOON_DAYS),
+            Action.status < ActionStatus.DONE,
+        ]
+    if wanted.escalated:
+        where.append(
+            or_(Action.escalated_to_unit_id.is_not(None), Action.escalated_to_function != "")
+        )
+    return where
+
+
 def board(
     session: Session,
     access: Access,
@@ -117,45 +196,34 @@ def board(
     wanted: BoardFilter,
     unit: Unit | None,
     today: date,
+    *,
+    per_column: int | None = None,
 ) -> Board:
-    """The cards the filter asks for, within what the user may see. One query for the cards
-    (and, for the unit and subtree scopes, one each for the units asked for and those the
-    user may see)."""
+    """The cards the filter asks for, within what the user may see, most urgent first, with
+    what the theme and owner filters offer and how many cards each status holds.
+
+    With `per_column`, only the first that many of each status (the board's columns): a
+    subtree of thousands of actions costs the same two queries. Without, every card (the
+    list view and the exports), up to 2,000.
+    """
+    where = _conditions(session, access, user, wanted, unit, today)
     query = _base_query()
-    if wanted.scope == "mine":
-        query = query.where(Action.owner_user_id == user.id)
+    if per_column is None:
+        query = query.where(*where).order_by(*_URGENCY).limit(2000)
     else:
-        asked: set[int] | None = None
-        if unit is not None and wanted.scope == "subtree":
-            asked = subtree_ids(session, [unit.id])
-        elif unit is not None:
-            asked = {unit.id}
-        if asked is not None:
-            query = query.where(_on_units(asked))
-        visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
-        # Only what the user may see; implied (and left out) when they may see every unit
-        # asked for, which spares the database a second list of the same ids.
-        if visible is not None and (asked is None or not asked <= visible):
-            query = query.where(_on_units(visible))
-    if wanted.measurement:
-        query = query.where(FollowUp.measurement_id == wanted.measurement)
-    if wanted.theme:
-        query = query.where(PlanTheme.title == wanted.theme)
-    if wanted.owner.isdigit():
-        query = query.where(Action.owner_user_id == int(wanted.owner))
-    if wanted.overdue:
-        query = query.where(Action.deadline < today, Action.status < ActionStatus.DONE)
-    if wanted.soon:
-        query = query.where(
-            Action.deadline >= today,
-            Action.deadline <= today + timedelta(days=SOON_DAYS),
-            Action.status < ActionStatus.DONE,
+        ranked = _joined(
+            select(
+                Action.id,
+                func.row_number().over(partition_by=Action.status, order_by=_URGENCY).label("rank"),
+            ),
+            wanted,
         )
-    if wanted.escalated:
-        query = query.where(
-            or_(Action.escalated_to_unit_id.is_not(None), Action.escalated_to_function != "")
+        ranked = ranked.where(*where).subquery()
+        query = (
+            query.join(ranked, ranked.c.id == Action.id)
+            .where(ranked.c.rank <= per_column)
+            .order_by(Action.status, ranked.c.rank)
         )
-    query = query.order_by(Action.deadline.is_(None), Action.deadline, Action.id).limit(2000)
     rows = session.execute(query).all()
     # The measurements (one or a few) read once, rather than again on every row.
     measurement_ids = sorted({row[-1] for row in rows})
@@ -167,6 +235,7 @@ def board(
         if measurement_ids
         else {}
     )
+    soon = today + timedelta(days=SOON_DAYS)
     cards = []
     for action, action_unit, theme, owner, escalated_unit, measurement_id in rows:
         open_ = action.status < ActionStatus.DONE and action.deadline is not None
@@ -179,14 +248,72 @@ def board(
                 measurement=measurements[measurement_id],
                 escalated_to=escalated_unit or action.escalated_to_function,
                 overdue=open_ and action.deadline < today,  # type: ignore[operator]
-                due_soon=open_ and today <= action.deadline <= today + timedelta(days=SOON_DAYS),  # type: ignore[operator]
+                due_soon=open_ and today <= action.deadline <= soon,  # type: ignore[operator]
             )
         )
-    return Board(filter=wanted, unit=unit, cards=cards)
+    counts, choices = _summary(session, access, user, wanted, unit, today)
+    return Board(
+        filter=wanted,
+        unit=unit,
+        cards=cards,
+        counts=counts if per_column is not None else None,
+        choices=choices,
+    )
 
 
-def _on_units(unit_ids: set[int]) -> Any:
+def _joined(query: Select[Any], wanted: BoardFilter) -> Select[Any]:
+    """The joins the filter's clauses need, for a query that selects from Action alone."""
+    if wanted.measurement:
+        query = query.join(FollowUp, FollowUp.id == Action.follow_up_id)
+    if wanted.theme:
+        query = query.outerjoin(PlanTheme, PlanTheme.id == Action.theme_id)
+    return query
+
+
+def _summary(
+    session: Session,
+    access: Access,
+    user: User,
+    wanted: BoardFilter,
+    unit: Unit | None,
+    today: date,
+) -> tuple[dict[int, int], FilterChoices]:
+    """Cards per status, and every theme and owner in scope whichever are chosen: one
+    grouped query over the filter without its theme and owner, which are counted here."""
+    query = (
+        select(Action.status, PlanTheme.title, Action.owner_user_id, User.name, func.count())
+        .select_from(Action)
+        .outerjoin(PlanTheme, PlanTheme.id == Action.theme_id)
+        .outerjoin(User, User.id == Action.owner_user_id)
+    )
+    if wanted.measurement:
+        query = query.join(FollowUp, FollowUp.id == Action.follow_up_id)
+    where = _conditions(session, access, user, wanted, unit, today, chosen=False)
+    rows = session.execute(
+        query.where(*where).group_by(
+            Action.status, PlanTheme.title, Action.owner_user_id, User.name
+        )
+    ).all()
+    owner = int(wanted.owner) if wanted.owner.isdigit() else None
+    counts: dict[int, int] = {}
+    themes: set[str] = set()
+    owners: set[tuple[int, str]] = set()
+    for status, theme, owner_id, name, n in rows:
+        if theme:
+            themes.add(theme)
+        if owner_id is not None:
+            owners.add((owner_id, name))
+        if (not wanted.theme or theme == wanted.theme) and (owner is None or owner_id == owner):
+            counts[status] = counts.get(status, 0) + n
+    return counts, FilterChoices(
+        themes=sorted(themes), owners=sorted(owners, key=lambda o: (o[1], o[0]))
+    )
+
+
+def _on_units(unit_ids: set[int] | Select[tuple[int]]) -> Any:
     """The action is on one of the units, or was passed on to one of them."""
+    if isinstance(unit_ids, Select):
+        return or_(Action.unit_id.in_(unit_ids), Action.escalated_to_unit_id.in_(unit_ids))
     if len(unit_ids) == 1:
         (unit_id,) = unit_ids
         return or_(Action.unit_id == unit_id, Action.escalated_to_unit_id == unit_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Unit
@@ -31,10 +31,17 @@ def subtree_ids(session: Session, root_ids: Iterable[int]) -> set[int]:
     roots = list(root_ids)
     if not roots:
         return set()
-    tree = select(Unit.id).where(Unit.id.in_(roots)).cte(recursive=True)
+    return set(session.scalars(subtree_select(roots)))
+
+
+def subtree_select(root_ids: Iterable[int]) -> Select[tuple[int]]:
+    """The ids of the given units and everything below them, as a query to use inside
+    another (`Action.unit_id.in_(...)`): the database walks the tree, and a subtree of
+    thousands of units is not sent back and forth as thousands of parameters."""
+    tree = select(Unit.id).where(Unit.id.in_(list(root_ids))).cte(recursive=True)
     child = aliased(Unit)
     tree = tree.union(select(child.id).join(tree, child.parent_id == tree.c.id))
-    return set(session.scalars(select(tree.c.id)))
+    return select(tree.c.id)
 
 
 def breadcrumbs(session: Session, unit: Unit) -> list[Unit]:

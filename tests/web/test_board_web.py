@@ -390,3 +390,100 @@ def test_the_list_view_sorts_by_each_column(client: FlaskClient, actions) -> Non
     by_deadline = client.get("/board/?scope=subtree&unit=A&view=list").get_data(as_text=True)
     assert re.findall(r'/board/actions/\d+">([^<]+)</a>', by_deadline)[0] == "Makkerordning"
     assert 'aria-sort="ascending"' in page
+
+
+def _many_on_a1(app: Flask, count: int) -> list[str]:
+    """`count` more not-started actions on A1, in two themes; their titles by deadline."""
+    with app.app_context():
+        leader = db.session.scalar(select(User).where(User.email == "leder@x.dk"))
+        a1 = db.session.scalar(select(Unit).where(Unit.code == "A1"))
+        follow_up = db.session.scalar(
+            select(followup.FollowUp).where(followup.FollowUp.unit_id == a1.id)
+        )
+        themes = [
+            followup.add_theme(
+                db.session, leader, follow_up, title=title, current_score=None,
+                target_score=None, goal="", approach="",
+            )
+            for title in ("Arbejdsmængde", "Samarbejde")
+        ]  # fmt: skip
+        member = db.session.scalar(select(User).where(User.email == "m@x.dk"))
+        titles = []
+        for n in range(count):
+            title = f"Opgave {n:02d}"
+            followup.add_action(
+                db.session, leader, follow_up, title=title, theme=themes[n % 2],
+                owner=member if n == 0 else None,
+                deadline=date.today() + timedelta(days=40 + n),
+            )  # fmt: skip
+            titles.append(title)
+        db.session.commit()
+    return titles
+
+
+def _column(page: str, status: int) -> str:
+    start = page.index(f'id="column-{status}"')
+    end = page.find('class="kompas-column"', start)
+    return page[start : end if end != -1 else len(page)]
+
+
+def test_a_long_column_shows_its_most_urgent_cards_and_counts_them_all(
+    app: Flask, client: FlaskClient, actions
+) -> None:
+    titles = _many_on_a1(app, 14)  # with "Makkerordning" ... "Kursus": 18 not started
+    login(client, "leder@x.dk")
+    page = client.get("/board/?scope=unit&unit=A1").get_data(as_text=True)
+    column = _column(page, 0)
+    shown = re.findall(r'class="kompas-card__title"><a href="[^"]+">([^<]+)</a>', column)
+    # The ten nearest deadlines, in order; the rest one link away, in the list.
+    assert shown == ["Makkerordning", "Fredagsmøde", "Vagtplan", "Kursus", *titles[:6]]
+    assert "(18)" in column and "Se alle 18 i listen" in column
+    assert "18 handlinger" in page
+    listed = client.get("/board/?scope=unit&unit=A1&view=list").get_data(as_text=True)
+    assert all(title in listed for title in titles)
+
+
+def test_the_filters_offer_every_theme_and_owner_in_scope_and_count_what_they_keep(
+    app: Flask, client: FlaskClient, actions
+) -> None:
+    _many_on_a1(app, 14)
+    login(client, "leder@x.dk")
+    page = client.get("/board/?scope=unit&unit=A1&theme=Samarbejde").get_data(as_text=True)
+    theme_select = page[
+        page.index('id="theme"') : page.index("</select>", page.index('id="theme"'))
+    ]
+    # The other theme stays on offer while one is chosen, and the owners of every card.
+    assert "Arbejdsmængde" in theme_select and 'value="Samarbejde" selected' in theme_select
+    owner_select = page[
+        page.index('id="owner"') : page.index("</select>", page.index('id="owner"'))
+    ]
+    assert "owner@x.dk" not in owner_select  # names, not e-mails
+    assert owner_select.count("<option") == 3  # "All", the A1 member, the B member
+    # Seven of the fourteen are on "Samarbejde": the count and the cards say seven.
+    assert "7 handlinger" in page and "(7)" in _column(page, 0)
+    assert "Makkerordning" not in page
+
+
+def test_a_move_by_button_gives_the_focus_back_to_the_cards_button(
+    client: FlaskClient, actions
+) -> None:
+    login(client, "m@x.dk")
+    on = client.post(
+        f"/board/actions/{actions['mine']}/move",
+        data={"status": 1, "was": 0, "version": 1, "return_to": "/board/"},
+        headers={"HX-Request": "true"},
+    )
+    assert f'data-focus="move-{actions["mine"]}-on"' in on.get_data(as_text=True)
+    # Moved on to the end of the arrow: there is no button on, so the one back.
+    for status, version in ((2, 2), (3, 3), (4, 4)):
+        last = client.post(
+            f"/board/actions/{actions['mine']}/move",
+            data={"status": status, "was": status - 1, "version": version, "return_to": "/board/"},
+            headers={"HX-Request": "true"},
+        )
+    page = last.get_data(as_text=True)
+    assert f'data-focus="move-{actions["mine"]}-back"' in page
+    assert f'id="move-{actions["mine"]}-on"' not in page
+    # A drag sends no `was`: the focus is left where it is.
+    dragged = move(client, actions["soon"], 2, 1, **{"HX-Request": "true"})
+    assert "data-focus" not in dragged.get_data(as_text=True)
