@@ -15,7 +15,7 @@ For each, in the same run, best of --repeat:
 
   assemble  app.services.reports.assemble_annual: every query and every figure of the report
   html      the Jinja templates and the SVG charts (annual_charts + render_template)
-  render    WeasyPrint: layout and writing the PDF (app.services.pdf.html_to_pdf)
+  render    WeasyPrint: layout and writing the PDF (app.services.pdf.render_pdf)
 
 and prints the times, the pages, and the ratio assemble / render (target: <= 0.20). The
 5,000-unit report summarises (the report's unit and its direct children, then counts and
@@ -164,8 +164,8 @@ def measure(app: Any, label: str, root_code: str, year: int, repeat: int) -> dic
 
         html()  # warm up: the templates compile
         html_s, document = best(repeat, html)
-        pdf.html_to_pdf(document)  # warm up: fonts, stylesheets
-        renders = [pdf.html_to_pdf(document) for _ in range(repeat)]
+        pdf.render_pdf(document)  # warm up: fonts, stylesheets
+        renders = [pdf.render_pdf(document) for _ in range(repeat)]
         fastest = min(renders, key=lambda r: r.seconds)
         units = report.units_below + 1
     return {

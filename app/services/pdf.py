@@ -8,13 +8,16 @@ and a tagged PDF (PDF/UA-1) for screen readers.
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from cachetools import LRUCache
 from flask import current_app, render_template
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -65,7 +68,35 @@ class Rendered:
     seconds: float  # time WeasyPrint spent: layout and writing the PDF
 
 
+# PDFs already made, by the SHA-256 of their HTML: the same HTML makes the same PDF, so a
+# key can never be stale. Laying out a unit report takes about a second, and on a results
+# morning many ask for the same unit's report; the HTML takes milliseconds. Per process
+# (app servers stay stateless) and bounded in bytes, least recently used out first.
+PDF_CACHE_BYTES = 64 * 1024 * 1024
+_made: LRUCache[bytes, Rendered] = LRUCache(
+    maxsize=PDF_CACHE_BYTES, getsizeof=lambda rendered: len(rendered.pdf)
+)
+_made_lock = threading.Lock()  # report jobs may run in a thread beside the requests
+
+
 def html_to_pdf(html: str) -> Rendered:
+    """The PDF of the document, made once per process for the same HTML."""
+    key = hashlib.sha256(html.encode()).digest()
+    with _made_lock:
+        made = _made.get(key)
+    if made is not None:
+        return made
+    rendered = render_pdf(html)
+    if (
+        len(rendered.pdf) <= PDF_CACHE_BYTES // 8
+    ):  # one huge report does not push out all the others
+        with _made_lock:
+            _made[key] = rendered
+    return rendered
+
+
+def render_pdf(html: str) -> Rendered:
+    """WeasyPrint itself, every time (html_to_pdf keeps what it made)."""
     fetcher = StaticOnlyFetcher(current_app.static_folder or "")
     start = time.perf_counter()
     document = HTML(string=html, base_url=STATIC_ORIGIN, url_fetcher=fetcher).render(**PDF_OPTIONS)

@@ -247,3 +247,22 @@ def _actor():
     from app.services.users import create_user
 
     return create_user(db.session, None, email="hr@x.dk", name="HR", password="x" * 12)
+
+
+def test_the_same_document_is_laid_out_once_and_a_changed_one_again(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    laid_out: list[str] = []
+    real = pdf.render_pdf
+
+    def counting(html: str) -> pdf.Rendered:
+        laid_out.append(html)
+        return real(html)
+
+    monkeypatch.setattr(pdf, "render_pdf", counting)
+    with app.test_request_context("/"):
+        first = pdf.html_to_pdf("<html><body><p>Enhed 7: 61,2</p></body></html>")
+        again = pdf.html_to_pdf("<html><body><p>Enhed 7: 61,2</p></body></html>")
+        changed = pdf.html_to_pdf("<html><body><p>Enhed 7: 61,3</p></body></html>")
+    assert again.pdf == first.pdf and len(laid_out) == 2
+    assert "61,3" in pdf_text(changed.pdf) and "61,2" in pdf_text(first.pdf)
