@@ -77,6 +77,7 @@ class Access:
     _subtrees: dict[frozenset[int], set[int]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _chains: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
 
     def roles(self) -> set[Role]:
         return {role for role, _ in self.assignments} | ({Role.ADMIN} if self.is_admin else set())
@@ -92,7 +93,7 @@ class Access:
                 return True
             if _GRANTS[role][1]:
                 if chain is None:
-                    chain = ancestor_ids(session, unit_id)
+                    chain = self.ancestors(session, unit_id)
                 if held_on in chain:
                     return True
         return False
@@ -103,7 +104,7 @@ class Access:
         if self.is_admin:
             return True
         deep = {u for role, u in self.assignments if grants(role, action) and _GRANTS[role][1]}
-        return bool(deep) and not deep.isdisjoint(ancestor_ids(session, unit_id))
+        return bool(deep) and not deep.isdisjoint(self.ancestors(session, unit_id))
 
     def visible_children(
         self, session: Session, action: Action, unit_id: int, children: list[Unit]
@@ -111,7 +112,7 @@ class Access:
         """The children the action is allowed on, with one tree walk for all of them."""
         if self.is_admin:
             return children
-        chain = ancestor_ids(session, unit_id)
+        chain = self.ancestors(session, unit_id)
         if any(
             _GRANTS[role][1] and grants(role, action) and held_on in chain
             for role, held_on in self.assignments
@@ -132,6 +133,16 @@ class Access:
             u for role, u in self.assignments if grants(role, action) and _GRANTS[role][1]
         )
         return direct | self.subtree(session, deep)
+
+    def ancestors(self, session: Session, unit_id: int) -> list[int]:
+        """ancestor_ids, walked once per request: a unit's chain also gives every chain
+        above it (a page asks about the unit and then each unit of its breadcrumbs)."""
+        if unit_id not in self._chains:
+            chain = ancestor_ids(session, unit_id)
+            for position, ancestor in enumerate(chain):
+                self._chains.setdefault(ancestor, chain[position:])
+            self._chains.setdefault(unit_id, chain)  # [] for a unit that does not exist
+        return self._chains[unit_id]
 
     def subtree(self, session: Session, root_ids: frozenset[int]) -> set[int]:
         """subtree_ids, walked once per request for the same roots."""

@@ -1,7 +1,7 @@
 """Load benchmark: a results morning, 50 simulated users against gunicorn and PostgreSQL.
 
     .venv/bin/python bench/load_bench.py [--seconds 120] [--users 50] [--workers 2]
-        [--database-url postgresql+psycopg://...] [--no-pdf]
+        [--database-url postgresql+psycopg://...] [--no-pdf] [--think 1-5]
 
 1. PostgreSQL: a private throw-away cluster (initdb into a temporary directory, pg_ctl start
    on a free loopback port, as scripts/test.sh; run as `postgres` when root), or the empty
@@ -15,13 +15,17 @@
 3. --users threads, each a person with its own cookies (sessions signed in over loopback http
    with the production Secure cookie, as bench/board_bench.py does), cycling through the
    demo's HR, head-of-department and leader logins. Each signs in, then until the time is up
-   picks at random: overview GET /results/ (30 %), unit page GET /units/<code> of a unit it
+   reads for 1-5 s (--think; a person, not a script: --think 0 sends the next request the
+   moment the last is answered, a stress test of 50 clients that never pause), then picks at
+   random: overview GET /results/ (30 %), unit page GET /units/<code> of a unit it
    sees (30 %), board move POST /board/actions/<id>/move of a card in its units with the
    version it last knew (20 %; a 409 is a conflict handled by the app, counted apart and the
    version re-read from the database as the board would show it), report archive GET /reports/
    (15 %) and a unit report PDF GET /reports/unit/<measurement>/<code>.pdf (5 %, --no-pdf to
-   leave out). Then, on the same machine, the same number of threads request the minimal
-   page for a quarter of the time (at least 10 s): the baseline.
+   leave out: at once when made before, else made by a report job whose page is polled every
+   second until the download is ready; "pdf" is the whole wait). Then, on the same machine, the same number of threads request the minimal
+   page, with the same pauses, for a quarter of the time (at least 30 s with pauses, 10 s
+   without): the baseline.
 4. Prints requests/s, p50/p95/p99 per kind, errors (any status other than 200, 302 for the
    sign-in, 409 for moves; and exceptions), and p95(unit page)/p95(minimal), target within 10.
    Every server started is stopped (gunicorn: SIGTERM, then SIGKILL to its group; PostgreSQL:
@@ -44,7 +48,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -158,7 +162,8 @@ def current_version(url: str, action_id: int) -> int:
         return row.fetchone()[0]
 
 
-def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: bool) -> dict:
+def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: bool,
+             think: tuple[float, float]) -> dict:  # fmt: skip
     """--users threads doing the morning's mix; latencies per kind, errors, conflicts."""
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, list[str]] = defaultdict(list)
@@ -186,6 +191,31 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
                 errors[kind].append(f"{status} {method} {path}")
         return status, data
 
+    def fetch_pdf(client: Client, path: str) -> None:
+        """A unit report as a person gets it: at once if it was made before, else through
+        its job page, polled as the browser does (every second) until it is ready. The
+        "pdf" time is the whole wait; each poll is also counted, as "pdf_poll"."""
+        began = time.perf_counter()
+        try:
+            status, headers, data = client.request("GET", path)
+            location = urlsplit(headers.get("Location", "")).path
+            if status == 302 and location.startswith("/reports/jobs/"):
+                for _ in range(120):
+                    time.sleep(1)
+                    status, fragment = timed("pdf_poll", client, "GET", location,
+                                             extra={"HX-Request": "true"})  # fmt: skip
+                    if status != 200 or b"hx-trigger" not in fragment:
+                        break
+                status, _, data = client.request("GET", location + "/download")
+        except Exception as error:  # noqa: BLE001 - counted as an error of its kind
+            with lock:
+                errors["pdf"].append(repr(error))
+            return
+        with lock:
+            latencies["pdf"].append(time.perf_counter() - began)
+            if status != 200 or not data.startswith(b"%PDF"):
+                errors["pdf"].append(f"{status} GET {path}")
+
     def person(index: int) -> None:
         rng = random.Random(index)
         who = plan["people"][index % len(plan["people"])]
@@ -207,6 +237,7 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
             token = fresh.group(1).decode()
         deadline = window["end"]
         while time.perf_counter() < deadline:
+            pause(rng, think)
             kind = rng.choices(kinds, weights)[0]
             code = quote(rng.choice(who["units"]))
             if kind == "overview":
@@ -216,7 +247,7 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
             elif kind == "archive":
                 timed(kind, client, "GET", "/reports/")
             elif kind == "pdf":
-                timed(kind, client, "GET", f"/reports/unit/{plan['measurement_id']}/{code}.pdf")
+                fetch_pdf(client, f"/reports/unit/{plan['measurement_id']}/{code}.pdf")
             elif who["actions"]:
                 action_id = rng.choice(who["actions"])
                 with lock:
@@ -246,16 +277,25 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
             "wall": time.perf_counter() - began}  # fmt: skip
 
 
-def baseline(port: int, seconds: float, users: int) -> dict:
-    """The minimal page, the same number of threads, each one request at a time."""
+def pause(rng: random.Random, think: tuple[float, float]) -> None:
+    """A person reads the page before the next click: between think[0] and think[1] s."""
+    if think[1] > 0:
+        time.sleep(rng.uniform(*think))
+
+
+def baseline(port: int, seconds: float, users: int, think: tuple[float, float]) -> dict:
+    """The minimal page, the same number of threads, each one request at a time, with the
+    same pauses between requests."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
-    def worker() -> None:
+    def worker(index: int) -> None:
         client = Client(port)
+        rng = random.Random(1000 + index)
         while time.perf_counter() < deadline:
+            pause(rng, think)
             began = time.perf_counter()
             try:
                 status, _, _ = client.request("GET", "/")
@@ -269,7 +309,7 @@ def baseline(port: int, seconds: float, users: int) -> dict:
                     errors.append(str(status))
 
     began = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(users)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(users)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -306,7 +346,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", help="an empty PostgreSQL database to use instead")
     parser.add_argument("--no-pdf", action="store_true", help="leave the unit report PDF out")
+    parser.add_argument("--think", default="1-5", metavar="MIN-MAX",
+                        help="seconds a person reads before the next click, uniform between "
+                             "MIN and MAX (default 1-5); 0 for none: every thread sends its "
+                             "next request the moment the last is answered")  # fmt: skip
     args = parser.parse_args()
+    low, _, high = args.think.partition("-")
+    think = (float(low), float(high or low))
 
     cluster = None if args.database_url else Cluster()
     servers = []
@@ -323,10 +369,13 @@ def main() -> int:
         servers.append(start_server("board_bench:minimal_app()", minimal_port, args.workers,
                                     env, minimal_log, ROOT / "bench"))  # fmt: skip
         wait_ready(servers[-1], minimal_port, "/", minimal_log)
-        print(f"{args.users} users for {args.seconds:.0f} s against gunicorn -w {args.workers} "
-              f"on 127.0.0.1:{app_port} ...", flush=True)  # fmt: skip
-        mixed = simulate(app_port, plan, url, args.seconds, args.users, not args.no_pdf)
-        base = baseline(minimal_port, max(10.0, args.seconds / 4), args.users)
+        thinking = f"{think[0]:g}-{think[1]:g} s between clicks" if think[1] else "no pauses"
+        print(f"{args.users} users ({thinking}) for {args.seconds:.0f} s against gunicorn "
+              f"-w {args.workers} on 127.0.0.1:{app_port} ...", flush=True)  # fmt: skip
+        mixed = simulate(app_port, plan, url, args.seconds, args.users, not args.no_pdf, think)
+        # With pauses a thread asks less often: a longer baseline, for as many answers.
+        base_seconds = max(30.0 if think[1] else 10.0, args.seconds / 4)
+        base = baseline(minimal_port, base_seconds, args.users, think)
         rows = report([mixed, base])
         total = sum(len(t) for t in mixed["latencies"].values())
         errors = sum(len(e) for e in mixed["errors"].values())

@@ -73,26 +73,36 @@ class Rendered:
 # morning many ask for the same unit's report; the HTML takes milliseconds. Per process
 # (app servers stay stateless) and bounded in bytes, least recently used out first.
 PDF_CACHE_BYTES = 64 * 1024 * 1024
-_made: LRUCache[bytes, Rendered] = LRUCache(
+_made: LRUCache[str, Rendered] = LRUCache(
     maxsize=PDF_CACHE_BYTES, getsizeof=lambda rendered: len(rendered.pdf)
 )
 _made_lock = threading.Lock()  # report jobs may run in a thread beside the requests
 
 
+def digest(html: str) -> str:
+    """What a made PDF is known by: the SHA-256 of its HTML, in hex."""
+    return hashlib.sha256(html.encode()).hexdigest()
+
+
+def already_made(html: str) -> Rendered | None:
+    """The PDF of this very HTML, if this process has made it."""
+    with _made_lock:
+        return _made.get(digest(html))
+
+
+def keep(html: str, rendered: Rendered) -> None:
+    if len(rendered.pdf) <= PDF_CACHE_BYTES // 8:  # one huge report does not push out the rest
+        with _made_lock:
+            _made[digest(html)] = rendered
+
+
 def html_to_pdf(html: str) -> Rendered:
     """The PDF of the document, made once per process for the same HTML."""
-    key = hashlib.sha256(html.encode()).digest()
-    with _made_lock:
-        made = _made.get(key)
-    if made is not None:
-        return made
-    rendered = render_pdf(html)
-    if (
-        len(rendered.pdf) <= PDF_CACHE_BYTES // 8
-    ):  # one huge report does not push out all the others
-        with _made_lock:
-            _made[key] = rendered
-    return rendered
+    made = already_made(html)
+    if made is None:
+        made = render_pdf(html)
+        keep(html, made)
+    return made
 
 
 def render_pdf(html: str) -> Rendered:

@@ -183,7 +183,10 @@ def _make(session: Session, job: ReportJob) -> None:
             raise reports_service.ReportUnavailable("no_measurement")
         report = reports_service.assemble_unit(session, unit, measurement)
         stage("rendering", 40)
-        rendered = pdf_service.unit_pdf(report)
+        html = pdf_service.unit_html(report)
+        rendered = pdf_service.html_to_pdf(html)
+        # Known by its HTML, so that anyone asking for the same report is given this PDF.
+        job.params = {**params, "digest": pdf_service.digest(html)}
         name = file_name("unit", unit.code, measurement.year)
     stage("storing", 90)
     _set(session, job, state="done", progress=100, stage="done", pdf=rendered.pdf, file_name=name,
@@ -195,6 +198,38 @@ def file_name(kind: str, code: str, year: int, version: int | None = None) -> st
     stem = "aarsrapport" if kind == "annual" else "enhedsrapport"
     suffix = f"-v{version}" if version else ""
     return f"{stem}-{safe}-{year}{suffix}.pdf"
+
+
+def made_unit_pdf(session: Session, digest: str) -> bytes | None:
+    """A unit report some job made from the very same HTML (pdf.digest) and still keeps."""
+    return session.scalar(
+        select(ReportJob.pdf)
+        .where(
+            ReportJob.kind == "unit",
+            ReportJob.state == "done",
+            ReportJob.params["digest"].as_string() == digest,
+        )
+        .order_by(ReportJob.id.desc())
+        .limit(1)
+    )
+
+
+def unit_job_under_way(
+    session: Session, user: User, unit_id: int, measurement_id: int, language: str
+) -> ReportJob | None:
+    """The user's own unfinished job for this unit report, so that asking twice (a second
+    click, a reload) does not make it twice."""
+    jobs = session.scalars(
+        select(ReportJob).where(
+            ReportJob.kind == "unit",
+            ReportJob.user_id == user.id,
+            ReportJob.state.in_(("queued", "running")),
+        )
+    )
+    wanted = {"unit_id": unit_id, "measurement_id": measurement_id, "language": language}
+    return next(
+        (job for job in jobs if all(job.params.get(k) == v for k, v in wanted.items())), None
+    )
 
 
 def find(session: Session, token: str, user: User) -> ReportJob | None:

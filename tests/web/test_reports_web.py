@@ -25,7 +25,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -42,6 +42,7 @@ from app.models import (
     ZeroToleranceAlert,
 )
 from app.models.reports import ArchiveIsImmutable
+from app.services import pdf as pdf_service
 from app.services import report_jobs
 from tests.conftest import login
 from tests.services.test_reports import MARKER, YEAR_2025, YEAR_2026, load, pdf_text
@@ -431,13 +432,12 @@ def test_a_hidden_unit_appears_in_no_report_or_export(app: Flask, org, make_user
             "annual": run_job(client, "/reports/annual/R/2026/pdf"),
             "annual A": run_job(client, "/reports/annual/A/2026/pdf"),
         }
+        for code in ("A2", "A1", "A", "R"):  # made in the request (inline), so served at once
+            outputs[f"unit {code}"] = client.get(f"/reports/unit/{measurement_id}/{code}.pdf").data
     finally:
         app.config.pop("REPORT_JOBS")
     texts = {name: pdf_text(content) for name, content in outputs.items()}
     for code in ("A2", "A1", "A", "R"):
-        texts[f"unit {code}"] = pdf_text(
-            client.get(f"/reports/unit/{measurement_id}/{code}.pdf").data
-        )
         texts[f"page {code}"] = client.get(f"/reports/unit/{measurement_id}/{code}").get_data(
             as_text=True
         )
@@ -483,3 +483,49 @@ def test_with_redis_jobs_go_to_rq_workers(demo: Flask, monkeypatch: pytest.Monke
     monkeypatch.setattr(report_jobs, "_worker_app", demo)
     report_jobs.run_in_worker(job_id)
     assert head.get(f"{job_url}/download").data.startswith(b"%PDF")
+
+
+def test_a_unit_pdf_not_made_before_is_made_in_the_background_and_then_served_at_once(
+    demo: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    measurement_id = m2026(demo)
+    url = f"/reports/unit/{measurement_id}/AK-BF-001.pdf"
+    leader, head = client_for(demo, LEADER), client_for(demo, HEAD)
+    monkeypatch.setattr(pdf_service, "_made", pdf_service.LRUCache(maxsize=1 << 26))
+    with demo.app_context():  # no PDF of this report yet, in this process or in a job
+        db.session.execute(delete(ReportJob))
+        db.session.commit()
+    demo.config["REPORT_JOBS"] = "thread"
+    try:
+        # Asked for twice before it is started (a double click): one job, one page.
+        monkeypatch.setattr(report_jobs, "submit", lambda job: None)
+        first = leader.get(url)
+        again = leader.get(url)
+        assert first.status_code == 302 and "/reports/jobs/" in first.headers["Location"]
+        assert again.headers["Location"] == first.headers["Location"]
+        monkeypatch.undo()
+        monkeypatch.setattr(pdf_service, "_made", pdf_service.LRUCache(maxsize=1 << 26))
+        token = first.headers["Location"].rsplit("/", 1)[1]
+        with demo.app_context():
+            job = db.session.scalar(select(ReportJob).where(ReportJob.token == token))
+            assert job.state == "queued"
+            report_jobs.submit(job)
+            report_jobs.wait(job.id, timeout=120)
+    finally:
+        demo.config["REPORT_JOBS"] = "inline"
+    page = leader.get(first.headers["Location"]).get_data(as_text=True)
+    assert "Rapporten er klar" in page
+    download = leader.get(first.headers["Location"] + "/download")
+    assert download.headers["Content-Type"] == "application/pdf"
+    with demo.app_context():
+        name = db.session.scalar(select(Unit.name).where(Unit.code == "AK-BF-001"))
+    assert name in pdf_text(download.data)
+    # Made once: anyone who may see the unit now gets that PDF at once, even from another
+    # app server (this process's own copy forgotten), and no new job is started.
+    monkeypatch.setattr(pdf_service, "_made", pdf_service.LRUCache(maxsize=1 << 26))
+    served = head.get(url)
+    assert served.status_code == 200 and served.data == download.data
+    with demo.app_context():
+        assert db.session.scalar(select(func.count(ReportJob.id))) == 1
+    # Someone who may not see the unit gets nothing, made or not.
+    assert client_for(demo, MEMBER).get(url).status_code == 404

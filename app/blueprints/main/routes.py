@@ -107,7 +107,7 @@ def unit(code: str) -> str:
     if may_view_results and measurements:
         measurement = chosen_measurement(measurements)
         view = results_service.unit_view(db.session, unit, measurement)  # type: ignore[arg-type]
-        follow_up = followup_service.find(db.session, measurement, unit)  # type: ignore[arg-type]
+        follow_up = followup_service.find(db.session, measurement, unit, with_plan=False)  # type: ignore[arg-type]
         open_alerts = db.session.scalar(
             select(func.count(ZeroToleranceAlert.id)).where(
                 ZeroToleranceAlert.measurement_id == measurement.id,  # type: ignore[union-attr]

@@ -299,8 +299,31 @@ def unit(measurement_id: int, code: str) -> str:
 @bp.get("/unit/<int:measurement_id>/<code>.pdf")
 @login_required
 def unit_pdf(measurement_id: int, code: str) -> Response:
-    """The unit report as PDF: a few pages, made at once."""
+    """The unit report as PDF. Made before from the same HTML (by this process or by any
+    job): at once. Otherwise made in the background, like the annual report, and the page
+    of that job says when it is ready: laying out a PDF takes about a second, which would
+    hold up everyone else's pages on the app server on a busy results morning."""
     measurement, unit = _unit_context(measurement_id, code)
-    report = service.assemble_unit(db.session, unit, measurement)
-    rendered = pdf_service.unit_pdf(report)
-    return _pdf_response(rendered.pdf, report_jobs.file_name("unit", unit.code, measurement.year))
+    name = report_jobs.file_name("unit", unit.code, measurement.year)
+    html = pdf_service.unit_html(service.assemble_unit(db.session, unit, measurement))
+    made = pdf_service.already_made(html)
+    if made is not None:
+        return _pdf_response(made.pdf, name)
+    kept = report_jobs.made_unit_pdf(db.session, pdf_service.digest(html))
+    if kept is not None:
+        return _pdf_response(kept, name)
+    language = str(get_locale() or "da")
+    job = report_jobs.unit_job_under_way(
+        db.session, current_user, unit.id, measurement.id, language
+    )
+    if job is None:
+        params = {"unit_id": unit.id, "measurement_id": measurement.id, "language": language}
+        job = report_jobs.create(db.session, current_user, "unit", params)
+        db.session.commit()
+        report_jobs.submit(job)
+        db.session.refresh(job)
+        if job.state == "done" and job.pdf:  # the inline backend: made in this request
+            return _pdf_response(job.pdf, name)
+    return redirect(url_for("reports.job", token=job.token))  # type: ignore[return-value]
+
+
