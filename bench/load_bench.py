@@ -23,9 +23,9 @@
    version re-read from the database as the board would show it), report archive GET /reports/
    (15 %) and a unit report PDF GET /reports/unit/<measurement>/<code>.pdf (5 %, --no-pdf to
    leave out: at once when made before, else made by a report job whose page is polled every
-   second until the download is ready; "pdf" is the whole wait). Then, on the same machine, the same number of threads request the minimal
-   page, with the same pauses, for a quarter of the time (at least 30 s with pauses, 10 s
-   without): the baseline.
+   second until the download is ready; "pdf" is the whole wait). Then, on the same machine,
+   the same number of threads request the minimal page, with the same pauses, for a quarter
+   of the time (at least 30 s with pauses, 10 s without): the baseline.
 4. Prints requests/s, p50/p95/p99 per kind, errors (any status other than 200, 302 for the
    sign-in, 409 for moves; and exceptions), and p95(unit page)/p95(minimal), target within 10.
    Every server started is stopped (gunicorn: SIGTERM, then SIGKILL to its group; PostgreSQL:
