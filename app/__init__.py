@@ -189,6 +189,25 @@ def register_template_helpers(app: Flask) -> None:
     from app.models import Role
     from app.policy import Action, current_access
 
+    # Templates translate through the request's catalogue, looked up once: flask_babel's own
+    # `_` finds the locale and the catalogue again on every call, which was a fifth of a
+    # results page (some 250 texts). Keyed by the locale object, so force_locale still works.
+    def catalogue() -> Any:
+        locale = getattr(g.get("_flask_babel"), "babel_locale", None)
+        cached = g.get("kompas_catalogue")
+        if cached is not None and locale is not None and cached[0] is locale:
+            return cached[1]
+        translations = flask_babel.get_translations()
+        g.kompas_catalogue = (getattr(g.get("_flask_babel"), "babel_locale", None), translations)
+        return translations
+
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda text: catalogue().ugettext(text),
+        ngettext=lambda one, many, n: catalogue().ungettext(one, many, n),
+        pgettext=lambda context, text: catalogue().upgettext(context, text),
+        npgettext=lambda context, one, many, n: catalogue().unpgettext(context, one, many, n),
+        newstyle=True,
+    )
     app.jinja_env.filters["format_date"] = flask_babel.format_date
     app.jinja_env.filters["format_datetime"] = flask_babel.format_datetime
     app.jinja_env.filters["format_decimal"] = flask_babel.format_decimal

@@ -136,6 +136,20 @@ def test_language_switch_to_english_and_back(client: FlaskClient, org, make_user
     assert "Log ud" in client.get("/").get_data(as_text=True)
 
 
+def test_templates_follow_a_forced_language_within_a_request(app: Flask) -> None:
+    """The templates' catalogue is looked up once per request, yet a report made in another
+    language inside the request (force_locale) is in that language, and after it the page
+    is in the request's own again."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"):
+        assert render_template_string("{{ _('Sign out') }}") == "Log ud"
+        with force_locale("en"):
+            assert render_template_string("{{ _('Sign out') }}") == "Sign out"
+        assert render_template_string("{{ _('Sign out') }}") == "Log ud"
+
+
 def test_csrf_token_is_required(app: Flask, org, make_user) -> None:
     make_user("m@x.dk", [(Role.MEMBER, "A1")])
     app.config["WTF_CSRF_ENABLED"] = True

@@ -325,5 +325,3 @@ def unit_pdf(measurement_id: int, code: str) -> Response:
         if job.state == "done" and job.pdf:  # the inline backend: made in this request
             return _pdf_response(job.pdf, name)
     return redirect(url_for("reports.job", token=job.token))  # type: ignore[return-value]
-
-
