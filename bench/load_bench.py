@@ -41,6 +41,7 @@ import random
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,49 @@ PASSWORD = "load benchmark password"  # noqa: S105 - local only
 DOMAIN_LOGINS = ("hr@", "chef.bf@", "leder@")  # who does a results morning: HR and leaders
 MIX = [("overview", 30), ("unit", 30), ("move", 20), ("archive", 15), ("pdf", 5)]
 CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class RedisServer:
+    """A private Redis on a free loopback port, nothing written to disk: the app's REDIS_URL,
+    for its rate limits and its report queue (as production runs it)."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if not binary:
+            raise SystemExit(
+                "redis-server not found: apt-get install redis-server, or --jobs thread"
+            )
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("redis-server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_report_worker(env: dict, log: Path) -> subprocess.Popen:
+    """One RQ worker for the report queue, niced as deploy/kompas-reports.service runs it."""
+    rq = str(Path(sys.executable).parent / "rq")
+    return subprocess.Popen(
+        ["nice", "-n", "10", rq, "worker", "kompas-reports", "--url", env["REDIS_URL"],
+         "--worker-class", "rq.worker.SimpleWorker"],
+        cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=log.open("wb"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
 
 
 class Cluster:
@@ -346,6 +390,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", help="an empty PostgreSQL database to use instead")
     parser.add_argument("--no-pdf", action="store_true", help="leave the unit report PDF out")
+    parser.add_argument("--jobs", choices=("rq", "thread"), default="rq",
+                        help="where report PDFs are made: rq (default, as in production: a "
+                             "private redis-server for REDIS_URL and one RQ worker, niced) or "
+                             "thread (in the app server processes)")  # fmt: skip
     parser.add_argument("--think", default="1-5", metavar="MIN-MAX",
                         help="seconds a person reads before the next click, uniform between "
                              "MIN and MAX (default 1-5); 0 for none: every thread sends its "
@@ -355,6 +403,7 @@ def main() -> int:
     think = (float(low), float(high or low))
 
     cluster = None if args.database_url else Cluster()
+    redis = RedisServer() if args.jobs == "rq" else None
     servers = []
     logs = Path(tempfile.mkdtemp(prefix="kompas-load-logs-"))
     try:
@@ -362,6 +411,9 @@ def main() -> int:
         plan = build(url)
         env = {**os.environ, "KOMPAS_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
                "DATABASE_URL": url, "LOGIN_RATE_LIMIT": "100000 per minute"}  # fmt: skip
+        if redis is not None:
+            env["REDIS_URL"] = redis.url
+            servers.append(start_report_worker(env, logs / "rq.log"))
         app_port, minimal_port = free_port(), free_port()
         app_log, minimal_log = logs / "app.log", logs / "minimal.log"
         servers.append(start_server("wsgi:app", app_port, args.workers, env, app_log, ROOT))
@@ -370,8 +422,10 @@ def main() -> int:
                                     env, minimal_log, ROOT / "bench"))  # fmt: skip
         wait_ready(servers[-1], minimal_port, "/", minimal_log)
         thinking = f"{think[0]:g}-{think[1]:g} s between clicks" if think[1] else "no pauses"
+        jobs = "an RQ worker (nice 10), Redis" if redis else "threads of the app server"
         print(f"{args.users} users ({thinking}) for {args.seconds:.0f} s against gunicorn "
-              f"-w {args.workers} on 127.0.0.1:{app_port} ...", flush=True)  # fmt: skip
+              f"-w {args.workers} on 127.0.0.1:{app_port}, PDFs made by {jobs} ...",
+              flush=True)  # fmt: skip
         mixed = simulate(app_port, plan, url, args.seconds, args.users, not args.no_pdf, think)
         # With pauses a thread asks less often: a longer baseline, for as many answers.
         base_seconds = max(30.0 if think[1] else 10.0, args.seconds / 4)
@@ -395,6 +449,8 @@ def main() -> int:
             stop_server(server)
         if cluster is not None:
             cluster.stop()
+        if redis is not None:
+            redis.stop()
         print(f"server logs: {logs}")
 
 

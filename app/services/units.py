@@ -44,8 +44,8 @@ def subtree_select(root_ids: Iterable[int]) -> Select[tuple[int]]:
     return select(tree.c.id)
 
 
-def breadcrumbs(session: Session, unit: Unit) -> list[Unit]:
-    """Root first, the unit itself last."""
-    ids = ancestor_ids(session, unit.id)
+def breadcrumbs(session: Session, unit: Unit, chain: list[int] | None = None) -> list[Unit]:
+    """Root first, the unit itself last. `chain`: the unit's ancestor_ids, if known."""
+    ids = chain if chain is not None else ancestor_ids(session, unit.id)
     units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))}
     return [units[i] for i in reversed(ids)]

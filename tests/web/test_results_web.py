@@ -456,3 +456,43 @@ def test_the_overview_issues_a_bounded_number_of_queries(
             counts[units] = len(statements)
         assert counts[10] == counts[60], (url, counts)
         assert counts[60] <= 15, (url, counts)
+
+
+def _results_section(page: str) -> str:
+    start = page.index('<section aria-labelledby="results-heading"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_the_results_section_is_made_once_and_anew_after_an_import_or_new_cut_offs(
+    app: Flask, client: FlaskClient, org, make_user, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    measurement_id = setup(app, ALL_SHOWN)
+    make_user("l@x.dk", [(Role.LEADER, "A")])
+    login(client, "l@x.dk")
+    made: list[str] = []
+    real = results_service.unit_view
+
+    def counted(session, unit: Unit, measurement: Measurement) -> results_service.UnitView:
+        made.append(unit.code)
+        return real(session, unit, measurement)
+
+    monkeypatch.setattr(results_service, "unit_view", counted)
+    first = _results_section(client.get("/units/A1").get_data(as_text=True))
+    again = _results_section(client.get("/units/A1").get_data(as_text=True))
+    assert again == first and made == ["A1"]  # the second page from what the first made
+    assert _results_section(client.get("/units/A").get_data(as_text=True)) != first
+    # The same measurement imported again with other answers: the page shows them at once.
+    changed = [team("A1", "A", 6, ("PT-1", "MT-1"), option=1)
+               if isinstance(line, list) and line[0].startswith("A1;") else line
+               for line in ALL_SHOWN]  # fmt: skip
+    assert changed != ALL_SHOWN
+    setup(app, changed)
+    reimported = _results_section(client.get("/units/A1").get_data(as_text=True))
+    assert reimported != first and made == ["A1", "A", "A1"]
+    # New traffic-light cut-offs: said, and coloured, at once.
+    with app.app_context():
+        measurement = db.session.get(Measurement, measurement_id)
+        measurement.yellow_from, measurement.green_from = 90.0, 95.0
+        db.session.commit()
+    recoloured = _results_section(client.get("/units/A1").get_data(as_text=True))
+    assert "rød under 90" in recoloured.lower() and "rød under 90" not in reimported.lower()

@@ -110,7 +110,7 @@ def _common(measurement: Measurement, unit: Unit, follow_up: FollowUp | None) ->
         "measurement": measurement,
         "unit": unit,
         "follow_up": follow_up,
-        "trail": breadcrumbs(db.session, unit),
+        "trail": breadcrumbs(db.session, unit, access.ancestors(db.session, unit.id)),
         "steps": STEPS,
         "step_titles": STEP_TITLES,
         "status_labels": STATUS_LABELS,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.blueprints.followup.routes import STEP_TITLES
 from app.blueprints.main import bp
-from app.blueprints.results.routes import chosen_measurement
+from app.blueprints.results.routes import chosen_measurement, unit_results_html
 from app.extensions import db
 from app.models import AuditEvent, Measurement, Role, Unit, User, ZeroToleranceAlert
 from app.policy import Action, current_access, require, unit_or_404
@@ -94,19 +94,21 @@ def units() -> str:
 def unit(code: str) -> str:
     unit = unit_or_404(code, Action.VIEW_UNIT)
     access = current_access()
-    trail = breadcrumbs(db.session, unit)
+    # The unit's chain, walked once: the breadcrumbs, and whether each of them is a link.
+    trail = breadcrumbs(db.session, unit, access.ancestors(db.session, unit.id))
     linkable = {u.id for u in trail if access.may(db.session, Action.VIEW_UNIT, u.id)}
     children = access.visible_children(
         db.session, Action.VIEW_UNIT, unit.id, [c for c in unit.children if c.active]
     )
     may_view_results = access.may(db.session, Action.VIEW_RESULTS, unit.id)
     measurements = results_service.measurements_with_figures(db.session)
-    view = None
+    measurement = None
+    results_html = None
     follow_up = None
     open_alerts = 0
     if may_view_results and measurements:
         measurement = chosen_measurement(measurements)
-        view = results_service.unit_view(db.session, unit, measurement)  # type: ignore[arg-type]
+        results_html = unit_results_html(unit, measurement, measurements)  # type: ignore[arg-type]
         follow_up = followup_service.find(db.session, measurement, unit, with_plan=False)  # type: ignore[arg-type]
         open_alerts = db.session.scalar(
             select(func.count(ZeroToleranceAlert.id)).where(
@@ -124,7 +126,8 @@ def unit(code: str) -> str:
         may_view_results=may_view_results,
         may_edit_followup=access.may(db.session, Action.EDIT_FOLLOWUP, unit.id),
         measurements=measurements,
-        view=view,
+        measurement=measurement,
+        results_html=results_html,
         follow_up=follow_up,
         current_step=followup_service.current_step(follow_up),
         step_titles=STEP_TITLES,

@@ -1,20 +1,24 @@
-"""The organisation overview and the results export; the unit page includes
-`results/_unit_results.html` from here."""
+"""The organisation overview and the results export; the unit page shows
+`results/_unit_results.html` rendered here (unit_results_html)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import threading
 from typing import Any
 
-from flask import Response, abort, make_response, render_template, request
+from cachetools import TTLCache
+from flask import Response, abort, current_app, make_response, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
+from markupsafe import Markup
+from sqlalchemy import func, select
 
 from app.blueprints.results import bp
 from app.extensions import db, htmx
-from app.models import Measurement, Unit
+from app.models import ImportLog, Measurement, Unit
 from app.policy import Action, current_access, require
 from app.services import results as results_service
 from app.vocabulary import colour_label
@@ -27,6 +31,63 @@ SORTS = {
     "response_rate": lambda r: (r.figures.response_rate is None, -(r.figures.response_rate or 0)),
     "change": lambda r: (r.change is None, r.change or 0),
 }
+
+
+# The results section of unit pages as rendered, by everything it shows. Figures never change
+# once computed (a new import computes new ones, with a new figures_computed_at and a new
+# import_log row), so a key cannot go stale through the results; the ten-minute life bounds
+# what the key leaves out (a unit renamed elsewhere, say). Per app and process, bounded in
+# bytes: on a results morning every leader opens their units' pages again and again.
+RESULTS_HTML_BYTES = 32 * 1024 * 1024
+_results_html_lock = threading.Lock()
+
+
+def _results_html() -> TTLCache[tuple[Any, ...], Markup]:
+    cache = current_app.extensions.get("kompas_results_html")
+    if cache is None:
+        cache = current_app.extensions["kompas_results_html"] = TTLCache(
+            maxsize=RESULTS_HTML_BYTES, ttl=600, getsizeof=len
+        )
+    return cache
+
+
+def unit_results_html(
+    unit: Unit, measurement: Measurement, measurements: list[Measurement]
+) -> Markup:
+    """results/_unit_results.html for the unit and measurement, rendered once per key."""
+    key = (
+        str(get_locale()),
+        unit.id,
+        unit.code,
+        unit.name,
+        measurement.id,
+        db.session.scalar(select(func.max(ImportLog.id))),
+        tuple(
+            (
+                m.id,
+                m.name,
+                m.year,
+                m.remeasure_of_id,
+                m.figures_computed_at,
+                m.threshold,
+                m.sensitive_threshold,
+                m.yellow_from,
+                m.green_from,
+            )
+            for m in measurements
+        ),  # fmt: skip
+    )
+    with _results_html_lock:
+        cached = _results_html().get(key)
+    if cached is not None:
+        return cached
+    view = results_service.unit_view(db.session, unit, measurement)
+    html = Markup(  # noqa: S704 - our own template, autoescaped
+        render_template("results/_unit_results.html", view=view, measurements=measurements)
+    )
+    with _results_html_lock:
+        _results_html()[key] = html
+    return html
 
 
 def chosen_measurement(measurements: list[Measurement]) -> Measurement | None:
