@@ -20,6 +20,11 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.config.from_object(config_for(config_name))
     if overrides:
         app.config.update(overrides)
+    if app.config.get("REDIS_URL") and not app.config.get("RATELIMIT_STORAGE_URI"):
+        # Rate limits in Redis, shared by every app server, whenever Redis is configured.
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = "memory://"
     if not app.config.get("SECRET_KEY"):
         raise ConfigurationError(
             "SECRET_KEY is not set. Set it in the environment (a long random string), "

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# tests/ops/test_redis.py starts its own redis-server (rate limits, the report queue).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # WeasyPrint renders with Pango.
 ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ ${#need[@]} -gt 0 ]; then

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 
-from flask import jsonify
+from flask import current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
@@ -13,7 +13,7 @@ from app.extensions import db
 
 def _job_queue() -> str:
     """In-process jobs need nothing; with REDIS_URL set the queue must answer."""
-    url = os.environ.get("REDIS_URL")
+    url = current_app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
     if not url:
         return "in-process"
     try:

@@ -1,0 +1,153 @@
+"""With REDIS_URL, as production runs: a real redis-server on loopback, started here.
+
+Rate limits live in Redis (an app server started afresh still knows them), and report PDFs
+are queued on Redis and made by an RQ worker, not by the app server.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import Queue, SimpleWorker
+from sqlalchemy import select
+
+from app import create_app
+from app.demo import build_demo
+from app.extensions import db, limiter
+from app.models import Measurement, ReportJob
+from app.services import pdf as pdf_service
+from app.services import report_jobs
+from tests.conftest import login
+
+PASSWORD = "redis test password"  # noqa: S105 - test fixture
+LEADER = "leder@demo.kompas.dk"
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is missing: scripts/test.sh installs it (apt redis-server)"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        for _ in range(100):
+            try:
+                if Redis.from_url(url).ping():
+                    break
+            except RedisConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    connection = Redis.from_url(redis_url)
+    connection.flushall()
+    yield connection
+    connection.flushall()
+
+
+def _app(database: Path, redis_url: str, **config: object) -> Flask:
+    return create_app(
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "REDIS_URL": redis_url,
+            "REPORT_JOBS": "",  # chosen from REDIS_URL, as in production
+            **config,
+        },
+    )
+
+
+def test_sign_in_limits_are_kept_in_redis_and_outlive_the_app_server(
+    tmp_path: Path, redis_url: str, redis: Redis
+) -> None:
+    settings = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"}
+    try:
+        first = _app(tmp_path / "k.db", redis_url, **settings)
+        with first.app_context():
+            db.create_all()
+        client = first.test_client()
+        tries = [client.post("/auth/login", data={"email": "m@x.dk", "password": "x"})
+                 for _ in range(3)]  # fmt: skip
+        assert [t.status_code for t in tries] == [200, 200, 200]
+        assert redis.keys("LIMITS*")  # the count is in Redis, not in this process
+        # Another app server (a new limiter storage, as a new process would have) refuses
+        # the fourth try from the same address.
+        second = _app(tmp_path / "k.db", redis_url, **settings)
+        refused = second.test_client().post(
+            "/auth/login", data={"email": "m@x.dk", "password": "x"}
+        )
+        assert refused.status_code == 429
+    finally:
+        limiter.reset()  # one limiter object serves every app of the process
+        limiter.enabled = False
+
+
+def test_a_unit_report_is_queued_on_redis_and_made_by_an_rq_worker(
+    tmp_path: Path, redis_url: str, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(tmp_path / "demo.db", redis_url)
+    with app.app_context():
+        db.create_all()
+        build_demo(db.session, password=PASSWORD)
+        db.session.commit()
+        measurement_id = db.session.scalar(
+            select(Measurement.id).where(
+                Measurement.year == 2026, Measurement.remeasure_of_id.is_(None)
+            )
+        )
+    assert report_jobs.backend(app) == "rq"
+    monkeypatch.setattr(pdf_service, "_made", pdf_service.LRUCache(maxsize=1 << 26))
+    client = app.test_client()
+    login(client, LEADER, PASSWORD)
+    url = f"/reports/unit/{measurement_id}/AK-BF-001.pdf"
+
+    asked = client.get(url)
+    assert asked.status_code == 302 and "/reports/jobs/" in asked.headers["Location"]
+    job_page = asked.headers["Location"]
+    waiting = client.get(job_page, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in waiting  # queued on Redis: nothing made in the request
+    queue = Queue(report_jobs.QUEUE, connection=redis)
+    assert queue.count == 1
+
+    # A worker, as `rq worker kompas-reports --worker-class rq.worker.SimpleWorker` runs it.
+    monkeypatch.setattr(report_jobs, "_worker_app", app)
+    SimpleWorker([queue], connection=redis).work(burst=True)
+    assert queue.count == 0
+    with app.app_context():
+        job = db.session.scalar(select(ReportJob))
+        assert job.state == "done", job.error
+    download = client.get(f"{job_page}/download")
+    assert download.data.startswith(b"%PDF")
+    # Made once: asked again, it is served at once, and nothing new is queued.
+    monkeypatch.setattr(pdf_service, "_made", pdf_service.LRUCache(maxsize=1 << 26))
+    again = client.get(url)
+    assert again.status_code == 200 and again.data == download.data
+    assert queue.count == 0
+
+
+def test_healthz_asks_redis_when_there_is_one(tmp_path: Path, redis_url: str, redis: Redis) -> None:
+    app = _app(tmp_path / "h.db", redis_url)
+    assert app.test_client().get("/healthz").get_json()["jobs"] == "ok"
+    gone = _app(tmp_path / "h.db", "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    response = gone.test_client().get("/healthz")
+    assert response.status_code == 503 and response.get_json()["jobs"] == "unavailable"
