@@ -368,3 +368,31 @@ def test_member_moves_a_card_by_keyboard_and_meets_a_conflict(
     expect(history.nth(1)).to_contain_text("Næsten færdig · Mads Berg")
     page.check_accessibility()
     look(tab, "board-detail")
+
+
+def test_a_long_column_shows_more_cards_in_place_with_the_focus_on_the_first_new_one(
+    page, live_app: Flask, actions
+) -> None:
+    with live_app.app_context():
+        leader = db.session.scalar(select(User).where(User.email == "leder@testby.dk"))
+        follow_up = db.session.get(Action, actions["later"]).follow_up
+        for n in range(12):  # with "Fredagsmøde" and the course: 14 not started
+            followup.add_action(db.session, leader, follow_up, title=f"Opgave {n:02d}",
+                                deadline=date.today() + timedelta(days=40 + n))  # fmt: skip
+        db.session.commit()
+    tab = page.page
+    sign_in(tab, MEMBER)
+    open_board(tab)
+    waiting = column(tab, "Ikke startet")
+    expect(waiting.locator("h2")).to_have_text("Ikke startet (14)")
+    expect(waiting.locator(".kompas-card")).to_have_count(10)
+    page.check_accessibility()
+
+    more = waiting.get_by_role("link", name="Vis 4 mere (Ikke startet)")
+    more.focus()
+    tab.keyboard.press("Enter")
+    expect(waiting.locator(".kompas-card")).to_have_count(14)
+    expect(tab.get_by_role("link", name="Opgave 08", exact=True)).to_be_focused()
+    expect(waiting.get_by_role("link", name=re.compile("^Vis "))).to_have_count(0)
+    assert "cards=20" in tab.url  # the address says what is shown: a reload keeps it
+    page.check_accessibility()

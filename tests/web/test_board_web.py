@@ -434,13 +434,30 @@ def test_a_long_column_shows_its_most_urgent_cards_and_counts_them_all(
     login(client, "leder@x.dk")
     page = client.get("/board/?scope=unit&unit=A1").get_data(as_text=True)
     column = _column(page, 0)
-    shown = re.findall(r'class="kompas-card__title"><a href="[^"]+">([^<]+)</a>', column)
+    shown = re.findall(r'class="kompas-card__title"><a href="[^"]+" id="[^"]+">([^<]+)</a>', column)
     # The ten nearest deadlines, in order; the rest one link away, in the list.
     assert shown == ["Makkerordning", "Fredagsmøde", "Vagtplan", "Kursus", *titles[:6]]
     assert "(18)" in column and "Se alle 18 i listen" in column
     assert "18 handlinger" in page
     listed = client.get("/board/?scope=unit&unit=A1&view=list").get_data(as_text=True)
     assert all(title in listed for title in titles)
+    # "Show 8 more" puts the rest on the board; with htmx, the columns come back with the
+    # focus on the first card it brought.
+    assert "Vis 8 mere" in column and "cards=20" in column
+    more = client.get("/board/?scope=unit&unit=A1&cards=20").get_data(as_text=True)
+    shown = re.findall(r'class="kompas-card__title"><a href="[^"]+" id="[^"]+">([^<]+)</a>',
+                       _column(more, 0))  # fmt: skip
+    assert len(shown) == 18 and "Vis " not in _column(more, 0)
+    fragment = client.get(
+        "/board/?scope=unit&unit=A1&cards=20&fragment=columns&at=0", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    eleventh = re.findall(r'id="card-(\d+)-link"', _column(fragment, 0))[10]
+    assert fragment.lstrip().startswith('<div id="board-columns"')
+    assert f'data-focus="card-{eleventh}-link"' in fragment
+    assert 'name="return_to" value="/board/?scope=unit&amp;unit=A1&amp;cards=20"' in fragment
+    # Nonsense asks for the usual ten.
+    odd = client.get("/board/?scope=unit&unit=A1&cards=lots").get_data(as_text=True)
+    assert len(re.findall(r'class="kompas-card__title"', _column(odd, 0))) == 10
 
 
 def test_the_filters_offer_every_theme_and_owner_in_scope_and_count_what_they_keep(

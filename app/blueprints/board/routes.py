@@ -44,7 +44,10 @@ LIST_SORTS = {  # the list view's columns, each sortable
     "deadline": lambda c: (c.action.deadline is None, c.action.deadline),
     "status": lambda c: (c.action.status, c.action.title.lower()),
 }
-COLUMN_LIMIT = 10  # cards per column on the board at first; "show more" adds as many again
+# Cards per column on the board: the most urgent first, "show more" adds as many again (up to
+# COLUMN_MOST, through ?cards=), and the list view has every one.
+COLUMN_LIMIT = 10
+COLUMN_MOST = 200
 
 
 def _default_unit() -> Unit | None:
@@ -76,6 +79,7 @@ def _board_context(args: MultiDict[str, str] | None = None) -> dict[str, Any]:
                 wanted.unit = unit.code
     today = date.today()
     view = args.get("view", "board")
+    per_column = min(max(args.get("cards", COLUMN_LIMIT, type=int), COLUMN_LIMIT), COLUMN_MOST)
     board = service.board(
         db.session,
         access,
@@ -83,7 +87,7 @@ def _board_context(args: MultiDict[str, str] | None = None) -> dict[str, Any]:
         wanted,
         unit,
         today,
-        per_column=COLUMN_LIMIT if view != "list" else None,
+        per_column=per_column if view != "list" else None,
     )
     sort = args.get("sort", "deadline")
     if sort in LIST_SORTS and sort != "deadline":  # the query already orders by deadline
@@ -102,7 +106,12 @@ def _board_context(args: MultiDict[str, str] | None = None) -> dict[str, Any]:
         "today": today,
         "may_move": rights.may_move,
         "may_edit": rights.may_edit,
-        "return_to": url_for("board.index", **args),
+        "return_to": url_for(
+            "board.index", **{k: v for k, v in args.items() if k not in ("fragment", "at")}
+        ),
+        "per_column": per_column,
+        "column_step": COLUMN_LIMIT,
+        "column_most": COLUMN_MOST,
         "view": view,
         "sort": sort if sort in LIST_SORTS else "deadline",
         "card_text": {
@@ -166,6 +175,13 @@ class _MoveForm:
 def index() -> str:
     context = _board_context()
     if htmx and request.args.get("fragment") == "columns":
+        # "Show more" in a column: the focus goes to the first card it brought.
+        at = request.args.get("at", type=int)
+        if at is not None and at in ActionStatus._value2member_map_:
+            column = context["board"].column(ActionStatus(at))
+            first_new = context["per_column"] - COLUMN_LIMIT
+            if 0 < first_new < len(column):
+                context["focus"] = f"card-{column[first_new].action.id}-link"
         return render_template("board/_columns.html", **context)
     if htmx:
         return render_template("board/_content.html", **context)
