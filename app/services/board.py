@@ -141,12 +141,10 @@ def _conditions(
     wanted: BoardFilter,
     unit: Unit | None,
     today: date,
-    *,
-    chosen: bool = True,
 ) -> list[Any]:
-    """The WHERE clauses of the filter, within what the user may see. `chosen=False` leaves
-    out the theme and owner chosen, for the lists those filters offer. Clauses name Action,
-    FollowUp and PlanTheme; a query using them joins those."""
+    """The WHERE clauses of the filter, within what the user may see, but for the theme and
+    owner chosen (_chosen): the lists those two filters offer come from these. Clauses name
+    Action and FollowUp; a query using them joins those."""
     where: list[Any] = []
     if wanted.scope == "mine":
         where.append(Action.owner_user_id == user.id)
@@ -170,10 +168,6 @@ def _conditions(
                     where.append(_on_units(visible))
     if wanted.measurement:
         where.append(FollowUp.measurement_id == wanted.measurement)
-    if chosen and wanted.theme:
-        where.append(PlanTheme.title == wanted.theme)
-    if chosen and wanted.owner.isdigit():
-        where.append(Action.owner_user_id == int(wanted.owner))
     if wanted.overdue:
         where += [Action.deadline < today, Action.status < ActionStatus.DONE]
     if wanted.soon:
@@ -186,6 +180,16 @@ def _conditions(
         where.append(
             or_(Action.escalated_to_unit_id.is_not(None), Action.escalated_to_function != "")
         )
+    return where
+
+
+def _chosen(wanted: BoardFilter) -> list[Any]:
+    """The WHERE clauses of the theme and owner chosen (they name PlanTheme and Action)."""
+    where: list[Any] = []
+    if wanted.theme:
+        where.append(PlanTheme.title == wanted.theme)
+    if wanted.owner.isdigit():
+        where.append(Action.owner_user_id == int(wanted.owner))
     return where
 
 
@@ -206,7 +210,8 @@ def board(
     subtree of thousands of actions costs the same two queries. Without, every card (the
     list view and the exports), up to 2,000.
     """
-    where = _conditions(session, access, user, wanted, unit, today)
+    in_scope = _conditions(session, access, user, wanted, unit, today)
+    where = in_scope + _chosen(wanted)
     query = _base_query()
     if per_column is None:
         query = query.where(*where).order_by(*_URGENCY).limit(2000)
@@ -251,7 +256,7 @@ def board(
                 due_soon=open_ and today <= action.deadline <= soon,  # type: ignore[operator]
             )
         )
-    counts, choices = _summary(session, access, user, wanted, unit, today)
+    counts, choices = _summary(session, wanted, in_scope)
     return Board(
         filter=wanted,
         unit=unit,
@@ -271,12 +276,7 @@ def _joined(query: Select[Any], wanted: BoardFilter) -> Select[Any]:
 
 
 def _summary(
-    session: Session,
-    access: Access,
-    user: User,
-    wanted: BoardFilter,
-    unit: Unit | None,
-    today: date,
+    session: Session, wanted: BoardFilter, in_scope: list[Any]
 ) -> tuple[dict[int, int], FilterChoices]:
     """Cards per status, and every theme and owner in scope whichever are chosen: one
     grouped query over the filter without its theme and owner, which are counted here."""
@@ -288,9 +288,8 @@ def _summary(
     )
     if wanted.measurement:
         query = query.join(FollowUp, FollowUp.id == Action.follow_up_id)
-    where = _conditions(session, access, user, wanted, unit, today, chosen=False)
     rows = session.execute(
-        query.where(*where).group_by(
+        query.where(*in_scope).group_by(
             Action.status, PlanTheme.title, Action.owner_user_id, User.name
         )
     ).all()

@@ -176,9 +176,9 @@ def index() -> str:
     context = _board_context()
     if htmx and request.args.get("fragment") == "columns":
         # "Show more" in a column: the focus goes to the first card it brought.
-        at = request.args.get("at", type=int)
-        if at is not None and at in ActionStatus._value2member_map_:
-            column = context["board"].column(ActionStatus(at))
+        at = request.args.get("at", type=_status)
+        if at is not None:
+            column = context["board"].column(at)
             first_new = context["per_column"] - COLUMN_LIMIT
             if 0 < first_new < len(column):
                 context["focus"] = f"card-{column[first_new].action.id}-link"
@@ -255,6 +255,10 @@ def move(action_id: int) -> Any:
             "success",
         )
     return redirect(return_to)
+
+
+def _status(value: str) -> ActionStatus:
+    return ActionStatus(int(value))  # ValueError for anything else: MultiDict.get gives None
 
 
 def _focus_after_move(
