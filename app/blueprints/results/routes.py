@@ -75,7 +75,7 @@ def unit_results_html(
                 m.green_from,
             )
             for m in measurements
-        ),  # fmt: skip
+        ),
     )
     with _results_html_lock:
         cached = _results_html().get(key)
