@@ -136,11 +136,15 @@ def remeasure_date(measurement: Measurement) -> date:
 def find(
     session: Session, measurement: Measurement, unit: Unit, *, with_plan: bool = True
 ) -> FollowUp | None:
-    """The unit's follow-up of the measurement with its steps, and its plan (themes and
-    actions) unless `with_plan` is False (a page that shows only how far it has come)."""
-    loads = [selectinload(FollowUp.steps).selectinload(FollowUpStep.updated_by)]
+    """The unit's follow-up of the measurement with its steps, and who changed them and its
+    plan (themes and actions) unless `with_plan` is False (a page that shows only how far it
+    has come)."""
+    loads = [selectinload(FollowUp.steps)]
     if with_plan:
-        loads.append(selectinload(FollowUp.themes).selectinload(PlanTheme.actions))
+        loads = [
+            selectinload(FollowUp.steps).selectinload(FollowUpStep.updated_by),
+            selectinload(FollowUp.themes).selectinload(PlanTheme.actions),
+        ]
     return session.scalar(
         select(FollowUp)
         .where(FollowUp.measurement_id == measurement.id, FollowUp.unit_id == unit.id)
