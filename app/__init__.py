@@ -72,9 +72,12 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Any:
+        from sqlalchemy.orm import joinedload
+
         from app.models import User
 
-        return db.session.get(User, int(user_id))
+        # With the roles in the same query: every page asks what the user may do.
+        return db.session.get(User, int(user_id), options=[joinedload(User.roles)])
 
 
 def register_blueprints(app: Flask) -> None:

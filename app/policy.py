@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import Role, RoleAssignment, Unit, User
+from app.models import Role, Unit, User
 from app.services.units import ancestor_ids, subtree_ids
 
 
@@ -152,9 +152,7 @@ class Access:
 
 
 def load_access(session: Session, user: User) -> Access:
-    rows = session.execute(
-        select(RoleAssignment.role, RoleAssignment.unit_id).where(RoleAssignment.user_id == user.id)
-    ).all()
+    rows = [(assignment.role, assignment.unit_id) for assignment in user.roles]
     return Access(
         user_id=user.id,
         is_admin=any(role == Role.ADMIN for role, _ in rows),
