@@ -123,18 +123,10 @@ class ThemeBlock:
 
 
 @dataclass
-class IndicatorLine:
-    theme: str
-    own: float | None
-    parent: float | None
-    organisation: float | None
-    last_year: float | None
+class IndicatorLine(results_service.Comparison):
+    """An indicator's comparison as the unit page has it, with its theme ("" overall)."""
 
-    @property
-    def change(self) -> float | None:
-        if self.own is None or self.last_year is None:
-            return None
-        return self.own - self.last_year
+    theme: str = ""
 
 
 @dataclass
@@ -212,9 +204,9 @@ def assemble_unit(
     report.response_rate = figures.response_rate
     report.colour = figures.colour
     o = view.overall
-    report.overall = IndicatorLine("", o.own, o.parent, o.organisation, o.last_year)
+    report.overall = IndicatorLine(o.own, o.parent, o.organisation, o.last_year)
     report.indicators = [
-        IndicatorLine(theme, c.own, c.parent, c.organisation, c.last_year)
+        IndicatorLine(c.own, c.parent, c.organisation, c.last_year, theme=theme)
         for theme, c in view.indicators.items()
     ]
     for theme, questions in view.themes.items():
