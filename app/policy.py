@@ -110,13 +110,7 @@ class Access:
         self, session: Session, action: Action, unit_id: int, children: list[Unit]
     ) -> list[Unit]:
         """The children the action is allowed on, with one tree walk for all of them."""
-        if self.is_admin:
-            return children
-        chain = self.ancestors(session, unit_id)
-        if any(
-            _GRANTS[role][1] and grants(role, action) and held_on in chain
-            for role, held_on in self.assignments
-        ):
+        if self.may_everywhere_below(session, action, unit_id):
             return children
         direct = {held_on for role, held_on in self.assignments if grants(role, action)}
         return [child for child in children if child.id in direct]
