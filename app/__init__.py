@@ -52,6 +52,7 @@ def select_locale() -> str:
 def register_extensions(app: Flask) -> None:
     # Imported for their side effect: the models must be known before migrate/db use them.
     from app import models  # noqa: F401
+    from app.services import changes  # noqa: F401 - the change stamp's session events
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER too

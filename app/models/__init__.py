@@ -1,6 +1,7 @@
 """Typed ORM models. Import from here: `from app.models import Unit, User, ...`."""
 
 from app.models.audit import AuditEvent
+from app.models.changes import ChangeStamp
 from app.models.figures import UnitFigures
 from app.models.followup import (
     STEPS,
@@ -35,6 +36,7 @@ __all__ = [
     "ZeroToleranceAlert",
     "ROLES",
     "AuditEvent",
+    "ChangeStamp",
     "ImportLog",
     "IssuedReport",
     "Measurement",
