@@ -1,21 +1,24 @@
-"""The change stamp, and caches of rendered HTML that are valid while it stays.
+"""Change stamps, and caches of rendered HTML that are valid while the stamps they read stay.
 
-Every transaction that writes something a page shows replaces the stamp (one row,
-change_stamp) in the same commit, so a cache keyed on the stamp it read before reading the
-data can never serve what a commit has since changed: the next request reads the new stamp
-and misses. This holds across processes and servers, since the stamp lives in the database;
-each process keeps its own cache (app servers stay stateless).
+Every transaction that writes something a page shows replaces the stamp of each area it
+wrote in (table change_stamp, a row per Area) in the same commit. A cache keyed on the stamps
+it read before reading the data can therefore never serve what a commit has since changed:
+the next request reads a new stamp and misses. This holds across processes and servers,
+since the stamps live in the database; each process keeps its own cache (app servers stay
+stateless).
 
-The stamp notices writes through the ORM session: objects flushed, and insert / update /
-delete statements run through session.execute. Writes that no cached page shows (the audit
-log, report jobs, staged imports, a user's last sign-in) leave it alone, so a busy morning of
-sign-ins does not empty the caches.
+The stamps notice writes through the ORM session: objects flushed, and insert / update /
+delete statements run through session.execute. A table not named in AREAS counts as
+Area.OTHER, which every cache reads, so a new table can only make caches miss more, never
+go stale. Writes that no cached page shows (the audit log, report jobs, staged imports, a
+user's last sign-in) leave the stamps alone, so a busy morning of sign-ins does not empty
+the caches.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from itertools import chain
 from typing import Any
 
@@ -24,54 +27,89 @@ from flask import current_app
 from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from app.models.changes import STAMP_ROW, ChangeStamp, new_stamp
+from app.models.changes import Area, ChangeStamp, new_stamp
 
+AREAS: dict[str, Area] = {
+    **dict.fromkeys(
+        (
+            "follow_up",
+            "follow_up_step",
+            "plan_theme",
+            "zero_tolerance_alert",
+        ),
+        Area.PLANS,
+    ),
+    **dict.fromkeys(("action", "action_update"), Area.ACTIONS),
+    **dict.fromkeys(
+        (
+            "measurement",
+            "questionnaire",
+            "question",
+            "unit_result",
+            "question_result",
+            "unit_figures",
+            "import_log",
+        ),
+        Area.RESULTS,
+    ),
+}
 QUIET_TABLES = frozenset({"audit_event", "report_job", "staged_import", "change_stamp"})
 QUIET_COLUMNS = {"user_account": frozenset({"last_login_at"})}
-_CHANGED = "kompas_changed"  # session.info flag: this transaction wrote something shown
+EVERY_AREA = tuple(Area)
+_CHANGED = "kompas_changed"  # session.info: the areas this transaction wrote in
 
 
-def _shows(instance: Any) -> bool:
-    """Whether writing this object can change a page."""
-    table = getattr(instance, "__tablename__", None)
+def _area(table: str | None) -> Area | None:
+    """The area a write to this table changes; None for a table no page shows."""
     if table in QUIET_TABLES:
-        return False
+        return None
+    return AREAS.get(table or "", Area.OTHER)
+
+
+def _shown_change(instance: Any) -> Area | None:
+    table = getattr(instance, "__tablename__", None)
+    area = _area(table)
     quiet = QUIET_COLUMNS.get(table or "")
-    if not quiet:
-        return True
+    if area is None or not quiet:
+        return area
     state = inspect(instance)
     if not state.persistent:
-        return True  # new or deleted
-    return any(attr.key not in quiet and attr.history.has_changes() for attr in state.attrs)
+        return area  # new or deleted
+    changed = any(attr.key not in quiet and attr.history.has_changes() for attr in state.attrs)
+    return area if changed else None
+
+
+def _note(session: Session, area: Area | None) -> None:
+    if area is not None:
+        session.info.setdefault(_CHANGED, set()).add(area)
 
 
 @event.listens_for(Session, "before_flush")
 def _note_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
-    if not session.info.get(_CHANGED) and any(
-        _shows(instance) for instance in chain(session.new, session.dirty, session.deleted)
-    ):
-        session.info[_CHANGED] = True
+    for instance in chain(session.new, session.dirty, session.deleted):
+        _note(session, _shown_change(instance))
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_statement(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) not in QUIET_TABLES:
-            state.session.info[_CHANGED] = True
+        _note(state.session, _area(getattr(table, "name", None)))
 
 
 @event.listens_for(Session, "before_commit")
-def _replace_stamp(session: Session) -> None:
+def _replace_stamps(session: Session) -> None:
     # before_commit runs before the commit's own flush: flush first, so its writes count.
     session.flush()
-    if session.info.pop(_CHANGED, False):
+    for area in sorted(session.info.pop(_CHANGED, ())):  # one order: no deadlock between two
         replaced = session.execute(
-            update(ChangeStamp).where(ChangeStamp.id == STAMP_ROW).values(value=new_stamp())
+            update(ChangeStamp).where(ChangeStamp.id == area).values(value=new_stamp())
         )
         if not replaced.rowcount:  # type: ignore[attr-defined]
-            # The row was deleted with everything else (`kompas demo --reset`, tests).
-            session.execute(insert(ChangeStamp).values(id=STAMP_ROW, value=new_stamp()))
+            # The rows were deleted with everything else (`kompas demo --reset`, tests).
+            present = set(session.scalars(select(ChangeStamp.id)))
+            missing = [{"id": a, "value": new_stamp()} for a in Area if a not in present]
+            session.execute(insert(ChangeStamp), missing)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -79,22 +117,39 @@ def _forget(session: Session) -> None:
     session.info.pop(_CHANGED, None)
 
 
-def current(session: Session) -> int | None:
-    """The stamp now; None when this session has written something not yet committed (its
-    reads are not what others see) or the row is missing."""
+def current(session: Session, areas: Collection[Area] = EVERY_AREA) -> tuple[int, ...] | None:
+    """The stamps of `areas` now; None when this session has written something not yet
+    committed (its reads are not what others see) or a stamp is missing."""
     if session.info.get(_CHANGED) or session.new or session.dirty or session.deleted:
         return None
-    return session.scalar(select(ChangeStamp.value).where(ChangeStamp.id == STAMP_ROW))
+    rows = dict(
+        session.execute(
+            select(ChangeStamp.id, ChangeStamp.value).where(ChangeStamp.id.in_(list(areas)))
+        )
+        .tuples()
+        .all()
+    )
+    if len(rows) < len(areas):
+        return None
+    return tuple(rows[area] for area in sorted(areas))
 
 
 class RenderedCache:
-    """Values (rendered HTML and what goes with it) by key and change stamp, per app and
-    process; least recently used out first, bounded in bytes (`size` measures a value)."""
+    """Values (rendered HTML and what goes with it) by key and the stamps of the areas they
+    show, per app and process; least recently used out first, bounded in bytes (`size`
+    measures a value)."""
 
-    def __init__(self, name: str, max_bytes: int, size: Callable[[Any], int]) -> None:
+    def __init__(
+        self,
+        name: str,
+        max_bytes: int,
+        size: Callable[[Any], int] = len,
+        areas: Collection[Area] = EVERY_AREA,
+    ) -> None:
         self.name = name
         self.max_bytes = max_bytes
         self.size = size
+        self.areas = frozenset(areas) | {Area.OTHER}  # every page shows units and people
         self._lock = threading.Lock()  # gthread workers serve requests in threads
 
     def _entries(self) -> LRUCache[Hashable, Any]:
@@ -106,12 +161,12 @@ class RenderedCache:
         return entries
 
     def get_or_make(self, session: Session, key: Hashable, make: Callable[[], Any]) -> Any:
-        """The value cached for key at the current stamp, else make() (cached when it can
+        """The value cached for key at the current stamps, else make() (cached when it can
         be)."""
-        stamp = current(session)
-        if stamp is None:
+        stamps = current(session, self.areas)
+        if stamps is None:
             return make()
-        full_key = (stamp, key)
+        full_key = (stamps, key)
         with self._lock:
             found = self._entries().get(full_key)
         if found is not None:

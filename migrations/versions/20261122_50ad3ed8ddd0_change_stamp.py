@@ -1,5 +1,5 @@
-"""Change stamp: one row, replaced by a new random value by every commit that writes what
-pages show; caches of rendered pages key on it
+"""Change stamps: a row per area of data (1 other, 2 plans, 3 results, 4 actions), replaced
+by a new random value by every commit that writes in it; caches of rendered pages key on them
 
 Revision ID: 50ad3ed8ddd0
 Revises: f742a580377c
@@ -25,7 +25,7 @@ def upgrade():
     sa.Column('value', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_change_stamp'))
     )
-    op.bulk_insert(table, [{'id': 1, 'value': secrets.randbits(62)}])
+    op.bulk_insert(table, [{'id': area, 'value': secrets.randbits(62)} for area in (1, 2, 3, 4)])
 
 
 def downgrade():

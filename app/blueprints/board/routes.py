@@ -10,15 +10,14 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -33,8 +32,8 @@ from app.extensions import db, htmx
 from app.models import Action, ActionStatus, PlanTheme, Role, Unit, User
 from app.policy import Action as Can
 from app.policy import current_access, require
+from app.rendering import fragment_cache, fragments
 from app.services import board as service
-from app.services import changes
 from app.services import results as results_service
 
 STATUSES = tuple(ActionStatus)
@@ -183,49 +182,24 @@ class _MoveForm:
         return getattr(self._form, name)
 
 
-# The board's cards as rendered, by who asks and what they ask for, valid while the change
-# stamp stays (app/services/changes.py: any move or edit anywhere replaces it). A team's board
-# is looked at far more often than it changes, and a department's takes ~30 ms to make.
-# Access is checked on every request before the cache is asked (_board_scope), and the key
-# holds the user and their roles, so a hit never shows what a miss would not.
-_rendered_boards = changes.RenderedCache(
-    "kompas_board_html",
-    16 * 1024 * 1024,
-    size=lambda rendered: len(rendered.content) + len(rendered.filters),
-)
-# Rendered cards hold this in place of the form's CSRF token, which is per session: it is
-# put back, the asker's own, on the way out.
-_TOKEN_MARK = "__kompas-csrf-token__"  # noqa: S105 - a placeholder, not a secret
-
-
-class _RenderedBoard(NamedTuple):
-    content: str  # board/_content.html or _columns.html, with _TOKEN_MARK for the CSRF token
-    filters: str  # board/_filters.html
+# The board as rendered (app/rendering.py): a team's board is looked at far more often than
+# it changes, and a department's takes ~30 ms to make. Any move or edit anywhere makes it anew.
+_rendered_boards = fragment_cache("kompas_board_html", 16 * 1024 * 1024)
 
 
 @bp.get("/")
 @login_required
 def index() -> str:
     args = request.args
-    wanted, unit = _board_scope(args)
+    scope = _board_scope(args)  # access, on every request
     template = (
         "board/_columns.html"
         if htmx and args.get("fragment") == "columns"
         else "board/_content.html"
     )
-    access = current_access()
-    key = (
-        template,
-        current_user.id,
-        access.is_admin,
-        tuple(access.assignments),
-        str(get_locale()),
-        date.today(),
-        tuple(sorted(args.items(multi=True))),
-    )
 
-    def render() -> _RenderedBoard:
-        context = _board_context(args, (wanted, unit))
+    def render() -> tuple[str, str]:
+        context = _board_context(args, scope)
         # "Show more" in a column: the focus goes to the first card it brought.
         at = args.get("at", type=_status)
         if at is not None and template == "board/_columns.html":
@@ -233,17 +207,12 @@ def index() -> str:
             first_new = context["per_column"] - COLUMN_LIMIT
             if 0 < first_new < len(column):
                 context["focus"] = f"card-{column[first_new].action.id}-link"
-        return _RenderedBoard(
-            render_template(template, **context).replace(generate_csrf(), _TOKEN_MARK),
-            render_template("board/_filters.html", **context),
-        )
+        filters = "" if htmx else render_template("board/_filters.html", **context)
+        return render_template(template, **context), filters
 
-    rendered = _rendered_boards.get_or_make(db.session, key, render)
-    # Both were rendered (autoescaped) by our own templates.
-    content = Markup(rendered.content.replace(_TOKEN_MARK, generate_csrf()))  # noqa: S704
+    content, filters = fragments(_rendered_boards, render, template)
     if htmx:
         return content
-    filters = Markup(rendered.filters)  # noqa: S704
     return render_template("board/index.html", content=content, filters=filters)
 
 

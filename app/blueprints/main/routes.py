@@ -14,7 +14,9 @@ from app.blueprints.main import bp
 from app.blueprints.results.routes import chosen_measurement, unit_results_html
 from app.extensions import db
 from app.models import AuditEvent, Measurement, Role, Unit, User, ZeroToleranceAlert
+from app.models.changes import Area
 from app.policy import Action, current_access, require, unit_or_404
+from app.rendering import fragment_cache, fragments
 from app.services import followup as followup_service
 from app.services import results as results_service
 from app.services.units import breadcrumbs
@@ -89,10 +91,32 @@ def units() -> str:
     return render_template("main/units.html", roots=roots)
 
 
+# The unit page as rendered (app/rendering.py): results, the follow-up's step and its alerts,
+# but no actions, so the day's moves on the board leave it be.
+_rendered_units = fragment_cache(
+    "kompas_unit_html", 16 * 1024 * 1024, areas=(Area.RESULTS, Area.PLANS)
+)
+
+
 @bp.get("/units/<code>")
 @login_required
 def unit(code: str) -> str:
-    unit = unit_or_404(code, Action.VIEW_UNIT)
+    unit = unit_or_404(code, Action.VIEW_UNIT)  # access, on every request
+
+    def render() -> tuple[str, str]:
+        context = _unit_context(unit)
+        return (
+            render_template("main/_unit_breadcrumbs.html", **context),
+            render_template("main/_unit_content.html", **context),
+        )
+
+    breadcrumbs_html, content = fragments(_rendered_units, render)
+    return render_template(
+        "main/unit.html", unit=unit, breadcrumbs=breadcrumbs_html, content=content
+    )
+
+
+def _unit_context(unit: Unit) -> dict[str, Any]:
     access = current_access()
     # The unit's chain, walked once: the breadcrumbs, and whether each of them is a link.
     trail = breadcrumbs(db.session, unit, access.ancestors(db.session, unit.id))
@@ -117,23 +141,22 @@ def unit(code: str) -> str:
                 ZeroToleranceAlert.closed_at.is_(None),
             )
         )
-    return render_template(
-        "main/unit.html",
-        unit=unit,
-        trail=trail,
-        linkable=linkable,
-        children=children,
-        may_view_results=may_view_results,
-        may_edit_followup=access.may(db.session, Action.EDIT_FOLLOWUP, unit.id),
-        measurements=measurements,
-        measurement=measurement,
-        results_html=results_html,
-        follow_up=follow_up,
-        current_step=followup_service.current_step(follow_up),
-        step_titles=STEP_TITLES,
-        open_alerts=open_alerts,
-        may_view_followup=access.may(db.session, Action.VIEW_FOLLOWUP, unit.id),
-    )
+    return {
+        "unit": unit,
+        "trail": trail,
+        "linkable": linkable,
+        "children": children,
+        "may_view_results": may_view_results,
+        "may_edit_followup": access.may(db.session, Action.EDIT_FOLLOWUP, unit.id),
+        "measurements": measurements,
+        "measurement": measurement,
+        "results_html": results_html,
+        "follow_up": follow_up,
+        "current_step": followup_service.current_step(follow_up),
+        "step_titles": STEP_TITLES,
+        "open_alerts": open_alerts,
+        "may_view_followup": access.may(db.session, Action.VIEW_FOLLOWUP, unit.id),
+    }
 
 
 HISTORY_PER_PAGE = 100

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from typing import Any
 
-from cachetools import TTLCache
-from flask import Response, abort, current_app, make_response, render_template, request
+from flask import Response, abort, make_response, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.blueprints.results import bp
 from app.extensions import db, htmx
-from app.models import ImportLog, Measurement, Unit
+from app.models import Measurement, Unit
+from app.models.changes import Area
 from app.policy import Action, current_access, require
+from app.rendering import fragment_cache, fragments
 from app.services import results as results_service
+from app.services.changes import RenderedCache
 from app.vocabulary import colour_label
 
 PER_PAGE = 200
@@ -33,61 +34,26 @@ SORTS = {
 }
 
 
-# The results section of unit pages as rendered, by everything it shows. Figures never change
-# once computed (a new import computes new ones, with a new figures_computed_at and a new
-# import_log row), so a key cannot go stale through the results; the ten-minute life bounds
-# what the key leaves out (a unit renamed elsewhere, say). Per app and process, bounded in
-# bytes: on a results morning every leader opens their units' pages again and again.
-RESULTS_HTML_BYTES = 32 * 1024 * 1024
-_results_html_lock = threading.Lock()
-
-
-def _results_html() -> TTLCache[tuple[Any, ...], Markup]:
-    cache = current_app.extensions.get("kompas_results_html")
-    if cache is None:
-        cache = current_app.extensions["kompas_results_html"] = TTLCache(
-            maxsize=RESULTS_HTML_BYTES, ttl=600, getsizeof=len
-        )
-    return cache
+# The results section of unit pages as rendered, by unit, measurement and language, while no
+# results, measurement or unit change (app/services/changes.py). It is the same for everyone
+# who may see the unit's results: the view checks that first. On a results morning every
+# leader opens their units' pages again and again.
+_unit_results = RenderedCache("kompas_results_html", 32 * 1024 * 1024, areas=(Area.RESULTS,))
 
 
 def unit_results_html(
     unit: Unit, measurement: Measurement, measurements: list[Measurement]
 ) -> Markup:
     """results/_unit_results.html for the unit and measurement, rendered once per key."""
-    key = (
-        str(get_locale()),
-        unit.id,
-        unit.code,
-        unit.name,
-        measurement.id,
-        db.session.scalar(select(func.max(ImportLog.id))),
-        tuple(
-            (
-                m.id,
-                m.name,
-                m.year,
-                m.remeasure_of_id,
-                m.figures_computed_at,
-                m.threshold,
-                m.sensitive_threshold,
-                m.yellow_from,
-                m.green_from,
-            )
-            for m in measurements
-        ),
-    )
-    with _results_html_lock:
-        cached = _results_html().get(key)
-    if cached is not None:
-        return cached
-    view = results_service.unit_view(db.session, unit, measurement)
-    html = Markup(  # noqa: S704 - our own template, autoescaped
-        render_template("results/_unit_results.html", view=view, measurements=measurements)
-    )
-    with _results_html_lock:
-        _results_html()[key] = html
-    return html
+
+    def render() -> Markup:
+        view = results_service.unit_view(db.session, unit, measurement)
+        return Markup(  # noqa: S704 - our own template, autoescaped
+            render_template("results/_unit_results.html", view=view, measurements=measurements)
+        )
+
+    key = (str(get_locale()), unit.id, measurement.id, tuple(m.id for m in measurements))
+    return _unit_results.get_or_make(db.session, key, render)
 
 
 def chosen_measurement(measurements: list[Measurement]) -> Measurement | None:
@@ -100,8 +66,20 @@ def chosen_measurement(measurements: list[Measurement]) -> Measurement | None:
     return measurements[0] if measurements else None
 
 
-def _overview_context(*, paginate: bool = True) -> dict[str, Any]:
+def _overview_root() -> int | None:
+    """The unit of ?root= (None: everything the user sees), after the checks: run on every
+    request, whatever a cache holds."""
     require(Action.VIEW_RESULTS)
+    root_code = request.args.get("root", "").strip()
+    if not root_code:
+        return None
+    root_id = db.session.scalar(select(Unit.id).where(Unit.code == root_code))
+    if root_id is None or not current_access().may(db.session, Action.VIEW_RESULTS, root_id):
+        abort(404)
+    return root_id
+
+
+def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str, Any]:
     access = current_access()
     measurements = results_service.measurements_with_figures(db.session)
     measurement = chosen_measurement(measurements)
@@ -109,12 +87,7 @@ def _overview_context(*, paginate: bool = True) -> dict[str, Any]:
     sort = request.args.get("sort", "tree")
     if sort not in SORTS:
         sort = "tree"
-    root_code = request.args.get("root", "").strip()
-    root_id = None
-    if root_code:
-        root_id = db.session.scalar(select(Unit.id).where(Unit.code == root_code))
-        if root_id is None or not access.may(db.session, Action.VIEW_RESULTS, root_id):
-            abort(404)
+    root_code = request.args.get("root", "").strip() if root_id is not None else ""
     rows = (
         results_service.overview_rows(db.session, access, measurement, root_unit_id=root_id)
         if measurement
@@ -151,18 +124,32 @@ def _overview_context(*, paginate: bool = True) -> dict[str, Any]:
     }
 
 
+# The overview as rendered (app/rendering.py): it shows results and units only, so moves and
+# plans leave it be; HR's, of every unit, takes ~60 ms to make.
+_rendered_overviews = fragment_cache(
+    "kompas_overview_html", 16 * 1024 * 1024, areas=(Area.RESULTS,)
+)
+
+
 @bp.get("/")
 @login_required
 def overview() -> str:
-    context = _overview_context()
-    template = "results/_overview_table.html" if htmx else "results/overview.html"
-    return render_template(template, **context)
+    root_id = _overview_root()
+    template = "results/_overview_table.html" if htmx else "results/_overview_content.html"
+
+    def render() -> tuple[str]:
+        return (render_template(template, **_overview_context(root_id=root_id)),)
+
+    (content,) = fragments(_rendered_overviews, render)
+    if htmx:
+        return content
+    return render_template("results/overview.html", content=content)
 
 
 def _export_table() -> tuple[Measurement, list[str], list[list[Any]]]:
     """The overview as rows for the CSV and XLSX exports: shown cells only; a hidden unit
     says so and nothing else."""
-    context = _overview_context(paginate=False)
+    context = _overview_context(paginate=False, root_id=_overview_root())
     if context["measurement"] is None:
         abort(404)
     themes = context["themes"]
