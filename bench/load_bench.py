@@ -14,7 +14,9 @@
    simulated user signs in from 127.0.0.1.
 3. --users threads, each a person with its own cookies (sessions signed in over loopback http
    with the production Secure cookie, as bench/board_bench.py does), cycling through the
-   demo's HR, head-of-department and leader logins. Each signs in, then until the time is up
+   demo's HR, head-of-department and leader logins. All 50 press "sign in" at the same moment
+   (~8 s of argon2 on 2 cores), or at moments spread evenly over the first --arrive seconds.
+   Each signs in, then until the time is up
    reads for 1-5 s (--think; a person, not a script: --think 0 sends the next request the
    moment the last is answered, a stress test of 50 clients that never pause), then picks at
    random: overview GET /results/ (30 %), unit page GET /units/<code> of a unit it
@@ -207,7 +209,7 @@ def current_version(url: str, action_id: int) -> int:
 
 
 def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: bool,
-             think: tuple[float, float]) -> dict:  # fmt: skip
+             think: tuple[float, float], arrive: float) -> dict:  # fmt: skip
     """--users threads doing the morning's mix; latencies per kind, errors, conflicts."""
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, list[str]] = defaultdict(list)
@@ -265,6 +267,7 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
         who = plan["people"][index % len(plan["people"])]
         client = Client(port)
         start_barrier.wait()
+        time.sleep(rng.uniform(0, arrive))  # people come in over the first `arrive` seconds
         status, page = timed("sign_in", client, "GET", "/auth/login")
         found = CSRF.search(page)
         if not found:
@@ -398,6 +401,9 @@ def main() -> int:
                         help="seconds a person reads before the next click, uniform between "
                              "MIN and MAX (default 1-5); 0 for none: every thread sends its "
                              "next request the moment the last is answered")  # fmt: skip
+    parser.add_argument("--arrive", type=float, default=0, metavar="SECONDS",
+                        help="people sign in at moments spread evenly over the first SECONDS "
+                             "(default 0: all at the same moment)")  # fmt: skip
     args = parser.parse_args()
     low, _, high = args.think.partition("-")
     think = (float(low), float(high or low))
@@ -423,10 +429,12 @@ def main() -> int:
         wait_ready(servers[-1], minimal_port, "/", minimal_log)
         thinking = f"{think[0]:g}-{think[1]:g} s between clicks" if think[1] else "no pauses"
         jobs = "an RQ worker (nice 10), Redis" if redis else "threads of the app server"
-        print(f"{args.users} users ({thinking}) for {args.seconds:.0f} s against gunicorn "
-              f"-w {args.workers} on 127.0.0.1:{app_port}, PDFs made by {jobs} ...",
+        arriving = f"signing in over {args.arrive:g} s" if args.arrive else "all signing in at once"
+        print(f"{args.users} users ({arriving}, {thinking}) for {args.seconds:.0f} s against "
+              f"gunicorn -w {args.workers} on 127.0.0.1:{app_port}, PDFs made by {jobs} ...",
               flush=True)  # fmt: skip
-        mixed = simulate(app_port, plan, url, args.seconds, args.users, not args.no_pdf, think)
+        mixed = simulate(app_port, plan, url, args.seconds, args.users, not args.no_pdf, think,
+                         args.arrive)  # fmt: skip
         # With pauses a thread asks less often: a longer baseline, for as many answers.
         base_seconds = max(30.0 if think[1] else 10.0, args.seconds / 4)
         base = baseline(minimal_port, base_seconds, args.users, think)

@@ -35,6 +35,7 @@ from app.policy import current_access, require
 from app.rendering import fragment_cache, fragments
 from app.services import board as service
 from app.services import results as results_service
+from app.services.changes import stamped
 
 STATUSES = tuple(ActionStatus)
 LIST_SORTS = {  # the list view's columns, each sortable
@@ -189,6 +190,7 @@ _rendered_boards = fragment_cache("kompas_board_html", 16 * 1024 * 1024)
 
 @bp.get("/")
 @login_required
+@stamped
 def index() -> str:
     args = request.args
     scope = _board_scope(args)  # access, on every request

@@ -19,6 +19,7 @@ from app.policy import Action, current_access, require, unit_or_404
 from app.rendering import fragment_cache, fragments
 from app.services import followup as followup_service
 from app.services import results as results_service
+from app.services.changes import stamped
 from app.services.units import breadcrumbs
 
 NEXT_STEPS = {
@@ -100,6 +101,7 @@ _rendered_units = fragment_cache(
 
 @bp.get("/units/<code>")
 @login_required
+@stamped
 def unit(code: str) -> str:
     unit = unit_or_404(code, Action.VIEW_UNIT)  # access, on every request
 

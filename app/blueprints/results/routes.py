@@ -21,7 +21,7 @@ from app.models.changes import Area
 from app.policy import Action, current_access, require
 from app.rendering import fragment_cache, fragments
 from app.services import results as results_service
-from app.services.changes import RenderedCache
+from app.services.changes import RenderedCache, stamped
 from app.vocabulary import colour_label
 
 PER_PAGE = 200
@@ -133,6 +133,7 @@ _rendered_overviews = fragment_cache(
 
 @bp.get("/")
 @login_required
+@stamped
 def overview() -> str:
     root_id = _overview_root()
     template = "results/_overview_table.html" if htmx else "results/_overview_content.html"
