@@ -1,7 +1,7 @@
 """Load benchmark: a results morning, 50 simulated users against gunicorn and PostgreSQL.
 
     .venv/bin/python bench/load_bench.py [--seconds 120] [--users 50] [--workers 2]
-        [--database-url postgresql+psycopg://...] [--no-pdf] [--think 1-5]
+        [--database-url postgresql+psycopg://...] [--no-pdf] [--think 1-5] [--arrive 0]
 
 1. PostgreSQL: a private throw-away cluster (initdb into a temporary directory, pg_ctl start
    on a free loopback port, as scripts/test.sh; run as `postgres` when root), or the empty

@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 
 from app import create_app
 from app.extensions import db
-from app.models import Action, AuditEvent, Measurement, Role, Unit, User
+from app.models import Action, AuditEvent, Measurement, Role, Step, StepState, Unit, User
 from app.models.changes import Area
 from app.rendering import TOKEN_MARK
-from app.services import changes
+from app.services import changes, followup
 from app.services.users import assign_role
 from tests.conftest import login
 from tests.web.test_board_web import _race_database, _setup, move
@@ -212,3 +212,44 @@ def test_the_results_overview_is_kept_over_moves_and_made_anew_after_results(
     login(other, "leder.b@x.dk")
     assert other.get("/results/?root=B").status_code == 200
     assert other.get("/results/?root=A").status_code == 404
+
+
+def test_the_unit_page_is_kept_over_moves_and_made_anew_when_its_follow_up_moves_on(
+    app: Flask, client: FlaskClient, org, make_user
+) -> None:
+    actions = _setup(app, make_user)
+    login(client, "leder@x.dk")
+    app.extensions.pop("kompas_unit_html", None)
+    assert "Analyse" in client.get("/units/A1").get_data(as_text=True)
+    entries = app.extensions["kompas_unit_html"]
+    ((key, parts),) = entries.items()
+    entries[key] = (parts[0], parts[1].replace("<h1>", "<h1>(fra cachen) "))
+    assert "(fra cachen)" in client.get("/units/A1").get_data(as_text=True)
+
+    assert move(client, actions["mine"], 3, 1).status_code == 302  # no action is on the page
+    assert "(fra cachen)" in client.get("/units/A1").get_data(as_text=True)
+
+    with app.app_context():
+        leader = db.session.scalar(select(User).where(User.email == "leder@x.dk"))
+        unit = db.session.scalar(select(Unit).where(Unit.code == "A1"))
+        measurement = db.session.get(Measurement, actions["measurement"])
+        follow_up = followup.find(db.session, measurement, unit)
+        followup.save_step(db.session, leader, follow_up, Step.ANALYSIS, {}, StepState.DONE)
+        db.session.commit()
+        db.session.remove()
+    page = client.get("/units/A1").get_data(as_text=True)
+    assert "(fra cachen)" not in page and "Forberedelse" in page
+
+
+def test_a_commit_inside_a_stamped_view_reads_the_stamps_again(ctx: Flask, org) -> None:
+    with ctx.test_request_context("/"):
+
+        @changes.stamped
+        def view() -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+            before = changes.current(db.session)
+            db.session.get(Unit, db.session.scalar(select(Unit.id).limit(1))).name = "Ny"
+            db.session.commit()
+            return before, changes.current(db.session)
+
+        before, after = view()
+        assert before is not None and after is not None and before != after
