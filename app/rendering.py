@@ -11,7 +11,7 @@ asker's own token back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from datetime import date
 
 from flask import request
@@ -21,8 +21,9 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app.extensions import db, htmx
+from app.models.changes import Area
 from app.policy import current_access
-from app.services.changes import RenderedCache
+from app.services.changes import EVERY_AREA, RenderedCache
 
 TOKEN_MARK = "__kompas-csrf-token__"  # noqa: S105 - a placeholder, not a secret
 
@@ -56,6 +57,8 @@ def fragments(
     )
 
 
-def fragment_cache(name: str, max_bytes: int, **options: object) -> RenderedCache:
-    """A RenderedCache of tuples of rendered fragments."""
-    return RenderedCache(name, max_bytes, size=lambda parts: sum(map(len, parts)), **options)  # type: ignore[arg-type]
+def fragment_cache(
+    name: str, max_bytes: int, areas: Collection[Area] = EVERY_AREA
+) -> RenderedCache:
+    """A RenderedCache of tuples of rendered fragments, kept while `areas` stay unchanged."""
+    return RenderedCache(name, max_bytes, size=lambda parts: sum(map(len, parts)), areas=areas)
