@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Role, Unit
+from app.services import warming
 
 
 @click.group()
@@ -132,8 +134,20 @@ def import_command(
         return
     log = imports.apply(db.session, None, checked, measurement)
     db.session.commit()
+    warming.schedule()
     replaced = " (replacing the earlier import)" if log.replaced_earlier else ""
     click.echo(f"Imported into {measurement.name!r}{replaced}.")
+
+
+@kompas.command("warm")
+@with_appcontext
+def warm_command() -> None:
+    """Prepare every unit page's results section in the shared cache (REDIS_URL), as an
+    import does: after Redis was restarted or a backup restored."""
+    if warming.shared_pages() is None:
+        raise click.ClickException("REDIS_URL is not set: there is no shared cache to prepare.")
+    made = warming.warm(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Prepared {made} results sections.")
 
 
 def _where(problem: object) -> str:

@@ -199,6 +199,17 @@ def build(url: str) -> dict:
     return {"people": people, "versions": versions, "measurement_id": measurement.id}
 
 
+def prepare_pages(env: dict) -> None:
+    """What an import does with REDIS_URL set (app/services/warming.py): the results were
+    imported before the morning, so their unit pages' results sections are prepared."""
+    started = time.perf_counter()
+    flask = str(Path(sys.executable).parent / "flask")
+    done = subprocess.run([flask, "--app", "wsgi", "kompas", "warm"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True, timeout=600)  # fmt: skip
+    print(f"{done.stdout.strip()} ({time.perf_counter() - started:.1f} s, as after an import)",
+          flush=True)  # fmt: skip
+
+
 def current_version(url: str, action_id: int) -> int:
     """What the board would show now (after a 409)."""
     import psycopg
@@ -420,6 +431,7 @@ def main() -> int:
         if redis is not None:
             env["REDIS_URL"] = redis.url
             servers.append(start_report_worker(env, logs / "rq.log"))
+            prepare_pages(env)
         app_port, minimal_port = free_port(), free_port()
         app_log, minimal_log = logs / "app.log", logs / "minimal.log"
         servers.append(start_server("wsgi:app", app_port, args.workers, env, app_log, ROOT))

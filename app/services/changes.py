@@ -4,8 +4,8 @@ Every transaction that writes something a page shows replaces the stamp of each 
 wrote in (table change_stamp, a row per Area) in the same commit. A cache keyed on the stamps
 it read before reading the data can therefore never serve what a commit has since changed:
 the next request reads a new stamp and misses. This holds across processes and servers,
-since the stamps live in the database; each process keeps its own cache (app servers stay
-stateless).
+since the stamps live in the database. Each process keeps its own cache, and with REDIS_URL
+they share a tier in Redis (app/services/shared_pages.py); app servers stay stateless.
 
 The stamps notice writes through the ORM session: objects flushed, and insert / update /
 delete statements run through session.execute. A table not named in AREAS counts as
@@ -140,11 +140,16 @@ def stamped(view: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from app.extensions import db
 
-        if _clean(db.session):
-            db.session.info[_SNAPSHOT] = _read(db.session, EVERY_AREA)
+        take_snapshot(db.session)
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def take_snapshot(session: Session) -> None:
+    """Read every stamp now, for the caches asked until the next commit (see stamped)."""
+    if _clean(session):
+        session.info[_SNAPSHOT] = _read(session, EVERY_AREA)
 
 
 @event.listens_for(Session, "after_commit")
@@ -166,9 +171,10 @@ def current(session: Session, areas: Collection[Area] = EVERY_AREA) -> tuple[int
 
 
 class RenderedCache:
-    """Values (rendered HTML and what goes with it) by key and the stamps of the areas they
-    show, per app and process; least recently used out first, bounded in bytes (`size`
-    measures a value)."""
+    """Rendered HTML (a string, or a tuple of strings) by key and the stamps of the areas it
+    shows, per app and process, least recently used out first, bounded in bytes (`size`
+    measures a value); and, with REDIS_URL, in the tier every process shares
+    (app/services/shared_pages.py)."""
 
     def __init__(
         self,
@@ -176,10 +182,12 @@ class RenderedCache:
         max_bytes: int,
         size: Callable[[Any], int] = len,
         areas: Collection[Area] = EVERY_AREA,
+        load: Callable[[Any], Any] = lambda value: value,
     ) -> None:
         self.name = name
         self.max_bytes = max_bytes
         self.size = size
+        self.load = load  # a value as the shared tier returns it (str, tuple of str) -> kept
         self.areas = frozenset(areas) | {Area.OTHER}  # every page shows units and people
         self._lock = threading.Lock()  # gthread workers serve requests in threads
 
@@ -192,8 +200,10 @@ class RenderedCache:
         return entries
 
     def get_or_make(self, session: Session, key: Hashable, make: Callable[[], Any]) -> Any:
-        """The value cached for key at the current stamps, else make() (cached when it can
-        be)."""
+        """The value cached for key at the current stamps (in this process, else in the
+        shared tier), else make() (cached when it can be)."""
+        from app.services.shared_pages import shared_pages
+
         stamps = current(session, self.areas)
         if stamps is None:
             return make()
@@ -202,8 +212,20 @@ class RenderedCache:
             found = self._entries().get(full_key)
         if found is not None:
             return found
+        shared = shared_pages()
+        shared_key = shared.key(self.name, full_key) if shared is not None else ""
+        if shared is not None and (found := shared.get(shared_key)) is not None:
+            value = self.load(found)
+            self._keep(full_key, value)
+            return value
         value = make()
-        if self.size(value) <= self.max_bytes:
-            with self._lock:
-                self._entries()[full_key] = value
+        if self._keep(full_key, value) and shared is not None:
+            shared.put(shared_key, value)
         return value
+
+    def _keep(self, full_key: Hashable, value: Any) -> bool:
+        if self.size(value) > self.max_bytes:
+            return False
+        with self._lock:
+            self._entries()[full_key] = value
+        return True

@@ -71,15 +71,18 @@ def submit(job: ReportJob) -> None:
     if chosen == "inline":
         run(db.session, job.id)
     elif chosen == "rq":
-        from redis import Redis
-        from rq import Queue
-
-        url = app.config.get("REDIS_URL") or os.environ["REDIS_URL"]
-        Queue(QUEUE, connection=Redis.from_url(url)).enqueue(
-            "app.services.report_jobs.run_in_worker", job.id, job_timeout=1800
-        )
+        queue(app).enqueue("app.services.report_jobs.run_in_worker", job.id, job_timeout=1800)
     else:
-        _futures[job.id] = _pool().submit(_run_in_app, app, job.id)
+        _futures[job.id] = pool().submit(_run_in_app, app, job.id)
+
+
+def queue(app: Flask) -> Any:
+    """The RQ queue the report workers take jobs from."""
+    from redis import Redis
+    from rq import Queue
+
+    url = app.config.get("REDIS_URL") or os.environ["REDIS_URL"]
+    return Queue(QUEUE, connection=Redis.from_url(url))
 
 
 def wait(job_id: int, timeout: float = 60) -> None:
@@ -89,7 +92,8 @@ def wait(job_id: int, timeout: float = 60) -> None:
         future.result(timeout=timeout)
 
 
-def _pool() -> ThreadPoolExecutor:
+def pool() -> ThreadPoolExecutor:
+    """The app server's own threads for background work (the `thread` backend)."""
     global _executor
     with _executor_lock:
         if _executor is None:
@@ -108,14 +112,19 @@ def _run_in_app(app: Flask, job_id: int) -> None:
 _worker_app: Flask | None = None
 
 
-def run_in_worker(job_id: int) -> None:
-    """The RQ entry point: build the app once per worker process, then run the job."""
+def worker_app() -> Flask:
+    """The app an RQ worker process runs its jobs in, built once per process."""
     global _worker_app
     if _worker_app is None:
         from app import create_app
 
         _worker_app = create_app()
-    _run_in_app(_worker_app, job_id)
+    return _worker_app
+
+
+def run_in_worker(job_id: int) -> None:
+    """The RQ entry point for reports."""
+    _run_in_app(worker_app(), job_id)
 
 
 def _set(session: Session, job: ReportJob, **values: Any) -> None:

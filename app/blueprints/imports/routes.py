@@ -34,7 +34,7 @@ from app.extensions import db, htmx
 from app.models import ImportLog, Measurement, StagedImport
 from app.models.base import utcnow
 from app.policy import Action, require
-from app.services import audit, imports
+from app.services import audit, imports, warming
 
 STAGED_LIFETIME = timedelta(hours=24)
 SORT_KEYS = {
@@ -204,6 +204,7 @@ def confirm(token: str) -> Response:
     log = imports.apply(db.session, current_user, checked, measurement)
     db.session.delete(staged)
     db.session.commit()
+    warming.schedule()  # the unit pages everyone will open, made before they do
     if log.replaced_earlier:
         message = _("The results of %(name)s were replaced.", name=measurement.name)
     else:

@@ -38,7 +38,9 @@ SORTS = {
 # results, measurement or unit change (app/services/changes.py). It is the same for everyone
 # who may see the unit's results: the view checks that first. On a results morning every
 # leader opens their units' pages again and again.
-_unit_results = RenderedCache("kompas_results_html", 16 * 1024 * 1024, areas=(Area.RESULTS,))
+_unit_results = RenderedCache(
+    "kompas_results_html", 16 * 1024 * 1024, areas=(Area.RESULTS,), load=Markup
+)
 
 
 def unit_results_html(
