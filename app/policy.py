@@ -132,11 +132,14 @@ class Access:
         """ancestor_ids, walked once per request: a unit's chain also gives every chain
         above it (a page asks about the unit and then each unit of its breadcrumbs)."""
         if unit_id not in self._chains:
-            chain = ancestor_ids(session, unit_id)
-            for position, ancestor in enumerate(chain):
-                self._chains.setdefault(ancestor, chain[position:])
-            self._chains.setdefault(unit_id, chain)  # [] for a unit that does not exist
+            self.learn_chain(unit_id, ancestor_ids(session, unit_id))
         return self._chains[unit_id]
+
+    def learn_chain(self, unit_id: int, chain: list[int]) -> None:
+        """The unit's ancestor_ids, when a page has read them already."""
+        for position, ancestor in enumerate(chain):
+            self._chains.setdefault(ancestor, chain[position:])
+        self._chains.setdefault(unit_id, chain)  # [] for a unit that does not exist
 
     def subtree(self, session: Session, root_ids: frozenset[int]) -> set[int]:
         """subtree_ids, walked once per request for the same roots."""

@@ -105,10 +105,11 @@ class RedisServer:
 
 
 def start_report_worker(env: dict, log: Path) -> subprocess.Popen:
-    """One RQ worker for the report queue, niced as deploy/kompas-reports.service runs it."""
+    """One RQ worker for the report queue, at the idle CPU priority, as
+    deploy/kompas-reports.service runs it."""
     rq = str(Path(sys.executable).parent / "rq")
     return subprocess.Popen(
-        ["nice", "-n", "10", rq, "worker", "kompas-reports", "--url", env["REDIS_URL"],
+        ["chrt", "--idle", "0", rq, "worker", "kompas-reports", "--url", env["REDIS_URL"],
          "--worker-class", "rq.worker.SimpleWorker"],
         cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=log.open("wb"),
         stderr=subprocess.STDOUT, start_new_session=True,
@@ -406,7 +407,8 @@ def main() -> int:
     parser.add_argument("--no-pdf", action="store_true", help="leave the unit report PDF out")
     parser.add_argument("--jobs", choices=("rq", "thread"), default="rq",
                         help="where report PDFs are made: rq (default, as in production: a "
-                             "private redis-server for REDIS_URL and one RQ worker, niced) or "
+                             "private redis-server for REDIS_URL and one RQ worker at the idle "
+                             "CPU priority) or "
                              "thread (in the app server processes)")  # fmt: skip
     parser.add_argument("--think", default="1-5", metavar="MIN-MAX",
                         help="seconds a person reads before the next click, uniform between "
@@ -440,7 +442,7 @@ def main() -> int:
                                     env, minimal_log, ROOT / "bench"))  # fmt: skip
         wait_ready(servers[-1], minimal_port, "/", minimal_log)
         thinking = f"{think[0]:g}-{think[1]:g} s between clicks" if think[1] else "no pauses"
-        jobs = "an RQ worker (nice 10), Redis" if redis else "threads of the app server"
+        jobs = "an RQ worker (idle priority), Redis" if redis else "threads of the app server"
         arriving = f"signing in over {args.arrive:g} s" if args.arrive else "all signing in at once"
         print(f"{args.users} users ({arriving}, {thinking}) for {args.seconds:.0f} s against "
               f"gunicorn -w {args.workers} on 127.0.0.1:{app_port}, PDFs made by {jobs} ...",

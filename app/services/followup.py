@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.models import (
     STEPS,
@@ -139,16 +139,20 @@ def find(
     """The unit's follow-up of the measurement with its steps, and who changed them and its
     plan (themes and actions) unless `with_plan` is False (a page that shows only how far it
     has come)."""
-    loads = [selectinload(FollowUp.steps)]
+    loads: list[Any] = [joinedload(FollowUp.steps)]  # five rows: in the same query
     if with_plan:
         loads = [
             selectinload(FollowUp.steps).selectinload(FollowUpStep.updated_by),
             selectinload(FollowUp.themes).selectinload(PlanTheme.actions),
         ]
-    return session.scalar(
-        select(FollowUp)
-        .where(FollowUp.measurement_id == measurement.id, FollowUp.unit_id == unit.id)
-        .options(*loads)
+    return (
+        session.scalars(
+            select(FollowUp)
+            .where(FollowUp.measurement_id == measurement.id, FollowUp.unit_id == unit.id)
+            .options(*loads)
+        )
+        .unique()
+        .one_or_none()
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Unit
@@ -42,6 +42,28 @@ def subtree_select(root_ids: Iterable[int]) -> Select[tuple[int]]:
     child = aliased(Unit)
     tree = tree.union(select(child.id).join(tree, child.parent_id == tree.c.id))
     return select(tree.c.id)
+
+
+def trail_and_children(session: Session, unit: Unit) -> tuple[list[Unit], list[Unit]]:
+    """The unit's breadcrumbs (root first, the unit itself last) and its active children
+    (by name), in one query: a unit page shows both."""
+    chain = select(Unit.id, Unit.parent_id).where(Unit.id == unit.id).cte(recursive=True)
+    parent = aliased(Unit)
+    chain = chain.union_all(
+        select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id)
+    )
+    found = session.scalars(
+        select(Unit)
+        .where(or_(Unit.id.in_(select(chain.c.id)), (Unit.parent_id == unit.id) & Unit.active))
+        .order_by(Unit.name, Unit.id)  # the children's order, as Unit.children has it
+    ).all()
+    by_id = {u.id: u for u in found}
+    trail, current = [], unit.id
+    while current is not None and current in by_id:
+        trail.append(by_id[current])
+        current = by_id[current].parent_id
+    children = [u for u in found if u.parent_id == unit.id and u.active]
+    return trail[::-1], children
 
 
 def breadcrumbs(session: Session, unit: Unit, chain: list[int] | None = None) -> list[Unit]:

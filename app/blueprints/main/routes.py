@@ -20,7 +20,7 @@ from app.rendering import fragment_cache, fragments
 from app.services import followup as followup_service
 from app.services import results as results_service
 from app.services.changes import stamped
-from app.services.units import breadcrumbs
+from app.services.units import trail_and_children
 
 NEXT_STEPS = {
     Role.LEADER: _l(
@@ -120,12 +120,12 @@ def unit(code: str) -> str:
 
 def _unit_context(unit: Unit) -> dict[str, Any]:
     access = current_access()
-    # The unit's chain, walked once: the breadcrumbs, and whether each of them is a link.
-    trail = breadcrumbs(db.session, unit, access.ancestors(db.session, unit.id))
+    # The unit's chain and children, read at once: the breadcrumbs, whether each of them is
+    # a link, and the children the user may open.
+    trail, children = trail_and_children(db.session, unit)
+    access.learn_chain(unit.id, [u.id for u in reversed(trail)])
     linkable = {u.id for u in trail if access.may(db.session, Action.VIEW_UNIT, u.id)}
-    children = access.visible_children(
-        db.session, Action.VIEW_UNIT, unit.id, [c for c in unit.children if c.active]
-    )
+    children = access.visible_children(db.session, Action.VIEW_UNIT, unit.id, children)
     may_view_results = access.may(db.session, Action.VIEW_RESULTS, unit.id)
     measurements = results_service.measurements_with_figures(db.session)
     measurement = None
