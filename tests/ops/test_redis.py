@@ -1,11 +1,14 @@
 """With REDIS_URL, as production runs: a real redis-server on loopback, started here.
 
-Rate limits live in Redis (an app server started afresh still knows them), and report PDFs
-are queued on Redis and made by an RQ worker, not by the app server.
+Rate limits live in Redis (an app server started afresh still knows them), report PDFs
+are queued on Redis and made by an RQ worker, not by the app server, and rendered pages are
+shared by every app server, prepared after an import by that worker.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import socket
 import subprocess
@@ -18,14 +21,16 @@ from flask import Flask
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, SimpleWorker
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import create_app
-from app.demo import build_demo
+from app.demo import build_demo, demo_results_csv
 from app.extensions import db, limiter
-from app.models import Measurement, ReportJob
+from app.models import Measurement, ReportJob, Unit
 from app.services import pdf as pdf_service
-from app.services import report_jobs
+from app.services import report_jobs, shared_pages
+from app.services import results as results_service
+from app.services.questionnaires import read_template
 from tests.conftest import login
 
 PASSWORD = "redis test password"  # noqa: S105 - test fixture
@@ -151,3 +156,96 @@ def test_healthz_asks_redis_when_there_is_one(tmp_path: Path, redis_url: str, re
     gone = _app(tmp_path / "h.db", "redis://127.0.0.1:1/0")  # nothing listens on port 1
     response = gone.test_client().get("/healthz")
     assert response.status_code == 503 and response.get_json()["jobs"] == "unavailable"
+
+
+def _unit_page_keys(redis: Redis, cache: str) -> list[bytes]:
+    return sorted(redis.keys(f"{shared_pages.PREFIX}:{cache}:*"))
+
+
+def test_a_page_one_app_server_made_is_served_by_another_until_its_data_changes(
+    tmp_path: Path, redis_url: str, redis: Redis
+) -> None:
+    first = _app(tmp_path / "s.db", redis_url)
+    with first.app_context():
+        db.create_all()
+        build_demo(db.session, password=PASSWORD)
+        db.session.commit()
+    one = first.test_client()
+    login(one, LEADER, PASSWORD)
+    made = one.get("/units/AK-BF-001")
+    assert made.status_code == 200
+    (page_key,) = _unit_page_keys(redis, "kompas_unit_html")
+    assert len(_unit_page_keys(redis, "kompas_results_html")) == 1
+    # Mark what Redis holds: a page with the mark was served from Redis, not made anew.
+    parts = json.loads(redis.get(page_key))
+    redis.set(page_key, json.dumps([part + "<!-- from redis -->" for part in parts]), ex=60)
+
+    second = _app(tmp_path / "s.db", redis_url)  # another app server: its own process cache
+    two = second.test_client()
+    login(two, LEADER, PASSWORD)  # a session of its own: its own CSRF token
+    served = two.get("/units/AK-BF-001").get_data(as_text=True)
+    assert "<!-- from redis -->" in served
+    assert "__kompas-csrf-token__" not in served
+
+    with first.app_context():  # the results change (here: the measurement's name)
+        measurement = db.session.scalar(select(Measurement).where(Measurement.year == 2026))
+        measurement.name = "Trivselsmåling 2026, rettet"
+        db.session.commit()
+    fresh = two.get("/units/AK-BF-001").get_data(as_text=True)
+    assert "<!-- from redis -->" not in fresh
+
+
+def test_an_import_prepares_every_unit_pages_results_section_on_a_report_worker(
+    tmp_path: Path, redis_url: str, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(tmp_path / "w.db", redis_url)
+    with app.app_context():
+        db.create_all()
+        build_demo(db.session, password=PASSWORD)
+        db.session.commit()
+        measurement_id = db.session.scalar(
+            select(Measurement.id).where(
+                Measurement.year == 2026, Measurement.remeasure_of_id.is_(None)
+            )
+        )
+        units = db.session.scalar(select(func.count()).select_from(Unit).where(Unit.active))
+    content = demo_results_csv(2026, read_template("apv")["questions"]).encode()
+    client = app.test_client()
+    login(client, "hr@demo.kompas.dk", PASSWORD)
+    staged = client.post(
+        "/imports/check",
+        data={"measurement_id": str(measurement_id), "file": (io.BytesIO(content), "apv.csv")},
+        content_type="multipart/form-data",
+    )
+    assert staged.status_code == 302
+    assert client.post(staged.headers["Location"] + "/confirm").status_code == 302
+    queue = Queue(report_jobs.QUEUE, connection=redis)
+    assert queue.count == 1  # the import asked for the pages; the request made none
+    assert _unit_page_keys(redis, "kompas_results_html") == []
+
+    monkeypatch.setattr(report_jobs, "_worker_app", app)
+    SimpleWorker([queue], connection=redis).work(burst=True)
+    assert len(_unit_page_keys(redis, "kompas_results_html")) == units  # one language in use
+
+    # Another app server serves every unit page's results without working them out.
+    def not_again(*_: object) -> None:
+        raise AssertionError("the results section was made again")
+
+    monkeypatch.setattr(results_service, "unit_view", not_again)
+    leader = _app(tmp_path / "w.db", redis_url).test_client()
+    login(leader, LEADER, PASSWORD)
+    page = leader.get("/units/AK-BF-001")
+    assert page.status_code == 200 and 'id="results"' in page.get_data(as_text=True)
+
+
+def test_without_redis_the_pages_are_still_made(tmp_path: Path, redis_url: str) -> None:
+    app = _app(tmp_path / "d.db", redis_url)
+    with app.app_context():
+        db.create_all()
+        build_demo(db.session, password=PASSWORD)
+        db.session.commit()
+    gone = _app(tmp_path / "d.db", "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    client = gone.test_client()
+    login(client, LEADER, PASSWORD)  # rate limits are not asked in tests
+    assert client.get("/units/AK-BF-001").status_code == 200
+    assert client.get("/units/AK-BF-001").status_code == 200
