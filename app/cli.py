@@ -142,12 +142,13 @@ def import_command(
 @kompas.command("warm")
 @with_appcontext
 def warm_command() -> None:
-    """Prepare every unit page's results section in the shared cache (REDIS_URL), as an
-    import does: after Redis was restarted or a backup restored."""
+    """Prepare every unit page's results section, and the page as HR sees it, in the shared
+    cache (REDIS_URL), as an import does: after Redis was restarted or a backup restored,
+    or on the morning the results are released."""
     if warming.shared_pages() is None:
         raise click.ClickException("REDIS_URL is not set: there is no shared cache to prepare.")
     made = warming.warm(current_app._get_current_object())  # type: ignore[attr-defined]
-    click.echo(f"Prepared {made} results sections.")
+    click.echo(f"Prepared {made} unit pages.")
 
 
 def _where(problem: object) -> str:

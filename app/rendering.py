@@ -26,18 +26,30 @@ from app.policy import current_access
 from app.services.changes import EVERY_AREA, RenderedCache
 
 TOKEN_MARK = "__kompas-csrf-token__"  # noqa: S105 - a placeholder, not a secret
+ADMIN = "any admin"  # who asks, for fragments every admin shares
 
 
 def fragments(
-    cache: RenderedCache, make: Callable[[], tuple[str, ...]], *key: Hashable
+    cache: RenderedCache,
+    make: Callable[[], tuple[str, ...]],
+    *key: Hashable,
+    admins_share: bool = False,
 ) -> tuple[Markup, ...]:
     """The fragments make() renders (our own autoescaped templates), from the cache when
-    nothing they show has changed since they were made for the same asker and address."""
+    nothing they show has changed since they were made for the same asker and address.
+
+    admins_share: for fragments that depend on who asks only through what they may do
+    (app/policy.py), never on who they are. An admin may do everything everywhere, so every
+    admin is served the same fragment, and it can be made before any of them asks
+    (app/services/warming.py)."""
     access = current_access()
+    asker: tuple[Hashable, ...] = (
+        (ADMIN,)
+        if admins_share and access.is_admin
+        else (current_user.id, access.is_admin, tuple(access.assignments))
+    )
     full_key = (
-        current_user.id,
-        access.is_admin,
-        tuple(access.assignments),
+        *asker,
         str(get_locale()),
         date.today(),
         request.path,

@@ -24,6 +24,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from app import create_app
+from app.blueprints.main import routes as main_routes
 from app.demo import build_demo, demo_results_csv
 from app.extensions import db, limiter
 from app.models import Measurement, ReportJob, Unit
@@ -232,10 +233,19 @@ def test_an_import_prepares_every_unit_pages_results_section_on_a_report_worker(
         raise AssertionError("the results section was made again")
 
     monkeypatch.setattr(results_service, "unit_view", not_again)
-    leader = _app(tmp_path / "w.db", redis_url).test_client()
+    another_server = _app(tmp_path / "w.db", redis_url)
+    leader = another_server.test_client()
     login(leader, LEADER, PASSWORD)
     page = leader.get("/units/AK-BF-001")
     assert page.status_code == 200 and 'id="results"' in page.get_data(as_text=True)
+    # HR, who opens every unit, is served the whole page as prepared: not even the
+    # breadcrumbs and the follow-up's step are read again.
+    monkeypatch.setattr(main_routes, "_unit_context", not_again)
+    hr = another_server.test_client()
+    login(hr, "hr@demo.kompas.dk", PASSWORD)
+    for code in ("AK", "AK-BF-001", "AK-SØ-030-T110"):
+        page = hr.get(f"/units/{code}")
+        assert page.status_code == 200 and 'id="results"' in page.get_data(as_text=True)
 
 
 def test_without_redis_the_pages_are_still_made(tmp_path: Path, redis_url: str) -> None:

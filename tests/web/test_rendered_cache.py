@@ -253,3 +253,26 @@ def test_a_commit_inside_a_stamped_view_reads_the_stamps_again(ctx: Flask, org) 
 
         before, after = view()
         assert before is not None and after is not None and before != after
+
+
+def test_admins_share_the_unit_page_and_nobody_else_gets_theirs(
+    app: Flask, org, make_user
+) -> None:
+    """What an admin sees of a unit page depends on what they may do (everything), not on
+    who they are; a leader of the unit sees it by their own rights."""
+    _setup(app, make_user)
+    make_user("hr1@x.dk", [(Role.ADMIN, "R")])
+    make_user("hr2@x.dk", [(Role.ADMIN, "R"), (Role.LEADER, "B")])
+    first, second, leader = app.test_client(), app.test_client(), app.test_client()
+    login(first, "hr1@x.dk")
+    login(second, "hr2@x.dk")
+    login(leader, "leder@x.dk")
+    app.extensions.pop("kompas_unit_html", None)
+    assert first.get("/units/A1").status_code == 200
+    entries = app.extensions["kompas_unit_html"]
+    ((key, parts),) = entries.items()
+    entries[key] = (parts[0], parts[1].replace("<h1>", "<h1>(fra cachen) "))
+
+    assert "(fra cachen)" in second.get("/units/A1").get_data(as_text=True)
+    assert "(fra cachen)" not in leader.get("/units/A1").get_data(as_text=True)
+    assert len(entries) == 2  # the admins' page and the leader's

@@ -6,6 +6,7 @@ from typing import Any
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -104,6 +105,16 @@ _rendered_units = fragment_cache(
 @stamped
 def unit(code: str) -> str:
     unit = unit_or_404(code, Action.VIEW_UNIT)  # access, on every request
+    breadcrumbs_html, content = unit_fragments(unit)
+    return render_template(
+        "main/unit.html", unit=unit, breadcrumbs=breadcrumbs_html, content=content
+    )
+
+
+def unit_fragments(unit: Unit) -> tuple[Markup, ...]:
+    """The unit page's breadcrumbs and content, for the signed-in user (or, with no user, an
+    admin: app/services/warming.py) at the request's address. Shown by what the user may
+    do, not who they are, so every admin shares them."""
 
     def render() -> tuple[str, str]:
         context = _unit_context(unit)
@@ -112,10 +123,7 @@ def unit(code: str) -> str:
             render_template("main/_unit_content.html", **context),
         )
 
-    breadcrumbs_html, content = fragments(_rendered_units, render)
-    return render_template(
-        "main/unit.html", unit=unit, breadcrumbs=breadcrumbs_html, content=content
-    )
+    return fragments(_rendered_units, render, admins_share=True)
 
 
 def _unit_context(unit: Unit) -> dict[str, Any]:
