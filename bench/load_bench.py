@@ -211,13 +211,26 @@ def prepare_pages(env: dict) -> None:
           flush=True)  # fmt: skip
 
 
-def current_version(url: str, action_id: int) -> int:
-    """What the board would show now (after a 409)."""
-    import psycopg
+class Versions:
+    """What the board would show of a card now (after a 409), read over one connection kept
+    for the run: a connection per conflict would have PostgreSQL start a backend each time,
+    load the bench put on the machine and not the app."""
 
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
-        row = connection.execute("SELECT version FROM action WHERE id = %s", (action_id,))
-        return row.fetchone()[0]
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.connection = psycopg.connect(
+            url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+        )
+        self.lock = threading.Lock()
+
+    def current(self, action_id: int) -> int:
+        with self.lock:
+            row = self.connection.execute("SELECT version FROM action WHERE id = %s", (action_id,))
+            return row.fetchone()[0]
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: bool,
@@ -228,6 +241,7 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
     conflicts = [0]
     lock = threading.Lock()
     versions = dict(plan["versions"])
+    database = Versions(url)
     mix = [(kind, weight) for kind, weight in MIX if pdf or kind != "pdf"]
     kinds, weights = [k for k, _ in mix], [w for _, w in mix]
     start_barrier = threading.Barrier(users)
@@ -320,7 +334,7 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
                     with lock:
                         versions[action_id] = max(versions[action_id], version + 1)
                 elif status == 409:
-                    fresh_version = current_version(url, action_id)
+                    fresh_version = database.current(action_id)
                     with lock:
                         conflicts[0] += 1
                         versions[action_id] = max(versions[action_id], fresh_version)
@@ -332,6 +346,7 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
         thread.start()
     for thread in threads:
         thread.join()
+    database.close()
     return {"latencies": latencies, "errors": errors, "conflicts": conflicts[0],
             "wall": time.perf_counter() - began}  # fmt: skip
 
