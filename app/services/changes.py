@@ -170,6 +170,15 @@ def current(session: Session, areas: Collection[Area] = EVERY_AREA) -> tuple[int
     return tuple(rows[area] for area in sorted(areas))
 
 
+def snapshot(session: Session, areas: Collection[Area]) -> tuple[int, ...] | None:
+    """The stamps of `areas` as @stamped read them; None when there is no such snapshot (not
+    a stamped view, or a commit since) or this session has written since."""
+    rows = session.info.get(_SNAPSHOT)
+    if not rows or not _clean(session) or any(area not in rows for area in areas):
+        return None
+    return tuple(rows[area] for area in sorted(areas))
+
+
 class RenderedCache:
     """Rendered HTML (a string, or a tuple of strings) by key and the stamps of the areas it
     shows, per app and process, least recently used out first, bounded in bytes (`size`

@@ -20,8 +20,8 @@ from app.models import Action, AuditEvent, Measurement, Role, Step, StepState, U
 from app.models.changes import Area
 from app.rendering import TOKEN_MARK
 from app.services import changes, followup
-from app.services.users import assign_role
-from tests.conftest import login
+from app.services.users import assign_role, create_user
+from tests.conftest import PASSWORD, login
 from tests.web.test_board_web import _race_database, _setup, move
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -255,9 +255,7 @@ def test_a_commit_inside_a_stamped_view_reads_the_stamps_again(ctx: Flask, org) 
         assert before is not None and after is not None and before != after
 
 
-def test_admins_share_the_unit_page_and_nobody_else_gets_theirs(
-    app: Flask, org, make_user
-) -> None:
+def test_admins_share_the_unit_page_and_nobody_else_gets_theirs(app: Flask, org, make_user) -> None:
     """What an admin sees of a unit page depends on what they may do (everything), not on
     who they are; a leader of the unit sees it by their own rights."""
     _setup(app, make_user)
@@ -276,3 +274,33 @@ def test_admins_share_the_unit_page_and_nobody_else_gets_theirs(
     assert "(fra cachen)" in second.get("/units/A1").get_data(as_text=True)
     assert "(fra cachen)" not in leader.get("/units/A1").get_data(as_text=True)
     assert len(entries) == 2  # the admins' page and the leader's
+
+
+def test_the_tree_each_process_keeps_follows_every_change_to_units(servers) -> None:
+    """The unit page finds the unit, and a leader's rights, in the process's copy of the
+    tree (app/services/unit_directory.py): a unit renamed or moved on another app server
+    shows at once."""
+    first, second, _ = servers
+    with second.app_context():
+        leader = create_user(db.session, None, email="l@x.dk", name="L", password=PASSWORD)
+        assign_role(db.session, None, leader, db.session.scalar(select(Unit).filter_by(code="A")),
+                    Role.LEADER)  # fmt: skip
+        db.session.commit()
+    client = first.test_client()
+    login(client, "l@x.dk")
+    assert "<title>Enhed A1 –" in client.get("/units/A1").get_data(as_text=True)
+    assert client.get("/units/B1").status_code == 404
+
+    with second.app_context():
+        db.session.execute(update(Unit).where(Unit.code == "A1").values(name="Hold 1"))
+        db.session.commit()
+    assert "<title>Hold 1 –" in client.get("/units/A1").get_data(as_text=True)
+
+    with second.app_context():  # B1 moves under A, A1 under B: the leader's rights follow
+        ids = dict(db.session.execute(select(Unit.code, Unit.id)).tuples().all())
+        db.session.execute(update(Unit).where(Unit.code == "B1").values(parent_id=ids["A"]))
+        db.session.execute(update(Unit).where(Unit.code == "A1").values(parent_id=ids["B"]))
+        db.session.commit()
+        db.session.remove()
+    assert client.get("/units/B1").status_code == 200
+    assert client.get("/units/A1").status_code == 404
