@@ -52,7 +52,7 @@ def select_locale() -> str:
 def register_extensions(app: Flask) -> None:
     # Imported for their side effect: the models must be known before migrate/db use them.
     from app import models  # noqa: F401
-    from app.services import changes  # noqa: F401 - the change stamp's session events
+    from app.services import changes  # its session events stamp every commit
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER too
@@ -73,12 +73,26 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Any:
+        from sqlalchemy import select
         from sqlalchemy.orm import joinedload
 
         from app.models import User
 
-        # With the roles in the same query: every page asks what the user may do.
-        return db.session.get(User, int(user_id), options=[joinedload(User.roles)])
+        # With the roles in the same query (every page asks what the user may do), and the
+        # change stamps the page caches are keyed by (app/services/changes.py).
+        row = (
+            db.session.execute(
+                select(User, *changes.stamp_columns())
+                .where(User.id == int(user_id))
+                .options(joinedload(User.roles))
+            )
+            .unique()
+            .first()
+        )
+        if row is None:
+            return None
+        changes.remember_stamps(db.session, row[1:])
+        return row[0]
 
 
 def register_blueprints(app: Flask) -> None:

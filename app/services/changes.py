@@ -18,7 +18,7 @@ the caches.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Collection, Hashable, Sequence
 from functools import wraps
 from itertools import chain
 from typing import Any, ParamSpec, TypeVar
@@ -140,7 +140,8 @@ def stamped(view: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from app.extensions import db
 
-        take_snapshot(db.session)
+        if _SNAPSHOT not in db.session.info:  # read with the signed-in user, as a rule
+            take_snapshot(db.session)
         return view(*args, **kwargs)
 
     return wrapper
@@ -150,6 +151,22 @@ def take_snapshot(session: Session) -> None:
     """Read every stamp now, for the caches asked until the next commit (see stamped)."""
     if _clean(session):
         session.info[_SNAPSHOT] = _read(session, EVERY_AREA)
+
+
+def stamp_columns() -> list[Any]:
+    """Every stamp as a column to read along with something else: the signed-in user is
+    loaded first on every request (app/__init__.py), so the stamps come in the same round
+    trip, and before any data a view reads (see stamped). See remember_stamps."""
+    return [
+        select(ChangeStamp.value).where(ChangeStamp.id == area).scalar_subquery()
+        for area in EVERY_AREA
+    ]
+
+
+def remember_stamps(session: Session, values: Sequence[int | None]) -> None:
+    """The values of stamp_columns(), as the snapshot stamped views use."""
+    if _clean(session) and all(value is not None for value in values):
+        session.info[_SNAPSHOT] = dict(zip(EVERY_AREA, values, strict=True))
 
 
 @event.listens_for(Session, "after_commit")

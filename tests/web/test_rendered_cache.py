@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from app import create_app
 from app.extensions import db
@@ -304,3 +304,27 @@ def test_the_tree_each_process_keeps_follows_every_change_to_units(servers) -> N
         db.session.remove()
     assert client.get("/units/B1").status_code == 200
     assert client.get("/units/A1").status_code == 404
+
+
+def test_a_unit_page_from_the_cache_asks_the_database_one_question(
+    app: Flask, org, make_user
+) -> None:
+    """Who the user is, with the stamps in the same query: under load every round trip to
+    the database is a chance to wait for a CPU (bench/load_bench.py)."""
+    make_user("leder@x.dk", [(Role.LEADER, "A")])
+    client = app.test_client()
+    login(client, "leder@x.dk")
+    assert client.get("/units/A1").status_code == 200  # made, and the tree read
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001 - event signature
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/units/A1").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1 and "change_stamp" in statements[0], statements
