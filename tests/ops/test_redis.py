@@ -259,3 +259,21 @@ def test_without_redis_the_pages_are_still_made(tmp_path: Path, redis_url: str) 
     login(client, LEADER, PASSWORD)  # rate limits are not asked in tests
     assert client.get("/units/AK-BF-001").status_code == 200
     assert client.get("/units/AK-BF-001").status_code == 200
+
+
+def test_kompas_warm_prepares_the_days_pages_and_says_so_without_redis(
+    tmp_path: Path, redis_url: str, redis: Redis
+) -> None:
+    app = _app(tmp_path / "c.db", redis_url)
+    with app.app_context():
+        db.create_all()
+        build_demo(db.session, password=PASSWORD)
+        db.session.commit()
+        units = db.session.scalar(select(func.count()).select_from(Unit).where(Unit.active))
+    result = app.test_cli_runner().invoke(args=["kompas", "warm"])
+    assert result.exit_code == 0 and f"Prepared {units} unit pages." in result.output
+    assert len(_unit_page_keys(redis, "kompas_unit_html")) == units
+
+    alone = _app(tmp_path / "c.db", "", SHARED_PAGES=True)  # no REDIS_URL
+    result = alone.test_cli_runner().invoke(args=["kompas", "warm"])
+    assert result.exit_code == 0 and "REDIS_URL is not set" in result.output
