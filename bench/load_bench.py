@@ -7,6 +7,9 @@
    on a free loopback port, as scripts/test.sh; run as `postgres` when root), or the empty
    database of --database-url. The demo organisation (app.demo.build_demo: two years of APV
    results through the real import, follow-ups and actions, a user per role) is written into it.
+   With Redis (--jobs rq, the default) its unit pages are then prepared as an import prepares
+   them (`flask --app wsgi kompas warm`, app/services/warming.py): the results were imported
+   before the morning.
 2. Two gunicorn servers with the same settings, `gunicorn -c gunicorn.conf.py -w 2
    --max-requests 0 --no-control-socket` on 127.0.0.1: the real app (wsgi:app,
    KOMPAS_ENV=production, a random SECRET_KEY) and the minimal Flask app of
