@@ -83,6 +83,30 @@ def _app(database: Path, redis_url: str, **config: object) -> Flask:
     )
 
 
+def _demo_app(database: Path, redis_url: str) -> Flask:
+    """An app server on a new database holding the demo organisation."""
+    app = _app(database, redis_url)
+    with app.app_context():
+        db.create_all()
+        build_demo(db.session, password=PASSWORD)
+        db.session.commit()
+    return app
+
+
+def _this_years_measurement(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(Measurement.id).where(
+                Measurement.year == 2026, Measurement.remeasure_of_id.is_(None)
+            )
+        )
+
+
+def _active_units(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Unit).where(Unit.active))
+
+
 def test_sign_in_limits_are_kept_in_redis_and_outlive_the_app_server(
     tmp_path: Path, redis_url: str, redis: Redis
 ) -> None:
@@ -111,16 +135,8 @@ def test_sign_in_limits_are_kept_in_redis_and_outlive_the_app_server(
 def test_a_unit_report_is_queued_on_redis_and_made_by_an_rq_worker(
     tmp_path: Path, redis_url: str, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = _app(tmp_path / "demo.db", redis_url)
-    with app.app_context():
-        db.create_all()
-        build_demo(db.session, password=PASSWORD)
-        db.session.commit()
-        measurement_id = db.session.scalar(
-            select(Measurement.id).where(
-                Measurement.year == 2026, Measurement.remeasure_of_id.is_(None)
-            )
-        )
+    app = _demo_app(tmp_path / "demo.db", redis_url)
+    measurement_id = _this_years_measurement(app)
     assert report_jobs.backend(app) == "rq"
     monkeypatch.setattr(pdf_service, "_made", pdf_service.LRUCache(maxsize=1 << 26))
     client = app.test_client()
@@ -166,11 +182,7 @@ def _unit_page_keys(redis: Redis, cache: str) -> list[bytes]:
 def test_a_page_one_app_server_made_is_served_by_another_until_its_data_changes(
     tmp_path: Path, redis_url: str, redis: Redis
 ) -> None:
-    first = _app(tmp_path / "s.db", redis_url)
-    with first.app_context():
-        db.create_all()
-        build_demo(db.session, password=PASSWORD)
-        db.session.commit()
+    first = _demo_app(tmp_path / "s.db", redis_url)
     one = first.test_client()
     login(one, LEADER, PASSWORD)
     made = one.get("/units/AK-BF-001")
@@ -199,17 +211,8 @@ def test_a_page_one_app_server_made_is_served_by_another_until_its_data_changes(
 def test_an_import_prepares_every_unit_pages_results_section_on_a_report_worker(
     tmp_path: Path, redis_url: str, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = _app(tmp_path / "w.db", redis_url)
-    with app.app_context():
-        db.create_all()
-        build_demo(db.session, password=PASSWORD)
-        db.session.commit()
-        measurement_id = db.session.scalar(
-            select(Measurement.id).where(
-                Measurement.year == 2026, Measurement.remeasure_of_id.is_(None)
-            )
-        )
-        units = db.session.scalar(select(func.count()).select_from(Unit).where(Unit.active))
+    app = _demo_app(tmp_path / "w.db", redis_url)
+    measurement_id, units = _this_years_measurement(app), _active_units(app)
     content = demo_results_csv(2026, read_template("apv")["questions"]).encode()
     client = app.test_client()
     login(client, "hr@demo.kompas.dk", PASSWORD)
@@ -249,11 +252,7 @@ def test_an_import_prepares_every_unit_pages_results_section_on_a_report_worker(
 
 
 def test_without_redis_the_pages_are_still_made(tmp_path: Path, redis_url: str) -> None:
-    app = _app(tmp_path / "d.db", redis_url)
-    with app.app_context():
-        db.create_all()
-        build_demo(db.session, password=PASSWORD)
-        db.session.commit()
+    _demo_app(tmp_path / "d.db", redis_url)
     gone = _app(tmp_path / "d.db", "redis://127.0.0.1:1/0")  # nothing listens on port 1
     client = gone.test_client()
     login(client, LEADER, PASSWORD)  # rate limits are not asked in tests
@@ -264,12 +263,8 @@ def test_without_redis_the_pages_are_still_made(tmp_path: Path, redis_url: str) 
 def test_kompas_warm_prepares_the_days_pages_and_says_so_without_redis(
     tmp_path: Path, redis_url: str, redis: Redis
 ) -> None:
-    app = _app(tmp_path / "c.db", redis_url)
-    with app.app_context():
-        db.create_all()
-        build_demo(db.session, password=PASSWORD)
-        db.session.commit()
-        units = db.session.scalar(select(func.count()).select_from(Unit).where(Unit.active))
+    app = _demo_app(tmp_path / "c.db", redis_url)
+    units = _active_units(app)
     result = app.test_cli_runner().invoke(args=["kompas", "warm"])
     assert result.exit_code == 0 and f"Prepared {units} unit pages." in result.output
     assert len(_unit_page_keys(redis, "kompas_unit_html")) == units
