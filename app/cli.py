@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Role, Unit
 from app.services import warming
+from app.services.shared_pages import shared_pages
 
 
 @click.group()
@@ -145,7 +146,7 @@ def warm_command() -> None:
     """Prepare every unit page's results section, and the page as HR sees it, in the shared
     cache (REDIS_URL), as an import does: after Redis was restarted or a backup restored,
     or on the morning the results are released."""
-    if warming.shared_pages() is None:  # not an error: the daily jobs run it everywhere
+    if shared_pages() is None:  # not an error: the daily jobs run it everywhere
         click.echo("REDIS_URL is not set: there is no shared cache to prepare pages in.")
         return
     made = warming.warm(current_app._get_current_object())  # type: ignore[attr-defined]
