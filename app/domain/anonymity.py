@@ -26,12 +26,8 @@ The same invariants are enforced **per question** with the question's answer cou
 questions use the *sensitive threshold* ``s`` instead of ``t`` (and need ``n >= s`` at the unit).
 Failing units lose that question only.
 
-Zero-tolerance hits at a shown unit A are the hits of A's residual group: hits at A minus the hits
-of A's frontier. Every hit therefore counts at exactly one shown unit (its nearest shown one) and
-is never attributed to a unit below. The number may be shown only where it cannot reveal the hits
-of a group that the sensitive rule protects: A has ``n >= s``, the question is shown at A, and at
-every unit of A's frontier. Everywhere else A says only whether there were hits
-(``zt_presence_only``); the alert is raised all the same.
+What is said about zero-tolerance *hits* (answers other than "no") is decided in
+:mod:`app.domain.release`, on top of what this module decides may be shown.
 
 Interface
 ---------
@@ -42,9 +38,7 @@ Interface
   the residual rules are then enforced around them.
 - :class:`Suppression`: ``shown`` (unit ids), ``hidden`` (id -> reason), ``residual`` (shown id ->
   r), ``hidden_questions`` (shown id -> {question -> reason}, only questions the unit has data
-  for), ``zt_hits`` (shown id -> {zero-tolerance question -> residual hits}),
-  ``zt_presence_only`` ({(unit id, question)} where only "there were hits" may be said), plus
-  :meth:`Suppression.is_question_shown`.
+  for), plus :meth:`Suppression.is_question_shown`.
 - :func:`audit` ``(units, suppression, *, threshold, sensitive_threshold,
   zero_tolerance_questions) -> list[str]``: violations, empty when safe. It recomputes everything
   top-down via each unit's nearest shown ancestor and shares no code with :func:`suppress`.
@@ -100,8 +94,6 @@ class Suppression:
     hidden: Mapping[str, UnitHiddenReason]
     residual: Mapping[str, int]
     hidden_questions: Mapping[str, Mapping[str, QuestionHiddenReason]]
-    zt_hits: Mapping[str, Mapping[str, int]]
-    zt_presence_only: frozenset[tuple[str, str]]
 
     def is_question_shown(self, unit: str, question: str) -> bool:
         """Whether the question's figures may be shown at the unit (given it has data there)."""
@@ -364,15 +356,6 @@ def suppress(
             if reasons:
                 hidden_questions[unit.id] = reasons
 
-    zt_hits, presence_only = _residual_hits(
-        [(q, qi) for qi, q in enumerate(questions) if q in zt_questions],
-        unit_list,
-        shown_bottom_up,
-        shown_parent,
-        respondents,
-        hidden_masks,
-        sensitive_threshold,
-    )
     return Suppression(
         threshold=threshold,
         sensitive_threshold=sensitive_threshold,
@@ -380,8 +363,6 @@ def suppress(
         hidden=hidden,
         residual={unit_list[i].id: residual[i] for i in shown_ids},
         hidden_questions=hidden_questions,
-        zt_hits=zt_hits,
-        zt_presence_only=frozenset(presence_only),
     )
 
 
@@ -525,58 +506,6 @@ def _question_reason(
     if sensitive and min(answer_count, respondents) < sensitive_threshold:
         return "below_sensitive_threshold"
     return "requested" if requested else "secondary"
-
-
-def _residual_hits(
-    zt_questions: list[tuple[str, int]],
-    unit_list: list[UnitCounts],
-    shown_bottom_up: list[int],
-    shown_parent: list[int],
-    respondents: list[int],
-    hidden_masks: list[int],
-    sensitive_threshold: int,
-) -> tuple[dict[str, dict[str, int]], set[tuple[str, str]]]:
-    """Hits of each shown unit's residual group, and where only their presence may be said."""
-    zt_hits: dict[str, dict[str, int]] = {}
-    presence_only: set[tuple[str, str]] = set()
-    if not zt_questions:
-        return zt_hits, presence_only
-    codes = [q for q, _ in zt_questions]
-    zeros = (0,) * len(codes)
-    hits: dict[int, tuple[int, ...]] = {}
-    frontier_hits: dict[int, Sequence[int]] = {}
-    frontier_hidden = [0] * len(unit_list)  # questions hidden somewhere on the unit's frontier
-    for i in shown_bottom_up:  # in the tree of shown units a unit's children are its frontier
-        hits[i] = tuple(map(unit_list[i].zt_hits.get, codes, zeros))
-        up = shown_parent[i]
-        if up >= 0:
-            previous = frontier_hits.get(up)
-            frontier_hits[up] = (
-                hits[i] if previous is None else list(map(operator.add, previous, hits[i]))
-            )
-            frontier_hidden[up] |= hidden_masks[i]
-    for i in shown_bottom_up:
-        unit = unit_list[i]
-        below = frontier_hits.get(i)
-        residual = hits[i] if below is None else tuple(map(operator.sub, hits[i], below))
-        own_hits, answers = unit.zt_hits, unit.answers
-        if all(map(own_hits.__contains__, codes)):
-            reported = dict(zip(codes, residual, strict=True))
-        else:  # only questions the unit has data for
-            reported = {
-                q: h for q, h in zip(codes, residual, strict=True) if q in own_hits or q in answers
-            }
-        if reported:
-            zt_hits[unit.id] = reported
-        # A count follows from the question's published distributions only where the unit and
-        # its whole frontier show the question; elsewhere it could expose a protected group's
-        # hits, so only their presence is said.
-        blocked = hidden_masks[i] | frontier_hidden[i]
-        small = respondents[i] < sensitive_threshold
-        for question, qi in zt_questions:
-            if (small or (blocked >> qi) & 1) and question in reported:
-                presence_only.add((unit.id, question))
-    return zt_hits, presence_only
 
 
 # --------------------------------------------------------------------------- audit
@@ -775,42 +704,3 @@ def _audit_questions(
                     f"I2[{questions[qi]}]: unit {uid!r} has residual {residual[qi]} answers "
                     f"(< {limits[qi]})"
                 )
-
-    # Zero-tolerance hits: each hit counts at its nearest shown unit; a number may be shown
-    # only where the unit and every unit charged to it show the question.
-    zt = [(qi, q) for qi, q in enumerate(questions) if q in zero_tolerance]
-    if not zt:
-        return
-    zt_codes = [q for _, q in zt]
-    zt_zeros = (0,) * len(zt)
-    own_hits = {
-        uid: tuple(map(by_id[uid].zt_hits.get, zt_codes, zt_zeros)) for uid in shown_top_down
-    }
-    hits_below: dict[str, Sequence[int]] = dict.fromkeys(shown_top_down, zt_zeros)
-    all_below_show: dict[str, int] = dict.fromkeys(shown_top_down, everything)
-    for uid in shown_top_down:
-        up = nearest[uid]
-        if up is not None:
-            hits_below[up] = list(map(operator.add, hits_below[up], own_hits[uid]))
-            all_below_show[up] &= showing[uid]
-    flagged: dict[str, set[str]] = {}
-    for uid, q in suppression.zt_presence_only:
-        flagged.setdefault(uid, set()).add(q)
-    for uid in shown_top_down:
-        unit = by_id[uid]
-        expected = list(map(operator.sub, own_hits[uid], hits_below[uid]))
-        reported_hits = suppression.zt_hits.get(uid, {})
-        reported = list(map(reported_hits.get, zt_codes, zt_zeros))
-        if reported != expected:
-            for q, r, e in zip(zt_codes, reported, expected, strict=True):
-                if r != e:
-                    report(f"hits[{q}]: unit {uid!r} reports {r} residual hits, is {e}")
-        countable = 0 if unit.respondents < sensitive_threshold else showing[uid]
-        countable &= all_below_show[uid]
-        for qi, q in zt:
-            if (
-                not (countable >> qi) & 1
-                and (q in unit.answers or q in unit.zt_hits)
-                and q not in flagged.get(uid, ())
-            ):
-                report(f"hits[{q}]: unit {uid!r} may only say whether there were hits")

@@ -150,16 +150,14 @@ def zero_tolerance_hits(counts: QuestionCounts) -> int | None:
 
 
 def theme_score(question_scores: Iterable[float | None]) -> float | None:
-    """Plain mean of the theme's question scores at a unit.
+    """Plain mean of the theme's question scores *shown* at a unit (``None`` for a hidden one
+    is left out); None where none is shown.
 
-    Pass the scores of the theme's questions that the unit has data for, with ``None`` for a
-    question hidden there: the theme is then hidden as well (issue 5: "shown only where all its
-    questions are shown"), so a theme score never lets anyone back out a hidden question.
+    Every score it is made of is published beside it, so an indicator never lets anyone back out
+    a hidden question; pages mark an indicator made of fewer than all its questions.
     """
-    scores = list(question_scores)
-    if not scores or any(s is None for s in scores):
-        return None
-    return math.fsum(s for s in scores if s is not None) / len(scores)
+    shown = [s for s in question_scores if s is not None]
+    return math.fsum(shown) / len(shown) if shown else None
 
 
 def response_rate(respondents: int, invited: int | None) -> float | None:

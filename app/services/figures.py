@@ -1,4 +1,4 @@
-"""Computing a measurement's figures once per import: roll-up, scores, anonymity, audit.
+"""Making a measurement's release once per import (`app.domain.release`) and storing it.
 
 Pages then only read `unit_figures`. A failing anonymity audit stores no figures at all and
 marks the measurement as blocked, so nothing unsafe can be shown.
@@ -7,42 +7,21 @@ marks the measurement as blocked, so nothing unsafe can be shown.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from statistics import fmean
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from app.domain.anonymity import Suppression, audit, suppress
-from app.domain.scoring import (
-    QuestionCounts,
-    RawUnit,
-    TrafficLightCutoffs,
-    mean_for_display,
-    question_score,
-    roll_up,
-    theme_score,
-    traffic_light,
-    unit_counts,
-)
+from app.domain.release import QuestionInfo, ReleaseRules, UnitRelease, build_release
+from app.domain.scoring import QuestionCounts, RawUnit, roll_up
 from app.models import Measurement, Question, QuestionResult, Unit, UnitFigures, UnitResult, User
 from app.services import audit as audit_log
 
+__all__ = ["FiguresOutcome", "QuestionInfo", "compute_figures", "overall_themes"]
+
 log = logging.getLogger(__name__)
-
-
-class QuestionInfo(NamedTuple):
-    """What scoring needs of a question, as plain data (ORM attribute access is slow in the
-    loop over every unit and question)."""
-
-    code: str
-    theme: str
-    k: int
-    direction: str
-    zero_tolerance: bool
 
 
 @dataclass(frozen=True)
@@ -116,148 +95,70 @@ def _raw_units(
 def compute_figures(
     session: Session, measurement: Measurement, actor: User | None = None
 ) -> FiguresOutcome:
-    """Recompute and store the measurement's figures. Flushes; the caller commits."""
+    """Make the measurement's release (`app.domain.release`) and store it. Flushes; the caller
+    commits. A release whose audit fails stores nothing and blocks the measurement."""
     questions = {
         q.id: QuestionInfo(q.code, q.theme, len(q.scale), q.direction, q.zero_tolerance)
         for q in session.scalars(
             select(Question).where(Question.questionnaire_id == measurement.questionnaire_id)
         )
     }
-    by_code = {q.code: q for q in questions.values()}
-    zero_tolerance = {q.code for q in questions.values() if q.zero_tolerance}
     raw, ids = _raw_units(session, measurement, questions)
-    effective = roll_up(raw)
-    counts = unit_counts(effective, zero_tolerance)
-    rules = {
-        "threshold": measurement.threshold,
-        "sensitive_threshold": measurement.sensitive_threshold,
-        "zero_tolerance_questions": zero_tolerance,
-    }
-    suppression = suppress(counts, **rules)
-    problems = audit(counts, suppression, **rules)
+    rules = ReleaseRules(
+        threshold=measurement.threshold,
+        sensitive_threshold=measurement.sensitive_threshold,
+        yellow_from=measurement.yellow_from,
+        green_from=measurement.green_from,
+    )
+    release = build_release(roll_up(raw), questions.values(), rules)
+    problems = release.problems
 
     session.execute(delete(UnitFigures).where(UnitFigures.measurement_id == measurement.id))
     measurement.figures_computed_at = datetime.now(UTC)
     measurement.anonymity_ok = not problems
     measurement.anonymity_problems = problems[:20]
     if problems:
-        # Never expected: the audit is the second line of defence behind the suppression.
+        # Never expected: the audit is the second line of defence behind the release rules.
         log.error("anonymity audit failed for measurement %s: %s", measurement.id, problems[:5])
         audit_log.record(
             session, actor, "figures.blocked", "measurement", measurement.id, problems=problems[:5]
         )
         session.flush()
-        return FiguresOutcome(units=len(effective), shown=0, problems=problems)
+        return FiguresOutcome(units=len(release.units), shown=0, problems=problems)
 
-    cutoffs = TrafficLightCutoffs(measurement.yellow_from, measurement.green_from)
-    themes = _themes(questions.values())
-    rows = [
-        _figures_row(measurement.id, ids, code, unit, suppression, by_code, themes, cutoffs)
-        for code, unit in effective.items()
-    ]
+    rows = [_figures_row(measurement.id, ids, unit) for unit in release.units.values()]
     session.execute(insert(UnitFigures), rows)
+    shown = len(release.suppression.shown)
     audit_log.record(
         session, actor, "figures.computed", "measurement", measurement.id,
-        units=len(rows), shown=len(suppression.shown),
+        units=len(rows), shown=shown,
     )  # fmt: skip
     session.flush()
-    return FiguresOutcome(units=len(rows), shown=len(suppression.shown), problems=[])
-
-
-def _themes(questions: Iterable[QuestionInfo]) -> dict[str, list[QuestionInfo]]:
-    """Indicators and their questions; "" (no indicator) is left out."""
-    themes: dict[str, list[QuestionInfo]] = {}
-    for question in questions:
-        if question.theme:
-            themes.setdefault(question.theme, []).append(question)
-    return themes
+    return FiguresOutcome(units=len(rows), shown=shown, problems=[])
 
 
 def overall_themes(themes: dict[str, list[QuestionInfo]]) -> list[str]:
     """The indicators behind a unit's overall score and traffic light.
 
-    Zero-tolerance themes are left out: offensive behaviour is followed up through alerts,
-    and their sensitive threshold would leave most small units without a colour.
+    Zero-tolerance themes are left out: no score is ever published for them (they are
+    followed up through statements and alerts; see `app.domain.release`).
     """
     return [theme for theme, qs in themes.items() if not all(q.zero_tolerance for q in qs)]
 
 
-def _figures_row(
-    measurement_id: int,
-    ids: dict[str, int],
-    code: str,
-    unit: RawUnit,
-    suppression: Suppression,
-    questions: dict[str, QuestionInfo],
-    themes: dict[str, list[QuestionInfo]],
-    cutoffs: TrafficLightCutoffs,
-) -> dict[str, Any]:
-    row: dict[str, Any] = {
+def _figures_row(measurement_id: int, ids: dict[str, int], unit: UnitRelease) -> dict[str, Any]:
+    return {
         "measurement_id": measurement_id,
-        "unit_id": ids[code],
+        "unit_id": ids[unit.code],
         "parent_unit_id": ids.get(unit.parent) if unit.parent else None,
-        "shown": code in suppression.shown,
-        "hidden_reason": suppression.hidden.get(code),
-        "respondents": None,
-        "invited": None,
-        "overall_score": None,
-        "colour": None,
-        "indicators": {},
-        "zero_tolerance_hits": 0,
-        "questions": {},
-        "hidden_questions": {},
+        "shown": unit.shown,
+        "hidden_reason": unit.hidden_reason,
+        "respondents": unit.respondents,
+        "invited": unit.invited,
+        "overall_score": unit.overall_score,
+        "colour": unit.colour,
+        "indicators": unit.indicators,
+        "zero_tolerance_hits": unit.zero_tolerance_hits,
+        "questions": unit.questions,
+        "hidden_questions": unit.hidden_questions,
     }
-    if not row["shown"]:
-        return row  # a hidden unit keeps nothing but the fact that it is hidden
-    hidden = dict(suppression.hidden_questions.get(code, {}))
-    zt_hits = suppression.zt_hits.get(code, {})
-    shown_questions: dict[str, dict[str, Any]] = {}
-    scores: dict[str, float | None] = {}
-    for question_code, figures in unit.questions.items():
-        question = questions[question_code]
-        if question_code in hidden:
-            scores[question_code] = None
-            if question.zero_tolerance and zt_hits.get(question_code, 0) > 0:
-                # Figures hidden (e.g. under the sensitive threshold), but the unit still says
-                # that there were hits, so the alert is raised (spec: Anonymity).
-                shown_questions[question_code] = {
-                    "c": None, "n": None, "dk": None, "mean": None, "score": None,
-                    "zt": None, "zp": True,
-                }  # fmt: skip
-            continue
-        score = question_score(figures, question.k, question.direction)  # type: ignore[arg-type]
-        mean = mean_for_display(figures)
-        scores[question_code] = score
-        entry: dict[str, Any] = {
-            "c": list(figures.distribution) if figures.distribution is not None else None,
-            "n": figures.answers,
-            "dk": figures.dont_know,
-            "mean": float(mean) if mean is not None else None,
-            "score": score,
-        }
-        if question.zero_tolerance:
-            hits = zt_hits.get(question_code, 0)
-            presence_only = (code, question_code) in suppression.zt_presence_only
-            entry["zt"] = None if presence_only else hits
-            entry["zp"] = presence_only and hits > 0
-            # The unit's own distribution would show more than its residual group's hits.
-            entry["c"] = None
-        shown_questions[question_code] = entry
-    indicators = {
-        theme: theme_score(scores[q.code] for q in qs if q.code in unit.questions)
-        for theme, qs in themes.items()
-        if any(q.code in unit.questions for q in qs)
-    }
-    overall_parts = [indicators[t] for t in overall_themes(themes) if indicators.get(t) is not None]
-    overall = fmean(overall_parts) if overall_parts else None  # type: ignore[arg-type]
-    row.update(
-        respondents=unit.respondents,
-        invited=unit.invited,
-        overall_score=overall,
-        colour=traffic_light(overall, cutoffs),
-        indicators=indicators,
-        zero_tolerance_hits=sum(1 for hits in zt_hits.values() if hits > 0),
-        questions=shown_questions,
-        hidden_questions=hidden,
-    )
-    return row

@@ -377,8 +377,9 @@ def actions_by_status(session: Session, follow_up_ids: list[int]) -> dict[int, d
 
 
 def open_alerts(session: Session, measurement: Measurement, today: date | None = None) -> int:
-    """After figures are computed: an alert for every zero-tolerance question with hits at a
-    shown unit (hits in hidden units are already counted at their nearest shown ancestor).
+    """After figures are computed: an alert where the release raises one (`"za"`): at the unit
+    whose own residual group has hits, the nearest unit showing the question (never at a unit
+    that hides it, which would mark a small group).
     Alerts that have a reaction are kept; unanswered ones whose hits are gone are removed."""
     opened = today or measurement.results_released_on or date.today()
     due = opened + timedelta(days=measurement.zero_tolerance_days)
@@ -397,15 +398,13 @@ def open_alerts(session: Session, measurement: Measurement, today: date | None =
         select(UnitFigures.unit_id, UnitFigures.questions).where(
             UnitFigures.measurement_id == measurement.id,
             UnitFigures.shown.is_(True),
-            UnitFigures.zero_tolerance_hits > 0,
         )
     )
     for unit_id, stored in rows:
         for code, question_id in questions.items():
             entry = (stored or {}).get(code)
-            if entry and (entry.get("zp") or (entry.get("zt") or 0) > 0):
+            if entry and entry.get("za"):
                 wanted.add((unit_id, question_id))
-    # Hits at a unit whose question figures are hidden: the engine still counts them there.
     existing = {
         (a.unit_id, a.question_id): a
         for a in session.scalars(

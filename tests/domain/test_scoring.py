@@ -125,10 +125,11 @@ def test_zero_tolerance_hits_are_options_2_to_k() -> None:
     assert zero_tolerance_hits(dist(5, 0, dont_know=2)) == 0
 
 
-def test_theme_score_is_the_plain_mean_and_hidden_with_any_question() -> None:
+def test_theme_score_is_the_plain_mean_of_the_shown_questions() -> None:
     assert theme_score([100.0, 50.0, 0.0]) == 50.0
     assert theme_score([70.0]) == 70.0
-    assert theme_score([70.0, None]) is None
+    assert theme_score([70.0, None]) == 70.0  # a hidden question is left out, not guessed
+    assert theme_score([None, None]) is None
     assert theme_score([]) is None
 
 

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
+from app.domain import release as release_domain
 from app.extensions import db
 from app.models import AuditEvent, Measurement, Unit, UnitFigures
 from app.policy import Access
@@ -212,7 +213,7 @@ def test_a_hidden_unit_stores_nothing_but_that_it_is_hidden(ctx: Flask) -> None:
     assert set(shown.questions) >= {"PT-1", "KB-1"} and shown.indicators[PT] is not None
 
 
-def test_theme_score_is_hidden_where_any_of_its_questions_is_hidden(ctx: Flask) -> None:
+def test_an_indicator_is_the_mean_of_its_shown_questions(ctx: Flask) -> None:
     # U1: 6 respondents, of whom 2 answered "don't know" to PT-2: 4 valid answers are under
     # t, so PT-2 is hidden at U1, and at U2 too (else R's PT-2 minus U2's would give U1's).
     lines = [
@@ -233,7 +234,9 @@ def test_theme_score_is_hidden_where_any_of_its_questions_is_hidden(ctx: Flask) 
     for unit in (u1, u2):
         assert "PT-2" not in unit.questions
         assert "PT-1" in unit.questions and "MT-1" in unit.questions
-        assert unit.indicators[PT] is None  # one of its questions is hidden
+        # PT-2 is hidden: the indicator is PT-1's score alone (published beside it, so
+        # nothing about PT-2 can be backed out), and the other indicators are untouched.
+        assert unit.indicators[PT] == pytest.approx(unit.questions["PT-1"]["score"])
         assert unit.indicators[MT] == pytest.approx(unit.questions["MT-1"]["score"])
     assert u1.indicators[MT] == pytest.approx(score([0, 0, 1, 4, 1]))
     # At R every question is shown: the theme is the plain mean of its question scores.
@@ -299,10 +302,11 @@ def test_scores_of_a_file_defined_questionnaire(ctx: Flask) -> None:
 # --- zero tolerance --------------------------------------------------------------------------
 
 
-def test_zero_tolerance_hits_are_the_residual_groups_hits(ctx: Flask) -> None:
+def test_zero_tolerance_publishes_statements_about_everyone_below_never_a_mean(
+    ctx: Flask,
+) -> None:
     lines = [
-        # P has rows of its own (25, 4 hits) and a child C (12, 1 hit): P reports the 3 hits
-        # of its own residual group, never "from a unit below".
+        # P has rows of its own (25 in all, 4 hits) and a child C (12, 1 hit).
         answers("P", "", "KA-1", [21, 3, 1]),
         answers("P", "", "PT-1", [0, 0, 5, 15, 5]),
         answers("C", "P", "KA-1", [11, 1, 0]),
@@ -311,16 +315,22 @@ def test_zero_tolerance_hits_are_the_residual_groups_hits(ctx: Flask) -> None:
     figures = stored(load(lines))
     p, c = figures["P"], figures["C"]
     assert shown_codes(figures) == {"P", "C"}
-    assert p.questions["KA-1"]["zt"] == 3
-    assert c.questions["KA-1"]["zt"] == 1
+    # P: 4 hits in all (its own 3 and C's 1) is a number; C's 1 is "fewer than 3". With P's
+    # exact 4, C's "fewer than 3" and the alert at P saying P's own people have hits, C could
+    # only be 1 or 2 and P's own group 2 or 3: nothing is pinned to 1 or 2.
+    assert p.questions["KA-1"]["zk"] == "exact" and p.questions["KA-1"]["zt"] == 4
+    assert c.questions["KA-1"]["zk"] == "few" and c.questions["KA-1"]["zt"] is None
+    assert p.questions["KA-1"]["za"] is True  # P's own group has hits
+    assert c.questions["KA-1"]["za"] is True
     for unit in (p, c):
         entry = unit.questions["KA-1"]
-        assert entry["zp"] is False
-        assert entry["c"] is None  # the unit's own distribution would show more
-        assert unit.zero_tolerance_hits == 1  # one zero-tolerance question with hits
+        assert entry["c"] is None and entry["mean"] is None and entry["score"] is None
+        assert entry["dk"] is None and "zp" not in entry
+        assert KA not in unit.indicators  # no score for a zero-tolerance theme, ever
+        assert unit.zero_tolerance_hits == 1
 
 
-def test_hits_of_a_hidden_unit_count_at_the_nearest_shown_unit(ctx: Flask) -> None:
+def test_hits_of_a_hidden_unit_count_at_the_nearest_unit_showing_the_question(ctx: Flask) -> None:
     lines = [
         declare("P"),
         team("P-1", "P", 12, ("PT-1", "KA-1")),
@@ -330,13 +340,16 @@ def test_hits_of_a_hidden_unit_count_at_the_nearest_shown_unit(ctx: Flask) -> No
     figures = stored(load(lines))
     # P-3 is under t, P-2 goes as well (P's residual would be 3).
     assert shown_codes(figures) == {"P", "P-1"}
-    assert figures["P"].questions["KA-1"]["zt"] == 2
+    assert figures["P"].questions["KA-1"]["zk"] == "few"
+    assert figures["P"].questions["KA-1"]["za"] is True
     assert figures["P"].zero_tolerance_hits == 1
+    # P-1's "everyone answered no" is true for P-1 and everything below it.
+    assert figures["P-1"].questions["KA-1"]["zk"] == "none"
     assert figures["P-1"].questions["KA-1"]["zt"] == 0
     assert figures["P-1"].zero_tolerance_hits == 0
 
 
-def test_hits_under_the_sensitive_threshold_are_reported_as_presence_only(ctx: Flask) -> None:
+def test_a_unit_hiding_a_zero_tolerance_question_carries_no_mark(ctx: Flask) -> None:
     lines = [
         declare("R"),
         # S: 7 respondents (shown), 2 hits in KA-1, none in KA-2: under the sensitive
@@ -351,22 +364,17 @@ def test_hits_under_the_sensitive_threshold_are_reported_as_presence_only(ctx: F
     assert s.hidden_questions == {"KA-1": "below_sensitive_threshold",
                                   "KA-2": "below_sensitive_threshold"}  # fmt: skip
     assert t.hidden_questions == {"KA-1": "secondary", "KA-2": "secondary"}
-    # S says only that there were hits: no number, no distribution, no score.
-    presence = s.questions["KA-1"]
-    assert presence["zp"] is True
-    assert presence["zt"] is None and presence["c"] is None and presence["score"] is None
-    assert presence.get("n") is None and presence.get("mean") is None
-    assert s.zero_tolerance_hits == 1
-    assert s.indicators[KA] is None  # hidden questions: no theme score
-    # T's count is hidden by the secondary rule: presence only as well.
-    assert t.questions["KA-1"]["zp"] is True and t.questions["KA-1"]["zt"] is None
-    assert t.zero_tolerance_hits == 1
-    # KA-2 had no hits anywhere: nothing to say, the question stays out.
-    assert "KA-2" not in s.questions and "KA-2" not in t.questions
-    # R's own residual group has no hits; no count either, as its frontier hides KA-1.
-    assert root.questions["KA-1"]["zt"] is None
-    assert root.questions["KA-1"]["zp"] is False
-    assert root.zero_tolerance_hits == 0
+    # No entry, no mark, no alert where the question is hidden: a mark on S alone would say
+    # which small group the hits are in.
+    for unit in (s, t):
+        assert "KA-1" not in unit.questions and "KA-2" not in unit.questions
+        assert unit.zero_tolerance_hits == 0
+    # R says it for everyone: 5 hits in KA-1 (S's 2 and T's 3), none in KA-2, and raises the
+    # alert, as its own residual group (S and T together) has the hits.
+    assert root.questions["KA-1"]["zk"] == "exact" and root.questions["KA-1"]["zt"] == 5
+    assert root.questions["KA-1"]["za"] is True
+    assert root.questions["KA-2"]["zk"] == "none"
+    assert root.zero_tolerance_hits == 1
 
 
 # --- a failing audit blocks everything -----------------------------------------------------
@@ -374,7 +382,7 @@ def test_hits_under_the_sensitive_threshold_are_reported_as_presence_only(ctx: F
 
 def test_a_failing_audit_blocks_the_measurement(app: Flask, monkeypatch) -> None:
     violation = "I2: unit 'D' has residual 3 (threshold 5)"
-    monkeypatch.setattr(figures_service, "audit", lambda *args, **kwargs: [violation])
+    monkeypatch.setattr(release_domain, "audit_release", lambda *args, **kwargs: [violation])
     with app.app_context():
         measurement = load(WORKED_EXAMPLES["department of 17"][0])
         assert measurement.anonymity_ok is False
@@ -401,7 +409,7 @@ def test_a_failing_reimport_removes_the_earlier_figures(app: Flask, monkeypatch)
         measurement = load(WORKED_EXAMPLES["department of 17"][0])
         assert measurement.anonymity_ok is True
         assert db.session.scalar(select(func.count()).select_from(UnitFigures)) == 4
-        monkeypatch.setattr(figures_service, "audit", lambda *args, **kwargs: ["I1: broken"])
+        monkeypatch.setattr(release_domain, "audit_release", lambda *args, **kwargs: ["I1: broken"])
         measurement = load(WORKED_EXAMPLES["department of 17"][0])
         assert measurement.anonymity_ok is False
         assert db.session.scalar(select(func.count()).select_from(UnitFigures)) == 0

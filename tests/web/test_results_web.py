@@ -22,7 +22,7 @@ from sqlalchemy import event, select
 
 from app.extensions import db
 from app.models import Measurement, Role, Unit
-from app.services import figures as figures_service
+from app.domain import release as release_domain
 from app.services import results as results_service
 from tests.conftest import login
 from tests.services.test_figures import PT, declare, load, score, team
@@ -255,7 +255,7 @@ def test_a_blocked_measurement_is_not_shown_anywhere(
     app: Flask, client: FlaskClient, org, make_user, monkeypatch
 ) -> None:
     shown_id = setup(app, ALL_SHOWN, name="APV 2024", year=2024)
-    monkeypatch.setattr(figures_service, "audit", lambda *args, **kwargs: ["I1: broken"])
+    monkeypatch.setattr(release_domain, "audit_release", lambda *args, **kwargs: ["I1: broken"])
     blocked_id = setup(app, ALL_SHOWN)
     make_user("hr@x.dk", [(Role.ADMIN, "R")])
     login(client, "hr@x.dk")

@@ -1,0 +1,624 @@
+"""The release: every figure of one measurement that any channel may publish, made once.
+
+Pure Python (stdlib only), no Flask and no database. After an import the figures service calls
+:func:`build_release` with the units' effective counts; it stores what comes back, and pages,
+exports, PDFs, the API and alerts read only that. A release whose audit finds a problem is not
+stored (the measurement is blocked).
+
+What is published
+-----------------
+- Units and questions as :func:`app.domain.anonymity.suppress` allows (invariants I1 and I2 for
+  units and per question; zero-tolerance questions with the sensitive threshold ``s``). A hidden
+  unit publishes nothing but that it is hidden, whatever the reason.
+- Ordinary questions: distribution, answers, "don't know", mean and score.
+- Indicators: the mean of the scores of the theme's questions *shown at the unit*. Every input is
+  published next to it, so an indicator adds nothing an attacker could solve for; a theme with a
+  hidden question is marked as computed over fewer questions. The overall score is the mean of
+  the indicators of the themes that are not about zero tolerance.
+- **Zero-tolerance questions** never publish a distribution, mean, score or indicator: with the
+  answer count, a mean is a weighted sum of hits (``(mean - 1) x n = n_2 + 2 n_3``), and weighted
+  sums of a parent and its shown children give a small group's hits by subtraction. They publish
+  only the answer count and a *statement* about the hits of the unit and everything below it
+  (cumulative), at units where the question is shown:
+
+  ``none`` (0: everyone answered "no", here and below), ``few`` (1 or 2: "fewer than 3"),
+  ``exact`` (the number, 3 or more), ``at_least`` ("at least 3") or ``withheld`` (nothing).
+
+  A hit below a unit that hides the question counts in the nearest unit above that shows it; no
+  mark is ever put on a unit that hides the question. The alert is raised at the unit whose own
+  *residual group* (its people not below another unit showing the question) has hits.
+
+Why this is safe
+----------------
+Per question, every published figure is a sum over the subtree of a unit showing the question.
+The span of those sums is the span of the residual groups' sums, and every residual group has 0 or
+at least ``t`` (``s``) answers (I2), so no smaller group's figure is a linear combination of what
+is published. Statements are intervals, not equations: "fewer than 3" at a parent whose two
+children both say "fewer than 3" pins each child to exactly 1. :func:`pinned_counts` computes,
+for every unit showing a zero-tolerance question and every residual group, the exact set of
+values consistent with *all* published statements and alerts (on a tree, interval propagation
+up and then down is exact), and reports each that is pinned to 1 or 2. The release weakens
+statements (an exact number above to "at least 3", else the statement itself to "withheld")
+until nothing is pinned. :func:`audit_release` re-checks everything the stored rows publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from math import fsum, isclose
+from typing import Any, Literal, NamedTuple
+
+from app.domain.anonymity import Suppression, UnitCounts, audit, suppress
+from app.domain.scoring import (
+    Direction,
+    RawUnit,
+    TrafficLightCutoffs,
+    mean_for_display,
+    question_score,
+    theme_score,
+    traffic_light,
+    unit_counts,
+)
+
+StatementKind = Literal["none", "few", "exact", "at_least", "withheld"]
+# The smallest hit count that is ever printed as a number.
+SMALLEST_PRINTED_HITS = 3
+_SAYS_HITS: frozenset[str] = frozenset({"few", "exact", "at_least"})
+
+
+class QuestionInfo(NamedTuple):
+    """What the release needs of a question, as plain data."""
+
+    code: str
+    theme: str
+    k: int
+    direction: str
+    zero_tolerance: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRules:
+    threshold: int = 5
+    sensitive_threshold: int = 10
+    yellow_from: float = 50.0
+    green_from: float = 75.0
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """What is said about a zero-tolerance question's hits at a unit (and below it)."""
+
+    kind: StatementKind
+    hits: int | None = None  # 0 for "none", the number for "exact"
+
+    def interval(self, answers: int) -> tuple[int, int]:
+        """The hit counts this statement allows, given the published answer count."""
+        if self.kind == "none":
+            return (0, 0)
+        if self.kind == "few":
+            return (1, min(SMALLEST_PRINTED_HITS - 1, answers))
+        if self.kind == "exact":
+            assert self.hits is not None  # noqa: S101 - exact always carries its number
+            return (self.hits, self.hits)
+        if self.kind == "at_least":
+            return (SMALLEST_PRINTED_HITS, answers)
+        return (0, answers)
+
+
+NONE = Statement("none", 0)
+FEW = Statement("few")
+AT_LEAST = Statement("at_least")
+WITHHELD = Statement("withheld")
+
+
+def statement_for(hits: int) -> Statement:
+    if hits == 0:
+        return NONE
+    if hits < SMALLEST_PRINTED_HITS:
+        return FEW
+    return Statement("exact", hits)
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroToleranceRelease:
+    """Statements per unit and question, and where each alert is raised."""
+
+    statements: Mapping[str, Mapping[str, Statement]]
+    alerts: frozenset[tuple[str, str]]  # (unit, question)
+
+
+@dataclass(frozen=True)
+class UnitRelease:
+    """What one unit publishes: exactly the columns of ``unit_figures``."""
+
+    code: str
+    parent: str | None
+    shown: bool
+    hidden_reason: str | None = None
+    respondents: int | None = None
+    invited: int | None = None
+    overall_score: float | None = None
+    colour: str | None = None
+    indicators: dict[str, float | None] = field(default_factory=dict)
+    questions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hidden_questions: dict[str, str] = field(default_factory=dict)
+    zero_tolerance_hits: int = 0
+
+
+@dataclass(frozen=True)
+class Release:
+    units: dict[str, UnitRelease]
+    suppression: Suppression
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# --------------------------------------------------------------------------- the tree per question
+
+
+class _QuestionTree(NamedTuple):
+    """The units showing one question, each under its nearest ancestor showing it."""
+
+    order: list[str]  # top-down: every unit after its parent
+    parent: dict[str, str | None]
+
+
+def _top_down(units: Sequence[UnitCounts]) -> list[UnitCounts]:
+    kids: dict[str | None, list[UnitCounts]] = {}
+    for unit in units:
+        kids.setdefault(unit.parent, []).append(unit)
+    order = list(kids.get(None, ()))
+    cursor = 0
+    while cursor < len(order):
+        order.extend(kids.get(order[cursor].id, ()))
+        cursor += 1
+    return order
+
+
+def _question_tree(top_down: Sequence[UnitCounts], showing: Collection[str]) -> _QuestionTree:
+    nearest: dict[str, str | None] = {}
+    order: list[str] = []
+    parent: dict[str, str | None] = {}
+    for unit in top_down:
+        up = unit.parent
+        above = None if up is None else (up if up in showing else nearest.get(up))
+        nearest[unit.id] = above
+        if unit.id in showing:
+            order.append(unit.id)
+            parent[unit.id] = above
+    return _QuestionTree(order, parent)
+
+
+# --------------------------------------------------------------------------- pinned counts
+
+
+def pinned_counts(
+    order: Sequence[str],
+    parent: Mapping[str, str | None],
+    total: Mapping[str, tuple[int, int]],
+    residual: Mapping[str, tuple[int, int]],
+) -> list[tuple[str, str, int]]:
+    """Quantities that the published statements pin to 1 or 2 (or contradict).
+
+    ``total[u]`` is the interval published for the hits of ``u`` and everything below it,
+    ``residual[u]`` the interval for the hits of ``u``'s residual group (what its alert, or the
+    absence of one, says). A unit's total is its residual plus its children's totals. Bottom-up,
+    each unit's interval is narrowed by its subtree; top-down by everything else. On a tree each
+    step is exact, so the final interval is exactly the set of values consistent with every
+    statement. Returns ``(unit, "total" | "residual" | "contradiction", value)``.
+    """
+    children: dict[str, list[str]] = {}
+    for unit in order:
+        up = parent[unit]
+        if up is not None:
+            children.setdefault(up, []).append(unit)
+    below: dict[str, tuple[int, int]] = {}  # each unit's interval given its subtree
+    sums: dict[str, tuple[int, int]] = {}  # residual + children's `below`
+    for unit in reversed(order):
+        low, high = residual[unit]
+        for kid in children.get(unit, ()):
+            kid_low, kid_high = below[kid]
+            low += kid_low
+            high += kid_high
+        sums[unit] = (low, high)
+        own_low, own_high = total[unit]
+        below[unit] = (max(own_low, low), min(own_high, high))
+    final: dict[str, tuple[int, int]] = {}
+    pins: list[tuple[str, str, int]] = []
+    for unit in order:
+        low, high = below[unit]
+        up = parent[unit]
+        if up is not None:
+            up_low, up_high = final[up]
+            others_low = sums[up][0] - low
+            others_high = sums[up][1] - high
+            low, high = max(low, up_low - others_high), min(high, up_high - others_low)
+        final[unit] = (low, high)
+        res_low, res_high = residual[unit]
+        kids_low, kids_high = sums[unit][0] - res_low, sums[unit][1] - res_high
+        res_low, res_high = max(res_low, low - kids_high), min(res_high, high - kids_low)
+        if low > high or res_low > res_high:
+            pins.append((unit, "contradiction", 0))
+            continue
+        if low == high and 0 < low < SMALLEST_PRINTED_HITS:
+            pins.append((unit, "total", low))
+        if res_low == res_high and 0 < res_low < SMALLEST_PRINTED_HITS:
+            pins.append((unit, "residual", res_low))
+    return pins
+
+
+def _intervals(
+    tree: _QuestionTree,
+    answers: Mapping[str, int],
+    statements: Mapping[str, Statement],
+    alerted: Collection[str],
+) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    kids_answers: dict[str, int] = {}
+    for unit in tree.order:
+        up = tree.parent[unit]
+        if up is not None:
+            kids_answers[up] = kids_answers.get(up, 0) + answers[unit]
+    total = {u: statements[u].interval(answers[u]) for u in tree.order}
+    residual = {}
+    for unit in tree.order:
+        own = max(0, answers[unit] - kids_answers.get(unit, 0))
+        residual[unit] = (1, own) if unit in alerted else (0, 0)
+    return total, residual
+
+
+# --------------------------------------------------------------------------- zero tolerance
+
+
+def zero_tolerance_release(
+    units: Sequence[UnitCounts],
+    suppression: Suppression,
+    zero_tolerance_questions: Collection[str],
+) -> ZeroToleranceRelease:
+    """Statements and alerts for every zero-tolerance question; see the module docstring."""
+    top_down = _top_down(units)
+    statements: dict[str, dict[str, Statement]] = {}
+    alerts: set[tuple[str, str]] = set()
+    for question in sorted(zero_tolerance_questions):
+        showing = {
+            u.id
+            for u in units
+            if question in u.zt_hits and suppression.is_question_shown(u.id, question)
+        }
+        if not showing:
+            continue
+        tree = _question_tree(top_down, showing)
+        by_id = {u.id: u for u in top_down if u.id in showing}
+        hits = {uid: by_id[uid].zt_hits[question] for uid in tree.order}
+        answers = {uid: by_id[uid].answers.get(question, 0) for uid in tree.order}
+        kids_hits: dict[str, int] = {}
+        for uid in tree.order:
+            up = tree.parent[uid]
+            if up is not None:
+                kids_hits[up] = kids_hits.get(up, 0) + hits[uid]
+        alerted = {uid for uid in tree.order if hits[uid] - kids_hits.get(uid, 0) > 0}
+        said = {uid: statement_for(hits[uid]) for uid in tree.order}
+        _weaken_until_nothing_is_pinned(tree, answers, said, alerted)
+        for uid, statement in said.items():
+            statements.setdefault(uid, {})[question] = statement
+        alerts.update((uid, question) for uid in alerted)
+    return ZeroToleranceRelease(statements, frozenset(alerts))
+
+
+def _weaken_until_nothing_is_pinned(
+    tree: _QuestionTree,
+    answers: Mapping[str, int],
+    said: dict[str, Statement],
+    alerted: Collection[str],
+) -> None:
+    """Weaken statements (in place) until no count of 1 or 2 follows from them.
+
+    A pin comes from an exact number above the pinned quantity (or at it, for a residual) or
+    from "fewer than 3" statements around it. The nearest exact number on the way up becomes
+    "at least 3"; with none, the pinned unit's own statement is withheld. Each round only
+    weakens, so this ends; the audit re-checks the result.
+    """
+    for _ in range(len(tree.order) + 1):
+        total, residual = _intervals(tree, answers, said, alerted)
+        pins = pinned_counts(tree.order, tree.parent, total, residual)
+        if not pins:
+            return
+        changed = False
+        for unit, what, _ in pins:
+            node: str | None = unit if what == "residual" else tree.parent[unit]
+            while node is not None and said[node].kind != "exact":
+                node = tree.parent[node]
+            if node is not None:
+                said[node] = AT_LEAST
+                changed = True
+                continue
+            node = unit
+            while node is not None:  # withhold the nearest statement that says anything
+                if said[node].kind in _SAYS_HITS:
+                    said[node] = WITHHELD
+                    changed = True
+                    break
+                node = tree.parent[node]
+        if not changed:
+            return  # nothing left to weaken: the audit will block the release
+
+
+def audit_zero_tolerance(
+    units: Sequence[UnitCounts],
+    statements: Mapping[str, Mapping[str, Statement]],
+    alerts: Collection[tuple[str, str]],
+    showing: Mapping[str, Collection[str]],
+    *,
+    sensitive_threshold: int,
+) -> list[str]:
+    """Check the published statements against the true counts and each other.
+
+    ``showing[q]``: the units that publish question ``q`` (as the stored rows say).
+    """
+    problems: list[str] = []
+    by_id = {u.id: u for u in units}
+    top_down = _top_down(units)
+    for question, shown_at in sorted(showing.items()):
+        for uid in shown_at:
+            unit = by_id[uid]
+            if unit.respondents < sensitive_threshold or unit.answers.get(question, 0) < (
+                sensitive_threshold
+            ):
+                problems.append(f"zt[{question}]: {uid!r} shows it under the sensitive threshold")
+        tree = _question_tree(top_down, set(shown_at))
+        said: dict[str, Statement] = {}
+        for uid in tree.order:
+            statement = statements.get(uid, {}).get(question)
+            if statement is None:
+                problems.append(f"zt[{question}]: {uid!r} shows the question without a statement")
+                statement = WITHHELD
+            true_hits = by_id[uid].zt_hits.get(question, 0)
+            low, high = statement.interval(by_id[uid].answers.get(question, 0))
+            if not low <= true_hits <= high:
+                problems.append(f"zt[{question}]: {uid!r} says {statement.kind}, untrue")
+            if statement.kind == "exact" and (statement.hits or 0) < SMALLEST_PRINTED_HITS:
+                problems.append(f"zt[{question}]: {uid!r} prints a count of {statement.hits}")
+            said[uid] = statement
+        for (uid, q) in alerts:
+            if q == question and uid not in said:
+                problems.append(f"zt[{question}]: alert at {uid!r}, which does not show it")
+        answers = {uid: by_id[uid].answers.get(question, 0) for uid in tree.order}
+        alerted = {uid for uid, q in alerts if q == question}
+        total, residual = _intervals(tree, answers, said, alerted)
+        # True residual hits must agree with the alerts.
+        kids: dict[str, int] = {}
+        for uid in tree.order:
+            up = tree.parent[uid]
+            if up is not None:
+                kids[up] = kids.get(up, 0) + by_id[uid].zt_hits.get(question, 0)
+        for uid in tree.order:
+            own = by_id[uid].zt_hits.get(question, 0) - kids.get(uid, 0)
+            if (own > 0) != (uid in alerted):
+                problems.append(f"zt[{question}]: alert at {uid!r} does not match its hits")
+        for uid, what, value in pinned_counts(tree.order, tree.parent, total, residual):
+            problems.append(f"zt[{question}]: {what} at {uid!r} follows as {value}")
+    for uid, by_question in statements.items():
+        for question in by_question:
+            if uid not in showing.get(question, ()):
+                problems.append(f"zt[{question}]: statement at {uid!r}, which does not show it")
+    return problems
+
+
+# --------------------------------------------------------------------------- the release
+
+
+def _themes(questions: Iterable[QuestionInfo]) -> dict[str, list[QuestionInfo]]:
+    """Indicators and their questions: themes about zero tolerance never get a score."""
+    themes: dict[str, list[QuestionInfo]] = {}
+    for question in questions:
+        if question.theme and not question.zero_tolerance:
+            themes.setdefault(question.theme, []).append(question)
+    return themes
+
+
+def build_release(
+    effective: Mapping[str, RawUnit], questions: Iterable[QuestionInfo], rules: ReleaseRules
+) -> Release:
+    """Everything the measurement may publish, audited. ``effective``: ``roll_up``'s output."""
+    infos = {q.code: q for q in questions}
+    zero_tolerance = {code for code, q in infos.items() if q.zero_tolerance}
+    counts = unit_counts(effective, zero_tolerance)
+    suppression = suppress(
+        counts,
+        threshold=rules.threshold,
+        sensitive_threshold=rules.sensitive_threshold,
+        zero_tolerance_questions=zero_tolerance,
+    )
+    zt = zero_tolerance_release(counts, suppression, zero_tolerance)
+    cutoffs = TrafficLightCutoffs(rules.yellow_from, rules.green_from)
+    themes = _themes(infos.values())
+    units = {
+        code: _unit_release(code, unit, suppression, zt, infos, themes, cutoffs)
+        for code, unit in effective.items()
+    }
+    problems = audit_release(counts, infos, units, suppression, rules)
+    return Release(units, suppression, problems)
+
+
+def _unit_release(
+    code: str,
+    unit: RawUnit,
+    suppression: Suppression,
+    zt: ZeroToleranceRelease,
+    infos: Mapping[str, QuestionInfo],
+    themes: Mapping[str, list[QuestionInfo]],
+    cutoffs: TrafficLightCutoffs,
+) -> UnitRelease:
+    if code not in suppression.shown:
+        return UnitRelease(code, unit.parent, False, suppression.hidden.get(code))
+    hidden = dict(suppression.hidden_questions.get(code, {}))
+    statements = zt.statements.get(code, {})
+    published: dict[str, dict[str, Any]] = {}
+    scores: dict[str, float | None] = {}
+    for question_code, figures in unit.questions.items():
+        question = infos[question_code]
+        if question_code in hidden:
+            continue
+        if question.zero_tolerance:
+            statement = statements.get(question_code, WITHHELD)
+            published[question_code] = {
+                "c": None, "n": figures.answers, "dk": None, "mean": None, "score": None,
+                "zk": statement.kind, "zt": statement.hits,
+                "za": (code, question_code) in zt.alerts,
+            }  # fmt: skip
+            continue
+        direction: Direction = question.direction  # type: ignore[assignment]
+        score = question_score(figures, question.k, direction)
+        mean = mean_for_display(figures)
+        scores[question_code] = score
+        published[question_code] = {
+            "c": list(figures.distribution) if figures.distribution is not None else None,
+            "n": figures.answers,
+            "dk": figures.dont_know,
+            "mean": float(mean) if mean is not None else None,
+            "score": score,
+        }
+    indicators = {
+        theme: theme_score(scores.get(q.code) for q in qs)
+        for theme, qs in themes.items()
+        if any(q.code in unit.questions for q in qs)
+    }
+    overall = theme_score(indicators.values())
+    return UnitRelease(
+        code=code,
+        parent=unit.parent,
+        shown=True,
+        respondents=unit.respondents,
+        invited=unit.invited,
+        overall_score=overall,
+        colour=traffic_light(overall, cutoffs),
+        indicators=indicators,
+        questions=published,
+        hidden_questions=hidden,
+        zero_tolerance_hits=sum(1 for s in statements.values() if s.kind in _SAYS_HITS),
+    )
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+def audit_release(
+    counts: Sequence[UnitCounts],
+    infos: Mapping[str, QuestionInfo],
+    units: Mapping[str, UnitRelease],
+    suppression: Suppression,
+    rules: ReleaseRules,
+) -> list[str]:
+    """Everything the rows publish, checked against the true counts; empty when safe.
+
+    What is shown (units, and each question at each unit) is read from the rows themselves and
+    checked with :func:`app.domain.anonymity.audit` (I1, I2; per question with the sensitive
+    threshold for zero tolerance). Zero-tolerance statements and alerts are checked for truth
+    and for counts they pin (:func:`audit_zero_tolerance`). Indicators and overall scores must
+    be means of figures published beside them; hidden units must publish nothing.
+    """
+    problems: list[str] = []
+    zero_tolerance = {code for code, q in infos.items() if q.zero_tolerance}
+    by_id = {u.id: u for u in counts}
+    shown = frozenset(code for code, row in units.items() if row.shown)
+    published_hidden: dict[str, dict[str, Any]] = {}
+    statements: dict[str, dict[str, Statement]] = {}
+    alerts: set[tuple[str, str]] = set()
+    showing: dict[str, set[str]] = {q: set() for q in zero_tolerance}
+    themes = _themes(infos.values())
+    for code, row in units.items():
+        if not row.shown:
+            if row.respondents is not None or row.questions or row.indicators or (
+                row.overall_score is not None or row.zero_tolerance_hits
+            ):
+                problems.append(f"hidden unit {code!r} publishes figures")
+            continue
+        truth = by_id[code]
+        if row.respondents != truth.respondents:
+            problems.append(f"unit {code!r} publishes {row.respondents} respondents")
+        not_published = {q: "hidden" for q in truth.answers if q not in row.questions}
+        if not_published:
+            published_hidden[code] = not_published
+        says_hits = 0
+        for question, entry in row.questions.items():
+            if question not in zero_tolerance:
+                continue
+            if any(entry.get(key) is not None for key in ("c", "dk", "mean", "score")):
+                problems.append(f"zt[{question}]: {code!r} publishes a distribution or mean")
+            if entry.get("n") != truth.answers.get(question):
+                problems.append(f"zt[{question}]: {code!r} publishes a wrong answer count")
+            kind = entry.get("zk")
+            hits = entry.get("zt")
+            if kind not in ("none", "few", "exact", "at_least", "withheld"):
+                problems.append(f"zt[{question}]: {code!r} has no statement")
+                continue
+            if (kind == "none") != (hits == 0) or (kind == "exact") != (
+                hits is not None and hits > 0
+            ):
+                problems.append(f"zt[{question}]: {code!r} prints {hits!r} with {kind}")
+            statements.setdefault(code, {})[question] = Statement(kind, hits)
+            showing[question].add(code)
+            says_hits += kind in _SAYS_HITS
+            if entry.get("za"):
+                alerts.add((code, question))
+        if says_hits != row.zero_tolerance_hits:
+            problems.append(f"unit {code!r}: hit marks do not match its statements")
+        problems.extend(_audit_indicators(code, row, themes))
+    published = Suppression(
+        threshold=rules.threshold,
+        sensitive_threshold=rules.sensitive_threshold,
+        shown=shown,
+        hidden={code: "secondary" for code, row in units.items() if not row.shown},
+        residual=suppression.residual,
+        hidden_questions=published_hidden,  # type: ignore[arg-type]
+    )
+    problems.extend(
+        audit(
+            counts,
+            published,
+            threshold=rules.threshold,
+            sensitive_threshold=rules.sensitive_threshold,
+            zero_tolerance_questions=zero_tolerance,
+        )
+    )
+    problems.extend(
+        audit_zero_tolerance(
+            counts,
+            statements,
+            alerts,
+            showing,
+            sensitive_threshold=rules.sensitive_threshold,
+        )
+    )
+    return problems
+
+
+def _audit_indicators(
+    code: str, row: UnitRelease, themes: Mapping[str, list[QuestionInfo]]
+) -> list[str]:
+    problems = []
+    for theme, value in row.indicators.items():
+        if theme not in themes:
+            problems.append(f"unit {code!r} publishes an indicator for {theme!r}")
+            continue
+        published = [
+            row.questions[q.code]["score"]
+            for q in themes[theme]
+            if q.code in row.questions and row.questions[q.code].get("score") is not None
+        ]
+        expected = fsum(published) / len(published) if published else None
+        if (value is None) != (expected is None) or (
+            value is not None and expected is not None and not isclose(value, expected)
+        ):
+            problems.append(f"unit {code!r}: indicator {theme!r} is not its shown questions' mean")
+    expected_overall = theme_score(row.indicators.values())
+    if (row.overall_score is None) != (expected_overall is None) or (
+        row.overall_score is not None
+        and expected_overall is not None
+        and not isclose(row.overall_score, expected_overall)
+    ):
+        problems.append(f"unit {code!r}: overall score is not its indicators' mean")
+    return problems
