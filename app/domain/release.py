@@ -326,23 +326,29 @@ def _weaken_until_nothing_is_pinned(
         pins = pinned_counts(tree.order, tree.parent, total, residual)
         if not pins:
             return
-        changed = False
+        # Exact numbers above the pins go first, all in one round; a statement is withheld
+        # only where none is left, one at a time (the pins are recomputed after each).
+        exact = set()
         for unit, what, _ in pins:
             node: str | None = unit if what == "residual" else tree.parent[unit]
             while node is not None and said[node].kind != "exact":
                 node = tree.parent[node]
             if node is not None:
+                exact.add(node)
+        if exact:
+            for node in exact:
                 said[node] = AT_LEAST
-                changed = True
-                continue
+            continue
+        withheld = False
+        for unit, _, _ in pins:
             node = unit
-            while node is not None:  # withhold the nearest statement that says anything
-                if said[node].kind in _SAYS_HITS:
-                    said[node] = WITHHELD
-                    changed = True
-                    break
+            while node is not None and said[node].kind not in _SAYS_HITS:
                 node = tree.parent[node]
-        if not changed:
+            if node is not None:
+                said[node] = WITHHELD
+                withheld = True
+                break
+        if not withheld:
             return  # nothing left to weaken: the audit will block the release
 
 
