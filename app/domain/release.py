@@ -460,7 +460,7 @@ def _unit_release(
 ) -> UnitRelease:
     if code not in suppression.shown:
         return UnitRelease(code, unit.parent, False, suppression.hidden.get(code))
-    hidden = dict(suppression.hidden_questions.get(code, {}))
+    hidden: dict[str, str] = dict(suppression.hidden_questions.get(code, {}))
     statements = zt.statements.get(code, {})
     published: dict[str, dict[str, Any]] = {}
     scores: dict[str, float | None] = {}
