@@ -9,14 +9,20 @@ from sqlalchemy.orm import Session, aliased, undefer
 
 from app.models import Measurement, Question, Unit, UnitFigures
 from app.policy import Access, Action
+from app.services.results import scored_themes, zero_tolerance_statement
 
 
 def results_document(session: Session, access: Access, measurement: Measurement) -> list[dict]:
     """One entry per unit the user may see results of, in unit-code order.
 
     A hidden unit carries its id, parent, name and `"shown": false` and nothing else; a hidden
-    question is left out of its unit's `questions`, except a zero-tolerance question with hits
-    under the sensitive threshold, which says only `"zero_tolerance_hits": "some"`.
+    question is left out of its unit's `questions`. A question gives its answer count and, if
+    not about zero tolerance, its counts, "don't know", mean and score. A zero-tolerance
+    question gives only its answer count and its statement, cumulative over the unit and every
+    unit below it (`results.zero_tolerance_statement`):
+    `{"answers": n, "zero_tolerance": {"statement": "none" | "few" | "exact" | "at_least" |
+    "withheld", "hits": 0 for "none", the number (3 or more) for "exact", else null,
+    "alert": raised at this unit}}`. No count of 1 or 2, no mean, no score.
     """
     allowed = access.unit_ids(session, Action.VIEW_RESULTS)
     parent = aliased(Unit)
@@ -28,14 +34,13 @@ def results_document(session: Session, access: Access, measurement: Measurement)
         .options(undefer(UnitFigures.questions))
         .order_by(Unit.code)
     ).all()
-    zero_tolerance = set(
+    questions = list(
         session.scalars(
-            select(Question.code).where(
-                Question.questionnaire_id == measurement.questionnaire_id,
-                Question.zero_tolerance.is_(True),
-            )
+            select(Question).where(Question.questionnaire_id == measurement.questionnaire_id)
         )
     )
+    zero_tolerance = {q.code for q in questions if q.zero_tolerance}
+    scored = set(scored_themes(questions))
     document = []
     for figures, code, name, parent_code in rows:
         if allowed is not None and figures.unit_id not in allowed:
@@ -50,14 +55,20 @@ def results_document(session: Session, access: Access, measurement: Measurement)
             respondents=figures.respondents,
             invited=figures.invited,
             response_rate=_round(figures.response_rate, 4),
-            indicators={theme: _round(score) for theme, score in figures.indicators.items()},
+            indicators={
+                theme: _round(score)
+                for theme, score in figures.indicators.items()
+                if theme in scored
+            },
             questions={
-                question: {
+                question: _zero_tolerance(stored)
+                if question in zero_tolerance
+                else {
+                    "answers": stored.get("n"),
                     "counts": stored.get("c"),
                     "dont_know": stored.get("dk"),
                     "mean": _round(stored.get("mean"), 3),
                     "score": _round(stored.get("score")),
-                    "zero_tolerance_hits": _hits(stored) if question in zero_tolerance else None,
                 }
                 for question, stored in figures.questions.items()
             },
@@ -66,10 +77,12 @@ def results_document(session: Session, access: Access, measurement: Measurement)
     return document
 
 
-def _hits(stored: dict[str, Any]) -> int | str | None:
-    if stored.get("zp"):
-        return "some"  # under the sensitive threshold: only that there were hits
-    return stored.get("zt")
+def _zero_tolerance(stored: dict[str, Any]) -> dict[str, Any]:
+    kind, hits = zero_tolerance_statement(stored) or ("withheld", None)
+    return {
+        "answers": stored.get("n"),
+        "zero_tolerance": {"statement": kind, "hits": hits, "alert": bool(stored.get("za"))},
+    }
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

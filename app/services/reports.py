@@ -3,8 +3,10 @@ report for the board. Loads, then hands plain data (dataclasses of numbers and s
 the templates; nothing here renders, and nothing recomputes anonymity.
 
 Everything reads `unit_figures`, where a hidden unit keeps nothing but the fact that it is
-hidden: a hidden unit appears by name with "too few answers" at most, and every count,
-average and comparison is made from shown units only.
+hidden: a hidden unit appears by name with "not shown" at most (the same words whatever the
+reason), and every count, average and comparison is made from shown units only. Zero-tolerance
+questions appear as their statements only (`results.zero_tolerance_statement`), never as a
+score, an indicator or a sum of counts across units.
 
 The annual report summarises, whatever the size of the organisation: the report's unit and
 its direct children in full, everything below them as counts and short lists.
@@ -102,7 +104,6 @@ class QuestionLine:
     text: str
     shown: bool
     zero_tolerance: bool
-    hidden_note: str = ""  # "question" (too few answers) | "sensitive" (zero tolerance)
     counts: list[int] | None = None
     labels: list[str] = field(default_factory=list)
     direction: str = "higher_better"
@@ -112,8 +113,9 @@ class QuestionLine:
     mean: float | None = None
     score: float | None = None
     last_year: float | None = None
-    hits: int | None = None  # zero tolerance: answers other than "no"
-    hits_presence_only: bool = False
+    # Zero tolerance: the statement (kind, hits) of `results.zero_tolerance_statement`; the
+    # counts are cumulative (the unit and every unit below it).
+    statement: tuple[str, int | None] | None = None
 
 
 @dataclass
@@ -142,7 +144,6 @@ class UnitReport:
     generated_on: date
     in_measurement: bool
     shown: bool
-    hidden_reason: str | None
     threshold: int
     sensitive_threshold: int
     yellow_from: float
@@ -188,7 +189,6 @@ def assemble_unit(
         generated_on=today or date.today(),
         in_measurement=view.figures is not None,
         shown=view.shown,
-        hidden_reason=view.figures.hidden_reason if view.figures is not None else None,
         threshold=measurement.threshold,
         sensitive_threshold=measurement.sensitive_threshold,
         yellow_from=measurement.yellow_from,
@@ -196,7 +196,7 @@ def assemble_unit(
     )
     _analysis(session, report, unit, measurement)
     if not view.shown:
-        return report  # a hidden unit: the reason, and nothing else
+        return report  # a hidden unit: that it is hidden, and nothing else
     figures = view.figures
     assert figures is not None  # noqa: S101 - shown implies figures
     report.respondents = figures.respondents
@@ -206,9 +206,10 @@ def assemble_unit(
     o = view.overall
     report.overall = IndicatorLine(o.own, o.parent, o.organisation, o.last_year)
     report.indicators = [
-        IndicatorLine(c.own, c.parent, c.organisation, c.last_year, theme=theme)
+        IndicatorLine(c.own, c.parent, c.organisation, c.last_year, c.questions_shown,
+                      c.questions_total, theme=theme)
         for theme, c in view.indicators.items()
-    ]
+    ]  # fmt: skip
     for theme, questions in view.themes.items():
         lines = []
         for q in questions:
@@ -223,10 +224,11 @@ def assemble_unit(
             )
             entry = q.entry
             if entry is None:
-                line.hidden_note = "sensitive" if q.question.zero_tolerance else "question"
+                pass  # hidden: one sentence, whatever the reason
             elif q.question.zero_tolerance:
-                line.hits = entry.get("zt")
-                line.hits_presence_only = bool(entry.get("zp"))
+                line.statement = q.statement
+                line.n = entry.get("n")
+                line.last_year = None  # never a score for zero tolerance
             else:
                 line.counts = entry.get("c")
                 line.bar = domain.distribution_bar(line.counts or [], line.direction)
@@ -313,7 +315,7 @@ class ColourCounts:
     green: int = 0
     yellow: int = 0
     red: int = 0
-    hidden: int = 0  # too few answers: no colour
+    hidden: int = 0  # not shown: no colour
 
     @property
     def total(self) -> int:
@@ -352,7 +354,7 @@ class Remeasured:
     name: str
     before: float | None
     before_colour: str | None
-    after: float | None  # None: not measured again yet, or too few answers then
+    after: float | None  # None: not measured again yet, or not shown then
     after_colour: str | None
     measured_again: bool
     after_shown: bool
@@ -610,10 +612,9 @@ def assemble_annual(
     for unit_id, code, name in session.execute(select(Unit.id, Unit.code, Unit.name)):
         if unit_id in in_scope:
             names[unit_id], codes[unit_id] = name, code
-    themes = [
-        t for t in results_service.themes_of(results_service.question_infos(session, measurement))
-        if t
-    ]  # fmt: skip
+    # Indicators only: themes of zero-tolerance questions never get a score (nor do earlier
+    # years' figures of them appear).
+    themes = results_service.scored_themes(results_service.question_infos(session, measurement))
 
     # Year over year: the report's unit in each measurement, by its id.
     years = []
@@ -1048,7 +1049,7 @@ def annual_charts(report: AnnualReport) -> dict[str, domain.Chart]:
         (domain.LIGHT_FILLS["green"], domain.LIGHT_TEXT["green"], _("Green")),
         (domain.LIGHT_FILLS["yellow"], domain.LIGHT_TEXT["yellow"], _("Yellow")),
         (domain.LIGHT_FILLS["red"], domain.LIGHT_TEXT["red"], _("Red")),
-        (domain.LIGHT_FILLS["none"], domain.LIGHT_TEXT["none"], _("Too few answers")),
+        (domain.LIGHT_FILLS["none"], domain.LIGHT_TEXT["none"], _("Not shown")),
     ]
     rows = [(c.label, [c.green, c.yellow, c.red, c.hidden]) for c in report.colours]
     rows += [(c.name, [c.colours.green, c.colours.yellow, c.colours.red, c.colours.hidden])

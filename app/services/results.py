@@ -74,12 +74,23 @@ def themes_of(questions: Iterable[Question]) -> dict[str, list[Question]]:
 
 @dataclass
 class Comparison:
-    """A figure of the unit and the same figure elsewhere (each None where not shown)."""
+    """A figure of the unit and the same figure elsewhere (each None where not shown).
+
+    For an indicator, `questions_shown` of `questions_total` questions make the unit's own
+    score: where some of its questions are hidden at the unit, the indicator is computed over
+    the shown ones and marked as such (`partial`).
+    """
 
     own: float | None
     parent: float | None = None
     organisation: float | None = None
     last_year: float | None = None
+    questions_shown: int = 0
+    questions_total: int = 0
+
+    @property
+    def partial(self) -> bool:
+        return self.own is not None and 0 < self.questions_shown < self.questions_total
 
     @property
     def change(self) -> float | None:
@@ -88,17 +99,63 @@ class Comparison:
         return self.own - self.last_year
 
 
+# What a zero-tolerance question's statement may say (`zk` in `unit_figures.questions`); the
+# counts are cumulative: the unit and every unit below it. A count is printed only for
+# "exact", and never a count of 1 or 2 (those say "few").
+STATEMENT_KINDS = ("none", "few", "exact", "at_least", "withheld")
+SMALLEST_PRINTED_HITS = 3
+
+
+def zero_tolerance_statement(entry: dict[str, Any] | None) -> tuple[str, int | None] | None:
+    """(kind, hits) of a zero-tolerance question's stored entry, for every channel to print:
+    hits is 0 for "none", the number (3 or more) for "exact", None otherwise. None where the
+    question is not shown. Whatever is stored, a count of 1 or 2 never comes out of here."""
+    if entry is None:
+        return None
+    kind, hits = entry.get("zk"), entry.get("zt")
+    if kind not in STATEMENT_KINDS:
+        return ("withheld", None)
+    if kind == "none":
+        return ("none", 0)
+    if kind == "exact":
+        if not isinstance(hits, int) or hits < SMALLEST_PRINTED_HITS:
+            return ("few", None) if isinstance(hits, int) and hits > 0 else ("withheld", None)
+        return ("exact", hits)
+    return (kind, None)
+
+
+def zero_tolerance_themes(questions: Iterable[Question]) -> set[str]:
+    """Themes made only of zero-tolerance questions: no score is ever published for them."""
+    return {
+        theme for theme, qs in themes_of(questions).items() if all(q.zero_tolerance for q in qs)
+    }
+
+
+def scored_themes(questions: Iterable[Question]) -> list[str]:
+    """The indicators (themes with a score), in questionnaire order."""
+    questions = list(questions)
+    left_out = zero_tolerance_themes(questions)
+    return [t for t in themes_of(questions) if t and t not in left_out]
+
+
 @dataclass
 class QuestionView:
     question: Question
     entry: dict[str, Any] | None  # the stored figures where shown
-    hidden_reason: str | None  # why not shown, where the unit has data but may not show it
+    hidden_reason: str | None  # set where the unit has data for it but may not show it
     comparison: Comparison
     labels: list[str] = field(default_factory=list)
 
     @property
     def shown(self) -> bool:
         return self.entry is not None
+
+    @property
+    def statement(self) -> tuple[str, int | None] | None:
+        """A zero-tolerance question's statement (see `zero_tolerance_statement`)."""
+        if not self.question.zero_tolerance:
+            return None
+        return zero_tolerance_statement(self.entry)
 
 
 @dataclass
@@ -191,9 +248,13 @@ def question_infos_for(measurement: Measurement, session: Session) -> dict[str, 
 
 def _combined(parts: list[UnitFigures], infos: dict[str, QuestionInfo]) -> UnitFigures:
     """Several shown units of last year added up (a merger): scores from summed counts, for
-    questions shown with their distribution at every part."""
+    questions shown with their distribution at every part; an indicator over the theme's
+    questions with a combined score. Zero-tolerance questions never get a score (nor do
+    their themes)."""
     questions: dict[str, dict[str, Any]] = {}
     for code, info in infos.items():
+        if info.zero_tolerance:
+            continue
         entries = [p.questions.get(code) for p in parts]
         if any(e is None or e.get("c") is None for e in entries):
             continue
@@ -203,16 +264,13 @@ def _combined(parts: list[UnitFigures], infos: dict[str, QuestionInfo]) -> UnitF
         questions[code] = {"score": question_score(total, info.k, info.direction)}  # type: ignore[arg-type]
     themes: dict[str, list[QuestionInfo]] = {}
     for info in infos.values():
-        if info.theme:
+        if info.theme and not info.zero_tolerance:
             themes.setdefault(info.theme, []).append(info)
-    # As in figures._figures_row: a theme over the questions the units have data for (shown
-    # or hidden), None where any of those has no combined score.
-    present = {code for p in parts for code in (*p.questions, *(p.hidden_questions or {}))}
-    indicators = {
-        theme: theme_score(questions.get(q.code, {}).get("score") for q in qs if q.code in present)
-        for theme, qs in themes.items()
-        if any(q.code in present for q in qs)
-    }
+    indicators: dict[str, float | None] = {}
+    for theme, qs in themes.items():
+        value = theme_score(questions.get(q.code, {}).get("score") for q in qs)
+        if value is not None:
+            indicators[theme] = value
     parts_overall = [indicators[t] for t in overall_themes(themes) if indicators.get(t) is not None]
     combined = UnitFigures(
         shown=True,
@@ -270,16 +328,26 @@ def unit_view(session: Session, unit: Unit, measurement: Measurement) -> UnitVie
     for view in views:
         if shown is None or view.question.code in shown.questions or view.hidden_reason:
             themes.setdefault(view.question.theme, []).append(view)
-    indicators = {
-        theme: Comparison(
+    indicators = {}
+    for theme in scored_themes(questions):
+        if shown is not None and theme not in shown.indicators:
+            continue
+        # The unit's own indicator is made of its shown questions (zero tolerance aside).
+        counted = [
+            v
+            for v in views
+            if v.question.theme == theme
+            and not v.question.zero_tolerance
+            and (v.entry is not None or v.hidden_reason)
+        ]
+        indicators[theme] = Comparison(
             own=_indicator(shown, theme),
             parent=_indicator(parent, theme),
             organisation=_indicator(organisation, theme),
             last_year=_indicator(last_year, theme),
+            questions_shown=sum(1 for v in counted if v.entry and v.entry.get("score") is not None),
+            questions_total=len(counted),
         )
-        for theme in themes_of(questions)
-        if theme and (shown is None or theme in shown.indicators)
-    }
     overall = Comparison(
         own=shown.overall_score if shown else None,
         parent=parent.overall_score if parent else None,

@@ -166,7 +166,8 @@ def test_leader_searches_orders_and_opens_units(page, leader) -> None:
     assert tab.locator("svg.kompas-bar").count() == 3  # PT-1, PT-2, MT-1
     page.check_accessibility()
 
-    # Up to the department, down to the team with too few answers: nothing but the notice.
+    # Up to the department, down to the team with too few answers: nothing but the notice,
+    # the same for every hidden unit whatever the reason (issue 15).
     breadcrumbs = tab.get_by_role("navigation", name="Brødkrumme")
     breadcrumbs.get_by_role("link", name="Børn & Familie").click()
     tab.wait_for_url("**/units/AK-BF")
@@ -174,8 +175,9 @@ def test_leader_searches_orders_and_opens_units(page, leader) -> None:
     page.check_accessibility()
     tab.get_by_role("link", name="Familiehuset").click()
     tab.wait_for_url("**/units/AK-BF-04")
-    notice = tab.get_by_role("status").filter(has_text="For få besvarelser")
-    expect(notice).to_contain_text("Færre end 5 har svaret her.")
+    notice = tab.get_by_role("status").filter(has_text="Vises ikke")
+    expect(notice).to_contain_text("Resultaterne vises ikke af hensyn til anonymiteten.")
+    expect(notice).not_to_contain_text("Færre end 5")
     assert tab.get_by_role("table").count() == 0
     assert tab.locator("svg.kompas-bar").count() == 0
     page.check_accessibility()
@@ -183,8 +185,9 @@ def test_leader_searches_orders_and_opens_units(page, leader) -> None:
     tab.get_by_role("button", name="English").click()
     tab.wait_for_url("**/units/AK-BF-04")
     assert tab.locator("html").get_attribute("lang") == "en"
-    notice = tab.get_by_role("status").filter(has_text="Too few answers")
-    expect(notice).to_contain_text("Fewer than 5 people answered here.")
+    notice = tab.get_by_role("status").filter(has_text="Not shown")
+    expect(notice).to_contain_text("The results are not shown, to protect anonymity.")
+    expect(notice).not_to_contain_text("Fewer than 5")
     page.check_accessibility()
 
     # The overview in English too.
@@ -192,8 +195,6 @@ def test_leader_searches_orders_and_opens_units(page, leader) -> None:
     tab.wait_for_url("**/results/")
     assert tab.locator("h1").inner_text() == "Results overview"
     table = tab.get_by_role("table", name="Results per unit, APV 2026")
-    expect(table.locator("tbody tr").filter(has_text="Familiehuset")).to_contain_text(
-        "Too few answers"
-    )
+    expect(table.locator("tbody tr").filter(has_text="Familiehuset")).to_contain_text("Not shown")
     page.check_accessibility()
     assert len(page.checked) == 8

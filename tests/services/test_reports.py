@@ -180,11 +180,13 @@ def test_unit_report_as_on_screen_and_hidden_stays_hidden(app: Flask, two_years)
     with app.app_context(), app.test_request_context("/"):
         measurement = db.session.get(Measurement, two_years["2026"])
         hidden = service.assemble_unit(db.session, unit("A2"), measurement)
-        assert not hidden.shown and hidden.hidden_reason == "below_threshold"
+        assert not hidden.shown and not hasattr(hidden, "hidden_reason")  # no reason, ever
         assert hidden.indicators == [] and hidden.themes == [] and hidden.respondents is None
         text = pdf_text(pdf.unit_pdf(hidden).pdf)
         assert not re.search(rf"\b({MARKER}|41)\b", text)  # not even last year's figures
-        assert "For få besvarelser" in text
+        assert "Vises ikke" in text
+        assert "Resultaterne vises ikke af hensyn til anonymiteten." in text
+        assert "Færre end 5" not in text and "For få besvarelser" not in text
 
         shown = service.assemble_unit(db.session, unit("B1"), measurement)
         figures = db.session.get(UnitFigures, (measurement.id, unit("B1").id))
@@ -195,11 +197,15 @@ def test_unit_report_as_on_screen_and_hidden_stays_hidden(app: Flask, two_years)
         assert by_theme[PT].parent == pytest.approx(100.0)  # B = B1 alone
         lines = {q.code: q for block in shown.themes for q in block.questions}
         assert lines["PT-1"].counts == [0, 0, 0, 0, 12] and lines["PT-1"].bar
-        # 2 of 12 answered other than "no" (12 reach the sensitive threshold of 10).
-        assert lines["KA-1"].hits == 2 and lines["KA-1"].counts is None
+        # 2 of 12 answered other than "no" (12 reach the sensitive threshold of 10): a count
+        # of 1 or 2 is never printed, only "fewer than 3"; no mean or score either.
+        assert lines["KA-1"].statement == ("few", None) and lines["KA-1"].n == 12
+        assert lines["KA-1"].counts is None and lines["KA-1"].score is None
+        assert lines["KA-1"].mean is None and lines["KA-1"].last_year is None
         text = pdf_text(pdf.unit_pdf(shown).pdf)
     assert "Enhed B1" in text and "92 %" in text  # 12 of 13
-    assert "2 har svaret andet end “nej”." in text
+    assert "Færre end 3 har svaret andet end “nej”." in text
+    assert not re.search(r"(?<![\d,.])[12] har svaret andet end", text)
     assert not re.search(rf"\b{MARKER}\b", text)
 
 

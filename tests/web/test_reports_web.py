@@ -184,7 +184,8 @@ def test_subtree_and_unit_reports_of_the_demo(demo: Flask) -> None:
     # A hidden team's report says so, and shows no figure at all.
     hr = client_for(demo, HR)
     hidden_text = pdf_text(hr.get(f"/reports/unit/{measurement_id}/{hidden.code}.pdf").data)
-    assert "For få besvarelser" in hidden_text and "Svarprocent" not in hidden_text
+    assert "Resultaterne vises ikke af hensyn til anonymiteten." in hidden_text
+    assert "For få besvarelser" not in hidden_text and "Svarprocent" not in hidden_text
     assert " %" not in hidden_text
 
 
@@ -413,7 +414,7 @@ def test_results_xlsx_matches_the_csv(demo: Flask) -> None:
                    delimiter=";")
     )  # fmt: skip
     assert len(rows) == len(csv_rows) and rows[0] == csv_rows[0]
-    hidden = [r for r in rows[1:] if r[2] == "For få besvarelser"]
+    hidden = [r for r in rows[1:] if r[2] == "Vises ikke"]
     assert hidden and all(all(c is None for c in r[3:]) for r in hidden)
     shown = next(r for r in rows[1:] if isinstance(r[2], int))
     assert isinstance(shown[4], float)  # numbers stay numbers
@@ -451,7 +452,8 @@ def test_a_hidden_unit_appears_in_no_report_or_export(app: Flask, org, make_user
         # Random CSRF tokens may hold any digits: look without attribute values.
         found = re.sub(r'value="[^"]*"', "", found)
         assert not re.search(rf"\b{MARKER}\b", found), name
-    assert "For få besvarelser" in texts["unit A2"]
+    assert "Resultaterne vises ikke af hensyn til anonymiteten." in texts["unit A2"]
+    assert "Vises ikke" in texts["csv"] and "For få besvarelser" not in texts["csv"]
 
 
 def test_with_redis_jobs_go_to_rq_workers(demo: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

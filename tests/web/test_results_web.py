@@ -20,9 +20,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
+from app.domain import release as release_domain
 from app.extensions import db
 from app.models import Measurement, Role, Unit
-from app.domain import release as release_domain
 from app.services import results as results_service
 from tests.conftest import login
 from tests.services.test_figures import PT, declare, load, score, team
@@ -38,7 +38,10 @@ RESULTS_ACCESS: dict[Role, set[str]] = {
     Role.COMMITTEE: {"own", "child"},
     Role.BOARD: set(),
 }
-TOO_FEW = "For få besvarelser"  # "Too few answers" in Danish, the default language
+NOT_SHOWN = "Vises ikke"  # "Not shown" in Danish, the default language
+# Every hidden unit says the same, whatever the reason (issue 15).
+HIDDEN_UNIT = "Resultaterne vises ikke af hensyn til anonymiteten."
+REASONS = ("Færre end 5", "trække fra", "For få besvarelser", "nok besvarelser")
 
 # The org fixture's tree, every unit shown: R 21 = A 13 (A1 6 + A2 7) + B 8 (B1 8).
 ALL_SHOWN = [
@@ -196,26 +199,33 @@ def test_unknown_user_in_export_is_an_error(app: Flask, org) -> None:
 # --- hidden units ------------------------------------------------------------------------
 
 
-def test_a_hidden_units_page_says_too_few_answers_and_shows_no_figures(
+def test_a_hidden_units_page_says_it_is_not_shown_and_shows_no_figures(
     app: Flask, client: FlaskClient, org, make_user
 ) -> None:
     setup(app, WITH_HIDDEN)
     make_user("l@x.dk", [(Role.LEADER, "A")])
     login(client, "l@x.dk")
     shown = client.get("/units/A").get_data(as_text=True)
-    assert TOO_FEW not in shown
+    assert NOT_SHOWN not in shown and HIDDEN_UNIT not in shown
     assert "<dt>Besvarelser</dt>" in shown and "Indikatorer" in shown and "n = 9" in shown
-    for code, why in (("A2", "Færre end 5"), ("A1", "trække fra")):
+    # A2 is under the threshold, A1 hidden with it: the same words, no reason.
+    sections = []
+    for code in ("A2", "A1"):
         response = client.get(f"/units/{code}")
         assert response.status_code == 200
         page = response.get_data(as_text=True)
-        assert TOO_FEW in page
-        assert why in page  # the reason in plain words: too few here, or subtraction
+        assert NOT_SHOWN in page and HIDDEN_UNIT in page
+        assert "Svarene tæller stadig med i enhederne ovenover." in page
+        assert not [why for why in REASONS if why in page]
+        section = re.search(r'<section aria-labelledby="results-heading".*?</section>', page, re.S)
+        assert section is not None
+        sections.append(section.group(0).replace(f"Enhed {code}", "UNIT"))
         assert "<dt>Besvarelser</dt>" not in page
         assert "Indikatorer" not in page and "Alle spørgsmål" not in page
         assert "n = " not in page and "kompas-bar" not in page
         # Random CSRF tokens may hold any digits: look at the page without them.
         assert not re.search(r"\b97\b", re.sub(r'value="[^"]*"', "", page))
+    assert sections[0] == sections[1]  # word for word
 
 
 def test_hidden_units_never_leak_into_csv_api_or_export(
@@ -227,12 +237,13 @@ def test_hidden_units_never_leak_into_csv_api_or_export(
 
     overview = client.get("/results/").get_data(as_text=True)
     assert overview_codes(overview) == ["A", "A1", "A2"]
-    assert overview.count(TOO_FEW) == 2  # A1 and A2; A shows its figures
+    assert overview.count(NOT_SHOWN) == 2  # A1 and A2; A shows its figures
+    assert not [why for why in REASONS if why in overview]
     assert not re.search(r">\s*97\s*%", overview)
 
     rows = csv_by_code(client.get("/results/export.csv"))
-    assert rows["A2"] == ["A2", "Enhed A2", TOO_FEW]
-    assert rows["A1"] == ["A1", "Enhed A1", TOO_FEW]
+    assert rows["A2"] == ["A2", "Enhed A2", NOT_SHOWN]
+    assert rows["A1"] == ["A1", "Enhed A1", NOT_SHOWN]
     assert rows["A"][2] == "9"  # the shown parent: all of its respondents
 
     hidden = {"A1": {"unit": "A1", "parent": "A", "name": "Enhed A1", "shown": False},
@@ -378,7 +389,7 @@ def test_change_since_last_year_in_the_overview_uses_the_same_last_year(
     }
     for code, change in expected.items():
         assert rows[code][-1] == change.replace(".", ","), code
-    assert rows["U"] == ["U", "Enhed U", TOO_FEW]
+    assert rows["U"] == ["U", "Enhed U", NOT_SHOWN]
     # The unit page shows the same comparison.
     page = client.get("/units/NEW1").get_data(as_text=True)
     assert "+50" in page

@@ -104,8 +104,9 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
         rows = shown + [r for r in rows if not r.shown]
     themes: list[str] = []
     if measurement is not None:
-        themes = [t for t in results_service.themes_of(
-            results_service.question_infos(db.session, measurement)) if t]  # fmt: skip
+        # Indicators only: themes of zero-tolerance questions never get a score.
+        themes = results_service.scored_themes(
+            results_service.question_infos(db.session, measurement))  # fmt: skip
     total = len(rows)
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
@@ -161,7 +162,7 @@ def _export_table() -> tuple[Measurement, list[str], list[list[Any]]]:
     rows: list[list[Any]] = []
     for row in context["rows"]:
         if not row.shown:
-            rows.append([row.code, row.name, _("Too few answers")])
+            rows.append([row.code, row.name, _("Not shown")])
             continue
         figures = row.figures
         rate = figures.response_rate * 100 if figures.response_rate is not None else None
