@@ -72,12 +72,19 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> Any:
+    def load_user(session_id: str) -> Any:
+        import hmac
+
         from sqlalchemy import select
         from sqlalchemy.orm import joinedload
 
         from app.models import User
 
+        # "<id>:<secret>" (User.get_id): a session made before the secret changed, or for an
+        # account since deleted, loads nobody.
+        user_id, _, secret = session_id.partition(":")
+        if not (user_id.isascii() and user_id.isdigit()) or not secret or len(user_id) > 18:
+            return None
         # With the roles in the same query (every page asks what the user may do), and the
         # change stamps the page caches are keyed by (app/services/changes.py).
         row = (
@@ -89,7 +96,7 @@ def register_extensions(app: Flask) -> None:
             .unique()
             .first()
         )
-        if row is None:
+        if row is None or not hmac.compare_digest(row[0].auth_secret.encode(), secret.encode()):
             return None
         changes.remember_stamps(db.session, row[1:])
         return row[0]

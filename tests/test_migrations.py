@@ -50,3 +50,77 @@ def test_upgrade_gives_the_models_schema_and_downgrade_empties_it(empty_database
         tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
         assert tables == set()
         db.engine.dispose()
+
+
+def test_sqlite_tables_that_never_reuse_ids_get_autoincrement(empty_database_url) -> None:
+    """compare_metadata does not see AUTOINCREMENT: look at the table SQLite made."""
+    if not empty_database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL never reuses an id")
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(directory="migrations")
+        wanted = {t.name for t in db.metadata.sorted_tables if t.kwargs.get("sqlite_autoincrement")}
+        assert "user_account" in wanted
+        with db.engine.connect() as connection:
+            for name in wanted:
+                sql = connection.execute(
+                    text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :name"),
+                    {"name": name},
+                ).scalar_one()
+                assert "AUTOINCREMENT" in sql, sql
+        db.engine.dispose()
+
+
+def test_auth_secret_upgrade_keeps_users_and_roles(empty_database_url) -> None:
+    """The upgrade rebuilds user_account on SQLite: roles (ON DELETE CASCADE) must survive,
+    every user gets an own secret, and ids of users deleted earlier are not given out again."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(directory="migrations", revision="50ad3ed8ddd0")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO unit (code, name, unit_type, active, created_at) "
+                    "VALUES ('R', 'Rod', 'team', true, CURRENT_TIMESTAMP)"
+                )
+            )
+            for email in ("a@x.dk", "b@x.dk"):
+                connection.execute(
+                    text(
+                        "INSERT INTO user_account (email, name, active, language, created_at, "
+                        "reminders_enabled) VALUES (:email, :email, true, 'da', "
+                        "CURRENT_TIMESTAMP, true)"
+                    ),
+                    {"email": email},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO role_assignment (user_id, unit_id, role) "
+                    "SELECT u.id, unit.id, 'member' FROM user_account u, unit"
+                )
+            )
+            deleted = connection.execute(text("SELECT max(id) FROM user_account")).scalar() + 5
+            connection.execute(
+                text(
+                    "INSERT INTO audit_event (at, action, object_type, object_id, details) "
+                    "VALUES (CURRENT_TIMESTAMP, 'user.deleted', 'user', :id, '{}')"
+                ),
+                {"id": deleted},
+            )
+        upgrade(directory="migrations")
+        with db.engine.begin() as connection:
+            assert connection.execute(text("SELECT count(*) FROM role_assignment")).scalar() == 2
+            secrets = connection.execute(text("SELECT auth_secret FROM user_account")).scalars()
+            secrets = list(secrets)
+            assert len(secrets) == 2 and len(set(secrets)) == 2 and all(secrets)
+            if db.engine.dialect.name == "sqlite":
+                assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+                new_id = connection.execute(
+                    text(
+                        "INSERT INTO user_account (email, name, active, language, created_at, "
+                        "reminders_enabled, auth_secret) VALUES ('c@x.dk', 'c', true, 'da', "
+                        "CURRENT_TIMESTAMP, true, 's') RETURNING id"
+                    )
+                ).scalar()
+                assert new_id > deleted
+        db.engine.dispose()

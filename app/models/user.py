@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -25,8 +26,14 @@ class Role(enum.StrEnum):
 ROLES: tuple[Role, ...] = tuple(Role)
 
 
+def new_auth_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
+    # An id is never given to another account, on SQLite too (PostgreSQL never reuses one).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased: that is what makes the unique index case-insensitive everywhere.
@@ -40,6 +47,9 @@ class User(UserMixin, db.Model):
     reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     # The private, revocable address of the user's calendar feed.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Every session and set-password link carries this secret; a new one (sign-out, password
+    # change, deactivation, a new set-password link) ends every session and older link at once.
+    auth_secret: Mapped[str] = mapped_column(String(64), default=new_auth_secret)
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -48,6 +58,14 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at sign-in and per request
         return self.active
+
+    def get_id(self) -> str:
+        """What the session holds (Flask-Login): the account, not only its id."""
+        return f"{self.id}:{self.auth_secret}"
+
+    def end_sessions(self) -> None:
+        """Sign the user out everywhere and kill their set-password links."""
+        self.auth_secret = new_auth_secret()
 
     @staticmethod
     def normalise_email(email: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -28,7 +31,10 @@ def verify_password(user: User, password: str) -> bool:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password ends every session of the user and every set-password link; the caller
+    signs the current session in again if it is to stay (login_user)."""
     user.password_hash = hash_password(password)
+    user.end_sessions()
 
 
 # Dummy hash so that an unknown e-mail costs the same time as a wrong password.
@@ -47,11 +53,16 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    # Binds the link to the current password: once used, the hash changes and the link dies.
-    return (user.password_hash or "none")[-16:]
+    # Binds the link to the account's secret (a token is signed, not encrypted: so a digest,
+    # never the secret itself). The secret changes when the password is set, when a newer link
+    # is made and at sign-out: the link dies then, and it never fits another account.
+    return hashlib.sha256(user.auth_secret.encode()).hexdigest()[:32]
 
 
 def make_set_password_token(user: User) -> str:
+    """A link that sets the user's password. Any older link stops working, and so do the
+    user's sessions (the link may be meant for someone locked out of a stolen account)."""
+    user.end_sessions()
     return _serializer().dumps({"uid": user.id, "fp": _fingerprint(user)})
 
 
@@ -62,10 +73,14 @@ def user_id_from_token(token: str) -> tuple[int, str] | None:
         data = _serializer().loads(token, max_age=max_age)
     except (BadSignature, SignatureExpired):
         return None
-    if not isinstance(data, dict) or "uid" not in data or "fp" not in data:
+    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
         return None
-    return int(data["uid"]), str(data["fp"])
+    if not 0 < data["uid"] < 2**63:
+        return None
+    if not isinstance(data.get("fp"), str):
+        return None
+    return data["uid"], data["fp"]
 
 
 def token_matches(user: User, fingerprint: str) -> bool:
-    return _fingerprint(user) == fingerprint
+    return hmac.compare_digest(_fingerprint(user).encode(), fingerprint.encode())

@@ -70,6 +70,8 @@ def set_active(session: Session, actor: User | None, user: User, active: bool) -
     if actor is not None and actor.id == user.id and not active:
         raise UserError("self")
     user.active = active
+    if not active:
+        user.end_sessions()  # signed out everywhere for good: activating brings none back
     audit.record(
         session, actor, "user.activated" if active else "user.deactivated", "user", user.id
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -176,9 +176,11 @@ def set_password_link(user_id: int) -> tuple[str, int]:
     user = _user_or_404(user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    token = passwords.make_set_password_token(user)
+    token = passwords.make_set_password_token(user)  # ends the user's sessions, older links
     audit.record(db.session, current_user, "user.set_password_link", "user", user.id)
     db.session.commit()
+    if user.id == current_user.id:
+        login_user(user)  # an admin making their own link stays signed in here
     link = url_for("auth.set_password", token=token, _external=True)
     return _render_user(user, link=link)
 

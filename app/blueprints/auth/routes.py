@@ -76,6 +76,9 @@ def login() -> str | Response:
 @login_required
 def logout() -> Response:
     language = select_locale()
+    # Every session of the user ends, here and in any other browser, and a copied cookie dies.
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     session.clear()
     session["language"] = language  # signing out is no reason to change language
@@ -91,9 +94,11 @@ def change_password() -> str | Response:
         if not passwords.verify_password(current_user, form.current.data or ""):
             form.current.errors = [_("The current password is wrong.")]
         else:
-            passwords.set_password(current_user, form.password.data or "")
-            audit.record(db.session, current_user, "auth.password_changed", "user", current_user.id)
+            user = current_user._get_current_object()
+            passwords.set_password(user, form.password.data or "")  # ends every session...
+            audit.record(db.session, user, "auth.password_changed", "user", user.id)
             db.session.commit()
+            login_user(user)  # ...but this one, which now holds the new secret
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form)
