@@ -142,6 +142,10 @@ def register_request_hooks(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         # Pages and htmx fragments share URLs: caches must keep them apart.
         headers.add("Vary", "HX-Request")
+        if request.endpoint != "static" and session.get("_user_id"):
+            # What a signed-in user sees (pages, exports, reports) stays out of every cache,
+            # the browser's included: no one at a shared computer reads it back after sign-out.
+            headers.setdefault("Cache-Control", "no-store")
         return response
 
     @app.teardown_request

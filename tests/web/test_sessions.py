@@ -179,3 +179,18 @@ def test_an_admin_making_their_own_link_stays_signed_in_here_only(
     _set_password_link(client, admin.id)
     assert _signed_in(client)
     assert not _signed_in(elsewhere)
+
+
+def test_signed_in_pages_and_exports_are_not_stored_by_caches(
+    client: FlaskClient, org, make_user
+) -> None:
+    make_user("leder@x.dk", [(Role.LEADER, "R")])
+    login(client, "leder@x.dk")
+    for path in ("/", "/units/A1", "/board/export.csv", "/board/export.xlsx", "/auth/profile"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" in response.headers.get("Cache-Control", ""), path
+    static = client.get("/static/css/kompas.css")
+    assert static.status_code == 200
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    static.close()
