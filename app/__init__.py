@@ -66,6 +66,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    # No sign-in page for integrations: signed out, /api/v1/* answers 401 (JSON, see the api
+    # blueprint), not a redirect to an HTML form.
+    login_manager.blueprint_login_views["api"] = None  # type: ignore[assignment]
 
     from flask_babel import lazy_gettext as _l
 

@@ -194,3 +194,15 @@ def test_signed_in_pages_and_exports_are_not_stored_by_caches(
     assert static.status_code == 200
     assert "no-store" not in static.headers.get("Cache-Control", "")
     static.close()
+
+
+def test_the_api_answers_401_json_when_signed_out(app: Flask, org, make_user) -> None:
+    make_user("m@x.dk", [(Role.MEMBER, "A1")])
+    first, second = _signed_in_pair(app, "m@x.dk")
+    first.post("/auth/logout")
+    for client in (first, second):  # never signed in here / the session ended elsewhere
+        response = client.get("/api/v1/measurements/1/results")
+        assert response.status_code == 401
+        assert response.is_json and response.get_json()["error"] == "unauthorized"
+        assert "Location" not in response.headers
+    assert app.test_client().get("/units/A1").status_code == 302  # pages still go to sign-in
