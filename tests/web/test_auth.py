@@ -34,11 +34,17 @@ def test_wrong_password_and_unknown_email_answer_the_same(client: FlaskClient, o
     assert client.get("/").status_code == 302  # still signed out
 
 
-def test_deactivated_user_cannot_sign_in(client: FlaskClient, org, make_user) -> None:
+def test_deactivated_user_cannot_sign_in_nor_learn_the_password_was_right(
+    client: FlaskClient, org, make_user
+) -> None:
     make_user("gone@x.dk", [(Role.MEMBER, "A1")], active=False)
-    response = client.post("/auth/login", data={"email": "gone@x.dk", "password": PASSWORD})
-    assert response.status_code == 200
-    assert "Kontoen er deaktiveret" in response.get_data(as_text=True)
+    right = client.post("/auth/login", data={"email": "gone@x.dk", "password": PASSWORD})
+    wrong = client.post("/auth/login", data={"email": "gone@x.dk", "password": "not it at all"})
+    for response in (right, wrong):
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert "Forkert e-mail eller adgangskode." in page
+        assert "deaktiveret" not in page
     assert client.get("/").status_code == 302
 
 

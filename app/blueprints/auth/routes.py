@@ -54,10 +54,14 @@ def login() -> str | Response:
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
             passwords.burn_time()
-        if user is None or not passwords.verify_password(user, form.password.data or ""):
+        if (
+            user is None
+            or not passwords.verify_password(user, form.password.data or "")
+            # A deactivated account answers as a wrong password does: otherwise the answer
+            # would tell whoever tries that the password was right.
+            or not user.active
+        ):
             flash(_("Wrong e-mail or password."), "error")
-        elif not user.active:
-            flash(_("This account has been deactivated. Contact your HR department."), "error")
         else:
             language = session.get("language")
             session.clear()  # a fresh session at sign-in: no fixation
