@@ -287,10 +287,18 @@ class IndicatorYears:
     scores: list[float | None]  # one per year of the report, oldest first
     target: float | None = None
     criterion: str = ""
+    # This year's score is computed over `questions_shown` of the `questions_total` questions
+    # the unit has (the others hidden at the unit): marked as such.
+    questions_shown: int = 0
+    questions_total: int = 0
 
     @property
     def current(self) -> float | None:
         return self.scores[-1] if self.scores else None
+
+    @property
+    def partial(self) -> bool:
+        return self.current is not None and 0 < self.questions_shown < self.questions_total
 
     @property
     def last_year(self) -> float | None:
@@ -626,6 +634,7 @@ def assemble_annual(
                         r.invited if shown else None, r.response_rate if shown else None,  # type: ignore[union-attr]
                         r.overall if shown else None, r.colour if shown else None)  # type: ignore[union-attr]
         )  # fmt: skip
+    counted = _questions_counted(session, measurement, unit.id)
     indicators = []
     for theme in themes:
         scores = []
@@ -634,9 +643,10 @@ def assemble_annual(
             scores.append(r.indicators.get(theme) if r is not None and r.shown else None)
         goal = (goals or {}).get(theme) or {}
         target = goal.get("target")
+        shown, total = counted.get(theme, (0, 0))
         indicators.append(
             IndicatorYears(theme, scores, float(target) if target not in (None, "") else None,
-                           str(goal.get("criterion") or ""))
+                           str(goal.get("criterion") or ""), shown, total)
         )  # fmt: skip
 
     last_rows = earlier_rows.get(previous.id, {}) if previous else {}
@@ -752,6 +762,32 @@ def assemble_annual(
         work_on=work_on,
         common_plan_themes=common,
     )
+
+
+def _questions_counted(
+    session: Session, measurement: Measurement, unit_id: int
+) -> dict[str, tuple[int, int]]:
+    """Per indicator of the unit: its questions with a shown score, of those the unit has
+    (shown or hidden there); zero-tolerance questions are in no indicator."""
+    row = session.execute(
+        select(UnitFigures.shown, UnitFigures.questions, UnitFigures.hidden_questions).where(
+            UnitFigures.measurement_id == measurement.id, UnitFigures.unit_id == unit_id
+        )
+    ).first()
+    if row is None or not row.shown:
+        return {}
+    shown_questions, hidden = row.questions or {}, row.hidden_questions or {}
+    counted: dict[str, tuple[int, int]] = {}
+    for question in results_service.question_infos(session, measurement):
+        if not question.theme or question.zero_tolerance:
+            continue
+        entry = shown_questions.get(question.code)
+        if entry is None and question.code not in hidden:
+            continue
+        shown, total = counted.get(question.theme, (0, 0))
+        has_score = entry is not None and entry.get("score") is not None
+        counted[question.theme] = (shown + has_score, total + 1)
+    return counted
 
 
 def _colours(label: str, rows: Any) -> ColourCounts:

@@ -382,6 +382,8 @@ class OverviewRow:
     has_children: bool
     figures: UnitFigures | None
     last_year_overall: float | None
+    # Indicators computed over some of their questions only (others hidden at the unit).
+    partial_themes: frozenset[str] = frozenset()
 
     @property
     def shown(self) -> bool:
@@ -403,7 +405,10 @@ def overview_rows(
         select(UnitFigures, Unit.code, Unit.name, Unit.unit_type).join(
             Unit, Unit.id == UnitFigures.unit_id
         ).where(UnitFigures.measurement_id == measurement.id)
+        .options(undefer(UnitFigures.hidden_questions))
     ).all()  # fmt: skip
+    theme_of = {q.code: q.theme for q in question_infos(session, measurement)
+                if q.theme and not q.zero_tolerance}  # fmt: skip
     allowed = access.unit_ids(session, Action.VIEW_RESULTS)
     previous = previous_measurement(session, measurement)
     last_year = _last_year_overall(session, measurement, previous) if previous else {}
@@ -430,6 +435,10 @@ def overview_rows(
                     unit_id=figures.unit_id, code=row.code, name=row.name,
                     unit_type=row.unit_type, depth=depth, has_children=bool(kids),
                     figures=figures, last_year_overall=last_year.get(figures.unit_id),
+                    partial_themes=frozenset(
+                        theme_of[code] for code in (figures.hidden_questions or {})
+                        if code in theme_of
+                    ) if figures.shown else frozenset(),
                 )
             )  # fmt: skip
         stack.extend((kid, depth + 1) for kid in reversed(kids))

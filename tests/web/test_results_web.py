@@ -25,7 +25,7 @@ from app.extensions import db
 from app.models import Measurement, Role, Unit
 from app.services import results as results_service
 from tests.conftest import login
-from tests.services.test_figures import PT, declare, load, score, team
+from tests.services.test_figures import KA, PT, answers, declare, load, score, team
 
 HELD_ON = "A"
 RELATIONS = {"own": "A", "child": "A1", "sibling": "B", "parent": "R"}
@@ -259,6 +259,53 @@ def test_hidden_units_never_leak_into_csv_api_or_export(
         assert not re.search(r":\s*97\b", text)  # A2's invited
     # The shown parent does not name its hidden units either.
     assert "A1" not in json.dumps(json.loads(cli)[0]["questions"])
+
+
+def test_zero_tolerance_is_a_statement_in_every_channel_never_a_score(
+    app: Flask, client: FlaskClient, org, make_user
+) -> None:
+    """Issue 15: a zero-tolerance question gives its answer count and a cumulative statement
+    (JSON, page), never counts, a mean, a score or an indicator (JSON, CSV, overview)."""
+    measurement_id = setup(
+        app,
+        [
+            declare("R"),
+            team("A", "R", 12, ("PT-1",)),
+            answers("A", "R", "KA-1", [8, 3, 1]),  # 4 answered other than "no"
+            team("B", "R", 12, ("PT-1", "KA-1")),  # everyone "no"
+        ],
+    )
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    login(client, "hr@x.dk")
+    kinds = {"none", "few", "exact", "at_least", "withheld"}
+    api = api_by_code(client, measurement_id)
+    for code in ("R", "A", "B"):
+        stored = api[code]["questions"]["KA-1"]
+        assert set(stored) == {"answers", "zero_tolerance"}, stored
+        statement = stored["zero_tolerance"]
+        assert statement["statement"] in kinds and isinstance(statement["alert"], bool)
+        assert statement["hits"] in (None, 0) or statement["hits"] >= 3
+        assert KA not in api[code]["indicators"]
+        assert set(api[code]["questions"]["PT-1"]) == {
+            "answers", "counts", "dont_know", "mean", "score"
+        }  # fmt: skip
+    assert api["A"]["questions"]["KA-1"] == {
+        "answers": 12,
+        "zero_tolerance": {"statement": "exact", "hits": 4, "alert": True},
+    }
+    assert api["B"]["questions"]["KA-1"]["zero_tolerance"]["statement"] == "none"
+    assert api["R"]["questions"]["KA-1"]["answers"] == 24  # the units below count
+
+    page = _results_section(client.get(f"/units/A?m={measurement_id}").get_data(as_text=True))
+    assert "4 har svaret andet end “nej”." in page and "n = 12" in page
+    page = _results_section(client.get(f"/units/B?m={measurement_id}").get_data(as_text=True))
+    assert "Alle har svaret “nej” – også i enhederne under." in page
+    assert f">{KA}</th>" not in page  # no indicator row for it
+
+    header = csv_rows(client.get(f"/results/export.csv?m={measurement_id}"))[0]
+    assert PT in header and KA not in header
+    overview = client.get(f"/results/?m={measurement_id}").get_data(as_text=True)
+    assert f">{PT}</th>" in overview and f">{KA}</th>" not in overview
 
 
 def test_a_blocked_measurement_is_not_shown_anywhere(
