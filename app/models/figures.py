@@ -14,11 +14,12 @@ from app.extensions import db
 class UnitFigures(db.Model):
     """A unit's figures in one measurement, after the anonymity rules.
 
-    Hidden units keep only `shown=False` and the reason; their figures are never stored here.
-    `questions` holds the shown questions, plus, for a zero-tolerance question hidden below
-    the sensitive threshold but with hits, an entry that only says so (`zp`, nothing else):
-    {code: {"c": [n_1..n_k] | null, "n": answers, "dk": don't know, "mean", "score",
-            "zt": residual hits | null, "zp": only say there were hits}}.
+    Hidden units keep only `shown=False` and the reason (never printed: every hidden unit says
+    the same); their figures are never stored here. `questions` holds the shown questions
+    (`app.domain.release`): {code: {"c": [n_1..n_k] | null, "n": answers, "dk": don't know,
+    "mean", "score"}}; a zero-tolerance question has no counts, mean or score, only
+    {"n", "zk": "none" | "few" | "exact" | "at_least" | "withheld", "zt": 0 | hits >= 3 | null,
+    "za": the alert is raised here}, cumulative over the unit and every unit below it.
     """
 
     __tablename__ = "unit_figures"
