@@ -1,11 +1,30 @@
-"""Benchmark of the anonymity engine on a random 50,000-unit tree with 40 questions.
+"""Benchmark of the release and its audit on a random 50,000-unit tree with 40 questions.
 
 Run: ``.venv/bin/python bench/anonymity_bench.py [--units 50000] [--questions 40] [--seed 1]``
 
-Prints the time of ``suppress`` and ``audit`` next to a baseline measured in the same run: merely
-summing each unit's own counts (respondents, answers per question, zero-tolerance hits) up the
-tree, the work any results page needs anyway. Also times ``roll_up`` on full distributions.
-Each figure is the best of ``--repeat`` runs.
+Headline (issue 15, target <= 5x): the release on the counts level, as an import needs it, next
+to a baseline measured in the same run. Every figure is the best of ``--repeat`` runs of that step
+alone (``gc.collect()`` before each run, not timed); the release's time is the sum of its parts:
+
+- baseline: ``sum_up_tree`` -- each unit's own counts (respondents, answers per question,
+  zero-tolerance hits) summed bottom-up into ``UnitCounts``, the work any results page needs.
+- ``suppress`` (units, all questions, zero-tolerance questions with the sensitive threshold);
+- ``zero_tolerance_release`` (statements and alerts, weakened until nothing is pinned);
+- ``audit`` (``app.domain.anonymity.audit`` of the suppression);
+- ``audit_zero_tolerance``, including building its ``showing`` input (per zero-tolerance
+  question, the units where ``is_question_shown`` and the unit has a hit count for it) from the
+  suppression; statements and alerts are the release's own objects, not read back from rows.
+
+Excluded from the headline: generating the test data, scores, means, indicators, building row
+objects or storing anything, and reading rows back for the audit.
+
+For information only: ``build_release`` on full distributions. ``roll_up`` of import rows
+(``raw_units``) alone, against ``roll_up`` followed by ``build_release`` (``unit_counts``,
+``suppress``, ``zero_tolerance_release``, means, scores, indicators and traffic lights per shown
+unit, then ``audit_release``: reading what the rows publish, ``audit``, ``audit_zero_tolerance``
+and the indicator checks). The rows sit at leaves only, so parents' own members are not in these
+figures; zero-tolerance questions have three options and the headline's hits, other questions
+five options at random.
 """
 
 from __future__ import annotations
@@ -15,18 +34,29 @@ import gc
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.domain.anonymity import UnitCounts, audit, suppress  # noqa: E402
+from app.domain.anonymity import Suppression, UnitCounts, audit, suppress  # noqa: E402
+from app.domain.release import (  # noqa: E402
+    QuestionInfo,
+    ReleaseRules,
+    ZeroToleranceRelease,
+    audit_zero_tolerance,
+    build_release,
+    zero_tolerance_release,
+)
 from app.domain.scoring import QuestionCounts, RawUnit, roll_up  # noqa: E402
 
 T = TypeVar("T")
 LEVEL_SHARES = (0.0003, 0.004, 0.04, 0.25)  # of all units; the rest are teams/classes
 K = 5
+K_ZERO_TOLERANCE = 3  # "no", "yes, once", "yes, more than once"
+THEME_SIZE = 6
 
 
 def build_tree(units: int, rng: random.Random) -> list[str | None]:
@@ -101,18 +131,50 @@ def sum_up_tree(own: list[UnitCounts]) -> list[UnitCounts]:
 
 
 def raw_units(own: list[UnitCounts], rng: random.Random) -> dict[str, RawUnit]:
-    """The same tree as import rows: a distribution per question where a unit has members."""
+    """The same tree as import rows: a distribution per question where a leaf has members.
+
+    Rows only at leaves: ``roll_up`` keeps a unit's own rows instead of adding its children's, so
+    a parent with rows would publish less than its subtree. Parents' own members are left out.
+    Zero-tolerance questions: three options, the unit's own hits split between options 2 and 3.
+    """
+    parents = {u.parent for u in own}
     raw = {}
     for unit in own:
         questions = {}
-        if unit.respondents:
+        if unit.respondents and unit.id not in parents:
             for q, a in unit.answers.items():
-                counts = [0] * K
-                for _ in range(a):
-                    counts[rng.randrange(K)] += 1
+                if q in unit.zt_hits:
+                    hits = unit.zt_hits[q]
+                    once = sum(rng.random() < 0.7 for _ in range(hits))
+                    counts = [a - hits, once, hits - once]
+                else:
+                    counts = [0] * K
+                    for _ in range(a):
+                        counts[rng.randrange(K)] += 1
                 questions[q] = QuestionCounts.from_distribution(counts, unit.respondents - a)
         raw[unit.id] = RawUnit(unit.parent, bool(questions), questions, unit.respondents or None)
     return raw
+
+
+def question_infos(questions: list[str], zt: set[str]) -> list[QuestionInfo]:
+    """Themes of ``THEME_SIZE`` ordinary questions; zero-tolerance ones in a theme of their own."""
+    ordinary = [q for q in questions if q not in zt]
+    infos = [
+        QuestionInfo(q, f"T{i // THEME_SIZE}", K, "higher_better", False)
+        for i, q in enumerate(ordinary)
+    ]
+    infos += [QuestionInfo(q, "ZT", K_ZERO_TOLERANCE, "lower_better", True) for q in sorted(zt)]
+    return infos
+
+
+def showing_of(
+    units: list[UnitCounts], suppression: Suppression, zt: set[str]
+) -> dict[str, set[str]]:
+    """Per zero-tolerance question: the units that publish it (shown there, with a hit count)."""
+    return {
+        q: {u.id for u in units if q in u.zt_hits and suppression.is_question_shown(u.id, q)}
+        for q in sorted(zt)
+    }
 
 
 def best_of(repeat: int, work: Callable[[], T]) -> tuple[float, T]:
@@ -143,31 +205,71 @@ def main() -> None:
     settings = {"threshold": 5, "sensitive_threshold": 10, "zero_tolerance_questions": zt}
 
     baseline, effective = best_of(args.repeat, lambda: sum_up_tree(own))
-    unit_only = [UnitCounts(u.id, u.parent, u.respondents) for u in effective]
-    t_units, _ = best_of(args.repeat, lambda: suppress(unit_only, threshold=5))
     t_suppress, result = best_of(args.repeat, lambda: suppress(effective, **settings))
+    t_zt, release = best_of(args.repeat, lambda: zero_tolerance_release(effective, result, zt))
     t_audit, violations = best_of(args.repeat, lambda: audit(effective, result, **settings))
-    raw = raw_units(own, rng)
-    t_roll_up, _ = best_of(args.repeat, lambda: roll_up(raw))
+
+    def zt_audit(zt_release: ZeroToleranceRelease = release) -> list[str]:
+        return audit_zero_tolerance(
+            effective,
+            zt_release.statements,
+            zt_release.alerts,
+            showing_of(effective, result, zt),
+            sensitive_threshold=settings["sensitive_threshold"],
+        )
+
+    t_zt_audit, zt_problems = best_of(args.repeat, zt_audit)
 
     depth = max(_depths(parents))
     secondary = sum(1 for r in result.hidden.values() if r == "secondary")
     hidden_q = sum(len(q) for q in result.hidden_questions.values())
+    kinds = Counter(s.kind for by_q in release.statements.values() for s in by_q.values())
     print(
         f"units {len(own):,}, depth {depth}, questions {len(questions)} ({len(zt)} zero-tolerance)"
     )
     print(
         f"shown {len(result.shown):,}, hidden {len(result.hidden):,} "
-        f"(secondary {secondary:,}), questions hidden at shown units {hidden_q:,}, "
-        f"audit violations {len(violations)}"
+        f"(secondary {secondary:,}), questions hidden at shown units {hidden_q:,}"
     )
-    print(f"baseline: sum counts up the tree        {baseline:7.3f} s")
-    print(f"suppress, units only                    {t_units:7.3f} s")
-    print(f"suppress, units + {len(questions)} questions          {t_suppress:7.3f} s")
-    print(f"audit                                   {t_audit:7.3f} s")
-    total = t_suppress + t_audit
-    print(f"suppress + audit                        {total:7.3f} s   ratio {total / baseline:.2f}")
-    print(f"roll_up on full distributions (info)    {t_roll_up:7.3f} s")
+    print(
+        "zero-tolerance statements "
+        + ", ".join(f"{k} {kinds[k]:,}" for k in ("none", "few", "exact", "at_least", "withheld"))
+        + f"; alerts {len(release.alerts):,}"
+    )
+    print(f"audit violations {len(violations)}, zero-tolerance audit problems {len(zt_problems)}")
+    print()
+    total = t_suppress + t_zt + t_audit + t_zt_audit
+    print(f"baseline: sum counts up the tree           {baseline:7.3f} s")
+    for label, seconds in (
+        ("suppress", t_suppress),
+        ("zero_tolerance_release", t_zt),
+        ("audit", t_audit),
+        ("audit_zero_tolerance (+ showing)", t_zt_audit),
+    ):
+        print(f"  {label:<40} {seconds:7.3f} s  {seconds / total:6.1%}")
+    print(
+        f"release + audit (counts level)             {total:7.3f} s   "
+        f"ratio {total / baseline:.2f} (target <= 5)"
+    )
+    print(flush=True)  # the headline first: the full-distribution part takes as long again
+
+    raw = raw_units(own, rng)
+    infos = question_infos(questions, zt)
+    rules = ReleaseRules(threshold=5, sensitive_threshold=10)
+    t_roll_up, _ = best_of(args.repeat, lambda: roll_up(raw))
+    t_full, full = best_of(args.repeat, lambda: build_release(roll_up(raw), infos, rules))
+
+    print("info: full distributions")
+    print(f"  roll_up                                  {t_roll_up:7.3f} s")
+    print(
+        f"  roll_up + build_release                  {t_full:7.3f} s   "
+        f"ratio {t_full / t_roll_up:.2f} to roll_up"
+    )
+    print(f"  build_release alone (difference)         {t_full - t_roll_up:7.3f} s")
+    shown_rows = sum(1 for row in full.units.values() if row.shown)
+    print(
+        f"  rows {len(full.units):,} (shown {shown_rows:,}), release problems {len(full.problems)}"
+    )
 
 
 def _depths(parents: list[str | None]) -> list[int]:
