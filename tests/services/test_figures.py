@@ -20,7 +20,6 @@ from app.extensions import db
 from app.models import AuditEvent, Measurement, Unit, UnitFigures
 from app.policy import Access
 from app.services import export, imports
-from app.services import figures as figures_service
 from app.services import results as results_service
 from app.services.measurements import find_or_prepare_measurement
 
