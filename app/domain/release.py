@@ -299,13 +299,50 @@ def zero_tolerance_release(
             up = tree.parent[uid]
             if up is not None:
                 kids_hits[up] = kids_hits.get(up, 0) + hits[uid]
-        alerted = {uid for uid in tree.order if hits[uid] - kids_hits.get(uid, 0) > 0}
-        said = {uid: statement_for(hits[uid]) for uid in tree.order}
+        own = {uid: hits[uid] - kids_hits.get(uid, 0) for uid in tree.order}
+        alerted = {uid for uid in tree.order if own[uid] > 0}
+        said = _statements(tree, hits, own)
         _weaken_until_nothing_is_pinned(tree, answers, said, alerted)
         for uid, statement in said.items():
             statements.setdefault(uid, {})[question] = statement
         alerts.update((uid, question) for uid in alerted)
     return ZeroToleranceRelease(statements, frozenset(alerts))
+
+
+def _statements(
+    tree: _QuestionTree, hits: Mapping[str, int], own: Mapping[str, int]
+) -> dict[str, Statement]:
+    """Statements that pin nothing, by construction, in one pass up the tree.
+
+    - A number only where every total and every residual group's hits in the unit's subtree
+      are 0 or at least 3: every difference of published numbers is then 0 or at least 3.
+      Elsewhere a total of 3 or more says "at least 3", a lower bound that pins nothing.
+    - "Fewer than 3" only where all the subtree's hits are in one residual group (one alert):
+      with two, "at most 2 in all" and "at least 1 in each" pin each to 1. Else withheld.
+    """
+    clean: dict[str, bool] = {}
+    groups: dict[str, int] = {}  # residual groups with hits in the subtree, counted up to 2
+    for uid in reversed(tree.order):  # children before their parent
+        clean[uid] = clean.get(uid, True) and _printable(hits[uid]) and _printable(own[uid])
+        groups[uid] = min(2, groups.get(uid, 0) + (own[uid] > 0))
+        up = tree.parent[uid]
+        if up is not None:
+            clean[up] = clean.get(up, True) and clean[uid]
+            groups[up] = groups.get(up, 0) + groups[uid]
+    said: dict[str, Statement] = {}
+    for uid in tree.order:
+        total = hits[uid]
+        if total == 0:
+            said[uid] = NONE
+        elif total < SMALLEST_PRINTED_HITS:
+            said[uid] = FEW if groups[uid] == 1 else WITHHELD
+        else:
+            said[uid] = Statement("exact", total) if clean[uid] else AT_LEAST
+    return said
+
+
+def _printable(hits: int) -> bool:
+    return hits == 0 or hits >= SMALLEST_PRINTED_HITS
 
 
 def _weaken_until_nothing_is_pinned(
@@ -315,6 +352,9 @@ def _weaken_until_nothing_is_pinned(
     alerted: Collection[str],
 ) -> None:
     """Weaken statements (in place) until no count of 1 or 2 follows from them.
+
+    A safety net behind :func:`_statements`, whose rules pin nothing: one pass of
+    :func:`pinned_counts` confirms it, and only if something were pinned would this weaken.
 
     A pin comes from an exact number above the pinned quantity (or at it, for a residual) or
     from "fewer than 3" statements around it. The nearest exact number on the way up becomes

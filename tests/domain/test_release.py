@@ -19,6 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.domain import release
+from app.domain.anonymity import suppress
 from app.domain.release import (
     QuestionInfo,
     ReleaseRules,
@@ -27,7 +29,7 @@ from app.domain.release import (
     build_release,
     pinned_counts,
 )
-from app.domain.scoring import QuestionCounts, RawUnit, roll_up
+from app.domain.scoring import QuestionCounts, RawUnit, roll_up, unit_counts
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -405,3 +407,32 @@ def test_leak_5_a_hidden_question_blanks_only_itself() -> None:
     assert "Z" not in row.questions  # 13 < 14
     assert row.indicators["Trivsel"] == pytest.approx(100.0)
     assert row.overall_score == pytest.approx(100.0)
+
+
+@FAST
+@given(orgs(max_units=8))
+def test_the_statement_rules_pin_nothing_without_the_safety_net(org: Org) -> None:
+    counts = unit_counts(roll_up(org.raw()), {"Z"})
+    suppression = suppress(
+        counts,
+        threshold=org.threshold,
+        sensitive_threshold=org.sensitive_threshold,
+        zero_tolerance_questions={"Z"},
+    )
+    showing = {
+        u.id for u in counts if "Z" in u.zt_hits and suppression.is_question_shown(u.id, "Z")
+    }
+    tree = release._question_tree(release._top_down(counts), showing)
+    by_id = {u.id: u for u in counts}
+    hits = {u: by_id[u].zt_hits["Z"] for u in tree.order}
+    below: dict[str, int] = {}
+    for unit in tree.order:
+        up = tree.parent[unit]
+        if up is not None:
+            below[up] = below.get(up, 0) + hits[unit]
+    own = {u: hits[u] - below.get(u, 0) for u in tree.order}
+    said = release._statements(tree, hits, own)
+    answers = {u: by_id[u].answers["Z"] for u in tree.order}
+    alerted = {u for u in tree.order if own[u] > 0}
+    total, residual = release._intervals(tree, answers, said, alerted)
+    assert release.pinned_counts(tree.order, tree.parent, total, residual) == []
