@@ -13,7 +13,7 @@ from app.blueprints.admin.forms import EmptyForm, MeasurementForm, RoleForm, Use
 from app.extensions import db
 from app.models import Measurement, Questionnaire, Role, RoleAssignment, Unit, User
 from app.policy import Action, require
-from app.services import audit, passwords
+from app.services import audit, passwords, spreadsheets
 from app.services.users import (
     UserError,
     assign_role,
@@ -304,7 +304,9 @@ def export_user(user_id: int) -> Response:
     db.session.commit()
     response = make_response(json.dumps(collect(db.session, user), ensure_ascii=False, indent=1))
     response.headers["Content-Type"] = "application/json; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="kompas-user-{user.id}.json"'
+    response.headers["Content-Disposition"] = spreadsheets.content_disposition(
+        f"kompas-user-{user.id}.json"
+    )
     return response
 
 

@@ -6,8 +6,6 @@ without JavaScript the same forms post and redirect back to the board.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -35,6 +33,7 @@ from app.policy import current_access, require
 from app.rendering import fragment_cache, fragments
 from app.services import board as service
 from app.services import results as results_service
+from app.services import spreadsheets
 from app.services.changes import stamped
 
 STATUSES = tuple(ActionStatus)
@@ -446,34 +445,13 @@ def _headers() -> list[str]:
 @bp.get("/export.csv")
 @login_required
 def export_csv() -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(_headers())
-    writer.writerows(_export_rows())
-    response = make_response("\ufeff" + out.getvalue())
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = 'attachment; filename="handlinger.csv"'
-    return response
+    return spreadsheets.csv_response(_headers(), _export_rows(), "handlinger.csv")
 
 
 @bp.get("/export.xlsx")
 @login_required
 def export_xlsx() -> Response:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Handlinger")
-    sheet.append(_headers())
-    for row in _export_rows():
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = make_response(buffer.getvalue())
-    response.headers["Content-Type"] = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response.headers["Content-Disposition"] = 'attachment; filename="handlinger.xlsx"'
-    return response
+    return spreadsheets.xlsx_response("Handlinger", _headers(), _export_rows(), "handlinger.xlsx")
 
 
 @bp.get("/calendar/<token>.ics")
@@ -490,6 +468,8 @@ def calendar(token: str) -> Response:
         abort(404)
     response = make_response(feed(db.session, user))
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Content-Disposition"] = 'inline; filename="kompas.ics"'
+    response.headers["Content-Disposition"] = spreadsheets.content_disposition(
+        "kompas.ics", inline=True
+    )
     response.headers["Cache-Control"] = "private, max-age=900"
     return response

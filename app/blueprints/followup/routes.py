@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -53,6 +53,7 @@ from app.policy import current_access, may, require, unit_or_404
 from app.services import board as board_service
 from app.services import followup as service
 from app.services import results as results_service
+from app.services import spreadsheets
 from app.services.units import ancestor_ids, breadcrumbs
 from app.vocabulary import colour_label
 
@@ -705,45 +706,20 @@ def _overview_table() -> tuple[Measurement, list[list[Any]]]:
 @bp.get("/overview.csv")
 @login_required
 def overview_csv() -> Response:
-    import csv
-    import io
-
     measurement, rows = _overview_table()
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([str(c) for c in OVERVIEW_COLUMNS])
-    writer.writerows(rows)
-    response = make_response("\ufeff" + out.getvalue())
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="opfoelgning-{measurement.year}.csv"'
+    return spreadsheets.csv_response(
+        [str(c) for c in OVERVIEW_COLUMNS], rows, f"opfoelgning-{measurement.year}.csv"
     )
-    return response
 
 
 @bp.get("/overview.xlsx")
 @login_required
 def overview_xlsx() -> Response:
-    import io
-
-    from openpyxl import Workbook
-
     measurement, rows = _overview_table()
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(str(_("Follow-up")))
-    sheet.append([str(c) for c in OVERVIEW_COLUMNS])
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = make_response(buffer.getvalue())
-    response.headers["Content-Type"] = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="opfoelgning-{measurement.year}.xlsx"'
-    )
-    return response
+    return spreadsheets.xlsx_response(
+        _("Follow-up"), [str(c) for c in OVERVIEW_COLUMNS], rows,
+        f"opfoelgning-{measurement.year}.xlsx",
+    )  # fmt: skip
 
 
 @bp.get("/<int:measurement_id>/<code>/invitation.pdf")
@@ -776,7 +752,6 @@ def invitation_pdf(measurement_id: int, code: str) -> Response:
         meeting_day=meeting_day,
         static=static_url,
     )
-    response = make_response(html_to_pdf(html).pdf)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="invitation-{unit.code}.pdf"'
-    return response
+    return spreadsheets.download(
+        html_to_pdf(html).pdf, f"invitation-{unit.code}.pdf", "application/pdf", inline=True
+    )

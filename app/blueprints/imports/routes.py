@@ -6,8 +6,6 @@ in `staged_import` so that any app server can take the confirmation.
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 from datetime import timedelta
 
@@ -34,7 +32,7 @@ from app.extensions import db, htmx
 from app.models import ImportLog, Measurement, StagedImport
 from app.models.base import utcnow
 from app.policy import Action, require
-from app.services import audit, imports, warming
+from app.services import audit, imports, spreadsheets, warming
 
 STAGED_LIFETIME = timedelta(hours=24)
 SORT_KEYS = {
@@ -163,24 +161,19 @@ def staged(token: str) -> str:
 @bp.get("/staged/<token>/errors.csv")
 def errors_csv(token: str) -> Response:
     staged = _staged_or_404(token)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
     language = "message_en" if request.args.get("lang") == "en" else "message_da"
-    writer.writerow([_("Row"), _("Column"), _("Value found"), _("What is wrong"), _("Kind")])
-    for problem in sorted(staged.problems, key=SORT_KEYS["row"]):
-        writer.writerow(
-            [
-                problem["row"] or "",
-                problem["column"] or "",
-                problem["value"],
-                problem[language],
-                problem["kind"],
-            ]
-        )
-    response = make_response("\ufeff" + out.getvalue())  # BOM: Excel then reads UTF-8
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = 'attachment; filename="import-errors.csv"'
-    return response
+    header = [_("Row"), _("Column"), _("Value found"), _("What is wrong"), _("Kind")]
+    rows = [
+        [
+            problem["row"] or "",
+            problem["column"] or "",
+            problem["value"],
+            problem[language],
+            problem["kind"],
+        ]
+        for problem in sorted(staged.problems, key=SORT_KEYS["row"])
+    ]
+    return spreadsheets.csv_response(header, rows, "import-errors.csv")
 
 
 @bp.post("/staged/<token>/confirm")

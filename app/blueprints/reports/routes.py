@@ -32,7 +32,7 @@ from app.policy import Action as Can
 from app.policy import current_access, may, require, unit_or_404
 from app.rendering import fragment_cache, fragments
 from app.services import pdf as pdf_service
-from app.services import report_archive, report_jobs
+from app.services import report_archive, report_jobs, spreadsheets
 from app.services import reports as service
 from app.services import results as results_service
 from app.services.changes import stamped
@@ -290,7 +290,7 @@ def download(report_id: int) -> Response:
 def _pdf_response(content: bytes, file_name: str) -> Response:
     response = make_response(content)
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    response.headers["Content-Disposition"] = spreadsheets.content_disposition(file_name)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

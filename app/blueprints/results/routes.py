@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from flask import Response, abort, make_response, render_template, request
+from flask import Response, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -21,6 +19,7 @@ from app.models.changes import Area
 from app.policy import Action, current_access, require
 from app.rendering import fragment_cache, fragments
 from app.services import results as results_service
+from app.services import spreadsheets
 from app.services.changes import RenderedCache, stamped
 from app.vocabulary import colour_label
 
@@ -179,39 +178,19 @@ def _export_table() -> tuple[Measurement, list[str], list[list[Any]]]:
 def overview_csv() -> Response:
     """The overview as CSV: shown cells only; a hidden unit says so and nothing else."""
     measurement, header, rows = _export_table()
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_number(v) if isinstance(v, float) else v for v in row])
-    response = make_response("\ufeff" + out.getvalue())
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    name = f"resultater-{measurement.year}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return spreadsheets.csv_response(
+        header, rows, f"resultater-{measurement.year}.csv", number=_number
+    )
 
 
 @bp.get("/export.xlsx")
 @login_required
 def overview_xlsx() -> Response:
     """The overview as a spreadsheet: the same cells as the CSV, numbers as numbers."""
-    from openpyxl import Workbook
-
     measurement, header, rows = _export_table()
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Results")[:31])
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = make_response(buffer.getvalue())
-    response.headers["Content-Type"] = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return spreadsheets.xlsx_response(
+        _("Results"), header, rows, f"resultater-{measurement.year}.xlsx"
     )
-    name = f"resultater-{measurement.year}.xlsx"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
 
 
 def _round(value: float | None) -> float | None:

