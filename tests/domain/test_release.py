@@ -419,20 +419,37 @@ def test_the_statement_rules_pin_nothing_without_the_safety_net(org: Org) -> Non
         sensitive_threshold=org.sensitive_threshold,
         zero_tolerance_questions={"Z"},
     )
-    showing = {
-        u.id for u in counts if "Z" in u.zt_hits and suppression.is_question_shown(u.id, "Z")
-    }
-    tree = release._question_tree(release._top_down(counts), showing)
-    by_id = {u.id: u for u in counts}
-    hits = {u: by_id[u].zt_hits["Z"] for u in tree.order}
-    below: dict[str, int] = {}
-    for unit in tree.order:
-        up = tree.parent[unit]
-        if up is not None:
-            below[up] = below.get(up, 0) + hits[unit]
-    own = {u: hits[u] - below.get(u, 0) for u in tree.order}
-    said = release._statements(tree, hits, own)
-    answers = {u: by_id[u].answers["Z"] for u in tree.order}
-    alerted = {u for u in tree.order if own[u] > 0}
-    total, residual = release._intervals(tree, answers, said, alerted)
-    assert release.pinned_counts(tree.order, tree.parent, total, residual) == []
+    forest = release._forest(counts)
+    showing = [
+        "Z" in u.zt_hits and suppression.is_question_shown(u.id, "Z") for u in forest.units
+    ]
+    figures = release._question_figures(forest, showing, "Z")
+    said = release._statements(figures)
+    alerted = [own > 0 for own in figures.own]
+    assert release._pins(figures.tree.parent, *release._intervals(figures, said, alerted)) == []
+
+
+@FAST
+@given(orgs(max_units=8))
+def test_the_safety_net_repairs_naive_statements(org: Org) -> None:
+    """Numbers printed wherever the count is 3 or more, "fewer than 3" wherever it is 1 or 2:
+    the repair weakens them until nothing is pinned (the audit's last line of defence)."""
+    counts = unit_counts(roll_up(org.raw()), {"Z"})
+    suppression = suppress(
+        counts,
+        threshold=org.threshold,
+        sensitive_threshold=org.sensitive_threshold,
+        zero_tolerance_questions={"Z"},
+    )
+    forest = release._forest(counts)
+    showing = [
+        "Z" in u.zt_hits and suppression.is_question_shown(u.id, "Z") for u in forest.units
+    ]
+    figures = release._question_figures(forest, showing, "Z")
+    said = [release.statement_for(hits) for hits in figures.hits]
+    release._weaken_until_nothing_is_pinned(figures, said)
+    alerted = [own > 0 for own in figures.own]
+    assert release._pins(figures.tree.parent, *release._intervals(figures, said, alerted)) == []
+    for statement, hits in zip(said, figures.hits, strict=True):
+        low, high = statement.interval(10**6)
+        assert low <= hits <= high
