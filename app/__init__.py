@@ -106,6 +106,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.blueprints import BoundedIntegerConverter
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.api import bp as api_bp
     from app.blueprints.auth import bp as auth_bp

@@ -76,6 +76,8 @@ _SMALL_WHOLE: dict[str, int] = {
     **{str(number): number for number in range(10_000)},
 }
 _OPTION_WEIGHTS = range(1, MAX_OPTIONS + 1)
+# No organisation counts more people; a larger count is a row error, not a database overflow.
+MAX_COUNT = 10_000_000
 # Tools that deliver both a distribution and a mean round the mean, often to one decimal.
 _MEAN_TOLERANCE = 0.05 + 1e-9
 
@@ -216,7 +218,10 @@ def _whole_number(text: str) -> int | None:
     text = text.strip()
     if not _WHOLE_RE.fullmatch(text):
         return None
-    return int(text.replace(",", ".").partition(".")[0])
+    digits = text.replace(",", ".").partition(".")[0].lstrip("0")
+    if len(digits) > len(str(MAX_COUNT)) or int(digits or 0) > MAX_COUNT:
+        return None  # reported as "count_too_large" (see _error)
+    return int(digits or 0)
 
 
 def _number(text: str) -> float | None:
@@ -400,6 +405,9 @@ class _Validator:
         if len(self.errors) >= MAX_ERRORS:
             self.errors.append(problem("too_many_errors", limit=MAX_ERRORS))
             raise _TooManyErrors
+        if code == "not_whole_number" and _WHOLE_RE.fullmatch(str(value).strip()):
+            limit = f"{MAX_COUNT:_}".replace("_", " ")
+            code, details = "count_too_large", {**details, "limit": limit}
         self.errors.append(problem(code, row, column, value, **details))
 
     def _error_once(

@@ -91,6 +91,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         'Forventede et helt tal, 0 eller derover, men fandt "{value}".',
         'Expected a whole number, 0 or more, but found "{value}".',
     ),
+    "count_too_large": (
+        'Tallet "{value}" er for stort; et antal kan højst være {limit}.',
+        'The number "{value}" is too large; a count can be {limit} at most.',
+    ),
     "not_a_number": (
         'Forventede et tal, fx 3,4, men fandt "{value}".',
         'Expected a number, e.g. 3.4, but found "{value}".',

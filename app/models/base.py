@@ -7,6 +7,18 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Enum
 
+# The largest id or count a column holds everywhere (PostgreSQL's INTEGER). A larger number
+# from a URL or a form is no id at all: looked up, it overflows the driver (a 500).
+MAX_INTEGER = 2**31 - 1
+
+
+def db_int(value: str) -> int:
+    """`type=` for integer request arguments: a number out of the columns' range is none."""
+    number = int(value)
+    if not 0 <= number <= MAX_INTEGER:
+        raise ValueError(value)
+    return number
+
 
 def utcnow() -> datetime:
     """Called per row (not at import), so every row gets its own timestamp."""

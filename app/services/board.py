@@ -25,6 +25,7 @@ from app.models import (
     Unit,
     User,
 )
+from app.models.base import MAX_INTEGER, db_int
 from app.policy import Access
 from app.policy import Action as Can
 from app.services import audit
@@ -53,7 +54,7 @@ class BoardFilter:
         return cls(
             scope=scope if scope in SCOPES else "unit",
             unit=args.get("unit", "").strip(),
-            measurement=args.get("m", type=int),
+            measurement=args.get("m", type=db_int),
             theme=args.get("theme", "").strip(),
             owner=args.get("owner", "").strip(),
             overdue=bool(args.get("overdue")),
@@ -188,7 +189,7 @@ def _chosen(wanted: BoardFilter) -> list[Any]:
     where: list[Any] = []
     if wanted.theme:
         where.append(PlanTheme.title == wanted.theme)
-    if wanted.owner.isdigit():
+    if wanted.owner.isdigit() and int(wanted.owner) <= MAX_INTEGER:
         where.append(Action.owner_user_id == int(wanted.owner))
     return where
 

@@ -189,6 +189,8 @@ ERROR_CASES = [
     Case("not_whole_number", file_with(ROOT, good(n_2="two")), 3, "n_2"),
     Case("not_whole_number", file_with(ROOT, good(n_2="1.000")), 3, "n_2"),
     Case("not_whole_number", file_with(ROOT, good(n_dont_know="-3")), 3, "n_dont_know"),
+    Case("count_too_large", file_with(ROOT, good(n_2=str(2**63))), 3, "n_2"),
+    Case("count_too_large", file_with(ROOT, good(n_2="10000001,0")), 3, "n_2"),
     Case("not_whole_number", file_with(ROOT, good(invited="ten")), 3, "invited"),
     Case("not_whole_number", file_with(ROOT, good(respondents="8.5")), 3, "respondents"),
     Case("not_whole_number", file_with(ROOT, summary(n="7.5", mean="2"), columns=WITH_N), 3, "n"),

@@ -166,3 +166,69 @@ def test_downloads_name_files_per_rfc_6266(
     assert kind == "inline"
     assert options["filename"] == "invitation-Ø1\"; x=y_Ω.pdf"  # "\\" is no path part
     assert 'filename="invitation-_1___x_y__.pdf";' in header  # the ASCII fallback
+
+
+# --- 3. huge integers --------------------------------------------------------------------
+
+HUGE = "99999999999999999999"  # > 2^63
+
+
+def test_huge_integers_in_urls_are_not_found(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    login(client, "hr@x.dk")
+    for url in (
+        f"/results/?m={HUGE}",
+        f"/results/export.csv?m={HUGE}",
+        f"/units/A1?m={HUGE}",
+        f"/followup/overview?m={HUGE}",
+        f"/board/?m={HUGE}",
+        f"/board/actions/{HUGE}",
+        f"/followup/{HUGE}/A1/",
+        f"/followup/alerts/{HUGE}",
+        f"/admin/users/{HUGE}",
+        f"/admin/measurements/{HUGE}",
+        f"/api/v1/measurements/{HUGE}/results",
+        f"/reports/archive/{HUGE}/download",
+        f"/reports/unit/{HUGE}/A1",
+        f"/reports/annual/R/{HUGE}",
+        f"/admin/users/{2**31}",
+    ):
+        response = client.get(url)
+        assert response.status_code in (200, 302, 404), (url, response.status_code)
+        if "?m=" not in url:
+            assert response.status_code == 404, url
+
+
+def test_a_huge_count_in_an_import_file_is_a_row_error(
+    app: Flask, client: FlaskClient, org, make_user
+) -> None:
+    from app.services.measurements import find_or_prepare_measurement
+
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    with app.app_context():
+        measurement_id = find_or_prepare_measurement(
+            db.session, name="APV 2026", year=2026, template_code="apv"
+        ).id
+        db.session.commit()
+    login(client, "hr@x.dk")
+    content = (
+        "unit_id;unit_name;parent_id;invited;question_id;n_1;n_2;n_3;n_4;n_5;n_dont_know\n"
+        "R;Testby;;;;;;;;;\n"
+        f"A1;Team 1;R;{HUGE};PT-1;0;1;2;3;{2**63};0\n"
+        f"A2;Team 2;R;9;PT-1;0;1;2;3;{2**62};{2**62}\n"
+    )
+    response = client.post(
+        "/imports/check",
+        data={
+            "measurement_id": str(measurement_id),
+            "file": (io.BytesIO(content.encode()), "r.csv"),
+        },
+        content_type="multipart/form-data",
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    rows = _csv(client.get(response.headers["HX-Push-Url"] + "/errors.csv?lang=en"))
+    found = {(row[0], row[1]) for row in rows[1:] if "too large" in row[3]}
+    assert {("3", "invited"), ("3", "n_5"), ("4", "n_5"), ("4", "n_dont_know")} <= found
