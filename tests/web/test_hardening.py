@@ -232,3 +232,51 @@ def test_a_huge_count_in_an_import_file_is_a_row_error(
     rows = _csv(client.get(response.headers["HX-Push-Url"] + "/errors.csv?lang=en"))
     found = {(row[0], row[1]) for row in rows[1:] if "too large" in row[3]}
     assert {("3", "invited"), ("3", "n_5"), ("4", "n_5"), ("4", "n_dont_know")} <= found
+
+
+# --- 4. unbounded input ------------------------------------------------------------------
+
+
+def _analysis(app: Flask, measurement_id: int) -> dict:
+    from app.models import FollowUp, FollowUpStep, Step
+
+    with app.app_context():
+        step = db.session.scalar(
+            select(FollowUpStep)
+            .join(FollowUp, FollowUp.id == FollowUpStep.follow_up_id)
+            .where(FollowUp.measurement_id == measurement_id, FollowUpStep.step == Step.ANALYSIS)
+        )
+        return dict(step.data or {}) if step is not None else {}
+
+
+@pytest.mark.parametrize(
+    "focus_areas",
+    [
+        ["x" * (4 * 1024 * 1024)],  # one 4 MB value
+        ["q:PT-1", "theme:" + "y" * 300],  # not a choice
+        ["q:PT-1"] * 5000,  # a known choice, again and again
+    ],
+    ids=["4MB", "unknown", "repeated"],
+)
+def test_focus_areas_are_known_choices_of_bounded_count_and_size(
+    app: Flask, client: FlaskClient, measured: int, make_user, focus_areas: list[str]
+) -> None:
+    make_user("leder@x.dk", [(Role.LEADER, "A")])
+    login(client, "leder@x.dk")
+    assert client.post(f"/followup/{measured}/A1/start").status_code == 302
+    url = f"/followup/{measured}/A1/analysis"
+    good = client.post(url, data={"focus_areas": ["q:PT-1", "q:MT-1"], "state": "in_progress"})
+    assert good.status_code == 302
+    response = client.post(
+        url, data={"focus_areas": focus_areas, "notes": "kept?", "state": "done"}
+    )
+    assert response.status_code in (400, 413)
+    page = response.get_data(as_text=True)
+    assert len(page) < 200_000  # the value is not echoed back
+    if response.status_code == 413:  # over the form memory limit: refused before reading it
+        assert "Det, du sendte, er større, end Kompas tager imod" in page
+        assert "Intet blev gemt" in page
+    else:
+        assert "Vælg fokusområder fra listen, hvert én gang og højst 30." in page
+    assert _analysis(app, measured)["focus_areas"] == ["q:PT-1", "q:MT-1"]
+    assert "notes" not in _analysis(app, measured) or _analysis(app, measured)["notes"] != "kept?"

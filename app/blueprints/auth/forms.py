@@ -11,7 +11,7 @@ from app.services.passwords import MIN_PASSWORD_LENGTH
 
 class LoginForm(KompasForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class NewPasswordForm(KompasForm):
@@ -22,12 +22,18 @@ class NewPasswordForm(KompasForm):
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        validators=[
+            DataRequired(),
+            Length(max=200),
+            EqualTo("password", message=_l("The passwords differ.")),
+        ],
     )
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=200)]
+    )
 
 
 class LanguageForm(KompasForm):

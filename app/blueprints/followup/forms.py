@@ -13,13 +13,16 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms import KompasForm
 from app.models import StepState
 
 TEXT = 5000
+# A dialogue is about a few themes or questions; more is no plan (and a huge list, sent by
+# hand, once kept a PDF job busy for minutes).
+MAX_FOCUS_AREAS = 30
 
 
 def state_choices() -> list[SelectChoice]:
@@ -32,6 +35,25 @@ def state_choices() -> list[SelectChoice]:
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class FocusAreasField(MultiCheckboxField):
+    """Themes and questions of the measurement only: each once, at most MAX_FOCUS_AREAS. The
+    message never repeats what was sent."""
+
+    def pre_validate(self, form: object) -> None:
+        chosen = self.data or []
+        if (
+            len(chosen) > MAX_FOCUS_AREAS
+            or len(set(chosen)) != len(chosen)
+            or not set(chosen) <= {choice.value for choice in self.iter_choices()}
+        ):
+            raise ValidationError(
+                _l(
+                    "Choose focus areas from the list, each once and at most %(count)s.",
+                    count=MAX_FOCUS_AREAS,
+                )
+            )
 
 
 class StepForm(KompasForm):
@@ -48,7 +70,7 @@ class AnalysisForm(StepForm):
         validators=[Optional(), Length(max=TEXT)],
         description=_l("What goes well? Strengths are what you build on."),
     )
-    focus_areas = MultiCheckboxField(_l("Focus areas"), choices=[], validate_choice=False)
+    focus_areas = FocusAreasField(_l("Focus areas"), choices=[])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=TEXT)])
 
 
