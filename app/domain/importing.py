@@ -484,7 +484,8 @@ class _Validator:
         weights = _OPTION_WEIGHTS
         # Distributions repeat a lot (35,000 different ones in 256,000 rows of the
         # benchmark file): rows share one tuple per distribution.
-        shared_counts = {}.setdefault
+        distributions: dict[tuple[int | None, ...], tuple[int | None, ...]] = {}
+        shared_counts = distributions.setdefault
         new_draft = _ResultRowDraft
         result_row_class = ResultRow
         row_number = 1
@@ -492,9 +493,10 @@ class _Validator:
             for row in rows:
                 row_number += 1
                 if len(row) != width:
-                    row = self._fit_to_header(row, row_number)
-                    if row is None:
+                    fitted = self._fit_to_header(row, row_number)
+                    if fitted is None:
                         continue
+                    row = fitted
                 unit = units_by_cell.get(row[unit_position])
                 if unit is None or unit.key != unit_key(row):
                     unit = self._unit_from_row(row, row_number)
@@ -1023,13 +1025,13 @@ class _Validator:
                 cycle = path[path.index(code) :]
                 shown = " → ".join([*cycle, cycle[0]])
                 for member in cycle:
-                    unit = units.get(member)
-                    if unit is not None:
+                    in_cycle = units.get(member)
+                    if in_cycle is not None:
                         self._error(
                             "cycle",
-                            unit.first_row,
+                            in_cycle.first_row,
                             "parent_id",
-                            unit.parent_code,
+                            in_cycle.parent_code,
                             unit=member,
                             path=shown,
                         )
@@ -1063,8 +1065,9 @@ class _Validator:
     def _children(self) -> dict[str, list[_Unit]]:
         children: dict[str, list[_Unit]] = {}
         for unit in self.units.values():
-            if unit.parent_code in self.units:
-                children.setdefault(unit.parent_code, []).append(unit)  # type: ignore[arg-type]
+            parent = unit.parent_code
+            if parent is not None and parent in self.units:
+                children.setdefault(parent, []).append(unit)
         return children
 
     def _children_first(self, children: dict[str, list[_Unit]]) -> list[_Unit]:

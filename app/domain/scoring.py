@@ -99,7 +99,7 @@ def question_mean(counts: QuestionCounts) -> Fraction | None:
 
 def mean_for_display(counts: QuestionCounts) -> float | None:
     """The mean as a float, cheaply: for pages and exports, not for further arithmetic."""
-    return counts.value_sum / counts.answers if counts.answers else None
+    return float(counts.value_sum / counts.answers) if counts.answers else None
 
 
 def score_from_mean(
