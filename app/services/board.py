@@ -224,11 +224,11 @@ def board(
             ),
             wanted,
         )
-        ranked = ranked.where(*where).subquery()
+        ranks = ranked.where(*where).subquery()
         query = (
-            query.join(ranked, ranked.c.id == Action.id)
-            .where(ranked.c.rank <= per_column)
-            .order_by(Action.status, ranked.c.rank)
+            query.join(ranks, ranks.c.id == Action.id)
+            .where(ranks.c.rank <= per_column)
+            .order_by(Action.status, ranks.c.rank)
         )
     rows = session.execute(query).all()
     # The measurements (one or a few) read once, rather than again on every row.

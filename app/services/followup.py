@@ -389,7 +389,7 @@ def open_alerts(session: Session, measurement: Measurement, today: date | None =
                 Question.questionnaire_id == measurement.questionnaire_id,
                 Question.zero_tolerance.is_(True),
             )
-        ).all()
+        ).tuples().all()
     )
     if not questions:
         return 0
@@ -518,7 +518,7 @@ def overview(
                 Action.status < ActionStatus.DONE,
             )
             .group_by(Action.follow_up_id)
-        ).all()
+        ).tuples().all()
     )
     alerts: dict[int, list[ZeroToleranceAlert]] = {}
     for alert in session.scalars(

@@ -199,7 +199,7 @@ def _sync_questions(
     return dict(
         session.execute(
             select(Question.code, Question.id).where(Question.questionnaire_id == questionnaire.id)
-        ).all()
+        ).tuples().all()
     )
 
 
@@ -396,7 +396,10 @@ def _insert_question_results(
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         columns = ", ".join(QUESTION_RESULT_COLUMNS)
-        cursor = connection.connection.driver_connection.cursor()
+        driver_connection = connection.connection.driver_connection
+        if driver_connection is None:  # only after the pool invalidated it
+            raise RuntimeError("the database connection was closed")
+        cursor = driver_connection.cursor()
         with cursor.copy(f"COPY question_result ({columns}) FROM STDIN") as copy:  # noqa: S608
             for row in rows:
                 copy.write_row(row)

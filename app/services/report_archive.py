@@ -29,11 +29,10 @@ def clean_goals(goals: dict[str, Any], themes: list[str]) -> dict[str, dict[str,
     cleaned: dict[str, dict[str, Any]] = {}
     for theme in themes:
         goal = goals.get(theme) or {}
-        target = goal.get("target")
-        if target in ("", None):
-            target = None
-        else:
-            target = max(0.0, min(100.0, float(target)))
+        raw_target = goal.get("target")
+        target: float | None = None
+        if raw_target is not None and raw_target != "":
+            target = max(0.0, min(100.0, float(raw_target)))
         criterion = str(goal.get("criterion") or "").strip()[:500]
         if target is not None or criterion:
             cleaned[theme] = {"target": target, "criterion": criterion}

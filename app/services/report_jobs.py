@@ -21,7 +21,7 @@ import secrets
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app
 from flask_babel import force_locale
@@ -69,7 +69,7 @@ def submit(job: ReportJob) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     chosen = backend(app)
     if chosen == "inline":
-        run(db.session, job.id)
+        run(cast(Session, db.session), job.id)
     elif chosen == "rq":
         queue(app).enqueue("app.services.report_jobs.run_in_worker", job.id, job_timeout=1800)
     else:
@@ -104,7 +104,7 @@ def pool() -> ThreadPoolExecutor:
 def _run_in_app(app: Flask, job_id: int) -> None:
     with app.app_context():
         try:
-            run(db.session, job_id)
+            run(cast(Session, db.session), job_id)
         finally:
             db.session.remove()
 
@@ -182,6 +182,7 @@ def _make(session: Session, job: ReportJob) -> None:
                  file_name=file_name("annual", unit.code, year, issued.version),
                  finished_at=datetime.now(UTC))  # fmt: skip
             return
+        report: reports_service.AnnualReport | reports_service.UnitReport
         report = reports_service.assemble_annual(session, unit, year)
         stage("rendering", 40)
         rendered = pdf_service.annual_pdf(report)

@@ -542,7 +542,9 @@ class _Row:
     @property
     def indicators(self) -> dict[str, float | None]:
         if isinstance(self._indicators, str):  # read as text: decoded only where needed
-            self._indicators = json.loads(self._indicators)
+            decoded: dict[str, float | None] = json.loads(self._indicators)
+            self._indicators = decoded
+            return decoded
         return self._indicators or {}
 
     @property
@@ -628,11 +630,12 @@ def assemble_annual(
     years = []
     for m in history:
         r = rows.get(unit.id) if m.id == measurement.id else earlier_rows[m.id].get(unit.id)
-        shown = r is not None and r.shown
+        if r is None or not r.shown:
+            years.append(YearFigures(m.year, m.name, False, None, None, None, None, None))
+            continue
         years.append(
-            YearFigures(m.year, m.name, shown, r.respondents if shown else None,  # type: ignore[union-attr]
-                        r.invited if shown else None, r.response_rate if shown else None,  # type: ignore[union-attr]
-                        r.overall if shown else None, r.colour if shown else None)  # type: ignore[union-attr]
+            YearFigures(m.year, m.name, True, r.respondents, r.invited, r.response_rate,
+                        r.overall, r.colour)
         )  # fmt: skip
     counted = _questions_counted(session, measurement, unit.id)
     indicators = []
@@ -643,10 +646,11 @@ def assemble_annual(
             scores.append(r.indicators.get(theme) if r is not None and r.shown else None)
         goal = (goals or {}).get(theme) or {}
         target = goal.get("target")
-        shown, total = counted.get(theme, (0, 0))
+        questions_shown, questions_total = counted.get(theme, (0, 0))
         indicators.append(
-            IndicatorYears(theme, scores, float(target) if target not in (None, "") else None,
-                           str(goal.get("criterion") or ""), shown, total)
+            IndicatorYears(theme, scores, float(target) if target is not None and target != ""
+                           else None, str(goal.get("criterion") or ""), questions_shown,
+                           questions_total)
         )  # fmt: skip
 
     last_rows = earlier_rows.get(previous.id, {}) if previous else {}
@@ -836,7 +840,7 @@ def _remeasurements(
             select(FollowUp.unit_id, FollowUp.remeasure).where(
                 FollowUp.measurement_id == measurement.id
             )
-        ).all()
+        ).tuples().all()
     )
     average = followup_service.organisation_average(session, measurement)
     due = []
@@ -1026,7 +1030,8 @@ def _effects(
     parent = {u: r.parent_id for u, r in rows.items()}
 
     def chain(unit_id: int) -> set[int]:
-        found, current = set(), unit_id
+        found: set[int] = set()
+        current: int | None = unit_id
         while current is not None and current not in found:
             found.add(current)
             current = parent.get(current)

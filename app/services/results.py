@@ -469,7 +469,8 @@ def _last_year_overall(
     if not continued:
         return last_year
     codes = {code for _, cell in continued for code in cell.split("|")}
-    ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(codes))).all())
+    found = session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(codes)))
+    ids = dict(found.tuples().all())
     merged = {ids[c] for _, cell in continued if "|" in cell for c in cell.split("|") if c in ids}
     parts_of: dict[int, UnitFigures] = {}
     infos: dict[str, QuestionInfo] = {}

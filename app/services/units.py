@@ -58,7 +58,8 @@ def trail_and_children(session: Session, unit: Unit) -> tuple[list[Unit], list[U
         .order_by(Unit.name, Unit.id)  # the children's order, as Unit.children has it
     ).all()
     by_id = {u.id: u for u in found}
-    trail, current = [], unit.id
+    trail: list[Unit] = []
+    current: int | None = unit.id
     while current is not None and current in by_id:
         trail.append(by_id[current])
         current = by_id[current].parent_id
