@@ -41,6 +41,7 @@ test:
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy --follow-imports=silent app/domain app/services
 
 vendor:
 	bash scripts/vendor.sh

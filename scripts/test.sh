@@ -26,6 +26,7 @@ fi
 export KOMPAS_ENV=testing
 make --no-print-directory setup
 .venv/bin/ruff check --quiet .
+.venv/bin/mypy --follow-imports=silent app/domain app/services
 
 # A private PostgreSQL cluster for this run only.
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
