@@ -64,6 +64,9 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
     RATELIMIT_ENABLED = False  # the rate-limit test switches it back on
+    # Jobs (reports, results sections after an import) in the request: no thread shares the
+    # in-memory test database with the test. Tests of the other backends set their own.
+    REPORT_JOBS = "inline"
 
 
 class ProductionConfig(Config):

@@ -34,6 +34,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    app.config.setdefault("PREPARED_VERSION", prepared_version())
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -41,6 +42,22 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def prepared_version() -> str:
+    """What rendered a prepared results section (app/services/prepared.py): a digest of the
+    app's code, templates and translations, the same in every process of one deploy. A deploy
+    that changes any of them reads no section made before it."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in {".py", ".html", ".po"} and "static" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
 
 
 def select_locale() -> str:
@@ -52,7 +69,6 @@ def select_locale() -> str:
 def register_extensions(app: Flask) -> None:
     # Imported for their side effect: the models must be known before migrate/db use them.
     from app import models  # noqa: F401
-    from app.services import changes  # its session events stamp every commit
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER too
@@ -88,21 +104,17 @@ def register_extensions(app: Flask) -> None:
         user_id, _, secret = session_id.partition(":")
         if not (user_id.isascii() and user_id.isdigit()) or not secret or len(user_id) > 18:
             return None
-        # With the roles in the same query (every page asks what the user may do), and the
-        # change stamps the page caches are keyed by (app/services/changes.py).
-        row = (
+        # With the roles in the same query: every page asks what the user may do.
+        user = (
             db.session.execute(
-                select(User, *changes.stamp_columns())
-                .where(User.id == int(user_id))
-                .options(joinedload(User.roles))
+                select(User).where(User.id == int(user_id)).options(joinedload(User.roles))
             )
             .unique()
-            .first()
+            .scalar_one_or_none()
         )
-        if row is None or not hmac.compare_digest(row[0].auth_secret.encode(), secret.encode()):
+        if user is None or not hmac.compare_digest(user.auth_secret.encode(), secret.encode()):
             return None
-        changes.remember_stamps(db.session, row[1:])
-        return row[0]
+        return user
 
 
 def register_blueprints(app: Flask) -> None:

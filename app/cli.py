@@ -9,10 +9,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, update
 
+from app.blueprints.results import preparing
 from app.extensions import db
 from app.models import Role, Unit
-from app.services import warming
-from app.services.shared_pages import shared_pages
 
 
 @click.group()
@@ -135,22 +134,18 @@ def import_command(
         return
     log = imports.apply(db.session, None, checked, measurement)
     db.session.commit()
-    warming.schedule()
+    preparing.schedule()
     replaced = " (replacing the earlier import)" if log.replaced_earlier else ""
     click.echo(f"Imported into {measurement.name!r}{replaced}.")
 
 
-@kompas.command("warm")
+@kompas.command("prepare")
 @with_appcontext
-def warm_command() -> None:
-    """Prepare every unit page's results section, and the page as HR sees it, in the shared
-    cache (REDIS_URL), as an import does: after Redis was restarted or a backup restored,
-    or on the morning the results are released."""
-    if shared_pages() is None:  # not an error: the daily jobs run it everywhere
-        click.echo("REDIS_URL is not set: there is no shared cache to prepare pages in.")
-        return
-    made = warming.warm(current_app._get_current_object())  # type: ignore[attr-defined]
-    click.echo(f"Prepared {made} unit pages.")
+def prepare_command() -> None:
+    """Prepare every unit's results section of the newest measurement, as an import does
+    (after a deploy, sections are otherwise made at their first view)."""
+    made = preparing.prepare(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Prepared {made} results sections.")
 
 
 def _where(problem: object) -> str:

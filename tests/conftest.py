@@ -6,12 +6,13 @@ Set TEST_DATABASE_URL to run the whole suite on PostgreSQL; the default is in-me
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db
@@ -125,3 +126,26 @@ def org(app: Flask) -> dict[str, str]:
             db.session.add(units[code])
         db.session.commit()
     return {code: code for code in ("R", "A", "A1", "A2", "B", "B1")}
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], AbstractContextManager[list[str]]]:
+    """`with count_queries() as statements:` collects every statement sent to the database
+    while the block runs (the shared guard against a query per row)."""
+
+    @contextmanager
+    def counting() -> Iterator[list[str]]:
+        statements: list[str] = []
+        with app.app_context():
+            engine = db.engine
+
+        def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001 - event signature
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    return counting

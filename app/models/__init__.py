@@ -1,8 +1,7 @@
 """Typed ORM models. Import from here: `from app.models import Unit, User, ...`."""
 
 from app.models.audit import AuditEvent
-from app.models.changes import ChangeStamp
-from app.models.figures import UnitFigures
+from app.models.figures import PreparedSection, UnitFigures
 from app.models.followup import (
     STEPS,
     Action,
@@ -36,11 +35,11 @@ __all__ = [
     "ZeroToleranceAlert",
     "ROLES",
     "AuditEvent",
-    "ChangeStamp",
     "ImportLog",
     "IssuedReport",
     "Measurement",
     "Organisation",
+    "PreparedSection",
     "OrganisationKind",
     "Question",
     "QuestionResult",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from app.extensions import db
@@ -51,3 +51,26 @@ class UnitFigures(db.Model):
         if not self.shown or not self.invited or self.respondents is None:
             return None
         return self.respondents / self.invited
+
+
+class PreparedSection(db.Model):
+    """A unit page's results section as rendered from the release, in one language.
+
+    Made after an import (and at the first view after a deploy or in a language not made yet)
+    and read by every app process. `version` names the code, templates and translations that
+    rendered it (app.prepared_version): a deploy that changes any of them reads nothing older.
+    Every release deletes them all, since a unit's comparison with last year reads another
+    measurement's release.
+    """
+
+    __tablename__ = "prepared_section"
+
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurement.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    locale: Mapped[str] = mapped_column(String(10), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    html: Mapped[str] = mapped_column(Text)

@@ -18,6 +18,7 @@ from app.domain.release import QuestionInfo, ReleaseRules, UnitRelease, build_re
 from app.domain.scoring import QuestionCounts, RawUnit, roll_up
 from app.models import Measurement, Question, QuestionResult, Unit, UnitFigures, UnitResult, User
 from app.services import audit as audit_log
+from app.services import prepared
 
 __all__ = ["FiguresOutcome", "QuestionInfo", "compute_figures", "overall_themes"]
 
@@ -114,6 +115,7 @@ def compute_figures(
     problems = release.problems
 
     session.execute(delete(UnitFigures).where(UnitFigures.measurement_id == measurement.id))
+    prepared.forget_all(session)
     measurement.figures_computed_at = datetime.now(UTC)
     measurement.anonymity_ok = not problems
     measurement.anonymity_problems = problems[:20]

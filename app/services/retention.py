@@ -24,7 +24,7 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
-from app.services import audit
+from app.services import audit, prepared
 
 DEFAULT_RETENTION_YEARS = 5
 FORMER_USER = "former user"  # stored marker; shown translated
@@ -68,6 +68,7 @@ def purge(session: Session, actor: User | None, today: date) -> list[PurgedMeasu
         )
         questionnaire = measurement.questionnaire
         session.delete(measurement)
+        prepared.forget_all(session)  # other sections offer the measurement in their menu
         session.flush()
         audit.record(
             session,

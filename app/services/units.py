@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Unit
+from app.models.tree import ancestor_ids, subtree_ids, subtree_select
 
-
-def ancestor_ids(session: Session, unit_id: int) -> list[int]:
-    """The unit itself, its parent, ... up to the root, in that order."""
-    chain = select(Unit.id, Unit.parent_id).where(Unit.id == unit_id).cte(recursive=True)
-    parent = aliased(Unit)
-    chain = chain.union_all(
-        select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id)
-    )
-    rows = session.execute(select(chain.c.id, chain.c.parent_id)).all()
-    by_id = {row.id: row.parent_id for row in rows}
-    ordered, current = [], unit_id
-    while current is not None and current in by_id:
-        ordered.append(current)
-        current = by_id[current]
-    return ordered
-
-
-def subtree_ids(session: Session, root_ids: Iterable[int]) -> set[int]:
-    """The given units and everything below them."""
-    roots = list(root_ids)
-    if not roots:
-        return set()
-    return set(session.scalars(subtree_select(roots)))
-
-
-def subtree_select(root_ids: Iterable[int]) -> Select[tuple[int]]:
-    """The ids of the given units and everything below them, as a query to use inside
-    another (`Action.unit_id.in_(...)`): the database walks the tree, and a subtree of
-    thousands of units is not sent back and forth as thousands of parameters."""
-    tree = select(Unit.id).where(Unit.id.in_(list(root_ids))).cte(recursive=True)
-    child = aliased(Unit)
-    tree = tree.union(select(child.id).join(tree, child.parent_id == tree.c.id))
-    return select(tree.c.id)
+__all__ = [
+    "ancestor_ids",
+    "breadcrumbs",
+    "subtree_ids",
+    "subtree_select",
+    "trail_and_children",
+]
 
 
 def trail_and_children(session: Session, unit: Unit) -> tuple[list[Unit], list[Unit]]:

@@ -1,14 +1,13 @@
 """With REDIS_URL, as production runs: a real redis-server on loopback, started here.
 
 Rate limits live in Redis (an app server started afresh still knows them), report PDFs
-are queued on Redis and made by an RQ worker, not by the app server, and rendered pages are
-shared by every app server, prepared after an import by that worker.
+are queued on Redis and made by an RQ worker, not by the app server, and so are the results
+sections prepared after an import.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import socket
 import subprocess
@@ -24,12 +23,11 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from app import create_app
-from app.blueprints.main import routes as main_routes
 from app.demo import build_demo, demo_results_csv
 from app.extensions import db, limiter
-from app.models import Measurement, ReportJob, Unit
+from app.models import Measurement, PreparedSection, ReportJob, Unit, UnitFigures
 from app.services import pdf as pdf_service
-from app.services import report_jobs, shared_pages
+from app.services import report_jobs
 from app.services import results as results_service
 from app.services.questionnaires import read_template
 from tests.conftest import login
@@ -175,44 +173,16 @@ def test_healthz_asks_redis_when_there_is_one(tmp_path: Path, redis_url: str, re
     assert response.status_code == 503 and response.get_json()["jobs"] == "unavailable"
 
 
-def _unit_page_keys(redis: Redis, cache: str) -> list[bytes]:
-    return sorted(redis.keys(f"{shared_pages.PREFIX}:{cache}:*"))
+def _prepared(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(PreparedSection))
 
 
-def test_a_page_one_app_server_made_is_served_by_another_until_its_data_changes(
-    tmp_path: Path, redis_url: str, redis: Redis
-) -> None:
-    first = _demo_app(tmp_path / "s.db", redis_url)
-    one = first.test_client()
-    login(one, LEADER, PASSWORD)
-    made = one.get("/units/AK-BF-001")
-    assert made.status_code == 200
-    (page_key,) = _unit_page_keys(redis, "kompas_unit_html")
-    assert len(_unit_page_keys(redis, "kompas_results_html")) == 1
-    # Mark what Redis holds: a page with the mark was served from Redis, not made anew.
-    parts = json.loads(redis.get(page_key))
-    redis.set(page_key, json.dumps([part + "<!-- from redis -->" for part in parts]), ex=60)
-
-    second = _app(tmp_path / "s.db", redis_url)  # another app server: its own process cache
-    two = second.test_client()
-    login(two, LEADER, PASSWORD)  # a session of its own: its own CSRF token
-    served = two.get("/units/AK-BF-001").get_data(as_text=True)
-    assert "<!-- from redis -->" in served
-    assert "__kompas-csrf-token__" not in served
-
-    with first.app_context():  # the results change (here: the measurement's name)
-        measurement = db.session.scalar(select(Measurement).where(Measurement.year == 2026))
-        measurement.name = "Trivselsmåling 2026, rettet"
-        db.session.commit()
-    fresh = two.get("/units/AK-BF-001").get_data(as_text=True)
-    assert "<!-- from redis -->" not in fresh
-
-
-def test_an_import_prepares_every_unit_pages_results_section_on_a_report_worker(
+def test_an_import_prepares_every_units_results_section_on_a_report_worker(
     tmp_path: Path, redis_url: str, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = _demo_app(tmp_path / "w.db", redis_url)
-    measurement_id, units = _this_years_measurement(app), _active_units(app)
+    measurement_id = _this_years_measurement(app)
     content = demo_results_csv(2026, read_template("apv")["questions"]).encode()
     client = app.test_client()
     login(client, "hr@demo.kompas.dk", PASSWORD)
@@ -224,12 +194,20 @@ def test_an_import_prepares_every_unit_pages_results_section_on_a_report_worker(
     assert staged.status_code == 302
     assert client.post(staged.headers["Location"] + "/confirm").status_code == 302
     queue = Queue(report_jobs.QUEUE, connection=redis)
-    assert queue.count == 1  # the import asked for the pages; the request made none
-    assert _unit_page_keys(redis, "kompas_results_html") == []
+    assert queue.count == 1  # the import asked for the sections; the request made none
+    assert _prepared(app) == 0
 
     monkeypatch.setattr(report_jobs, "_worker_app", app)
     SimpleWorker([queue], connection=redis).work(burst=True)
-    assert len(_unit_page_keys(redis, "kompas_results_html")) == units  # one language in use
+    with app.app_context():
+        newest = results_service.measurements_with_figures(db.session)[0]
+        with_figures = db.session.scalar(
+            select(func.count())
+            .select_from(UnitFigures)
+            .join(Unit, Unit.id == UnitFigures.unit_id)
+            .where(UnitFigures.measurement_id == newest.id, Unit.active)
+        )
+    assert _prepared(app) == with_figures > 100  # one language in use
 
     # Another app server serves every unit page's results without working them out.
     def not_again(*_: object) -> None:
@@ -237,18 +215,12 @@ def test_an_import_prepares_every_unit_pages_results_section_on_a_report_worker(
 
     monkeypatch.setattr(results_service, "unit_view", not_again)
     another_server = _app(tmp_path / "w.db", redis_url)
-    leader = another_server.test_client()
-    login(leader, LEADER, PASSWORD)
-    page = leader.get("/units/AK-BF-001")
-    assert page.status_code == 200 and 'id="results"' in page.get_data(as_text=True)
-    # HR, who opens every unit, is served the whole page as prepared: not even the
-    # breadcrumbs and the follow-up's step are read again.
-    monkeypatch.setattr(main_routes, "_unit_context", not_again)
-    hr = another_server.test_client()
-    login(hr, "hr@demo.kompas.dk", PASSWORD)
-    for code in ("AK", "AK-BF-001", "AK-SØ-030-T110"):
-        page = hr.get(f"/units/{code}")
-        assert page.status_code == 200 and 'id="results"' in page.get_data(as_text=True)
+    for email, codes in ((LEADER, ("AK-BF-001",)), ("hr@demo.kompas.dk", ("AK", "AK-BF-001"))):
+        reader = another_server.test_client()
+        login(reader, email, PASSWORD)
+        for code in codes:
+            page = reader.get(f"/units/{code}")
+            assert page.status_code == 200 and 'id="results"' in page.get_data(as_text=True)
 
 
 def test_without_redis_the_pages_are_still_made(tmp_path: Path, redis_url: str) -> None:
@@ -258,17 +230,3 @@ def test_without_redis_the_pages_are_still_made(tmp_path: Path, redis_url: str) 
     login(client, LEADER, PASSWORD)  # rate limits are not asked in tests
     assert client.get("/units/AK-BF-001").status_code == 200
     assert client.get("/units/AK-BF-001").status_code == 200
-
-
-def test_kompas_warm_prepares_the_days_pages_and_says_so_without_redis(
-    tmp_path: Path, redis_url: str, redis: Redis
-) -> None:
-    app = _demo_app(tmp_path / "c.db", redis_url)
-    units = _active_units(app)
-    result = app.test_cli_runner().invoke(args=["kompas", "warm"])
-    assert result.exit_code == 0 and f"Prepared {units} unit pages." in result.output
-    assert len(_unit_page_keys(redis, "kompas_unit_html")) == units
-
-    alone = _app(tmp_path / "c.db", "", SHARED_PAGES=True)  # no REDIS_URL
-    result = alone.test_cli_runner().invoke(args=["kompas", "warm"])
-    assert result.exit_code == 0 and "REDIS_URL is not set" in result.output

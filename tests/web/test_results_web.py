@@ -24,6 +24,7 @@ from app.domain import release as release_domain
 from app.extensions import db
 from app.models import Measurement, Role, Unit
 from app.services import results as results_service
+from app.services.figures import compute_figures
 from tests.conftest import login
 from tests.services.test_figures import KA, PT, answers, declare, load, score, team
 
@@ -546,10 +547,12 @@ def test_the_results_section_is_made_once_and_anew_after_an_import_or_new_cut_of
     setup(app, changed)
     reimported = _results_section(client.get("/units/A1").get_data(as_text=True))
     assert reimported != first and made == ["A1", "A", "A1"]
-    # New traffic-light cut-offs: said, and coloured, at once.
+    # New traffic-light cut-offs, saved as the measurement page saves them (a new release):
+    # said, and coloured, at once.
     with app.app_context():
         measurement = db.session.get(Measurement, measurement_id)
         measurement.yellow_from, measurement.green_from = 90.0, 95.0
+        compute_figures(db.session, measurement)
         db.session.commit()
     recoloured = _results_section(client.get("/units/A1").get_data(as_text=True))
     assert "rød under 90" in recoloured.lower() and "rød under 90" not in reimported.lower()

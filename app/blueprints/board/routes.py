@@ -30,11 +30,9 @@ from app.extensions import db, htmx
 from app.models import Action, ActionStatus, PlanTheme, Role, Unit, User
 from app.policy import Action as Can
 from app.policy import current_access, require
-from app.rendering import fragment_cache, fragments
 from app.services import board as service
 from app.services import results as results_service
 from app.services import spreadsheets
-from app.services.changes import stamped
 
 STATUSES = tuple(ActionStatus)
 LIST_SORTS = {  # the list view's columns, each sortable
@@ -182,39 +180,24 @@ class _MoveForm:
         return getattr(self._form, name)
 
 
-# The board as rendered (app/rendering.py): a team's board is looked at far more often than
-# it changes, and a department's takes ~30 ms to make. Any move or edit anywhere makes it anew.
-_rendered_boards = fragment_cache("kompas_board_html", 16 * 1024 * 1024)
-
-
 @bp.get("/")
 @login_required
-@stamped
 def index() -> str:
     args = request.args
-    scope = _board_scope(args)  # access, on every request
-    template = (
-        "board/_columns.html"
-        if htmx and args.get("fragment") == "columns"
-        else "board/_content.html"
-    )
-
-    def render() -> tuple[str, str]:
-        context = _board_context(args, scope)
+    scope = _board_scope(args)  # access
+    context = _board_context(args, scope)
+    if htmx and args.get("fragment") == "columns":
         # "Show more" in a column: the focus goes to the first card it brought.
         at = args.get("at", type=_status)
-        if at is not None and template == "board/_columns.html":
+        if at is not None:
             column = context["board"].column(at)
             first_new = context["per_column"] - COLUMN_LIMIT
             if 0 < first_new < len(column):
                 context["focus"] = f"card-{column[first_new].action.id}-link"
-        filters = "" if htmx else render_template("board/_filters.html", **context)
-        return render_template(template, **context), filters
-
-    content, filters = fragments(_rendered_boards, render, template)
+        return render_template("board/_columns.html", **context)
     if htmx:
-        return content
-    return render_template("board/index.html", content=content, filters=filters)
+        return render_template("board/_content.html", **context)
+    return render_template("board/index.html", **context)
 
 
 def _action_or_404(action_id: int) -> Action:

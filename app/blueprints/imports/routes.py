@@ -28,11 +28,12 @@ from wtforms.fields.choices import SelectChoice
 from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.imports import bp
 from app.blueprints.imports.forms import UploadForm
+from app.blueprints.results import preparing
 from app.extensions import db, htmx
 from app.models import ImportLog, Measurement, StagedImport
 from app.models.base import utcnow
 from app.policy import Action, require
-from app.services import audit, imports, spreadsheets, warming
+from app.services import audit, imports, spreadsheets
 
 STAGED_LIFETIME = timedelta(hours=24)
 SORT_KEYS = {
@@ -197,7 +198,7 @@ def confirm(token: str) -> Response:
     log = imports.apply(db.session, current_user, checked, measurement)
     db.session.delete(staged)
     db.session.commit()
-    warming.schedule()  # the unit pages everyone will open, made before they do
+    preparing.schedule()  # the results sections everyone will open, made before they do
     if log.replaced_earlier:
         message = _("The results of %(name)s were replaced.", name=measurement.name)
     else:

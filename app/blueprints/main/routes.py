@@ -3,10 +3,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, render_template
+from flask import render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -15,14 +14,9 @@ from app.blueprints.main import bp
 from app.blueprints.results.routes import chosen_measurement, unit_results_html
 from app.extensions import db
 from app.models import AuditEvent, Measurement, Role, Unit, User, ZeroToleranceAlert
-from app.models.changes import Area
-from app.policy import Action, current_access, may, require, unit_or_404
-from app.rendering import fragment_cache, fragments
+from app.policy import Action, current_access, require, unit_or_404
 from app.services import followup as followup_service
 from app.services import results as results_service
-from app.services import unit_directory
-from app.services.changes import stamped
-from app.services.unit_directory import UnitRow
 from app.services.units import trail_and_children
 
 NEXT_STEPS = {
@@ -95,41 +89,11 @@ def units() -> str:
     return render_template("main/units.html", roots=roots)
 
 
-# The unit page as rendered (app/rendering.py): results, the follow-up's step and its alerts,
-# but no actions, so the day's moves on the board leave it be.
-_rendered_units = fragment_cache(
-    "kompas_unit_html", 16 * 1024 * 1024, areas=(Area.RESULTS, Area.PLANS)
-)
-
-
 @bp.get("/units/<code>")
 @login_required
-@stamped
 def unit(code: str) -> str:
-    # Access, on every request; the unit found in the process's copy of the tree, so that a
-    # page served from the cache asks the database only who the user is and the stamps.
-    unit = unit_directory.find(db.session, code)
-    if unit is None or not may(Action.VIEW_UNIT, unit.id):
-        abort(404)
-    breadcrumbs_html, content = unit_fragments(unit)
-    return render_template(
-        "main/unit.html", unit=unit, breadcrumbs=breadcrumbs_html, content=content
-    )
-
-
-def unit_fragments(unit: Unit | UnitRow) -> tuple[Markup, ...]:
-    """The unit page's breadcrumbs and content, for the signed-in user (or, with no user, an
-    admin: app/services/warming.py) at the request's address. Shown by what the user may
-    do, not who they are, so every admin shares them."""
-
-    def render() -> tuple[str, str]:
-        context = _unit_context(db.session.get(Unit, unit.id))  # type: ignore[arg-type]
-        return (
-            render_template("main/_unit_breadcrumbs.html", **context),
-            render_template("main/_unit_content.html", **context),
-        )
-
-    return fragments(_rendered_units, render, admins_share=True)
+    unit = unit_or_404(code, Action.VIEW_UNIT)
+    return render_template("main/unit.html", **_unit_context(unit))
 
 
 def _unit_context(unit: Unit) -> dict[str, Any]:

@@ -27,15 +27,12 @@ from app.blueprints.reports import bp
 from app.blueprints.reports.forms import draft_form
 from app.extensions import db, htmx
 from app.models import IssuedReport, Measurement, Role, Unit
-from app.models.changes import Area
 from app.policy import Action as Can
 from app.policy import current_access, may, require, unit_or_404
-from app.rendering import fragment_cache, fragments
 from app.services import pdf as pdf_service
 from app.services import report_archive, report_jobs, spreadsheets
 from app.services import reports as service
 from app.services import results as results_service
-from app.services.changes import stamped
 
 
 def _messages() -> dict[str, str]:
@@ -93,34 +90,21 @@ def _report_units() -> list[Unit]:
     return units
 
 
-# The reports page as rendered (app/rendering.py): the archive of issued reports, the units and
-# years to choose from; report jobs are not on it.
-_rendered_indexes = fragment_cache("kompas_reports_html", 4 * 1024 * 1024, areas=(Area.RESULTS,))
-
-
 @bp.get("/")
 @login_required
-@stamped
 def index() -> str:
     require(Can.VIEW_REPORTS)
-
-    def render() -> tuple[str]:
-        access = current_access()
-        makes = access.may_anywhere(Can.VIEW_RESULTS)
-        return (
-            render_template(
-                "reports/_index_content.html",
-                reports=report_archive.archive(db.session, access),
-                units=_report_units() if makes else [],
-                years=service.report_years(db.session) if makes else [],
-                measurements=results_service.measurements_with_figures(db.session) if makes else [],
-                may_results=makes,
-                may_followup=access.may_anywhere(Can.VIEW_FOLLOWUP),
-            ),
-        )
-
-    (content,) = fragments(_rendered_indexes, render)
-    return render_template("reports/index.html", content=content)
+    access = current_access()
+    makes = access.may_anywhere(Can.VIEW_RESULTS)
+    return render_template(
+        "reports/index.html",
+        reports=report_archive.archive(db.session, access),
+        units=_report_units() if makes else [],
+        years=service.report_years(db.session) if makes else [],
+        measurements=results_service.measurements_with_figures(db.session) if makes else [],
+        may_results=makes,
+        may_followup=access.may_anywhere(Can.VIEW_FOLLOWUP),
+    )
 
 
 @bp.get("/annual")

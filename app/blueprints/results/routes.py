@@ -5,22 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.blueprints.results import bp
 from app.extensions import db, htmx
 from app.models import Measurement, Unit
-from app.models.changes import Area
 from app.policy import Action, current_access, require
-from app.rendering import fragment_cache, fragments
+from app.services import prepared, spreadsheets
 from app.services import results as results_service
-from app.services import spreadsheets
-from app.services.changes import RenderedCache, stamped
 from app.vocabulary import colour_label
 
 PER_PAGE = 200
@@ -33,28 +31,29 @@ SORTS = {
 }
 
 
-# The results section of unit pages as rendered, by unit, measurement and language, while no
-# results, measurement or unit change (app/services/changes.py). It is the same for everyone
-# who may see the unit's results: the view checks that first. On a results morning every
-# leader opens their units' pages again and again.
-_unit_results = RenderedCache(
-    "kompas_results_html", 16 * 1024 * 1024, areas=(Area.RESULTS,), load=Markup
-)
-
-
 def unit_results_html(
     unit: Unit, measurement: Measurement, measurements: list[Measurement]
 ) -> Markup:
-    """results/_unit_results.html for the unit and measurement, rendered once per key."""
+    """results/_unit_results.html for the unit and measurement: as prepared from the release
+    (app/services/prepared.py), or rendered now and kept for every process."""
+    locale = str(get_locale())
+    version = current_app.config["PREPARED_VERSION"]
+    html = prepared.find(db.session, measurement.id, unit.id, locale, version)
+    if html is None:
+        html = render_unit_results(unit, measurement, measurements)
+        try:  # a section made at the first view serves every later one, in every process
+            prepared.store(db.session, measurement.id, unit.id, locale, version, html)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # another process stored the same section a moment ago
+    return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
 
-    def render() -> Markup:
-        view = results_service.unit_view(db.session, unit, measurement)
-        return Markup(  # noqa: S704 - our own template, autoescaped
-            render_template("results/_unit_results.html", view=view, measurements=measurements)
-        )
 
-    key = (str(get_locale()), unit.id, measurement.id, tuple(m.id for m in measurements))
-    return _unit_results.get_or_make(db.session, key, render)
+def render_unit_results(
+    unit: Unit, measurement: Measurement, measurements: list[Measurement]
+) -> str:
+    view = results_service.unit_view(db.session, unit, measurement)
+    return render_template("results/_unit_results.html", view=view, measurements=measurements)
 
 
 def chosen_measurement(measurements: list[Measurement]) -> Measurement | None:
@@ -126,27 +125,14 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
     }
 
 
-# The overview as rendered (app/rendering.py): it shows results and units only, so moves and
-# plans leave it be; HR's, of every unit, takes ~60 ms to make.
-_rendered_overviews = fragment_cache(
-    "kompas_overview_html", 16 * 1024 * 1024, areas=(Area.RESULTS,)
-)
-
-
 @bp.get("/")
 @login_required
-@stamped
 def overview() -> str:
     root_id = _overview_root()
-    template = "results/_overview_table.html" if htmx else "results/_overview_content.html"
-
-    def render() -> tuple[str]:
-        return (render_template(template, **_overview_context(root_id=root_id)),)
-
-    (content,) = fragments(_rendered_overviews, render)
+    context = _overview_context(root_id=root_id)
     if htmx:
-        return content
-    return render_template("results/overview.html", content=content)
+        return render_template("results/_overview_table.html", **context)
+    return render_template("results/overview.html", **context)
 
 
 def _export_table() -> tuple[Measurement, list[str], list[list[Any]]]:

@@ -1,0 +1,167 @@
+"""Access read from the database on every request, and results sections prepared from the
+release (issue 16): no process keeps its own copy of who may see what."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app import create_app
+from app.extensions import db
+from app.models import Measurement, PreparedSection, Role
+from app.services import results as results_service
+from tests.conftest import login
+from tests.web.test_imports_web import HEADER, setup_admin, upload
+
+
+def _file(a1_parent: str, extra_teams: int = 0) -> bytes:
+    rows = [
+        "R;Testby;;;;;;;;;",
+        "A;Afdeling A;R;;;;;;;;",
+        "B;Afdeling B;R;;;;;;;;",
+        f"A1;Team 1;{a1_parent};9;PT-1;0;1;2;3;1;0",
+        "A2;Team 2;A;9;PT-1;1;1;2;2;1;0",
+        "B1;Team 3;B;9;PT-1;1;2;2;2;1;0",
+        *(f"X{i};Team X{i};{'AB'[i % 2]};9;PT-1;1;2;2;2;1;0" for i in range(extra_teams)),
+    ]
+    return (HEADER + "\n".join(rows) + "\n").encode()
+
+
+def _import(client: FlaskClient, measurement_id: int, content: bytes) -> None:
+    staged = upload(client, measurement_id, content)
+    assert staged.status_code == 302
+    assert client.post(staged.headers["Location"] + "/confirm").status_code == 302
+
+
+def test_a_team_moved_by_an_import_changes_who_sees_it_at_once(
+    app: Flask, org, make_user
+) -> None:
+    measurement_id = setup_admin(app, make_user, org)
+    make_user("leder.a@x.dk", [(Role.LEADER, "A")])
+    make_user("leder.b@x.dk", [(Role.LEADER, "B")])
+    hr, old_leader, new_leader = app.test_client(), app.test_client(), app.test_client()
+    login(hr, "hr@x.dk")
+    login(old_leader, "leder.a@x.dk")
+    login(new_leader, "leder.b@x.dk")
+    # On PostgreSQL also a second app process, long-lived like the first (SQLite's test
+    # database lives in this process's memory).
+    url = os.environ.get("TEST_DATABASE_URL")
+    second = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url}) if url else None
+    old_elsewhere = second.test_client() if second else None
+    if old_elsewhere is not None:
+        login(old_elsewhere, "leder.a@x.dk")
+
+    _import(hr, measurement_id, _file("A"))
+    assert old_leader.get("/units/A1").status_code == 200
+    assert new_leader.get("/units/A1").status_code == 404
+    assert old_leader.get(f"/followup/{measurement_id}/A1/").status_code in (200, 302)
+    if old_elsewhere is not None:
+        assert old_elsewhere.get("/units/A1").status_code == 200
+
+    _import(hr, measurement_id, _file("B"))  # the import only moves A1 from A to B
+    assert old_leader.get("/units/A1").status_code == 404
+    assert old_leader.get(f"/followup/{measurement_id}/A1/").status_code == 404
+    assert new_leader.get("/units/A1").status_code == 200
+    if old_elsewhere is not None:  # a process that served the old tree a moment ago
+        assert old_elsewhere.get("/units/A1").status_code == 404
+        with second.app_context():  # type: ignore[union-attr]
+            db.session.remove()
+            db.engine.dispose()
+
+
+# Measured with 26 units (10 and 1 more below A and B): a page that asks once per unit, row
+# or card goes far over.
+QUERY_BUDGET = {
+    "/": 8,
+    "/units": 4,
+    "/units/A1": 10,
+    "/units/A": 10,
+    "/results/": 10,
+    "/board/": 7,
+    "/reports/": 9,
+    "/followup/": 3,
+}
+
+
+@pytest.mark.parametrize("path", sorted(QUERY_BUDGET))
+def test_pages_ask_the_database_a_bounded_number_of_questions(
+    app: Flask, org, make_user, count_queries, path: str
+) -> None:
+    """A guard against queries per row, for an admin and a leader (the budgets are a little
+    above today's counts)."""
+    measurement_id = setup_admin(app, make_user, org)
+    make_user("leder.a@x.dk", [(Role.LEADER, "A")])
+    hr = app.test_client()
+    login(hr, "hr@x.dk")
+    _import(hr, measurement_id, _file("A", extra_teams=20))
+    leader = app.test_client()
+    login(leader, "leder.a@x.dk")
+    for client in (hr, leader):
+        assert client.get(path).status_code in (200, 404)  # sections prepared at first view
+        with count_queries() as statements:
+            response = client.get(path)
+        assert response.status_code in (200, 404)
+        assert len(statements) <= QUERY_BUDGET[path], (path, len(statements), statements)
+
+
+def test_a_results_section_is_made_once_for_every_process_until_a_new_release(
+    app: Flask, org, make_user, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    measurement_id = setup_admin(app, make_user, org)
+    hr = app.test_client()
+    login(hr, "hr@x.dk")
+    _import(hr, measurement_id, _file("A"))
+    first = hr.get("/units/A1").get_data(as_text=True)
+    assert 'id="results"' in first
+    with app.app_context():
+        kept = db.session.scalar(select(func.count()).select_from(PreparedSection))
+    assert kept >= 1
+
+    def not_again(*_: object) -> None:
+        raise AssertionError("the results section was made again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(results_service, "unit_view", not_again)
+        assert hr.get("/units/A1").get_data(as_text=True).count('id="results"') == 1
+
+    # A new release (the measurement's cut-offs changed: figures recomputed) makes it anew.
+    with app.app_context():
+        measurement = db.session.get(Measurement, measurement_id)
+        from app.services.figures import compute_figures
+
+        compute_figures(db.session, measurement)
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(PreparedSection)) == 0
+    made: list[int] = []
+    real: Callable[..., object] = results_service.unit_view
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(results_service, "unit_view", counting)
+    assert hr.get("/units/A1").status_code == 200
+    assert made == [1]
+
+
+def test_kompas_prepare_makes_every_section_of_the_newest_measurement(
+    app: Flask, org, make_user
+) -> None:
+    measurement_id = setup_admin(app, make_user, org)
+    hr = app.test_client()
+    login(hr, "hr@x.dk")
+    _import(hr, measurement_id, _file("A"))
+    with app.app_context():
+        db.session.query(PreparedSection).delete()
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["kompas", "prepare"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(PreparedSection))
+    assert f"Prepared {count} results sections." in result.output
+    assert count == 6  # R, A, B, A1, A2, B1 in Danish
