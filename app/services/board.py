@@ -26,7 +26,7 @@ from app.models import (
     User,
 )
 from app.models.base import MAX_INTEGER, db_int
-from app.policy import Access
+from app.policy import Access, may_write_as_owner
 from app.policy import Action as Can
 from app.services import audit
 from app.services.units import subtree_select
@@ -339,7 +339,7 @@ class Rights:
         return units is None or unit_id in units
 
     def may_move(self, action: Action) -> bool:
-        return action.owner_user_id == self._user_id or self._allowed(
+        return may_write_as_owner(self._access, action.owner_user_id) or self._allowed(
             Can.UPDATE_ACTIONS, action.unit_id
         )
 
@@ -348,8 +348,9 @@ class Rights:
 
 
 def may_move(session: Session, access: Access, user: User, action: Action) -> bool:
-    """Members and leaders of the action's unit, and the action's owner, move it."""
-    return action.owner_user_id == user.id or access.may(
+    """Members and leaders of the action's unit, and the action's owner if a member or
+    leader anywhere (policy.may_write_as_owner), move it."""
+    return may_write_as_owner(access, action.owner_user_id) or access.may(
         session, Can.UPDATE_ACTIONS, action.unit_id
     )
 

@@ -164,7 +164,7 @@ def test_downloads_name_files_per_rfc_6266(
     header.encode("ascii")  # nothing outside ASCII, no raw quote breaking the value
     kind, options = parse_options_header(header)  # decodes filename* (RFC 5987)
     assert kind == "inline"
-    assert options["filename"] == "invitation-Ø1\"; x=y_Ω.pdf"  # "\\" is no path part
+    assert options["filename"] == 'invitation-Ø1"; x=y_Ω.pdf'  # "\\" is no path part
     assert 'filename="invitation-_1___x_y__.pdf";' in header  # the ASCII fallback
 
 
@@ -280,3 +280,67 @@ def test_focus_areas_are_known_choices_of_bounded_count_and_size(
         assert "Vælg fokusområder fra listen, hvert én gang og højst 30." in page
     assert _analysis(app, measured)["focus_areas"] == ["q:PT-1", "q:MT-1"]
     assert "notes" not in _analysis(app, measured) or _analysis(app, measured)["notes"] != "kept?"
+
+
+# --- 5. read-only roles write through ownership ------------------------------------------
+
+
+def test_the_owner_list_offers_members_and_leaders_of_the_units_subtree_only(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    make_user("leder@x.dk", [(Role.LEADER, "A")], name="Leder A")
+    make_user("m1@x.dk", [(Role.MEMBER, "A1")], name="Medlem A1")
+    make_user("c@x.dk", [(Role.COMMITTEE, "R")], name="Udvalg R")
+    make_user("c2@x.dk", [(Role.COMMITTEE, "A")], name="Udvalg A")
+    make_user("b@x.dk", [(Role.BOARD, "R")], name="Bestyrelse R")
+    make_user("m2@x.dk", [(Role.MEMBER, "A2")], name="Medlem A2")
+    login(client, "leder@x.dk")
+    assert client.post(f"/followup/{measured}/A/start").status_code == 302
+    page = client.get(f"/followup/{measured}/A/plan").get_data(as_text=True)
+    assert "Leder A" in page and "Medlem A1" in page and "Medlem A2" in page
+    assert "Udvalg R" not in page and "Udvalg A" not in page and "Bestyrelse R" not in page
+    with app.app_context():
+        committee = db.session.scalar(select(User.id).where(User.email == "c@x.dk"))
+    refused = client.post(
+        f"/followup/{measured}/A/plan/actions",
+        data={"action-title": "Udvalget ejer", "action-theme_id": "0",
+              "action-owner_user_id": str(committee)},
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert client.post(f"/followup/{measured}/A1/start").status_code == 302
+    page = client.get(f"/followup/{measured}/A1/plan").get_data(as_text=True)
+    assert "Medlem A1" in page and "Medlem A2" not in page  # A2 is no part of A1's subtree
+
+
+@pytest.mark.parametrize("role", [Role.COMMITTEE, Role.BOARD])
+def test_committee_and_board_never_move_or_comment_even_as_owners(
+    app: Flask, client: FlaskClient, measured: int, make_user, role: Role
+) -> None:
+    from app.models import Action
+
+    leader = make_user("leder@x.dk", [(Role.LEADER, "A")])
+    reader = make_user("reader@x.dk", [(role, "R")])
+    with app.app_context():
+        follow_up = followup.start(
+            db.session, db.session.get(User, leader.id), _measurement(measured), _unit("A1")
+        )
+        action = followup.add_action(
+            db.session, db.session.get(User, leader.id), follow_up, title="Gammel ejer",
+            owner=db.session.get(User, reader.id),
+        )  # fmt: skip
+        db.session.commit()
+        action_id = action.id
+    login(client, "reader@x.dk")
+    moved = client.post(
+        f"/board/actions/{action_id}/move",
+        data={"status": 2, "version": 1, "comment": "Skrevet af en læser", "return_to": "/"},
+    )
+    assert moved.status_code == 404
+    status = client.post(
+        f"/followup/{measured}/A1/actions/{action_id}/status",
+        data={"status": "2", "comment": "Skrevet af en læser"},
+    )
+    assert status.status_code == 404
+    with app.app_context():
+        stored = db.session.get(Action, action_id)
+        assert stored.status == 0 and stored.last_comment in (None, "")

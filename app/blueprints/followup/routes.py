@@ -48,13 +48,13 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
+from app.policy import OWNER_ROLES, current_access, may, require, unit_or_404
 from app.policy import Action as Can
-from app.policy import current_access, may, require, unit_or_404
 from app.services import board as board_service
 from app.services import followup as service
 from app.services import results as results_service
 from app.services import spreadsheets
-from app.services.units import ancestor_ids, breadcrumbs
+from app.services.units import breadcrumbs, subtree_select
 from app.vocabulary import colour_label
 
 STEP_FORMS = {
@@ -305,12 +305,16 @@ def _plain(value: Any) -> Any:
 
 
 def _owner_choices(unit: Unit) -> list[SelectChoice]:
-    """Users with a role on the unit or the units above it, for the owner list."""
-    ids = ancestor_ids(db.session, unit.id)
+    """The owner list: active members and leaders of the unit and the units below it
+    (policy.OWNER_ROLES); committee and board own nothing."""
     users = db.session.scalars(
         select(User)
         .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.unit_id.in_(ids), User.active.is_(True))
+        .where(
+            RoleAssignment.unit_id.in_(subtree_select([unit.id])),
+            RoleAssignment.role.in_(sorted(OWNER_ROLES)),
+            User.active.is_(True),
+        )
         .distinct()
         .order_by(User.name)
     ).all()
