@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Role, Unit, User
-from app.services import unit_directory
-from app.services.units import ancestor_ids, subtree_ids
+from app.models.tree import ancestor_ids, subtree_ids
 
 
 class Action(enum.StrEnum):
@@ -143,17 +142,10 @@ class Access:
         return direct | self.subtree(session, deep)
 
     def ancestors(self, session: Session, unit_id: int) -> list[int]:
-        """ancestor_ids, walked once per request: a unit's chain also gives every chain
-        above it (a page asks about the unit and then each unit of its breadcrumbs). In a
-        @stamped view, from the process's copy of the tree (app/services/unit_directory.py)."""
+        """ancestor_ids, read from the database once per request: a unit's chain also gives
+        every chain above it (a page asks about the unit and then each of its breadcrumbs)."""
         if unit_id not in self._chains:
-            directory = unit_directory.current(session)
-            chain = (
-                directory.chain(unit_id)
-                if directory is not None
-                else ancestor_ids(session, unit_id)
-            )
-            self.learn_chain(unit_id, chain)
+            self.learn_chain(unit_id, ancestor_ids(session, unit_id))
         return self._chains[unit_id]
 
     def learn_chain(self, unit_id: int, chain: list[int]) -> None:
