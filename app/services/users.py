@@ -52,7 +52,24 @@ def assign_role(session: Session, actor: User | None, user: User, unit: Unit, ro
     return True
 
 
+def _another_admin_remains(session: Session, user_id: int, assignment_id: int | None) -> bool:
+    """Whether an active admin other than `user_id` (or than this one assignment of theirs)
+    would remain: Kompas never runs without one."""
+    others = select(RoleAssignment.id).join(User, User.id == RoleAssignment.user_id)
+    others = others.where(RoleAssignment.role == Role.ADMIN, User.active.is_(True))
+    if assignment_id is None:
+        others = others.where(RoleAssignment.user_id != user_id)
+    else:
+        others = others.where(RoleAssignment.id != assignment_id)
+    return session.scalar(others.limit(1)) is not None
+
+
 def remove_role(session: Session, actor: User | None, assignment: RoleAssignment) -> None:
+    """Raises UserError("last_admin") rather than remove the last active admin's role."""
+    if assignment.role == Role.ADMIN and not _another_admin_remains(
+        session, assignment.user_id, assignment.id
+    ):
+        raise UserError("last_admin")
     audit.record(
         session,
         actor,
@@ -69,6 +86,9 @@ def remove_role(session: Session, actor: User | None, assignment: RoleAssignment
 def set_active(session: Session, actor: User | None, user: User, active: bool) -> None:
     if actor is not None and actor.id == user.id and not active:
         raise UserError("self")
+    is_admin = any(assignment.role == Role.ADMIN for assignment in user.roles)
+    if not active and is_admin and not _another_admin_remains(session, user.id, None):
+        raise UserError("last_admin")
     user.active = active
     if not active:
         user.end_sessions()  # signed out everywhere for good: activating brings none back

@@ -344,3 +344,55 @@ def test_committee_and_board_never_move_or_comment_even_as_owners(
     with app.app_context():
         stored = db.session.get(Action, action_id)
         assert stored.status == 0 and stored.last_comment in (None, "")
+
+
+# --- 6. the last admin -------------------------------------------------------------------
+
+
+def _admin_assignment(app: Flask, email: str) -> tuple[int, int]:
+    from app.models import RoleAssignment
+
+    with app.app_context():
+        user_id, assignment_id = db.session.execute(
+            select(User.id, RoleAssignment.id)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(User.email == email, RoleAssignment.role == Role.ADMIN)
+        ).one()
+        return user_id, assignment_id
+
+
+def _is_admin(app: Flask, email: str) -> bool:
+    from app.models import RoleAssignment
+
+    with app.app_context():
+        return (
+            db.session.scalar(
+                select(RoleAssignment.id)
+                .join(User, User.id == RoleAssignment.user_id)
+                .where(
+                    User.email == email, User.active.is_(True), RoleAssignment.role == Role.ADMIN
+                )
+            )
+            is not None
+        )
+
+
+def test_the_last_admin_keeps_their_admin_role_and_account(
+    app: Flask, client: FlaskClient, org, make_user
+) -> None:
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    login(client, "hr@x.dk")
+    user_id, assignment_id = _admin_assignment(app, "hr@x.dk")
+    response = client.post(
+        f"/admin/users/{user_id}/roles/{assignment_id}/delete", follow_redirects=True
+    )
+    assert "sidste administrator" in response.get_data(as_text=True)
+    assert _is_admin(app, "hr@x.dk")
+    client.post(f"/admin/users/{user_id}/active")
+    client.post(f"/admin/users/{user_id}/delete")
+    assert _is_admin(app, "hr@x.dk")
+    # With another admin, one may step down.
+    make_user("hr2@x.dk", [(Role.ADMIN, "R")])
+    response = client.post(f"/admin/users/{user_id}/roles/{assignment_id}/delete")
+    assert response.status_code == 302
+    assert not _is_admin(app, "hr@x.dk") and _is_admin(app, "hr2@x.dk")

@@ -145,7 +145,14 @@ def delete_role(user_id: int, assignment_id: int) -> Response:
     assignment = db.session.get(RoleAssignment, assignment_id)
     if assignment is None or assignment.user_id != user_id:
         abort(404)
-    remove_role(db.session, current_user, assignment)
+    try:
+        remove_role(db.session, current_user, assignment)
+    except UserError:
+        flash(
+            _("You are the last administrator: make someone else an administrator first."),
+            "error",
+        )
+        return redirect(url_for("admin.user", user_id=user_id))
     db.session.commit()
     flash(_("The role was removed."), "success")
     return redirect(url_for("admin.user", user_id=user_id))
