@@ -44,6 +44,12 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     return app
 
 
+def _locale() -> str:
+    from app.blueprints import select_locale
+
+    return select_locale()
+
+
 def prepared_version() -> str:
     """What rendered a prepared results section (app/services/prepared.py): a digest of the
     app's code, templates and translations, the same in every process of one deploy. A deploy
@@ -60,15 +66,10 @@ def prepared_version() -> str:
     return digest.hexdigest()[:32]
 
 
-def select_locale() -> str:
-    if current_user.is_authenticated and current_user.language:
-        return current_user.language
-    return session.get("language") or "da"
-
-
 def register_extensions(app: Flask) -> None:
     # Imported for their side effect: the models must be known before migrate/db use them.
     from app import models  # noqa: F401
+    from app.blueprints import select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER too
@@ -272,7 +273,7 @@ def register_template_helpers(app: Flask) -> None:
             "Action": Action,
             "Role": Role,
             "access": current_access() if current_user.is_authenticated else None,
-            "current_locale": select_locale(),
+            "current_locale": _locale(),
         }
 
 

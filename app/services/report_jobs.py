@@ -71,9 +71,9 @@ def submit(job: ReportJob) -> None:
     if chosen == "inline":
         run(cast(Session, db.session), job.id)
     elif chosen == "rq":
-        queue(app).enqueue("app.services.report_jobs.run_in_worker", job.id, job_timeout=1800)
+        queue(app).enqueue("app.worker.run_report", job.id, job_timeout=1800)
     else:
-        _futures[job.id] = pool().submit(_run_in_app, app, job.id)
+        _futures[job.id] = pool().submit(run_in_app, app, job.id)
 
 
 def queue(app: Flask) -> Any:
@@ -101,30 +101,12 @@ def pool() -> ThreadPoolExecutor:
         return _executor
 
 
-def _run_in_app(app: Flask, job_id: int) -> None:
+def run_in_app(app: Flask, job_id: int) -> None:
     with app.app_context():
         try:
             run(cast(Session, db.session), job_id)
         finally:
             db.session.remove()
-
-
-_worker_app: Flask | None = None
-
-
-def worker_app() -> Flask:
-    """The app an RQ worker process runs its jobs in, built once per process."""
-    global _worker_app
-    if _worker_app is None:
-        from app import create_app
-
-        _worker_app = create_app()
-    return _worker_app
-
-
-def run_in_worker(job_id: int) -> None:
-    """The RQ entry point for reports."""
-    _run_in_app(worker_app(), job_id)
 
 
 def _set(session: Session, job: ReportJob, **values: Any) -> None:

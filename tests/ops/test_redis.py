@@ -22,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from app import create_app
+from app import create_app, worker
 from app.demo import build_demo, demo_results_csv
 from app.extensions import db, limiter
 from app.models import Measurement, PreparedSection, ReportJob, Unit, UnitFigures
@@ -150,7 +150,7 @@ def test_a_unit_report_is_queued_on_redis_and_made_by_an_rq_worker(
     assert queue.count == 1
 
     # A worker, as `rq worker kompas-reports --worker-class rq.worker.SimpleWorker` runs it.
-    monkeypatch.setattr(report_jobs, "_worker_app", app)
+    monkeypatch.setattr(worker, "_app", app)
     SimpleWorker([queue], connection=redis).work(burst=True)
     assert queue.count == 0
     with app.app_context():
@@ -197,7 +197,7 @@ def test_an_import_prepares_every_units_results_section_on_a_report_worker(
     assert queue.count == 1  # the import asked for the sections; the request made none
     assert _prepared(app) == 0
 
-    monkeypatch.setattr(report_jobs, "_worker_app", app)
+    monkeypatch.setattr(worker, "_app", app)
     SimpleWorker([queue], connection=redis).work(burst=True)
     with app.app_context():
         newest = results_service.measurements_with_figures(db.session)[0]

@@ -28,7 +28,7 @@ from openpyxl import load_workbook
 from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.engine import make_url
 
-from app import create_app
+from app import create_app, worker
 from app.demo import DEMO_DOMAIN, build_demo
 from app.extensions import db
 from app.models import (
@@ -480,10 +480,10 @@ def test_with_redis_jobs_go_to_rq_workers(demo: Flask, monkeypatch: pytest.Monke
     waiting = head.get(job_url, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'hx-trigger="every 1s"' in waiting  # queued: the page polls
     [(queue, function, (job_id,))] = queued
-    assert (queue, function) == ("kompas-reports", "app.services.report_jobs.run_in_worker")
+    assert (queue, function) == ("kompas-reports", "app.worker.run_report")
     # What a worker does: build the app once, then run the job.
-    monkeypatch.setattr(report_jobs, "_worker_app", demo)
-    report_jobs.run_in_worker(job_id)
+    monkeypatch.setattr(worker, "_app", demo)
+    worker.run_report(job_id)
     assert head.get(f"{job_url}/download").data.startswith(b"%PDF")
 
 

@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import select_locale
+from app.blueprints import select_locale
 from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import (

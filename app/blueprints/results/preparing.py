@@ -74,11 +74,6 @@ def _kept(measurement_id: int, unit_id: int, locale: str, version: str, html: st
         return 0
 
 
-def prepare_in_worker() -> None:
-    """The RQ entry point (a worker builds the app once, as for reports)."""
-    prepare(report_jobs.worker_app())
-
-
 def schedule() -> None:
     """After an import (committed): prepare the sections where reports are made."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -87,7 +82,7 @@ def schedule() -> None:
         prepare(app)
     elif chosen == "rq":
         report_jobs.queue(app).enqueue(
-            "app.blueprints.results.preparing.prepare_in_worker", job_timeout=1800
+            "app.worker.prepare_sections", job_timeout=1800
         )
     else:
         report_jobs.pool().submit(prepare, app)
