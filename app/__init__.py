@@ -240,7 +240,7 @@ def register_template_helpers(app: Flask) -> None:
 
     from app import vocabulary
     from app.models import Role
-    from app.policy import Action, current_access
+    from app.policy import Permission, current_access
 
     # Templates translate through the request's catalogue, looked up once: flask_babel's own
     # `_` finds the locale and the catalogue again on every call, which was a fifth of a
@@ -270,7 +270,7 @@ def register_template_helpers(app: Flask) -> None:
     def inject() -> dict[str, Any]:
         return {
             "term": vocabulary.term,
-            "Action": Action,
+            "Permission": Permission,
             "Role": Role,
             "access": current_access() if current_user.is_authenticated else None,
             "current_locale": _locale(),

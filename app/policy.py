@@ -20,7 +20,7 @@ from app.models import Role, Unit, User
 from app.models.tree import ancestor_ids, subtree_ids
 
 
-class Action(enum.StrEnum):
+class Permission(enum.StrEnum):
     VIEW_UNIT = "view_unit"  # see that the unit exists: its page, name, place in the tree
     VIEW_RESULTS = "view_results"  # the shown results
     VIEW_FOLLOWUP = "view_followup"  # the follow-up and action plan, read-only
@@ -31,37 +31,47 @@ class Action(enum.StrEnum):
 
 
 # role -> (actions it grants, whether it reaches the whole subtree)
-_GRANTS: dict[Role, tuple[frozenset[Action], bool]] = {
+_GRANTS: dict[Role, tuple[frozenset[Permission], bool]] = {
     Role.LEADER: (
         frozenset(
             {
-                Action.VIEW_UNIT,
-                Action.VIEW_RESULTS,
-                Action.VIEW_FOLLOWUP,
-                Action.EDIT_FOLLOWUP,
-                Action.UPDATE_ACTIONS,
-                Action.VIEW_REPORTS,
+                Permission.VIEW_UNIT,
+                Permission.VIEW_RESULTS,
+                Permission.VIEW_FOLLOWUP,
+                Permission.EDIT_FOLLOWUP,
+                Permission.UPDATE_ACTIONS,
+                Permission.VIEW_REPORTS,
             }
         ),
         True,
     ),
     Role.MEMBER: (
         frozenset(
-            {Action.VIEW_UNIT, Action.VIEW_RESULTS, Action.VIEW_FOLLOWUP, Action.UPDATE_ACTIONS}
+            {
+                Permission.VIEW_UNIT,
+                Permission.VIEW_RESULTS,
+                Permission.VIEW_FOLLOWUP,
+                Permission.UPDATE_ACTIONS,
+            }
         ),
         False,
     ),
     Role.COMMITTEE: (
         frozenset(
-            {Action.VIEW_UNIT, Action.VIEW_RESULTS, Action.VIEW_FOLLOWUP, Action.VIEW_REPORTS}
+            {
+                Permission.VIEW_UNIT,
+                Permission.VIEW_RESULTS,
+                Permission.VIEW_FOLLOWUP,
+                Permission.VIEW_REPORTS,
+            }
         ),
         True,
     ),
-    Role.BOARD: (frozenset({Action.VIEW_REPORTS}), True),
+    Role.BOARD: (frozenset({Permission.VIEW_REPORTS}), True),
 }
 
 
-def grants(role: Role, action: Action) -> bool:
+def grants(role: Role, action: Permission) -> bool:
     return role == Role.ADMIN or action in _GRANTS[role][0]
 
 
@@ -95,7 +105,7 @@ class Access:
     def roles(self) -> set[Role]:
         return {role for role, _ in self.assignments} | ({Role.ADMIN} if self.is_admin else set())
 
-    def may(self, session: Session, action: Action, unit_id: int) -> bool:
+    def may(self, session: Session, action: Permission, unit_id: int) -> bool:
         if self.is_admin:
             return True
         chain: list[int] | None = None
@@ -111,7 +121,7 @@ class Access:
                     return True
         return False
 
-    def may_everywhere_below(self, session: Session, action: Action, unit_id: int) -> bool:
+    def may_everywhere_below(self, session: Session, action: Permission, unit_id: int) -> bool:
         """Whether the action is allowed on the unit and every unit below it: a role that
         reaches subtrees, held on the unit or above it (no need to list the subtree)."""
         if self.is_admin:
@@ -120,7 +130,7 @@ class Access:
         return bool(deep) and not deep.isdisjoint(self.ancestors(session, unit_id))
 
     def visible_children(
-        self, session: Session, action: Action, unit_id: int, children: list[Unit]
+        self, session: Session, action: Permission, unit_id: int, children: list[Unit]
     ) -> list[Unit]:
         """The children the action is allowed on, with one tree walk for all of them."""
         if self.may_everywhere_below(session, action, unit_id):
@@ -128,10 +138,10 @@ class Access:
         direct = {held_on for role, held_on in self.assignments if grants(role, action)}
         return [child for child in children if child.id in direct]
 
-    def may_anywhere(self, action: Action) -> bool:
+    def may_anywhere(self, action: Permission) -> bool:
         return self.is_admin or any(grants(role, action) for role, _ in self.assignments)
 
-    def unit_ids(self, session: Session, action: Action) -> set[int] | None:
+    def unit_ids(self, session: Session, action: Permission) -> set[int] | None:
         """Every unit the action is allowed on; None means all of them (admin)."""
         if self.is_admin:
             return None
@@ -180,12 +190,12 @@ def current_access() -> Access:
     return g.access
 
 
-def may(action: Action, unit: Unit | int) -> bool:
+def may(action: Permission, unit: Unit | int) -> bool:
     unit_id = unit if isinstance(unit, int) else unit.id
     return current_access().may(db.session, action, unit_id)
 
 
-def unit_or_404(code: str, action: Action) -> Unit:
+def unit_or_404(code: str, action: Permission) -> Unit:
     """The unit with this code if the user may do the action on it; else 404, no hint."""
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
     if unit is None or not may(action, unit):
@@ -193,7 +203,7 @@ def unit_or_404(code: str, action: Action) -> Unit:
     return unit
 
 
-def require(action: Action) -> None:
+def require(action: Permission) -> None:
     """For pages that are not about one unit (admin pages): 404 unless allowed somewhere."""
     if not current_access().may_anywhere(action):
         abort(404)

@@ -27,7 +27,7 @@ from app.models import (
 )
 from app.models.base import MAX_INTEGER, db_int
 from app.policy import Access, may_write_as_owner
-from app.policy import Action as Can
+from app.policy import Permission as Can
 from app.services import audit
 from app.services.units import subtree_select
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, undefer
 
 from app.models import Measurement, Question, Unit, UnitFigures
-from app.policy import Access, Action
+from app.policy import Access, Permission
 from app.services.results import scored_themes, zero_tolerance_statement
 
 
@@ -24,7 +24,7 @@ def results_document(session: Session, access: Access, measurement: Measurement)
     "withheld", "hits": 0 for "none", the number (3 or more) for "exact", else null,
     "alert": raised at this unit}}`. No count of 1 or 2, no mean, no score.
     """
-    allowed = access.unit_ids(session, Action.VIEW_RESULTS)
+    allowed = access.unit_ids(session, Permission.VIEW_RESULTS)
     parent = aliased(Unit)
     rows = session.execute(
         select(UnitFigures, Unit.code, Unit.name, parent.code)

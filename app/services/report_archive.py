@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import IssuedReport, ReportDraft, Unit, User
-from app.policy import Access, Action
+from app.policy import Access, Permission
 from app.services import audit
 from app.services import pdf as pdf_service
 from app.services import reports as reports_service
@@ -129,7 +129,7 @@ def issue_annual(
 def archive(session: Session, access: Access) -> list[IssuedReport]:
     """The issued reports the user may see (VIEW_REPORTS on the report's unit), newest
     first; the PDFs themselves stay unloaded."""
-    allowed = access.unit_ids(session, Action.VIEW_REPORTS)
+    allowed = access.unit_ids(session, Permission.VIEW_REPORTS)
     query = select(IssuedReport).order_by(
         IssuedReport.year.desc(), IssuedReport.issued_at.desc(), IssuedReport.id.desc()
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, undefer
 
 from app.domain.scoring import QuestionCounts, question_score, theme_score
 from app.models import Measurement, Question, Unit, UnitFigures, UnitResult
-from app.policy import Access, Action
+from app.policy import Access, Permission
 from app.services.figures import QuestionInfo, overall_themes
 
 
@@ -409,7 +409,7 @@ def overview_rows(
     ).all()  # fmt: skip
     theme_of = {q.code: q.theme for q in question_infos(session, measurement)
                 if q.theme and not q.zero_tolerance}  # fmt: skip
-    allowed = access.unit_ids(session, Action.VIEW_RESULTS)
+    allowed = access.unit_ids(session, Permission.VIEW_RESULTS)
     previous = previous_measurement(session, measurement)
     last_year = _last_year_overall(session, measurement, previous) if previous else {}
     children: dict[int | None, list[Any]] = {}

@@ -12,7 +12,7 @@ from app.blueprints.admin import bp
 from app.blueprints.admin.forms import EmptyForm, MeasurementForm, RoleForm, UserForm
 from app.extensions import db
 from app.models import Measurement, Questionnaire, Role, RoleAssignment, Unit, User
-from app.policy import Action, require
+from app.policy import Permission, require
 from app.services import audit, passwords, spreadsheets
 from app.services.users import (
     UserError,
@@ -29,7 +29,7 @@ USERS_PER_PAGE = 50
 @bp.before_request
 @login_required
 def only_admins() -> None:
-    require(Action.ADMIN)
+    require(Permission.ADMIN)
 
 
 def _role_choices() -> list[SelectChoice]:

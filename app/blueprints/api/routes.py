@@ -8,7 +8,7 @@ from flask_login import login_required
 from app.blueprints.api import bp
 from app.extensions import db
 from app.models import Measurement
-from app.policy import Action, current_access
+from app.policy import Permission, current_access
 from app.services.export import results_document
 from app.services.followup import followup_document
 
@@ -20,7 +20,7 @@ def measurement_results(measurement_id: int) -> Response:
     measurement = db.session.get(Measurement, measurement_id)
     if measurement is None or not measurement.anonymity_ok:
         abort(404)
-    if not access.may_anywhere(Action.VIEW_RESULTS):
+    if not access.may_anywhere(Permission.VIEW_RESULTS):
         abort(404)
     return jsonify(results_document(db.session, access, measurement))
 
@@ -32,7 +32,7 @@ def measurement_followup(measurement_id: int) -> Response:
     measurement = db.session.get(Measurement, measurement_id)
     if measurement is None or not measurement.anonymity_ok:
         abort(404)
-    if not access.may_anywhere(Action.VIEW_FOLLOWUP):
+    if not access.may_anywhere(Permission.VIEW_FOLLOWUP):
         abort(404)
-    allowed = access.unit_ids(db.session, Action.VIEW_FOLLOWUP)
+    allowed = access.unit_ids(db.session, Permission.VIEW_FOLLOWUP)
     return jsonify(followup_document(db.session, measurement, allowed))

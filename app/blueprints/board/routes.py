@@ -28,7 +28,7 @@ from app.blueprints.followup.forms import ActionForm
 from app.blueprints.followup.routes import STATUS_LABELS, _owner_choices
 from app.extensions import db, htmx
 from app.models import Action, ActionStatus, PlanTheme, Role, Unit, User
-from app.policy import Action as Can
+from app.policy import Permission as Can
 from app.policy import current_access, require
 from app.services import board as service
 from app.services import results as results_service

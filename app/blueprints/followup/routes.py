@@ -49,7 +49,7 @@ from app.models import (
     ZeroToleranceAlert,
 )
 from app.policy import OWNER_ROLES, current_access, may, require, unit_or_404
-from app.policy import Action as Can
+from app.policy import Permission as Can
 from app.services import board as board_service
 from app.services import followup as service
 from app.services import results as results_service

@@ -32,7 +32,7 @@ from app.blueprints.results import preparing
 from app.extensions import db, htmx
 from app.models import ImportLog, Measurement, StagedImport
 from app.models.base import utcnow
-from app.policy import Action, require
+from app.policy import Permission, require
 from app.services import audit, imports, spreadsheets
 
 STAGED_LIFETIME = timedelta(hours=24)
@@ -46,7 +46,7 @@ SORT_KEYS = {
 @bp.before_request
 @login_required
 def only_admins() -> None:
-    require(Action.ADMIN)
+    require(Permission.ADMIN)
 
 
 def _measurement_choices(form: UploadForm) -> list[Measurement]:

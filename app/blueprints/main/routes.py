@@ -14,7 +14,7 @@ from app.blueprints.main import bp
 from app.blueprints.results.routes import chosen_measurement, unit_results_html
 from app.extensions import db
 from app.models import AuditEvent, Measurement, Role, Unit, User, ZeroToleranceAlert
-from app.policy import Action, current_access, require, unit_or_404
+from app.policy import Permission, current_access, require, unit_or_404
 from app.services import followup as followup_service
 from app.services import results as results_service
 from app.services.units import trail_and_children
@@ -61,9 +61,9 @@ def home() -> str:
 
 def _open_alerts(access: Any) -> list[ZeroToleranceAlert]:
     """Open zero-tolerance alerts the user must react to (leaders, HR), oldest due first."""
-    if not access.may_anywhere(Action.EDIT_FOLLOWUP):
+    if not access.may_anywhere(Permission.EDIT_FOLLOWUP):
         return []
-    allowed = access.unit_ids(db.session, Action.EDIT_FOLLOWUP)
+    allowed = access.unit_ids(db.session, Permission.EDIT_FOLLOWUP)
     query = (
         select(ZeroToleranceAlert)
         .where(ZeroToleranceAlert.closed_at.is_(None))
@@ -79,7 +79,7 @@ def _open_alerts(access: Any) -> list[ZeroToleranceAlert]:
 @login_required
 def units() -> str:
     """The units the user can open: their own role units, as the starting points."""
-    require(Action.VIEW_UNIT)
+    require(Permission.VIEW_UNIT)
     access = current_access()
     if access.is_admin:
         roots = list(db.session.scalars(select(Unit).where(Unit.parent_id.is_(None))))
@@ -92,7 +92,7 @@ def units() -> str:
 @bp.get("/units/<code>")
 @login_required
 def unit(code: str) -> str:
-    unit = unit_or_404(code, Action.VIEW_UNIT)
+    unit = unit_or_404(code, Permission.VIEW_UNIT)
     return render_template("main/unit.html", **_unit_context(unit))
 
 
@@ -102,9 +102,9 @@ def _unit_context(unit: Unit) -> dict[str, Any]:
     # a link, and the children the user may open.
     trail, children = trail_and_children(db.session, unit)
     access.learn_chain(unit.id, [u.id for u in reversed(trail)])
-    linkable = {u.id for u in trail if access.may(db.session, Action.VIEW_UNIT, u.id)}
-    children = access.visible_children(db.session, Action.VIEW_UNIT, unit.id, children)
-    may_view_results = access.may(db.session, Action.VIEW_RESULTS, unit.id)
+    linkable = {u.id for u in trail if access.may(db.session, Permission.VIEW_UNIT, u.id)}
+    children = access.visible_children(db.session, Permission.VIEW_UNIT, unit.id, children)
+    may_view_results = access.may(db.session, Permission.VIEW_RESULTS, unit.id)
     measurements = results_service.measurements_with_figures(db.session)
     measurement = None
     results_html = None
@@ -127,7 +127,7 @@ def _unit_context(unit: Unit) -> dict[str, Any]:
         "linkable": linkable,
         "children": children,
         "may_view_results": may_view_results,
-        "may_edit_followup": access.may(db.session, Action.EDIT_FOLLOWUP, unit.id),
+        "may_edit_followup": access.may(db.session, Permission.EDIT_FOLLOWUP, unit.id),
         "measurements": measurements,
         "measurement": measurement,
         "results_html": results_html,
@@ -135,7 +135,7 @@ def _unit_context(unit: Unit) -> dict[str, Any]:
         "current_step": followup_service.current_step(follow_up),
         "step_titles": STEP_TITLES,
         "open_alerts": open_alerts,
-        "may_view_followup": access.may(db.session, Action.VIEW_FOLLOWUP, unit.id),
+        "may_view_followup": access.may(db.session, Permission.VIEW_FOLLOWUP, unit.id),
     }
 
 
@@ -146,7 +146,7 @@ HISTORY_PER_PAGE = 100
 @login_required
 def history(code: str) -> str:
     """Every change to the unit's follow-ups, actions and alerts: who, when, what."""
-    unit = unit_or_404(code, Action.VIEW_FOLLOWUP)
+    unit = unit_or_404(code, Permission.VIEW_FOLLOWUP)
     page = db.paginate(
         select(AuditEvent)
         .where(AuditEvent.unit_id == unit.id)
@@ -163,13 +163,13 @@ HISTORY_LABELS = {
     "followup.analysis.saved": _l("Analysis saved"),
     "followup.preparation.saved": _l("Dialogue preparation saved"),
     "followup.dialogue.saved": _l("Dialogue meeting saved"),
-    "followup.plan.saved": _l("Action plan saved"),
+    "followup.plan.saved": _l("Permission plan saved"),
     "followup.evaluation.saved": _l("Evaluation saved"),
-    "followup.plan.approved": _l("Action plan approved"),
+    "followup.plan.approved": _l("Permission plan approved"),
     "followup.theme.added": _l("Theme added"),
-    "action.created": _l("Action created"),
-    "action.status": _l("Action moved on the status arrow"),
-    "action.escalated": _l("Action passed on"),
+    "action.created": _l("Permission created"),
+    "action.status": _l("Permission moved on the status arrow"),
+    "action.escalated": _l("Permission passed on"),
     "alert.reaction": _l("Reaction to a zero-tolerance alert recorded"),
     "role.assigned": _l("Role given"),
     "role.removed": _l("Role removed"),

@@ -27,7 +27,7 @@ from app.blueprints.reports import bp
 from app.blueprints.reports.forms import draft_form
 from app.extensions import db, htmx
 from app.models import IssuedReport, Measurement, Role, Unit
-from app.policy import Action as Can
+from app.policy import Permission as Can
 from app.policy import current_access, may, require, unit_or_404
 from app.services import pdf as pdf_service
 from app.services import report_archive, report_jobs, spreadsheets
@@ -40,6 +40,9 @@ def _messages() -> dict[str, str]:
         "no_measurement": _("There is no measurement with results for that year."),
         "unit_not_measured": _("The unit is not part of that year’s measurement."),
         "error": _("Something went wrong while making the report. Please try again."),
+        "interrupted": _(
+            "Making the report was interrupted (the server was restarted). Please try again."
+        ),
     }
 
 
@@ -211,10 +214,23 @@ def annual_preview(code: str, year: int) -> str:
 def _start(kind: str, params: dict[str, Any], *, issue: bool = False) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
+    busy = _busy()
+    if busy is not None:
+        return busy
     params = {**params, "language": str(get_locale() or "da")}
     job = report_jobs.create(db.session, current_user, kind, params, issue=issue)
     db.session.commit()
     report_jobs.submit(job)
+    return redirect(url_for("reports.job", token=job.token))
+
+
+def _busy() -> Response | None:
+    """To the page of the user's unfinished job, if they have one: one at a time."""
+    job = report_jobs.under_way(db.session, current_user)
+    db.session.commit()  # orphans failed
+    if job is None:
+        return None
+    flash(_("You can make one report at a time: this one is still being made."), "info")
     return redirect(url_for("reports.job", token=job.token))
 
 
@@ -317,6 +333,9 @@ def unit_pdf(measurement_id: int, code: str) -> Response:
         db.session, current_user, unit.id, measurement.id, language
     )
     if job is None:
+        busy = _busy()
+        if busy is not None:
+            return busy
         params = {"unit_id": unit.id, "measurement_id": measurement.id, "language": language}
         job = report_jobs.create(db.session, current_user, "unit", params)
         db.session.commit()

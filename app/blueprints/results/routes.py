@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.blueprints.results import bp
 from app.extensions import db, htmx
 from app.models import Measurement, Unit
-from app.policy import Action, current_access, require
+from app.policy import Permission, current_access, require
 from app.services import prepared, spreadsheets
 from app.services import results as results_service
 from app.vocabulary import colour_label
@@ -69,12 +69,12 @@ def chosen_measurement(measurements: list[Measurement]) -> Measurement | None:
 def _overview_root() -> int | None:
     """The unit of ?root= (None: everything the user sees), after the checks: run on every
     request, whatever a cache holds."""
-    require(Action.VIEW_RESULTS)
+    require(Permission.VIEW_RESULTS)
     root_code = request.args.get("root", "").strip()
     if not root_code:
         return None
     root_id = db.session.scalar(select(Unit.id).where(Unit.code == root_code))
-    if root_id is None or not current_access().may(db.session, Action.VIEW_RESULTS, root_id):
+    if root_id is None or not current_access().may(db.session, Permission.VIEW_RESULTS, root_id):
         abort(404)
     return root_id
 
