@@ -171,8 +171,11 @@ def showing_of(
     units: list[UnitCounts], suppression: Suppression, zt: set[str]
 ) -> dict[str, set[str]]:
     """Per zero-tolerance question: the units that publish it (shown there, with a hit count)."""
+    shown = suppression.shown
+    hidden = suppression.hidden_questions
     return {
-        q: {u.id for u in units if q in u.zt_hits and suppression.is_question_shown(u.id, q)}
+        q: {u.id for u in units if q in u.zt_hits} & shown
+        - {uid for uid, questions in hidden.items() if q in questions}
         for q in sorted(zt)
     }
 

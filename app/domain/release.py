@@ -464,32 +464,38 @@ def audit_zero_tolerance(
     """
     problems: list[str] = []
     forest = _forest(units)
+    ids = [u.id for u in forest.units]
     for question, shown_at in sorted(showing.items()):
-        showing_here = [u.id in shown_at for u in forest.units]
-        figures = _question_figures(forest, showing_here, question)
+        shown_set = set(shown_at)
+        figures = _question_figures(forest, [uid in shown_set for uid in ids], question)
+        said_here = {uid: by_q[question] for uid, by_q in statements.items() if question in by_q}
+        alerted_here = {uid for uid, q in alerts if q == question}
         said: list[Statement] = []
         alerted: list[bool] = []
+        answers, hits, own = figures.answers, figures.hits, figures.own
         for j, i in enumerate(figures.tree.unit):
-            unit = forest.units[i]
-            uid = unit.id
-            if unit.respondents < sensitive_threshold or figures.answers[j] < sensitive_threshold:
+            uid = ids[i]
+            if (
+                forest.units[i].respondents < sensitive_threshold
+                or answers[j] < sensitive_threshold
+            ):
                 problems.append(f"zt[{question}]: {uid!r} shows it under the sensitive threshold")
-            statement = statements.get(uid, {}).get(question)
+            statement = said_here.get(uid)
             if statement is None:
                 problems.append(f"zt[{question}]: {uid!r} shows the question without a statement")
                 statement = WITHHELD
-            low, high = statement.interval(figures.answers[j])
-            if not low <= figures.hits[j] <= high:
+            low, high = statement.interval(answers[j])
+            if not low <= hits[j] <= high:
                 problems.append(f"zt[{question}]: {uid!r} says {statement.kind}, untrue")
             if statement.kind == "exact" and (statement.hits or 0) < SMALLEST_PRINTED_HITS:
                 problems.append(f"zt[{question}]: {uid!r} prints a count of {statement.hits}")
             said.append(statement)
-            alert = (uid, question) in alerts
-            if alert != (figures.own[j] > 0):
+            alert = uid in alerted_here
+            if alert != (own[j] > 0):
                 problems.append(f"zt[{question}]: alert at {uid!r} does not match its hits")
             alerted.append(alert)
         for j, what, value in _pins(figures.tree.parent, *_intervals(figures, said, alerted)):
-            uid = forest.units[figures.tree.unit[j]].id
+            uid = ids[figures.tree.unit[j]]
             problems.append(f"zt[{question}]: {what} at {uid!r} follows as {value}{PIN_MARK}")
     for uid, by_question in statements.items():
         for question in by_question:
