@@ -3,7 +3,6 @@ everything that hangs on them; a person's data can be exported and their login d
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,7 +15,6 @@ from app.models import (
     ActionUpdate,
     AuditEvent,
     FollowUp,
-    FollowUpStep,
     ImportLog,
     Measurement,
     Organisation,
@@ -149,33 +147,16 @@ def export_user(session: Session, user: User) -> dict[str, Any]:
 
 
 def delete_user(session: Session, actor: User | None, user: User) -> None:
-    """Delete a login. Where the person's name stands in notes, actions and history it becomes
-    "former user"; the records themselves stay (their links to the user are set to null)."""
-    name = user.name.strip()
+    """Delete a login. Records that refer to the person by id stay and show "former user"
+    (an action they owned) or nobody (who saved a step, approved a plan, imported a file).
+    What people wrote is never rewritten: a name in free text is their words, and a name
+    like "HR" or "e" is part of other words too."""
     user_id = user.id
     session.execute(
         update(Action)
         .where(Action.owner_user_id == user_id)
         .values(owner_user_id=None, owner_name=FORMER_USER)
     )
-    if name:
-        session.execute(
-            update(Action).where(Action.owner_name == name).values(owner_name=FORMER_USER)
-        )
-        for table_column in (Action.last_comment, ActionUpdate.comment):
-            rows = session.execute(
-                select(table_column.class_.id, table_column).where(table_column.contains(name))  # type: ignore[attr-defined]
-            ).all()
-            for row_id, text in rows:
-                session.execute(
-                    update(table_column.class_)  # type: ignore[attr-defined]
-                    .where(table_column.class_.id == row_id)  # type: ignore[attr-defined]
-                    .values({table_column.key: text.replace(name, FORMER_USER)})
-                )
-        for step in session.scalars(select(FollowUpStep)):
-            encoded = json.dumps(step.data or {}, ensure_ascii=False)
-            if name in encoded:
-                step.data = json.loads(encoded.replace(name, FORMER_USER))
     session.execute(
         update(FollowUp).where(FollowUp.approved_by_id == user_id).values(approved_by_id=None)
     )

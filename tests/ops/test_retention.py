@@ -97,12 +97,14 @@ def test_export_and_delete_a_user(app: Flask, client: FlaskClient, two_years, ma
         assert db.session.get(User, lise.id) is None
         action = db.session.get(Action, action_id)
         assert action.owner_user_id is None and action.owner_name == retention.FORMER_USER
-        assert "Lise Lund" not in action.last_comment
+        # What was written stays as written (issue 17: free text is never rewritten); the
+        # references to the person are gone.
+        assert action.last_comment == "Lise Lund tager den"
         update = db.session.scalar(select(ActionUpdate))
-        assert update.user_id is None and update.comment == "former user tager den"
+        assert update.user_id is None and update.comment == "Lise Lund tager den"
     client.get("/admin/users")  # shows (and so clears) the confirmation with the old name
     page = client.get(f"/board/actions/{action_id}").get_data(as_text=True)
-    assert "tidligere bruger" in page and "Lise" not in page
+    assert "tidligere bruger" in page  # the owner, from the reference
 
 
 def _snapshot(url: str) -> dict[str, list[tuple]]:

@@ -332,7 +332,7 @@ def delete_user(user_id: int) -> Response:
     db.session.commit()
     flash(
         _(
-            "%(name)s was deleted. Their name in notes and history now reads “former user”.",
+            "%(name)s was deleted. Actions they owned now show “former user”.",
             name=name,
         ),
         "success",
