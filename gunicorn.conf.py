@@ -14,6 +14,11 @@ bind = os.environ.get("KOMPAS_BIND", "127.0.0.1:8000")
 # 374x, the same mix). KOMPAS_WORKERS overrides it.
 workers = int(os.environ.get("KOMPAS_WORKERS", max(2, multiprocessing.cpu_count())))
 worker_class = "sync"
+# The app is built once, in the master, and its templates compiled there (when_ready below):
+# every worker, and every worker started again after max_requests, starts with them instead
+# of compiling each template itself under load. Nothing connects to the database before the
+# fork (engines connect at the first query), so no connection is shared between workers.
+preload_app = True
 timeout = 120  # a large import or report may take a while
 graceful_timeout = 30
 max_requests = 2000  # recycle workers now and then
@@ -24,3 +29,10 @@ errorlog = "-"
 # The access log never shows query strings' secrets: Kompas puts none in URLs except the
 # calendar token, which the proxy example below keeps out of its own log too.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
+
+
+def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    """Compile every template in the master, before the workers are forked."""
+    app = server.app.wsgi()
+    for name in app.jinja_env.list_templates(extensions=("html", "svg", "txt", "ics")):
+        app.jinja_env.get_template(name)
