@@ -30,6 +30,7 @@ from app.domain.release import (
     pinned_counts,
 )
 from app.domain.scoring import QuestionCounts, RawUnit, roll_up, unit_counts
+from tests.domain.test_anonymity import _reduce, _rref
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -210,27 +211,6 @@ def release_of(org: Org) -> dict[str, UnitRelease]:
     return release.units
 
 
-def _rref(rows: list[list[Fraction]]) -> list[tuple[int, list[Fraction]]]:
-    basis: list[tuple[int, list[Fraction]]] = []
-    for original in rows:
-        row = _reduce(list(original), basis)
-        pivot = next((c for c, x in enumerate(row) if x != 0), None)
-        if pivot is None:
-            continue
-        row = [x / row[pivot] for x in row]
-        basis = [(p, [a - b[pivot] * r for a, r in zip(b, row, strict=True)]) for p, b in basis]
-        basis.append((pivot, row))
-    return basis
-
-
-def _reduce(vector: list[Fraction], basis: list[tuple[int, list[Fraction]]]) -> list[Fraction]:
-    for pivot, row in basis:
-        if vector[pivot] != 0:
-            factor = vector[pivot]
-            vector = [a - factor * r for a, r in zip(vector, row, strict=True)]
-    return vector
-
-
 def determined_small_figures(org: Org, units: Mapping[str, UnitRelease]) -> list[str]:
     """Every published number as an equation over the true counts; what follows for a group
     of units' direct members that is under the threshold.
@@ -409,9 +389,8 @@ def test_leak_5_a_hidden_question_blanks_only_itself() -> None:
     assert row.overall_score == pytest.approx(100.0)
 
 
-@FAST
-@given(orgs(max_units=8))
-def test_the_statement_rules_pin_nothing_without_the_safety_net(org: Org) -> None:
+def question_figures(org: Org) -> release._QuestionFigures:
+    """The zero-tolerance question's tree of units showing it, as the release sees it."""
     counts = unit_counts(roll_up(org.raw()), {"Z"})
     suppression = suppress(
         counts,
@@ -423,7 +402,13 @@ def test_the_statement_rules_pin_nothing_without_the_safety_net(org: Org) -> Non
     showing = [
         "Z" in u.zt_hits and suppression.is_question_shown(u.id, "Z") for u in forest.units
     ]
-    figures = release._question_figures(forest, showing, "Z")
+    return release._question_figures(forest, showing, "Z")
+
+
+@FAST
+@given(orgs(max_units=8))
+def test_the_statement_rules_pin_nothing_without_the_safety_net(org: Org) -> None:
+    figures = question_figures(org)
     said = release._statements(figures)
     alerted = [own > 0 for own in figures.own]
     assert release._pins(figures.tree.parent, *release._intervals(figures, said, alerted)) == []
@@ -434,18 +419,7 @@ def test_the_statement_rules_pin_nothing_without_the_safety_net(org: Org) -> Non
 def test_the_safety_net_repairs_naive_statements(org: Org) -> None:
     """Numbers printed wherever the count is 3 or more, "fewer than 3" wherever it is 1 or 2:
     the repair weakens them until nothing is pinned (the audit's last line of defence)."""
-    counts = unit_counts(roll_up(org.raw()), {"Z"})
-    suppression = suppress(
-        counts,
-        threshold=org.threshold,
-        sensitive_threshold=org.sensitive_threshold,
-        zero_tolerance_questions={"Z"},
-    )
-    forest = release._forest(counts)
-    showing = [
-        "Z" in u.zt_hits and suppression.is_question_shown(u.id, "Z") for u in forest.units
-    ]
-    figures = release._question_figures(forest, showing, "Z")
+    figures = question_figures(org)
     said = [release.statement_for(hits) for hits in figures.hits]
     release._weaken_until_nothing_is_pinned(figures, said)
     alerted = [own > 0 for own in figures.own]
