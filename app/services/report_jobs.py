@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from flask import Flask, current_app
 from flask_babel import force_locale
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -34,6 +34,10 @@ from app.models import Measurement, ReportJob, Unit, User
 log = logging.getLogger(__name__)
 QUEUE = "kompas-reports"
 KEEP = timedelta(days=1)
+# No job runs longer (RQ's job_timeout is 30 minutes): one still queued or running after this
+# was left by a process that stopped (a restart, a deploy), and is marked failed.
+ORPHANED_AFTER = timedelta(minutes=30)
+UNFINISHED = ("queued", "running")
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -51,10 +55,12 @@ def backend(app: Flask | None = None) -> str:
 def create(
     session: Session, user: User, kind: str, params: dict[str, Any], *, issue: bool = False
 ) -> ReportJob:
-    """A queued job (flushed); commit, then `submit` it."""
+    """A queued job (flushed); commit, then `submit` it. Ask `under_way` first: a user has
+    one job at a time."""
     session.execute(
         delete(ReportJob).where(ReportJob.created_at < datetime.now(UTC) - KEEP)
     )  # fmt: skip
+    fail_orphans(session)
     job = ReportJob(
         token=secrets.token_urlsafe(24), kind=kind, params=params, issue=issue, user_id=user.id,
         state="queued", progress=0, stage="queued",
@@ -206,16 +212,43 @@ def made_unit_pdf(session: Session, digest: str) -> bytes | None:
     )
 
 
+def fail_orphans(session: Session) -> None:
+    """Jobs a stopped process left queued or running (older than ORPHANED_AFTER): failed,
+    with the reason "interrupted" for their page (flushed, not committed)."""
+    session.execute(
+        update(ReportJob)
+        .where(
+            ReportJob.state.in_(UNFINISHED),
+            ReportJob.created_at < datetime.now(UTC) - ORPHANED_AFTER,
+        )
+        .values(state="failed", stage="failed", error="interrupted", finished_at=datetime.now(UTC))
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def under_way(session: Session, user: User) -> ReportJob | None:
+    """The user's unfinished job, if any: one PDF at a time per user, so nobody can keep the
+    report workers busy for everyone else."""
+    fail_orphans(session)
+    return session.scalar(
+        select(ReportJob)
+        .where(ReportJob.user_id == user.id, ReportJob.state.in_(UNFINISHED))
+        .order_by(ReportJob.id)
+        .limit(1)
+    )
+
+
 def unit_job_under_way(
     session: Session, user: User, unit_id: int, measurement_id: int, language: str
 ) -> ReportJob | None:
     """The user's own unfinished job for this unit report, so that asking twice (a second
     click, a reload) does not make it twice."""
+    fail_orphans(session)
     jobs = session.scalars(
         select(ReportJob).where(
             ReportJob.kind == "unit",
             ReportJob.user_id == user.id,
-            ReportJob.state.in_(("queued", "running")),
+            ReportJob.state.in_(UNFINISHED),
         )
     )
     wanted = {"unit_id": unit_id, "measurement_id": measurement_id, "language": language}
@@ -225,6 +258,9 @@ def unit_job_under_way(
 
 
 def find(session: Session, token: str, user: User) -> ReportJob | None:
-    """The user's own job by its token (anyone else's looks missing)."""
+    """The user's own job by its token (anyone else's looks missing); one left by a stopped
+    process is failed first, so its page says so rather than wait for ever."""
+    fail_orphans(session)
+    session.commit()
     job = session.scalar(select(ReportJob).where(ReportJob.token == token))
     return job if job is not None and job.user_id == user.id else None

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.http import parse_options_header
 
 from app.extensions import db
@@ -396,3 +396,77 @@ def test_the_last_admin_keeps_their_admin_role_and_account(
     response = client.post(f"/admin/users/{user_id}/roles/{assignment_id}/delete")
     assert response.status_code == 302
     assert not _is_admin(app, "hr@x.dk") and _is_admin(app, "hr2@x.dk")
+
+
+# --- 7. orphaned report jobs -------------------------------------------------------------
+
+
+def _job(app: Flask, email: str, state: str, age: timedelta, params: dict) -> str:
+    from datetime import UTC, datetime
+
+    from app.models import ReportJob
+
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == email))
+        job = ReportJob(
+            token=f"t-{state}-{int(age.total_seconds())}", kind="unit", params=params,
+            user_id=user_id, state=state, progress=40, stage="rendering",
+            created_at=datetime.now(UTC) - age,
+        )  # fmt: skip
+        db.session.add(job)
+        db.session.commit()
+        return job.token
+
+
+def _job_state(app: Flask, token: str) -> str:
+    from app.models import ReportJob
+
+    with app.app_context():
+        return db.session.scalar(select(ReportJob.state).where(ReportJob.token == token))
+
+
+@pytest.mark.parametrize("state", ["running", "queued"])
+def test_a_job_left_by_a_dead_process_fails_and_the_page_says_so(
+    app: Flask,
+    client: FlaskClient,
+    measured: int,
+    make_user,
+    state: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(app.config, "REPORT_JOBS", "inline")  # made in the request
+    make_user("leder@x.dk", [(Role.LEADER, "A")])
+    with app.app_context():
+        a1 = _unit("A1").id
+    params = {"unit_id": a1, "measurement_id": measured, "language": "da"}
+    orphan = _job(app, "leder@x.dk", state, timedelta(hours=2), params)
+    login(client, "leder@x.dk")
+    page = client.get(f"/reports/jobs/{orphan}").get_data(as_text=True)
+    assert "blev afbrudt" in page and 'hx-trigger="every 1s"' not in page
+    assert _job_state(app, orphan) == "failed"
+    # The same PDF asked for again is made now, not sent to the dead job's page.
+    response = client.get(f"/reports/unit/{measured}/A1.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+
+
+def test_one_report_job_at_a_time_per_user(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    from app.models import ReportJob
+
+    make_user("leder@x.dk", [(Role.LEADER, "R")])
+    with app.app_context():
+        b = _unit("B").id
+    params = {"unit_id": b, "measurement_id": measured, "language": "da"}
+    busy = _job(app, "leder@x.dk", "running", timedelta(seconds=5), params)
+    login(client, "leder@x.dk")
+    for response in (
+        client.get(f"/reports/unit/{measured}/B1.pdf"),  # made by no test before
+        client.post("/reports/annual/A/2026/pdf"),
+    ):
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"/reports/jobs/{busy}")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ReportJob)) == 1
+    page = client.get(f"/reports/jobs/{busy}", follow_redirects=True).get_data(as_text=True)
+    assert "én rapport ad gangen" in page

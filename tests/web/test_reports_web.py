@@ -397,6 +397,9 @@ def test_a_running_job_polls(demo: Flask) -> None:
     body = fragment.get_data(as_text=True)
     assert 'hx-trigger="every 1s"' in body and 'value="40"' in body and "<html" not in body
     assert fragment.headers.get("Vary", "").count("HX-Request")
+    with demo.app_context():  # a user has one job at a time: this one holds up no later test
+        db.session.execute(delete(ReportJob).where(ReportJob.token == token))
+        db.session.commit()
 
 
 # --- exports, and a hidden unit in every output ---------------------------------------------
