@@ -855,3 +855,12 @@ def test_the_issues_steps_on_the_demo(demo: Flask) -> None:
         assert HIDDEN_UNIT in text, (code, text)
         assert not any(wording in text for wording in REASON_WORDING), (code, text)
     assert len({";".join(seen.csv_rows[code][2:]) for code in hidden}) == 1
+
+
+def test_the_demos_releases_pass_their_audit(demo: Flask) -> None:
+    with demo.app_context():
+        measurements = db.session.scalars(select(Measurement)).all()
+        assert len(measurements) == 3
+        for measurement in measurements:
+            assert measurement.anonymity_ok is True, measurement.anonymity_problems
+            assert measurement.anonymity_problems == []
