@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import (
@@ -389,12 +390,15 @@ def move(
     """Put the action at `status` on the arrow, if nobody changed it since `expected_version`.
 
     The UPDATE itself checks the version (SQLAlchemy's version counter), so two requests that
-    both read version 3 cannot both write: the second raises Conflict.
+    both read version 3 cannot both write: the second raises Conflict. A move to the status
+    the card already has is written (and checked) too: without a change SQLAlchemy would
+    send no UPDATE, and a card moved meanwhile by someone else would not be noticed.
     """
     if action.version != expected_version:
         raise Conflict(action)
     before = action.status
     action.status = int(status)
+    flag_modified(action, "status")  # an UPDATE, with its version check, even if unchanged
     if comment.strip():
         action.last_comment = comment.strip()[:1000]
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Unit, UnitResult
@@ -88,3 +88,44 @@ def test_an_earlier_year_updates_the_organisation_when_the_admin_ticks_it(
     assert "Dette er den nyeste måling med resultater" in first
     _import(client, _earlier_measurement(app), OLD_YEAR, update_organisation="y")
     assert _tree(app)["A1"] == ("Gammelt team", "B", True)
+
+
+
+def test_a_move_to_the_current_status_checks_the_version(
+    app: Flask, client: FlaskClient, org, make_user, monkeypatch
+) -> None:
+    """Another worker moves the card between this request reading it and writing: a "move"
+    to the status this request read (no change of its own) must still be refused."""
+    from sqlalchemy import update
+
+    from app.blueprints.board import routes
+    from app.models import Action, ActionUpdate
+    from tests.web.test_board_web import _setup
+
+    actions = _setup(app, make_user)
+    with app.app_context():
+        action = db.session.get(Action, actions["mine"])
+        status, version = action.status, action.version
+        updates = db.session.scalar(select(func.count()).select_from(ActionUpdate))
+    other = 3 if status != 3 else 1
+    may_move = routes.service.may_move
+
+    def and_meanwhile(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        table = Action.__table__  # another worker's committed move, unseen by this session
+        db.session.connection().execute(
+            update(table)
+            .where(table.c.id == actions["mine"])
+            .values(status=other, version=version + 1)
+        )
+        return may_move(*args, **kwargs)
+
+    monkeypatch.setattr(routes.service, "may_move", and_meanwhile)
+    login(client, "m@x.dk")
+    response = client.post(
+        f"/board/actions/{actions['mine']}/move",
+        data={"status": status, "version": version, "return_to": "/board/"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 409  # (the refusal rolls back the simulated move too)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ActionUpdate)) == updates
