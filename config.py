@@ -46,6 +46,10 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # Per account (the e-mail typed, lower-cased), whatever the address: slows a spread guess.
+    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get(
+        "LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute;50 per hour"
+    )
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token; no lost forms after an hour
     SET_PASSWORD_LINK_HOURS = 72
     # Behind nginx (deploy/nginx.conf): trust one proxy's X-Forwarded-For/-Proto/-Host, so the

@@ -129,3 +129,36 @@ def test_a_move_to_the_current_status_checks_the_version(
     assert response.status_code == 409  # (the refusal rolls back the simulated move too)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ActionUpdate)) == updates
+
+
+def test_sign_in_is_limited_per_account_across_addresses(app: Flask) -> None:
+    from app import create_app
+    from app.extensions import limiter
+
+    limited = create_app(
+        "testing",
+        {
+            "RATELIMIT_ENABLED": True,
+            "LOGIN_RATE_LIMIT": "100 per minute",
+            "LOGIN_ACCOUNT_RATE_LIMIT": "3 per minute",
+        },
+    )
+    try:
+        with limited.app_context():
+            db.create_all()
+        client = limited.test_client()
+
+        def attempt(email: str, address: str) -> int:
+            return client.post(
+                "/auth/login",
+                data={"email": email, "password": "x"},
+                environ_base={"REMOTE_ADDR": address},
+            ).status_code
+
+        spelt = ["m@x.dk", "M@X.dk", " m@x.DK", "m@x.dk"]
+        statuses = [attempt(email, f"10.0.0.{i}") for i, email in enumerate(spelt)]
+        assert statuses == [200, 200, 200, 429]  # a new address per try does not help
+        assert attempt("other@x.dk", "10.0.0.9") == 200  # other accounts are not locked
+    finally:
+        limiter.reset()
+        limiter.enabled = False

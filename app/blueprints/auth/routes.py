@@ -43,8 +43,20 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
+def _submitted_account() -> str:
+    """The rate-limit key of the account a sign-in names: guessing one person's password from
+    many addresses is limited as well as many guesses from one address. The same storage as
+    the address limit (Redis when set), so every worker counts together."""
+    return "account:" + User.normalise_email(request.form.get("email", ""))[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    key_func=_submitted_account,
+    methods=["POST"],
+)
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
