@@ -45,10 +45,17 @@ def create_admin(email: str, name: str, unit_code: str, password: str) -> None:
         unit = Unit(code=unit_code, name=unit_code)
         db.session.add(unit)
         db.session.flush()
+    from app.services.passwords import MIN_PASSWORD_LENGTH, WeakPassword
+
     try:
         user = create_user(db.session, None, email=email, name=name, password=password)
     except UserError as error:
         raise click.ClickException(f"A user with the e-mail {error} exists already.") from error
+    except WeakPassword as error:
+        raise click.ClickException(
+            "The password is too easy to guess (common, a pattern or your name): choose "
+            f"a longer one of at least {MIN_PASSWORD_LENGTH} characters."
+        ) from error
     assign_role(db.session, None, user, unit, Role.ADMIN)
     db.session.commit()
     click.echo(f"Created admin {user.email}.")

@@ -8,13 +8,71 @@ import hmac
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from zxcvbn import zxcvbn
 
 from app.models import User
 
 _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
+# zxcvbn's score: 3 = "safely unguessable" (about 10^8 guesses and up). Its lists (common
+# passwords, names, words, keyboard patterns) are English; Danish words people pick and the
+# service's own name are added as "user inputs", with the person's name and e-mail.
+MIN_STRENGTH = 3
+_LOCAL_WORDS = (
+    "kompas", "adgangskode", "kodeord", "hemmelig", "velkommen", "sommer", "vinter", "foraar",
+    "efteraar", "januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
+    "september", "oktober", "november", "december", "mandag", "fredag", "danmark",
+    "kobenhavn", "aarhus", "odense", "aalborg", "kommune", "region", "skole", "gymnasium",
+    "medarbejder", "leder", "trivsel", "arbejde", "kaffe", "hygge", "elsker", "kage",
+)  # fmt: skip
+
+
+class WeakPassword(ValueError):
+    """The password is too easy to guess; str() is the reason to show (in a request: it is
+    translated then)."""
+
+
+def _is_run(password: str) -> bool:
+    """One character repeated, or a simple sequence (abcdef, 987654, ...)."""
+    text = password.lower()
+    if len(set(text)) == 1:
+        return True
+    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
+    return len(steps) == 1 and steps <= {-1, 1}
+
+
+def weakness(password: str, user_inputs: tuple[str, ...] = ()) -> LazyString | None:
+    """Why `password` would be refused, as a text to show (lazy: translated when shown);
+    None if it is fine.
+
+    Too short, one repeated character, a simple sequence, or guessable by zxcvbn (common
+    passwords, words, names, dates, keyboard patterns, the person's own name or e-mail).
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _l("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    if _is_run(password) or (
+        zxcvbn(password[:100], user_inputs=[*_LOCAL_WORDS, *user_inputs])["score"]
+        < MIN_STRENGTH
+    ):
+        return _l(
+            "This password is too easy to guess: it is common, or made of a pattern, a "
+            "name or a few common words. Choose a longer one, e.g. several unrelated words."
+        )
+    return None
+
+
+def inputs_of(user: User) -> tuple[str, ...]:
+    """The person's own words, which a password should not be built on."""
+    email = (user.email or "").lower()
+    local = email.split("@")[0]
+    name = (user.name or "").lower().split()
+    words = [email, local, "".join(c for c in local if c.isalnum()), "".join(name), *name]
+    words += email.replace("@", ".").replace("-", ".").replace("_", ".").split(".")
+    return tuple(w for w in words if w)
 
 
 def hash_password(password: str) -> str:
@@ -32,7 +90,13 @@ def verify_password(user: User, password: str) -> bool:
 
 def set_password(user: User, password: str) -> None:
     """A new password ends every session of the user and every set-password link; the caller
-    signs the current session in again if it is to stay (login_user)."""
+    signs the current session in again if it is to stay (login_user).
+
+    Raises WeakPassword (nothing changed) for a password `weakness` refuses.
+    """
+    problem = weakness(password, inputs_of(user))
+    if problem:
+        raise WeakPassword(problem)
     user.password_hash = hash_password(password)
     user.end_sessions()
 

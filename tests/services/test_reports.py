@@ -252,7 +252,7 @@ def test_did_it_work_compares_shown_units(app: Flask, org) -> None:
 def _actor():
     from app.services.users import create_user
 
-    return create_user(db.session, None, email="hr@x.dk", name="HR", password="x" * 12)
+    return create_user(db.session, None, email="hr@x.dk", name="HR", password="a report admin 1")
 
 
 def test_the_same_document_is_laid_out_once_and_a_changed_one_again(

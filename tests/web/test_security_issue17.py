@@ -162,3 +162,57 @@ def test_sign_in_is_limited_per_account_across_addresses(app: Flask) -> None:
     finally:
         limiter.reset()
         limiter.enabled = False
+
+
+WEAK = ["Aaaaaaaaaa", "1234567890", "abcdefghijk", "Password123", "qwertyuiop", "Kodeord2026"]
+
+
+def test_common_and_patterned_passwords_are_refused_on_every_path(
+    app: Flask, client: FlaskClient, org, make_user
+) -> None:
+    import re
+
+    from app.models import Role, User
+    from app.services import passwords
+    from tests.conftest import PASSWORD
+
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    new = make_user("hanne.hansen@x.dk", [(Role.MEMBER, "A1")], name="Hanne Hansen")
+
+    def password_hash() -> str:
+        with app.app_context():
+            return db.session.get(User, new.id).password_hash
+
+    before = password_hash()
+    login(client, "hr@x.dk")
+    page = client.post(f"/admin/users/{new.id}/set-password-link").get_data(as_text=True)
+    link = re.search(r"http://localhost(/auth/set-password/[^<\s]+)", page).group(1)
+    client.post("/auth/logout")
+    for weak in [*WEAK, "hannehansen1"]:
+        response = client.post(link, data={"password": weak, "confirm": weak})
+        assert response.status_code == 200, weak
+        assert "for let at gætte" in response.get_data(as_text=True), weak
+    assert password_hash() == before
+
+    make_user("m@x.dk", [(Role.MEMBER, "A1")])
+    login(client, "m@x.dk")
+    for weak in WEAK:
+        response = client.post(
+            "/auth/password", data={"current": PASSWORD, "password": weak, "confirm": weak}
+        )
+        assert response.status_code == 200, weak
+        assert "for let at gætte" in response.get_data(as_text=True), weak
+    ok = client.post(
+        "/auth/password",
+        data={"current": PASSWORD, "password": "a new secret 1", "confirm": "a new secret 1"},
+    )
+    assert ok.status_code == 302
+
+    with app.test_request_context():  # the service refuses too (the CLI and any other caller)
+        user = db.session.get(User, new.id)
+        try:
+            passwords.set_password(user, "Aaaaaaaaaa")
+        except passwords.WeakPassword:
+            pass
+        else:
+            raise AssertionError("a weak password was set")

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, Field, Form, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.forms import KompasForm
-from app.services.passwords import MIN_PASSWORD_LENGTH
+from app.services.passwords import MIN_PASSWORD_LENGTH, weakness
+
+
+def not_guessable(_form: Form, field: Field) -> None:
+    """Common passwords, patterns and runs are refused here; the person's own name and e-mail
+    too when the route sets it (passwords.set_password checks again with them)."""
+    password = field.data or ""
+    problem = weakness(password) if len(password) >= MIN_PASSWORD_LENGTH else None  # Length says
+    if problem:
+        raise ValidationError(problem)
 
 
 class LoginForm(KompasForm):
@@ -17,8 +26,11 @@ class LoginForm(KompasForm):
 class NewPasswordForm(KompasForm):
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
-        description=_l("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200), not_guessable],
+        description=_l(
+            "At least %(n)s characters, not a common password, a pattern or your name.",
+            n=MIN_PASSWORD_LENGTH,
+        ),
     )
     confirm = PasswordField(
         _l("Repeat the new password"),

@@ -111,12 +111,16 @@ def change_password() -> str | Response:
             form.current.errors = [_("The current password is wrong.")]
         else:
             user = current_user._get_current_object()
-            passwords.set_password(user, form.password.data or "")  # ends every session...
-            audit.record(db.session, user, "auth.password_changed", "user", user.id)
-            db.session.commit()
-            login_user(user)  # ...but this one, which now holds the new secret
-            flash(_("Your password has been changed."), "success")
-            return redirect(url_for("main.home"))
+            try:
+                passwords.set_password(user, form.password.data or "")  # ends every session...
+            except passwords.WeakPassword as weak:
+                form.password.errors = [str(weak)]
+            else:
+                audit.record(db.session, user, "auth.password_changed", "user", user.id)
+                db.session.commit()
+                login_user(user)  # ...but this one, which now holds the new secret
+                flash(_("Your password has been changed."), "success")
+                return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form)
 
 
@@ -134,11 +138,15 @@ def set_password(token: str) -> str | Response:
         return render_template("auth/link_invalid.html"), 404  # type: ignore[return-value]
     form = NewPasswordForm()
     if form.validate_on_submit():
-        passwords.set_password(user, form.password.data or "")
-        audit.record(db.session, user, "auth.password_set_by_link", "user", user.id)
-        db.session.commit()
-        flash(_("Your password is set. Sign in with it now."), "success")
-        return redirect(url_for("auth.login"))
+        try:
+            passwords.set_password(user, form.password.data or "")
+        except passwords.WeakPassword as weak:
+            form.password.errors = [str(weak)]
+        else:
+            audit.record(db.session, user, "auth.password_set_by_link", "user", user.id)
+            db.session.commit()
+            flash(_("Your password is set. Sign in with it now."), "success")
+            return redirect(url_for("auth.login"))
     return render_template("auth/set_password.html", form=form, user=user)
 
 
