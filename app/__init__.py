@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from flask import Flask, g, request, session
@@ -274,7 +275,17 @@ def register_template_helpers(app: Flask) -> None:
             "Role": Role,
             "access": current_access() if current_user.is_authenticated else None,
             "current_locale": _locale(),
+            "draft_owner": _draft_owner(app),
         }
+
+
+def _draft_owner(app: Flask) -> str:
+    """An opaque, stable name of the signed-in user for drafts kept in the browser (kompas.js
+    keys them by it): one person's unsaved text is never put into another's form."""
+    if not current_user.is_authenticated:
+        return ""
+    key = str(app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"draft-owner:{current_user.id}".encode(), "sha256").hexdigest()[:20]
 
 
 def register_commands(app: Flask) -> None:

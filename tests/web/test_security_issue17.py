@@ -216,3 +216,31 @@ def test_common_and_patterned_passwords_are_refused_on_every_path(
             pass
         else:
             raise AssertionError("a weak password was set")
+
+
+def test_browser_drafts_are_keyed_by_user(app: Flask, client: FlaskClient, org, make_user) -> None:
+    """Pages name an opaque owner for drafts kept in the browser (kompas.js prefixes every
+    draft key with it and drops other owners' drafts at the first page after sign-in)."""
+    import re
+    from pathlib import Path
+
+    from app.models import Role
+
+    make_user("a@x.dk", [(Role.MEMBER, "A1")])
+    make_user("b@x.dk", [(Role.MEMBER, "A1")])
+
+    def owner() -> str | None:
+        found = re.search(r'<body[^>]*data-draft-owner="([^"]+)"', client.get("/").get_data(True))
+        return found.group(1) if found else None
+
+    assert owner() is None  # signed out: nothing to key by
+    login(client, "a@x.dk")
+    first = owner()
+    assert first and "a@x.dk" not in first and first == owner()  # stable, opaque
+    client.post("/auth/logout")
+    login(client, "b@x.dk")
+    assert owner() not in (None, first)
+
+    script = (Path(app.static_folder) / "js/kompas.js").read_text(encoding="utf-8")
+    assert 'getAttribute("data-draft-owner")' in script
+    assert "PREFIX = ROOT + OWNER" in script

@@ -49,7 +49,11 @@ document.addEventListener("htmx:xhr:progress", function (event) {
    data-draft keep what is typed in this browser until the server confirms a save. */
 (function () {
   "use strict";
-  var PREFIX = "kompas-draft:";
+  // Keyed by user: the page names its signed-in user by an opaque value (base.html), so one
+  // person's unsaved text is never put into another's form on a shared browser.
+  var ROOT = "kompas-draft:";
+  var OWNER = (document.body && document.body.getAttribute("data-draft-owner")) || "";
+  var PREFIX = ROOT + OWNER + ":";
   function fields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
       return el.name && el.name !== "csrf_token" && el.type !== "hidden" && el.type !== "submit" && el.type !== "file";
@@ -101,6 +105,12 @@ document.addEventListener("htmx:xhr:progress", function (event) {
     };
   }
   document.addEventListener("DOMContentLoaded", function () {
+    // Signed in: drafts of anyone else (or from before drafts had owners) go at once.
+    if (OWNER) {
+      Object.keys(localStorage).forEach(function (k) {
+        if (k.indexOf(ROOT) === 0 && k.indexOf(PREFIX) !== 0) { localStorage.removeItem(k); }
+      });
+    }
     var saved = document.querySelector(".alert-success");
     document.querySelectorAll("form[data-draft]").forEach(function (form) {
       var key = PREFIX + form.getAttribute("data-draft");
@@ -121,7 +131,7 @@ document.addEventListener("htmx:xhr:progress", function (event) {
     });
     document.querySelectorAll("form[data-clear-drafts]").forEach(function (form) {
       form.addEventListener("submit", function () {
-        Object.keys(localStorage).forEach(function (k) { if (k.indexOf(PREFIX) === 0) { localStorage.removeItem(k); } });
+        Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ROOT) === 0) { localStorage.removeItem(k); } });
       });
     });
   });
