@@ -8,6 +8,10 @@ freely behind the reverse proxy.
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
+from app.services.access_log import RedactingFilter, redact_value
+
 bind = os.environ.get("KOMPAS_BIND", "127.0.0.1:8000")
 # One worker per core: Kompas's work is Python on the CPU, so more workers only queue for the
 # same cores (bench/load_bench.py, 2 cores: 5 workers 688x the minimal route's p95, 2 workers
@@ -26,9 +30,26 @@ max_requests_jitter = 200
 forwarded_allow_ips = os.environ.get("KOMPAS_PROXY_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"
-# The access log never shows query strings' secrets: Kompas puts none in URLs except the
-# calendar token, which the proxy example below keeps out of its own log too.
+# Kompas puts two secrets in URLs: set-password links and the calendar feed's token. The
+# access log writes them as [redacted] in every field (request line, path, Referer, environ);
+# deploy/nginx.conf keeps them out of the proxy's log too.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with tokens in URLs redacted from every access-log atom and from
+    the error log's arguments ("Error handling request <uri>")."""
+
+    def __init__(self, cfg):  # noqa: ANN001, ANN204 - gunicorn's
+        super().__init__(cfg)
+        self.error_log.addFilter(RedactingFilter())
+
+    def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201 - gunicorn's
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact_value(value) for key, value in atoms.items()}
+
+
+logger_class = RedactingLogger
 
 
 def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature

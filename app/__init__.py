@@ -36,6 +36,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     app.config.setdefault("PREPARED_VERSION", prepared_version())
+    from app.services.access_log import install_werkzeug_filter
+
+    install_werkzeug_filter()  # the development server's request log: no tokens from URLs
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)

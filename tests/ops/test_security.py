@@ -114,3 +114,70 @@ def test_server_errors_show_a_reference_and_log_it(
     assert response.status_code == 500
     reference = re.search(r"Reference: ([0-9A-F]{8})", response.get_data(as_text=True))
     assert reference and reference.group(1) in caplog.text
+
+
+SECRET = "eyJ1aWQiOjd9.Zx-9_aB.secret-part"  # noqa: S105 - a made-up token
+
+
+def test_tokens_are_kept_out_of_access_logs() -> None:
+    """Set-password and calendar tokens are in URLs (links in e-mails, calendar apps), so the
+    access log of gunicorn and of the development server writes them as [redacted]."""
+    import importlib.util
+    from datetime import timedelta
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from app.services.access_log import redact
+
+    for url, kept in [
+        (f"GET /auth/set-password/{SECRET} HTTP/1.1", "GET /auth/set-password/[redacted] HTTP/1.1"),
+        (f"/board/calendar/{SECRET}.ics", "/board/calendar/[redacted].ics"),
+        (
+            f"https://k.dk/auth/set-password/{SECRET}?x=1",
+            "https://k.dk/auth/set-password/[redacted]?x=1",
+        ),
+        ("GET /units/A1?m=3 HTTP/1.1", "GET /units/A1?m=3 HTTP/1.1"),
+    ]:
+        assert redact(url) == kept
+
+    # gunicorn: the logger class gunicorn.conf.py names
+    path = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", path)
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    logger = conf.logger_class(Config())
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": f"/auth/set-password/{SECRET}",
+        "PATH_INFO": f"/auth/set-password/{SECRET}",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": f"https://k.dk/board/calendar/{SECRET}.ics",
+        "REMOTE_ADDR": "10.0.0.1",
+    }
+    response = SimpleNamespace(status="302 FOUND", sent=0, headers=[])
+    request = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
+    atoms = logger.atoms(response, request, environ, timedelta(seconds=1))
+    assert SECRET not in repr(atoms)
+    assert atoms["r"] == "POST /auth/set-password/[redacted] HTTP/1.1"
+    record = logging.LogRecord(
+        "gunicorn.error", logging.ERROR, __file__, 1, "Error handling request %s",
+        (environ["RAW_URI"],), None,
+    )  # fmt: skip
+    assert logger.error_log.filter(record) and SECRET not in record.getMessage()
+
+    # the development server (werkzeug's logger)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    werkzeug_logger = logging.getLogger("werkzeug")
+    werkzeug_logger.addHandler(handler)
+    try:
+        from app import create_app
+
+        create_app("testing")
+        werkzeug_logger.warning('"%s" %s %s', f"GET /board/calendar/{SECRET}.ics HTTP/1.1", 200, 9)
+    finally:
+        werkzeug_logger.removeHandler(handler)
+    assert SECRET not in stream.getvalue() and "[redacted].ics" in stream.getvalue()
