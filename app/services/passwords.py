@@ -55,8 +55,7 @@ def weakness(password: str, user_inputs: tuple[str, ...] = ()) -> LazyString | N
     if len(password) < MIN_PASSWORD_LENGTH:
         return _l("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
     if _is_run(password) or (
-        zxcvbn(password[:100], user_inputs=[*_LOCAL_WORDS, *user_inputs])["score"]
-        < MIN_STRENGTH
+        zxcvbn(password[:100], user_inputs=[*_LOCAL_WORDS, *user_inputs])["score"] < MIN_STRENGTH
     ):
         return _l(
             "This password is too easy to guess: it is common, or made of a pattern, a "

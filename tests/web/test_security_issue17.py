@@ -90,7 +90,6 @@ def test_an_earlier_year_updates_the_organisation_when_the_admin_ticks_it(
     assert _tree(app)["A1"] == ("Gammelt team", "B", True)
 
 
-
 def test_a_move_to_the_current_status_checks_the_version(
     app: Flask, client: FlaskClient, org, make_user, monkeypatch
 ) -> None:
