@@ -117,6 +117,9 @@ class FollowUpStep(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # Counted up by every save (services.followup.save_step): the step's form carries the
+    # version it was loaded at, and a save from an older one is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     follow_up: Mapped[FollowUp] = relationship(back_populates="steps")
     updated_by: Mapped[User | None] = relationship()

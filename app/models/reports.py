@@ -48,8 +48,14 @@ class ReportDraft(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # Counted up by every change (SQLAlchemy's version counter): the form carries the version
+    # it was loaded at, and a save from an older one is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own dict
 
     unit: Mapped[Unit] = relationship()
+    updated_by: Mapped[User | None] = relationship()
 
 
 class IssuedReport(db.Model):

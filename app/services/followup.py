@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import (
     STEPS,
@@ -34,6 +35,9 @@ from app.models import (
 )
 from app.services import audit
 from app.services.units import ancestor_ids
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 
 class FollowUpError(ValueError):
@@ -199,6 +203,14 @@ def step_of(follow_up: FollowUp, step: Step) -> FollowUpStep:
     return next(s for s in follow_up.steps if s.step == step)
 
 
+class StepConflict(Exception):
+    """Someone saved the step after the writer loaded it; `step` holds what is saved now."""
+
+    def __init__(self, step: FollowUpStep) -> None:
+        super().__init__(step.id)
+        self.step = step
+
+
 def save_step(
     session: Session,
     actor: User,
@@ -206,8 +218,31 @@ def save_step(
     step: Step,
     data: dict[str, Any],
     state: StepState | None = None,
+    *,
+    expected_version: int | None = None,
 ) -> FollowUpStep:
+    """Keep what was written in the step; every save counts its version up.
+
+    With `expected_version` (the version the writer's form was loaded at), a step saved since
+    then is left as it is: StepConflict, holding what is saved now. The version is claimed by
+    one conditional UPDATE (as the board's moves check theirs), so of two saves that both
+    loaded version 3 only one writes. Saves without it (the plan's themes and actions, which
+    only mark the step as worked on) never conflict.
+    """
     record = step_of(follow_up, step)
+    if expected_version is None:
+        record.version = FollowUpStep.version + 1  # in SQL: no count is lost to a race
+    else:
+        claimed = session.execute(
+            update(FollowUpStep)
+            .where(FollowUpStep.id == record.id, FollowUpStep.version == expected_version)
+            .values(version=expected_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if cast("CursorResult[Any]", claimed).rowcount != 1:
+            session.expire(record)  # read again: what the other writer saved, and by whom
+            raise StepConflict(record)
+        set_committed_value(record, "version", expected_version + 1)
     record.data = {**(record.data or {}), **data}
     if state is not None:
         record.state = state

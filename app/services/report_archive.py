@@ -15,7 +15,9 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import IssuedReport, ReportDraft, Unit, User
 from app.policy import Access, Permission
@@ -39,6 +41,14 @@ def clean_goals(goals: dict[str, Any], themes: list[str]) -> dict[str, dict[str,
     return cleaned
 
 
+class DraftConflict(Exception):
+    """Someone saved the draft after the writer loaded it; `draft` holds what is saved now."""
+
+    def __init__(self, draft: ReportDraft) -> None:
+        super().__init__(draft.id)
+        self.draft = draft
+
+
 def save_draft(
     session: Session,
     actor: User | None,
@@ -47,9 +57,18 @@ def save_draft(
     *,
     followup_plan: str | None = None,
     goals: dict[str, Any] | None = None,
+    expected_version: int | None = None,
 ) -> ReportDraft:
-    """Keep the follow-up plan text and/or the local goals for the unit's annual report."""
+    """Keep the follow-up plan text and/or the local goals for the unit's annual report.
+
+    With `expected_version` (the version the writer's form was loaded at; 0 when there was no
+    draft yet), a draft saved since then is left as it is: DraftConflict. The UPDATE itself
+    checks the version, and the unique (unit, year) the first INSERT, so two writers who
+    loaded the same version cannot both write.
+    """
     draft = reports_service.draft_for(session, unit, year)
+    if draft is not None and expected_version is not None and draft.version != expected_version:
+        raise DraftConflict(draft)
     if draft is None:
         draft = ReportDraft(unit_id=unit.id, year=year, followup_plan="", goals={})
         session.add(draft)
@@ -58,7 +77,14 @@ def save_draft(
     if goals is not None:
         draft.goals = goals
     draft.updated_by_id = actor.id if actor else None
-    session.flush()
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError):
+        session.rollback()
+        fresh = reports_service.draft_for(session, unit, year)
+        if fresh is None:
+            raise
+        raise DraftConflict(fresh) from None
     audit.record(
         session, actor, "report.draft.saved", "report_draft", draft.id, unit_id=unit.id,
         year=year, plan=followup_plan is not None, goals=sorted(goals) if goals else [],

@@ -19,7 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 from app.extensions import db
 from app.models import Organisation, OrganisationKind, Role, Unit
 from app.services.users import assign_role, create_user
-from tests.browser.conftest import look
+from tests.browser.conftest import AxePage, look
 from tests.followup_data import measure
 
 pytestmark = pytest.mark.browser
@@ -299,3 +299,47 @@ def test_leader_walks_a_unit_through_the_five_steps(page, measured: int) -> None
     assert len(page.checked) == 24  # every page and state above
     assert states[3] == "Færdig"  # approving the plan finishes the step
     assert done == 5
+
+
+def test_two_leaders_on_one_step_lose_nothing(page, browser, live_server, measured: int) -> None:
+    """Lise and Bo (the department head) write in the same analysis at once (issue 17). Lise
+    saves first; Bo's autosave is refused and says by whom; his text survives a reload in
+    this browser, and "Gem" shows both texts, his still in the form. He chooses his."""
+    lise = page.page
+    sign_in(lise, "leder@testby.dk")
+    lise.goto(f"/followup/{measured}/A2/")
+    lise.get_by_role("button", name="Start opfølgningen").click()
+    lise.wait_for_url(f"**/followup/{measured}/A2/analysis")
+    context = browser.new_context(locale="da-DK", base_url=live_server)
+    bo = context.new_page()
+    try:
+        sign_in(bo, "bo@testby.dk")
+        bo.goto(f"/followup/{measured}/A2/analysis")
+
+        lise.get_by_label("Noter").fill("Lises noter fra analysen.")
+        expect(lise.locator("#save-status")).to_have_text(SAVED)
+        bo.get_by_label("Noter").fill("Bos noter fra analysen.")
+        expect(bo.locator("#save-status")).to_contain_text("Ikke gemt: Lise Dahl gemte trinnet")
+
+        # A reload shows Lise's saved text, and puts Bo's back from this browser, with the
+        # version he started from: his save is refused again, not laid over hers unseen.
+        bo.reload()
+        expect(bo.get_by_text("Vi har sat det ind igen")).to_be_visible()
+        expect(bo.get_by_label("Noter")).to_have_value("Bos noter fra analysen.")
+        bo.get_by_role("button", name="Gem", exact=True).click()
+        expect(bo.get_by_text("En anden har gemt dette trin, mens du skrev")).to_be_visible()
+        saved = bo.locator(".kompas-conflict")
+        expect(saved).to_contain_text("Gemt af Lise Dahl")
+        expect(saved).to_contain_text("Lises noter fra analysen.")
+        expect(bo.get_by_label("Noter")).to_have_value("Bos noter fra analysen.")
+        AxePage(bo).check_accessibility()
+
+        # Bo chooses his own text: "Gem" again, from the version he has now seen.
+        bo.get_by_role("button", name="Gem", exact=True).click()
+        expect(flash(bo, "Gemt.")).to_be_visible()
+        expect(bo.get_by_label("Noter")).to_have_value("Bos noter fra analysen.")
+        lise.reload()
+        expect(lise.get_by_label("Noter")).to_have_value("Bos noter fra analysen.")
+        expect(lise.get_by_text(re.compile(r"^Sidst ændret af Bo Holm"))).to_be_visible()
+    finally:
+        context.close()

@@ -375,3 +375,137 @@ def test_the_invitation_as_a_pdf(app: Flask, client: FlaskClient, measured: int,
     other = app.test_client()
     login(other, "sib@x.dk")
     assert other.get(f"/followup/{measured}/A1/invitation.pdf").status_code == 404
+
+
+# --- two leaders on one step: no lost update (issue 17) --------------------------------------
+
+VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
+
+
+def _version(page: str) -> str:
+    found = VERSION.search(page)
+    assert found, "the step's form carries the version it was loaded at"
+    return found.group(1)
+
+
+def _analysis_notes(app: Flask) -> str | None:
+    with app.app_context():
+        follow_up = db.session.scalar(select(FollowUp))
+        return next(s for s in follow_up.steps if s.step.value == "analysis").data.get("notes")
+
+
+@pytest.fixture
+def two_leaders(app: Flask, measured: int, make_user) -> tuple[FlaskClient, FlaskClient, str]:
+    """Lise and Bo lead A; both open the analysis of A1, as it was when the follow-up began."""
+    make_user("lise@x.dk", [(Role.LEADER, "A")], name="Lise Dahl")
+    make_user("bo@x.dk", [(Role.LEADER, "A")], name="Bo Holm")
+    lise, bo = app.test_client(), app.test_client()
+    login(lise, "lise@x.dk")
+    login(bo, "bo@x.dk")
+    start(lise, measured, "A1")
+    url = f"/followup/{measured}/A1/analysis"
+    # (Before versions, the form carried none: the tests then show the lost update itself.)
+    lise_version = VERSION.search(lise.get(url).get_data(as_text=True))
+    bo_version = VERSION.search(bo.get(url).get_data(as_text=True))
+    loaded = lise_version.group(1) if lise_version else ""
+    assert loaded == (bo_version.group(1) if bo_version else "")
+    return lise, bo, loaded
+
+
+def test_a_stale_autosave_is_refused_and_the_saved_text_kept(
+    app: Flask, measured: int, two_leaders
+) -> None:
+    lise, bo, loaded = two_leaders
+    url = f"/followup/{measured}/A1/analysis"
+    autosave = {"HX-Request": "true"}
+    saved = lise.post(
+        url, data={"notes": "Lises tekst", "state": "in_progress", "version": loaded},
+        headers=autosave,
+    )  # fmt: skip
+    assert saved.status_code == 200 and "Gemt" in saved.get_data(as_text=True)
+    refused = bo.post(
+        url, data={"notes": "Bos tekst", "state": "in_progress", "version": loaded},
+        headers=autosave,
+    )  # fmt: skip
+    answer = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "Ikke gemt" in answer and "Lise Dahl" in answer and "Gemt " not in answer
+    assert _analysis_notes(app) == "Lises tekst"
+
+    # The answer to Lise moved her form on to the new version (out of band), so her next
+    # autosave and her "Gem" are not taken for stale ones.
+    newer = _version(saved.get_data(as_text=True))
+    assert newer != loaded and 'hx-swap-oob="true"' in saved.get_data(as_text=True)
+    again = lise.post(
+        url, data={"notes": "Lises tekst, rettet", "state": "in_progress", "version": newer},
+        headers=autosave,
+    )  # fmt: skip
+    assert again.status_code == 200
+    assert _analysis_notes(app) == "Lises tekst, rettet"
+
+
+def test_a_stale_save_shows_both_texts_and_the_second_writer_chooses(
+    app: Flask, measured: int, two_leaders
+) -> None:
+    lise, bo, loaded = two_leaders
+    url = f"/followup/{measured}/A1/analysis"
+    lise.post(url, data={"notes": "Lises tekst", "state": "in_progress", "version": loaded})
+    refused = bo.post(url, data={"notes": "Bos tekst", "state": "done", "version": loaded})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert _analysis_notes(app) == "Lises tekst"
+    # Both texts: Lise's as saved (read only, who and when), Bo's still in the form.
+    assert "En anden har gemt dette trin, mens du skrev" in page
+    saved_part, form_part = page.split('id="save-conflict"', 1)[-1].split("data-draft=", 1)
+    assert "Lises tekst" in saved_part and "Lise Dahl" in saved_part
+    assert "Bos tekst" in form_part and "Lises tekst" not in form_part
+    assert re.search(r'<option selected value="done">|<option value="done" selected', form_part)
+    # The form now names the saved version: saving it again is Bo's choice, and it stands.
+    current = _version(form_part)
+    assert current != loaded
+    chosen = bo.post(url, data={"notes": "Bos tekst", "state": "done", "version": current})
+    assert chosen.status_code == 302
+    assert _analysis_notes(app) == "Bos tekst"
+
+
+def test_two_saves_from_the_same_version_at_once_write_once(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    """Both pass the check in Python (each read version 1 before the other wrote): the
+    conditional UPDATE lets one write, the other gets what the first saved."""
+    from sqlalchemy.orm import Session
+
+    from app.models import FollowUpStep, Step, User
+    from app.services import followup as service
+
+    make_user("lise@x.dk", [(Role.LEADER, "A")], name="Lise Dahl")
+    make_user("bo@x.dk", [(Role.LEADER, "A")], name="Bo Holm")
+    login(client, "lise@x.dk")
+    start(client, measured, "A1")
+    with app.app_context():
+        first, second = Session(db.engine), Session(db.engine)
+        try:
+            loaded = []
+            for session in (first, second):
+                follow_up = session.scalar(select(FollowUp))
+                loaded.append((follow_up, service.step_of(follow_up, Step.ANALYSIS).version))
+            lise = first.scalar(select(User).where(User.email == "lise@x.dk"))
+            bo = second.scalar(select(User).where(User.email == "bo@x.dk"))
+            service.save_step(
+                first, lise, loaded[0][0], Step.ANALYSIS, {"notes": "Lise"},
+                expected_version=loaded[0][1],
+            )  # fmt: skip
+            first.commit()
+            with pytest.raises(service.StepConflict) as refused:
+                service.save_step(
+                    second, bo, loaded[1][0], Step.ANALYSIS, {"notes": "Bo"},
+                    expected_version=loaded[1][1],
+                )  # fmt: skip
+            assert refused.value.step.data["notes"] == "Lise"
+            assert refused.value.step.updated_by.name == "Lise Dahl"
+            second.rollback()
+        finally:
+            first.close()
+            second.close()
+        step = db.session.scalar(select(FollowUpStep).where(FollowUpStep.step == Step.ANALYSIS))
+        assert step.data["notes"] == "Lise" and step.version == loaded[0][1] + 1

@@ -534,3 +534,42 @@ def test_a_unit_pdf_not_made_before_is_made_in_the_background_and_then_served_at
         assert db.session.scalar(select(func.count(ReportJob.id))) == 1
     # Someone who may not see the unit gets nothing, made or not.
     assert client_for(demo, MEMBER).get(url).status_code == 404
+
+
+# --- two writers on one draft: no lost update (issue 17) -------------------------------------
+
+DRAFT_VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
+
+
+def test_a_stale_draft_save_changes_nothing_and_shows_both_texts(demo: Flask) -> None:
+    """Bo (head of AK-BF) and HR open the 2025 draft; HR saves first; Bo's save, made from
+    what he loaded, is refused: HR's text stays, and Bo sees both and chooses."""
+    url = "/reports/annual/AK-BF/2025"
+    head, hr = client_for(demo, HEAD), client_for(demo, HR)
+    found = [DRAFT_VERSION.search(c.get(url).get_data(as_text=True)) for c in (head, hr)]
+    loaded = found[0].group(1) if found[0] else ""  # before versions, the form had none
+    assert loaded == (found[1].group(1) if found[1] else "")
+    assert hr.post(url, data={"followup_plan": "HR's plan", "version": loaded}).status_code == 302
+
+    refused = head.post(url, data={"followup_plan": "Bos plan", "version": loaded})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    with demo.app_context():
+        draft = db.session.scalar(
+            select(ReportDraft).join(Unit).where(Unit.code == "AK-BF", ReportDraft.year == 2025)
+        )
+        assert draft.followup_plan == "HR's plan"
+    assert "En anden har gemt planen og målene, mens du skrev" in page
+    saved_part, form_part = page.split('id="draft-form"', 1)
+    assert "HR&#39;s plan" in saved_part and "Hanne" in saved_part  # who saved it
+    assert "Bos plan" in form_part and "HR&#39;s plan" not in form_part
+    current = DRAFT_VERSION.search(form_part)
+    assert current and current.group(1) != loaded
+    # Saving again from the shown version is Bo's choice, and it stands.
+    chosen = head.post(url, data={"followup_plan": "Bos plan", "version": current.group(1)})
+    assert chosen.status_code == 302
+    with demo.app_context():
+        draft = db.session.scalar(
+            select(ReportDraft).join(Unit).where(Unit.code == "AK-BF", ReportDraft.year == 2025)
+        )
+        assert draft.followup_plan == "Bos plan"

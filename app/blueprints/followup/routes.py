@@ -198,7 +198,11 @@ def _analysis_choices(measurement: Measurement) -> list[SelectChoice]:
     return choices
 
 
-def _prepare_form(step: Step, measurement: Measurement, data: dict[str, Any] | None) -> Any:
+def _prepare_form(
+    step: Step, measurement: Measurement, data: dict[str, Any] | None, *, saved: bool = False
+) -> Any:
+    """The step's form: from `data` (what is stored), or from the request when it is None.
+    `saved` gives what is stored even in a POST (the saved side of a conflict)."""
     form_class = STEP_FORMS[step]
     if data is not None:
         # Dates are stored as ISO strings; the form wants dates back.
@@ -209,7 +213,10 @@ def _prepare_form(step: Step, measurement: Measurement, data: dict[str, Any] | N
                     data[name] = date.fromisoformat(value)
                 except ValueError:
                     data[name] = None
-    form = form_class(data=data) if data is not None else form_class()
+    if saved:
+        form = form_class(formdata=None, data=data)
+    else:
+        form = form_class(data=data) if data is not None else form_class()
     if isinstance(form, AnalysisForm):
         form.focus_areas.choices = _analysis_choices(measurement)
     return form
@@ -225,22 +232,42 @@ def step(measurement_id: int, code: str, step: str) -> Any:
     follow_up = _followup_or_404(measurement, unit)
     record = service.step_of(follow_up, which)
     common = _common(measurement, unit, follow_up)
+    # The version the form was loaded at travels with it: a save from an older one changes
+    # nothing, and the writer sees what is saved next to what they typed (issue 17).
+    version = record.version
+    conflict = None
     if request.method == "POST":
         if not common["may_edit"]:
             abort(404)
         form = _prepare_form(which, measurement, None)
+        expected = request.form.get("version", type=int)
+        if expected is not None:
+            version = expected  # kept through a failed validation, so the check still holds
         if form.validate_on_submit():
             data = {k: _plain(v) for k, v in form.data.items() if k not in ("csrf_token", "state")}
             state = StepState(form.state.data) if form.state.data else None
-            service.save_step(db.session, current_user, follow_up, which, data, state)
-            if which == Step.EVALUATION:
-                _save_action_evaluation(follow_up)
-            db.session.commit()
-            if htmx:
-                return render_template("followup/_saved.html", record=record)
-            flash(_("Saved."), "success")
-            return redirect(request.path)
-        status = 400
+            try:
+                service.save_step(
+                    db.session, current_user, follow_up, which, data, state,
+                    expected_version=expected,
+                )  # fmt: skip
+            except service.StepConflict as stale:
+                record = conflict = stale.step
+                if htmx:
+                    return render_template("followup/_save_conflict.html", record=record), 409
+                # The form shows the saved version now: saving it again is the writer's choice.
+                version = record.version
+                status = 409
+            else:
+                if which == Step.EVALUATION:
+                    _save_action_evaluation(follow_up)
+                db.session.commit()
+                if htmx:
+                    return render_template("followup/_autosaved.html", record=record)
+                flash(_("Saved."), "success")
+                return redirect(request.path)
+        else:
+            status = 400
     else:
         data = dict(record.data or {})
         if which == Step.PREPARATION:
@@ -269,10 +296,16 @@ def step(measurement_id: int, code: str, step: str) -> Any:
     if which == Step.DIALOGUE:
         proposals = [p.strip() for p in (record.data or {}).get("proposals", "").splitlines()]
         proposals = [p for p in proposals if p]
+    saved_form = None
+    if conflict is not None:
+        saved_form = _prepare_form(which, measurement, dict(conflict.data or {}), saved=True)
     return render_template(
         f"followup/{which.value}.html",
         form=form,
         record=record,
+        version=version,
+        conflict=conflict,
+        saved_form=saved_form,
         view=view,
         proposals=proposals,
         actions=actions,

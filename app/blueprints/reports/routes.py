@@ -148,9 +148,16 @@ def annual(code: str, year: int) -> Any:
         data[f"criterion_{index}"] = goal.get("criterion") or ""
     form = draft_form(themes, goals=may_goals, data=data if request.method == "GET" else None)
     status = 200
+    # The version the form was loaded at (0: no draft yet) travels with it: a save from an
+    # older one changes nothing, and the writer sees what is saved next to what they typed.
+    version = draft.version if draft else 0
+    conflict = None
     if request.method == "POST":
         if not may_write:
             abort(404)
+        expected = request.form.get("version", type=int)
+        if expected is not None:
+            version = expected  # kept through a failed validation, so the check still holds
         if form.validate_on_submit():
             new_goals = None
             if may_goals:
@@ -164,14 +171,23 @@ def annual(code: str, year: int) -> Any:
                     },
                     themes,
                 )
-            report_archive.save_draft(
-                db.session, current_user, unit, year,
-                followup_plan=form.followup_plan.data or "", goals=new_goals,
-            )  # fmt: skip
-            db.session.commit()
-            flash(_("The follow-up plan and goals are saved."), "success")
-            return redirect(url_for("reports.annual", code=unit.code, year=year))
-        status = 400
+            try:
+                report_archive.save_draft(
+                    db.session, current_user, unit, year,
+                    followup_plan=form.followup_plan.data or "", goals=new_goals,
+                    expected_version=expected,
+                )  # fmt: skip
+            except report_archive.DraftConflict as stale:
+                # The form shows the saved version now: saving it again is the writer's choice.
+                draft = conflict = stale.draft
+                version = draft.version
+                status = 409
+            else:
+                db.session.commit()
+                flash(_("The follow-up plan and goals are saved."), "success")
+                return redirect(url_for("reports.annual", code=unit.code, year=year))
+        else:
+            status = 400
     versions = list(
         db.session.scalars(
             select(IssuedReport)
@@ -187,6 +203,8 @@ def annual(code: str, year: int) -> Any:
         themes=themes,
         form=form,
         draft=draft,
+        version=version,
+        conflict=conflict,
         may_write=may_write,
         may_goals=may_goals,
         versions=versions,

@@ -46,7 +46,10 @@ document.addEventListener("htmx:xhr:progress", function (event) {
 });
 
 /* Drafts: nothing typed is lost to an expired session or a failed request. Forms marked
-   data-draft keep what is typed in this browser until the server confirms a save. */
+   data-draft keep what is typed in this browser until the server confirms a save. A draft
+   remembers the version its form was loaded at (the hidden "version" field): put back into a
+   page that shows a newer saved text, it takes that version back with it, so its save is
+   refused and both texts are shown, rather than overwriting unseen what someone else saved. */
 (function () {
   "use strict";
   // Keyed by user: the page names its signed-in user by an opaque value (base.html), so one
@@ -54,6 +57,8 @@ document.addEventListener("htmx:xhr:progress", function (event) {
   var ROOT = "kompas-draft:";
   var OWNER = (document.body && document.body.getAttribute("data-draft-owner")) || "";
   var PREFIX = ROOT + OWNER + ":";
+  var VERSION = "__version";
+  function versionField(form) { return form.querySelector('input[type="hidden"][name="version"]'); }
   function fields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
       return el.name && el.name !== "csrf_token" && el.type !== "hidden" && el.type !== "submit" && el.type !== "file";
@@ -68,6 +73,8 @@ document.addEventListener("htmx:xhr:progress", function (event) {
         data[el.name] = el.value;
       }
     });
+    var version = versionField(form);
+    if (version) { data[VERSION] = version.value; }
     return data;
   }
   function restore(form, data) {
@@ -80,6 +87,11 @@ document.addEventListener("htmx:xhr:progress", function (event) {
         el.value = data[el.name]; changed = true;
       }
     });
+    // (Not on the page that shows a refused save: its form names the saved version on purpose.)
+    var version = versionField(form);
+    if (changed && version && VERSION in data && !form.hasAttribute("data-conflict")) {
+      version.value = data[VERSION];
+    }
     return changed;
   }
   function notice(form, text) {
@@ -129,6 +141,12 @@ document.addEventListener("htmx:xhr:progress", function (event) {
       });
       form.addEventListener("submit", function () { sessionStorage.setItem(key, "1"); });
     });
+    // "Keep the saved text and drop mine", after a refused save: the draft goes too.
+    document.querySelectorAll("a[data-discard-draft]").forEach(function (link) {
+      link.addEventListener("click", function () {
+        localStorage.removeItem(PREFIX + link.getAttribute("data-discard-draft"));
+      });
+    });
     document.querySelectorAll("form[data-clear-drafts]").forEach(function (form) {
       form.addEventListener("submit", function () {
         Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ROOT) === 0) { localStorage.removeItem(k); } });
@@ -136,8 +154,15 @@ document.addEventListener("htmx:xhr:progress", function (event) {
     });
   });
   // An autosave whose session has expired lands on the sign-in page: keep the page as it is.
+  // One refused because someone else saved first (409) says so in the save status.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var url = event.detail.xhr && event.detail.xhr.responseURL;
+    var xhr = event.detail.xhr;
+    var form = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form[data-draft]") : null;
+    if (form && xhr && xhr.status === 409) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+    var url = xhr && xhr.responseURL;
     if (url && url.indexOf("/auth/login") !== -1) {
       event.detail.shouldSwap = false;
       var target = event.detail.target;
