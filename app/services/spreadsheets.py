@@ -74,14 +74,28 @@ def csv_response(header: Sequence[Any], rows: Iterable[Sequence[Any]], file_name
 
 def xlsx_response(sheet_title: str, header: Sequence[Any], rows: Iterable[Sequence[Any]],
                   file_name: str) -> Response:  # fmt: skip
-    """One sheet: text cells as text (never formulas), numbers as numbers."""
+    """One sheet: text cells as text (never formulas), numbers as numbers.
+
+    Control characters that XML cannot hold (a vertical tab pasted into a title) become a
+    space instead of failing the export. The workbook is made in memory: openpyxl's write-only
+    mode keeps temporary files, left behind when an export fails half-way."""
     from openpyxl import Workbook
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(str(sheet_title)[:31])
-    sheet.append(safe_row(header))
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = str(sheet_title)[:31]
+    sheet.append(_xlsx_row(header))
     for row in rows:
-        sheet.append(safe_row(row))
+        sheet.append(_xlsx_row(row))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return download(buffer.getvalue(), file_name, XLSX_TYPE)
+
+
+def _xlsx_row(row: Iterable[Any]) -> list[Any]:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return [
+        ILLEGAL_CHARACTERS_RE.sub(" ", value) if isinstance(value, str) else value
+        for value in safe_row(row)
+    ]

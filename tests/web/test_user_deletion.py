@@ -57,3 +57,28 @@ def test_deleting_a_user_never_rewrites_what_people_wrote(
     with app.test_request_context("/"):
         owned = db.session.get(Action, action_id)
         assert owned.owner_label == "tidligere bruger"
+
+
+def test_an_xlsx_export_with_control_characters_is_made_and_leaves_no_temp_file(
+    app: Flask, client, org, make_user
+) -> None:
+    """A title pasted with a control character (here a vertical tab) once made openpyxl refuse
+    the export half-way, leaving its temporary file behind (issue 17)."""
+    import glob
+    import io
+    import tempfile
+
+    from openpyxl import load_workbook
+
+    action_id, _ = _setup(app, make_user)
+    with app.app_context():
+        db.session.get(Action, action_id).title = "Møde\x0bom e-mail"
+        db.session.commit()
+    before = set(glob.glob(f"{tempfile.gettempdir()}/openpyxl.*"))
+    login(client, "admin@x.dk")
+    response = client.get("/board/export.xlsx?scope=subtree&unit=R")
+    assert response.status_code == 200
+    titles = [row[1] for row in load_workbook(io.BytesIO(response.data)).active.iter_rows(
+        values_only=True)]  # fmt: skip
+    assert "Møde om e-mail" in titles
+    assert set(glob.glob(f"{tempfile.gettempdir()}/openpyxl.*")) <= before
