@@ -430,16 +430,13 @@ def test_a_hidden_unit_appears_in_no_report_or_export(app: Flask, org, make_user
     make_user("hr@x.dk", [(Role.ADMIN, "R")])
     client = app.test_client()
     login(client, "hr@x.dk")
-    app.config["REPORT_JOBS"] = "inline"
-    try:
-        outputs = {
-            "annual": run_job(client, "/reports/annual/R/2026/pdf"),
-            "annual A": run_job(client, "/reports/annual/A/2026/pdf"),
-        }
-        for code in ("A2", "A1", "A", "R"):  # made in the request (inline), so served at once
-            outputs[f"unit {code}"] = client.get(f"/reports/unit/{measurement_id}/{code}.pdf").data
-    finally:
-        app.config.pop("REPORT_JOBS")
+    assert app.config["REPORT_JOBS"] == "inline"  # the testing default: jobs in the request
+    outputs = {
+        "annual": run_job(client, "/reports/annual/R/2026/pdf"),
+        "annual A": run_job(client, "/reports/annual/A/2026/pdf"),
+    }
+    for code in ("A2", "A1", "A", "R"):  # made in the request (inline), so served at once
+        outputs[f"unit {code}"] = client.get(f"/reports/unit/{measurement_id}/{code}.pdf").data
     texts = {name: pdf_text(content) for name, content in outputs.items()}
     for code in ("A2", "A1", "A", "R"):
         texts[f"page {code}"] = client.get(f"/reports/unit/{measurement_id}/{code}").get_data(
