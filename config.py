@@ -41,8 +41,6 @@ class Config:
     LANGUAGES = ("da", "en")
     # With REDIS_URL, rate limits are kept in Redis (create_app) and reports made by RQ workers.
     REDIS_URL = os.environ.get("REDIS_URL", "")
-    # ... and rendered pages shared by every app process (app/services/shared_pages.py).
-    SHARED_PAGES = os.environ.get("SHARED_PAGES", "1") != "0"
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
