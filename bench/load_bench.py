@@ -14,9 +14,10 @@
    import, before the morning.
 2. Two gunicorn servers with the same settings, `gunicorn -c gunicorn.conf.py --max-requests 0
    --no-control-socket` on 127.0.0.1, with gunicorn.conf.py's worker count (KOMPAS_WORKERS,
-   else 2 x cores + 1; --workers N passes -w N to both instead): the real app (wsgi:app,
+   else one per core; --workers N passes -w N to both instead): the real app (wsgi:app,
    KOMPAS_ENV=production, a random SECRET_KEY) and the minimal Flask app of
-   bench/board_bench.py (one fixed page). LOGIN_RATE_LIMIT is raised for the run, since every
+   bench/board_bench.py (one fixed page). LOGIN_RATE_LIMIT and LOGIN_ACCOUNT_RATE_LIMIT are
+   raised for the run, since every
    simulated user signs in from 127.0.0.1. One RQ worker (rq.worker.SimpleWorker, at the idle
    CPU priority, as deploy/kompas-reports.service) makes report PDFs and prepared sections.
 3. --users threads, each a person with its own cookies (sessions signed in over loopback http
@@ -753,7 +754,8 @@ def main() -> int:
         hr_people = sum(1 for i in range(args.users) if i % len(DOMAIN_LOGINS) == 0)
         plan = build(url, hr_people)
         env = {**os.environ, "KOMPAS_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
-               "DATABASE_URL": url, "LOGIN_RATE_LIMIT": "100000 per minute"}  # fmt: skip
+               "DATABASE_URL": url, "LOGIN_RATE_LIMIT": "100000 per minute",
+               "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute"}  # fmt: skip
         if redis is not None:
             env["REDIS_URL"] = redis.url
             servers.append(start_report_worker(env, logs / "rq.log"))
