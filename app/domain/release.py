@@ -510,7 +510,7 @@ def audit_zero_tolerance(
 # --------------------------------------------------------------------------- the release
 
 
-def _themes(questions: Iterable[QuestionInfo]) -> dict[str, list[QuestionInfo]]:
+def indicator_themes(questions: Iterable[QuestionInfo]) -> dict[str, list[QuestionInfo]]:
     """Indicators and their questions: themes about zero tolerance never get a score."""
     themes: dict[str, list[QuestionInfo]] = {}
     for question in questions:
@@ -533,7 +533,7 @@ def build_release(
         zero_tolerance_questions=zero_tolerance,
     )
     cutoffs = TrafficLightCutoffs(rules.yellow_from, rules.green_from)
-    themes = _themes(infos.values())
+    themes = indicator_themes(infos.values())
 
     def release(repair: bool) -> tuple[dict[str, UnitRelease], list[str]]:
         zt = zero_tolerance_release(counts, suppression, zero_tolerance, repair=repair)
@@ -634,7 +634,7 @@ def audit_release(
     statements: dict[str, dict[str, Statement]] = {}
     alerts: set[tuple[str, str]] = set()
     showing: dict[str, set[str]] = {q: set() for q in zero_tolerance}
-    themes = _themes(infos.values())
+    themes = indicator_themes(infos.values())
     for code, row in units.items():
         if not row.shown:
             if row.respondents is not None or row.questions or row.indicators or (

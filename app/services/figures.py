@@ -20,7 +20,7 @@ from app.models import Measurement, Question, QuestionResult, Unit, UnitFigures,
 from app.services import audit as audit_log
 from app.services import prepared
 
-__all__ = ["FiguresOutcome", "QuestionInfo", "compute_figures", "overall_themes"]
+__all__ = ["FiguresOutcome", "QuestionInfo", "compute_figures"]
 
 log = logging.getLogger(__name__)
 
@@ -137,15 +137,6 @@ def compute_figures(
     )  # fmt: skip
     session.flush()
     return FiguresOutcome(units=len(rows), shown=shown, problems=[])
-
-
-def overall_themes(themes: dict[str, list[QuestionInfo]]) -> list[str]:
-    """The indicators behind a unit's overall score and traffic light.
-
-    Zero-tolerance themes are left out: no score is ever published for them (they are
-    followed up through statements and alerts; see `app.domain.release`).
-    """
-    return [theme for theme, qs in themes.items() if not all(q.zero_tolerance for q in qs)]
 
 
 def _figures_row(measurement_id: int, ids: dict[str, int], unit: UnitRelease) -> dict[str, Any]:

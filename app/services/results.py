@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
+from app.domain.release import QuestionInfo, indicator_themes
 from app.domain.scoring import QuestionCounts, question_score, theme_score
 from app.models import Measurement, Question, Unit, UnitFigures, UnitResult
 from app.policy import Access, Permission
-from app.services.figures import QuestionInfo, overall_themes
 
 
 def measurements_with_figures(session: Session) -> list[Measurement]:
@@ -262,24 +262,19 @@ def _combined(parts: list[UnitFigures], infos: dict[str, QuestionInfo]) -> UnitF
         for entry in entries[1:]:
             total = total + QuestionCounts.from_distribution(entry["c"], entry["dk"])  # type: ignore[index]
         questions[code] = {"score": question_score(total, info.k, info.direction)}  # type: ignore[arg-type]
-    themes: dict[str, list[QuestionInfo]] = {}
-    for info in infos.values():
-        if info.theme and not info.zero_tolerance:
-            themes.setdefault(info.theme, []).append(info)
+    # As the release computes them (app.domain.release): over the questions with a score.
     indicators: dict[str, float | None] = {}
-    for theme, qs in themes.items():
+    for theme, qs in indicator_themes(infos.values()).items():
         value = theme_score(questions.get(q.code, {}).get("score") for q in qs)
         if value is not None:
             indicators[theme] = value
-    parts_overall = [indicators[t] for t in overall_themes(themes) if indicators.get(t) is not None]
-    combined = UnitFigures(
+    return UnitFigures(
         shown=True,
         respondents=sum(p.respondents or 0 for p in parts),
         indicators=indicators,
         questions=questions,
-        overall_score=sum(parts_overall) / len(parts_overall) if parts_overall else None,  # type: ignore[arg-type]
+        overall_score=theme_score(indicators.values()),
     )
-    return combined
 
 
 def _score(figures: UnitFigures | None, code: str) -> float | None:
