@@ -53,6 +53,14 @@ class Config:
     # Behind nginx (deploy/nginx.conf): trust one proxy's X-Forwarded-For/-Proto/-Host, so the
     # app sees https (secure cookies, HSTS) and the client's address (rate limits).
     BEHIND_PROXY = os.environ.get("KOMPAS_BEHIND_PROXY", "") in ("1", "true", "yes")
+    # Outgoing e-mail (invitations, approvals, issued reports, reminders). With no MAIL_SERVER
+    # the messages are written to the log instead (development, demo).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = os.environ.get("MAIL_PORT", "25")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "kompas@localhost")
 
 
 class DevelopmentConfig(Config):

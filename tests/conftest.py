@@ -149,3 +149,67 @@ def count_queries(app: Flask) -> Callable[[], AbstractContextManager[list[str]]]
             event.remove(engine, "before_cursor_execute", count)
 
     return counting
+
+
+class Inbox(list):  # type: ignore[type-arg]
+    """The messages a loopback SMTP server received, in order."""
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> Inbox:
+        import time
+
+        deadline = time.time() + timeout
+        while len(self) < count and time.time() < deadline:
+            time.sleep(0.05)
+        return self
+
+    def to(self, address: str) -> list:  # type: ignore[type-arg]
+        return [message for message in self if address in message["To"]]
+
+    @staticmethod
+    def subject(message) -> str:  # noqa: ANN001 - email.message.Message
+        from email.header import decode_header, make_header
+
+        return str(make_header(decode_header(message["Subject"])))
+
+    @staticmethod
+    def body(message) -> str:  # noqa: ANN001
+        payload = message.get_payload(decode=True)
+        return payload.decode() if payload else ""
+
+
+@pytest.fixture
+def smtp_server(request: pytest.FixtureRequest) -> Iterator[Inbox]:
+    """A real SMTP server on loopback (aiosmtpd); the test's app (and the browser tests'
+    live app, if the test uses it) send to it for the length of the test."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    inbox = Inbox()
+
+    class Collect(Message):
+        def handle_message(self, message) -> None:  # noqa: ANN001
+            inbox.append(message)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    apps = [
+        request.getfixturevalue(name)
+        for name in ("app", "live_app")
+        if name in request.fixturenames
+    ]
+    saved = [
+        (a, {k: a.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_FROM")}) for a in apps
+    ]
+    for a in apps:
+        a.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), MAIL_FROM="kompas@x.dk")
+    try:
+        yield inbox
+    finally:
+        for a, old in saved:
+            a.config.update(old)
+        controller.stop()

@@ -175,6 +175,12 @@ class Action(db.Model):
     carry_over: Mapped[bool] = mapped_column(Boolean, default=False)
     last_comment: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Deleting an action only marks it, so "Fortryd" can bring it back; every list leaves
+    # marked actions out, and the retention purge removes them for good.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    deleted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -185,7 +191,7 @@ class Action(db.Model):
     follow_up: Mapped[FollowUp] = relationship()
     theme: Mapped[PlanTheme | None] = relationship(back_populates="actions")
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
-    owner: Mapped[User | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_user_id])
     escalated_to_unit: Mapped[Unit | None] = relationship(foreign_keys=[escalated_to_unit_id])
     updates: Mapped[list[ActionUpdate]] = relationship(
         order_by="ActionUpdate.at.desc()", cascade="all, delete-orphan", passive_deletes=True
@@ -244,3 +250,57 @@ class ZeroToleranceAlert(db.Model):
     measurement: Mapped[Measurement] = relationship()
     reacted_by: Mapped[User | None] = relationship()
     question: Mapped[Any] = relationship("Question")
+
+
+class UnitPartner(db.Model):
+    """Someone who owns a unit's follow-up with its leader: in a municipality the trio's
+    union rep (TR) and safety rep (AMR), in a school a teacher of the class team. Named by
+    the leader among the people with a member role on the unit; they edit the steps too."""
+
+    __tablename__ = "unit_partner"
+    __table_args__ = (UniqueConstraint("unit_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    # "union_rep" | "safety_rep" | "teacher" | "other"
+    function: Mapped[str] = mapped_column(String(20), default="other")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class PlanApproval(db.Model):
+    """One approver's part in one round of approving a unit's action plan.
+
+    Sending the plan for approval opens a round: a row per named approver (the department
+    head; for a red unit also HR). Each approves or sends it back with a comment; the plan is
+    approved when every approver of the newest round has approved (FollowUp.approved_at).
+    """
+
+    __tablename__ = "plan_approval"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(
+        ForeignKey("follow_up.id", ondelete="CASCADE"), index=True
+    )
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    approver_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    approver_name: Mapped[str] = mapped_column(String(200), default="")  # kept if the user goes
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    message: Mapped[str] = mapped_column(Text, default="")
+    decision: Mapped[str] = mapped_column(String(20), default="")  # "" | approved | returned
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    follow_up: Mapped[FollowUp] = relationship()
+    approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])

@@ -97,6 +97,10 @@ class ImportLog(db.Model):
     outcome: Mapped[str] = mapped_column(String(20))  # imported | rejected | failed
     replaced_earlier: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The imported file, kept in the instance's file area for 30 days (relative path), so an
+    # import that replaced another can be undone by restoring the earlier file ("Gendan").
+    stored_file: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    restored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User | None] = relationship()
     measurement: Mapped[Measurement | None] = relationship()

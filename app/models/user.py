@@ -50,6 +50,11 @@ class User(UserMixin, db.Model):
     # Every session and set-password link carries this secret; a new one (sign-out, password
     # change, deactivation, a new set-password link) ends every session and older link at once.
     auth_secret: Mapped[str] = mapped_column(String(64), default=new_auth_secret)
+    # When the last invitation e-mail (with a set-password link) was sent.
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Deleting a user only marks (and deactivates) the account for a while, so it can be
+    # undone; the retention purge deletes it for good.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
