@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import Role, Unit, User
+from app.models import Role, RoleAssignment, Unit, UnitPartner, User
 from app.models.tree import ancestor_ids, subtree_ids
 
 
@@ -28,6 +28,7 @@ class Permission(enum.StrEnum):
     UPDATE_ACTIONS = "update_actions"  # move actions along the status arrow, comment
     VIEW_REPORTS = "view_reports"  # reports and the board archive
     ADMIN = "admin"  # users, roles, imports, measurements
+    NAME_PARTNERS = "name_partners"  # name the unit's partners (the trio / class team)
 
 
 # role -> (actions it grants, whether it reaches the whole subtree)
@@ -41,6 +42,7 @@ _GRANTS: dict[Role, tuple[frozenset[Permission], bool]] = {
                 Permission.EDIT_FOLLOWUP,
                 Permission.UPDATE_ACTIONS,
                 Permission.VIEW_REPORTS,
+                Permission.NAME_PARTNERS,
             }
         ),
         True,
@@ -71,6 +73,11 @@ _GRANTS: dict[Role, tuple[frozenset[Permission], bool]] = {
 }
 
 
+# A partner (UnitPartner: the trio's TR and AMR, a teacher of the class team) edits the
+# steps of that one unit with its leader, as long as they hold a member role there.
+PARTNER_GRANTS = frozenset({Permission.EDIT_FOLLOWUP})
+
+
 def grants(role: Role, action: Permission) -> bool:
     return role == Role.ADMIN or action in _GRANTS[role][0]
 
@@ -95,6 +102,8 @@ class Access:
     user_id: int
     is_admin: bool
     assignments: list[tuple[Role, int]] = field(default_factory=list)  # (role, unit_id)
+    # Units the user is a partner of and still holds a member role on (PARTNER_GRANTS).
+    partner_unit_ids: frozenset[int] = frozenset()
     # Subtrees already walked in this request: a page often asks for two actions held
     # through the same roles (see and move), which would walk the same tree twice.
     _subtrees: dict[frozenset[int], set[int]] = field(
@@ -107,6 +116,8 @@ class Access:
 
     def may(self, session: Session, action: Permission, unit_id: int) -> bool:
         if self.is_admin:
+            return True
+        if action in PARTNER_GRANTS and unit_id in self.partner_unit_ids:
             return True
         chain: list[int] | None = None
         for role, held_on in self.assignments:
@@ -136,16 +147,25 @@ class Access:
         if self.may_everywhere_below(session, action, unit_id):
             return children
         direct = {held_on for role, held_on in self.assignments if grants(role, action)}
+        direct |= self._partner_units(action)
         return [child for child in children if child.id in direct]
 
     def may_anywhere(self, action: Permission) -> bool:
-        return self.is_admin or any(grants(role, action) for role, _ in self.assignments)
+        return (
+            self.is_admin
+            or any(grants(role, action) for role, _ in self.assignments)
+            or bool(self._partner_units(action))
+        )
+
+    def _partner_units(self, action: Permission) -> frozenset[int]:
+        return self.partner_unit_ids if action in PARTNER_GRANTS else frozenset()
 
     def unit_ids(self, session: Session, action: Permission) -> set[int] | None:
         """Every unit the action is allowed on; None means all of them (admin)."""
         if self.is_admin:
             return None
         direct = {u for role, u in self.assignments if grants(role, action)}
+        direct |= self._partner_units(action)
         deep = frozenset(
             u for role, u in self.assignments if grants(role, action) and _GRANTS[role][1]
         )
@@ -173,11 +193,31 @@ class Access:
 
 def load_access(session: Session, user: User) -> Access:
     rows = [(assignment.role, assignment.unit_id) for assignment in user.roles]
+    partner_units: frozenset[int] = frozenset()
+    if any(role == Role.MEMBER for role, _ in rows):
+        # One query, asked only of members: a partner who lost the member role on the unit
+        # (or never had it) edits nothing through being named.
+        partner_units = frozenset(
+            session.scalars(
+                select(UnitPartner.unit_id).join(
+                    RoleAssignment,
+                    (RoleAssignment.user_id == UnitPartner.user_id)
+                    & (RoleAssignment.unit_id == UnitPartner.unit_id)
+                    & (RoleAssignment.role == Role.MEMBER),
+                ).where(UnitPartner.user_id == user.id)
+            )
+        )
     return Access(
         user_id=user.id,
         is_admin=any(role == Role.ADMIN for role, _ in rows),
         assignments=[(role, unit_id) for role, unit_id in rows if role != Role.ADMIN],
+        partner_unit_ids=partner_units,
     )
+
+
+def may_decide_approval(access: Access, approver_id: int | None) -> bool:
+    """Only the named approver of a plan (or an admin) approves it or sends it back."""
+    return access.is_admin or (approver_id is not None and approver_id == access.user_id)
 
 
 def current_access() -> Access:
