@@ -166,6 +166,7 @@ def test_an_approver_outside_the_list_is_refused_and_nothing_is_sent(
 def test_a_red_unit_cannot_leave_hr_out(app: Flask, people: dict[str, int]) -> None:
     response = as_user(app, "lise@x.dk").post(send_url(people), data={"head": people["bo"]})
     assert response.status_code == 400
+    assert "En rød enheds plan godkendes også af HR" in response.get_data(as_text=True)
     assert rows(app) == []
 
 
@@ -425,3 +426,18 @@ def test_a_school_says_class_team_and_teacher_never_trio(
     assert "Klasseteam" in hub
     assert "Lærer i klasseteamet" in hub
     assert "Tillidsrepræsentant" not in hub
+
+
+def test_a_green_unit_goes_to_the_department_head_alone(
+    app: Flask, people: dict[str, int], smtp_server: Inbox
+) -> None:
+    anna = as_user(app, "a1@x.dk")
+    assert anna.post(f"/followup/{people['measurement']}/A1/start").status_code == 302
+    url = f"/followup/{people['measurement']}/A1/plan/send"
+    page = anna.get(url).get_data(as_text=True)
+    assert re.search(r'<option selected value="0">— ikke HR denne gang —', page)
+    assert anna.post(url, data={"head": people["bo"], "hr": 0}).status_code == 302
+    assert [(r.approver_id, r.requested_by_id) for r in rows(app)] == [
+        (people["bo"], people["head_a1"])
+    ]
+    assert smtp_server.wait_for(1).to("bo@x.dk")

@@ -58,7 +58,8 @@ class PartnerForm(KompasForm):
 
 class SendForm(KompasForm):
     head = SelectField(_l("Department head"), coerce=int)
-    hr = SelectField(_l("HR"), coerce=int)
+    # Checked by the service (a red unit needs HR; others may leave it out).
+    hr = SelectField(_l("HR"), coerce=int, validate_choice=False)
     message = TextAreaField(
         _l("Message to the approver"),
         validators=[Length(max=service.MESSAGE_MAX)],
@@ -224,8 +225,11 @@ def send_for_approval(measurement_id: int, code: str) -> Any:
                 [u for u in chosen if u is not None],
                 form.message.data or "",
             )
-        except service.ApprovalError:
-            form.head.errors = [_("Choose the approvers among the people listed.")]
+        except service.ApprovalError as refused:
+            if str(refused) == "needs_hr":
+                form.hr.errors = [_("The plan of a red unit is approved by HR too: choose one.")]
+            else:
+                form.head.errors = [_("Choose the approvers among the people listed.")]
         else:
             db.session.commit()
             _mail_approvers(rows, unit, measurement)
