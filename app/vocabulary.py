@@ -26,6 +26,9 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
     "role.member": {SCHOOL: _l("Teacher / class team"), MUNICIPALITY: _l("Employee")},
     "role.committee": {SCHOOL: _l("Student council"), MUNICIPALITY: _l("MED committee")},
     "role.board": {SCHOOL: _l("Board"), MUNICIPALITY: _l("Political committee")},
+    # Whom the annual report is issued to, as it reads after "to" / "for": a school's board,
+    # a municipality's political committee (MED reads it too, as does everyone with reports).
+    "report.audience": {SCHOOL: _l("the board"), MUNICIPALITY: _l("the political committee")},
 }
 
 

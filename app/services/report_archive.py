@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.models import IssuedReport, ReportDraft, Unit, User
+from app.models import IssuedReport, ReportDraft, Role, RoleAssignment, Unit, User
+from app.models.tree import ancestor_ids
 from app.policy import Access, Permission
 from app.services import audit
 from app.services import pdf as pdf_service
@@ -162,3 +163,26 @@ def archive(session: Session, access: Access) -> list[IssuedReport]:
     if allowed is not None:
         query = query.where(IssuedReport.unit_id.in_(allowed))
     return list(session.scalars(query))
+
+
+def board_recipients(session: Session, unit: Unit) -> list[User]:
+    """Who is told when the unit's annual report is issued: the active users with the board
+    role (a school's board, a municipality's political committee) on the unit or a unit
+    above it, by name. They may all read it (the board sees its subtree's reports)."""
+    chain = ancestor_ids(session, unit.id)
+    if not chain:
+        return []
+    return list(
+        session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(
+                RoleAssignment.role == Role.BOARD,
+                RoleAssignment.unit_id.in_(chain),
+                User.active.is_(True),
+                User.deleted_at.is_(None),
+            )
+            .distinct()
+            .order_by(User.name, User.id)
+        )
+    )

@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -29,7 +30,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import Measurement, ReportJob, Unit, User
+from app.models import IssuedReport, Measurement, ReportJob, Unit, User
 
 log = logging.getLogger(__name__)
 QUEUE = "kompas-reports"
@@ -42,6 +43,11 @@ UNFINISHED = ("queued", "running")
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 _futures: dict[int, Future[Any]] = {}
+
+# Called with each issued report once it is committed, inside the job's request context (its
+# locale, and `url_for` answering with the address the issuer used). The reports blueprint
+# registers the e-mail to the board here: what it says is worded by the web layer.
+issued_listeners: list[Callable[[Session, IssuedReport], None]] = []
 
 
 def backend(app: Flask | None = None) -> str:
@@ -130,7 +136,9 @@ def run(session: Session, job_id: int) -> None:
     language = str(job.params.get("language") or "da")
     _set(session, job, state="running", progress=5, stage="assembling")
     try:
-        with app.test_request_context("/"), force_locale(language):
+        # The address the job was started from, so that links in e-mails lead back there.
+        base_url = str(job.params.get("base_url") or "") or None
+        with app.test_request_context("/", base_url=base_url), force_locale(language):
             _make(session, job)
     except Exception as error:  # noqa: BLE001 - any failure is the job's, shown on its page
         log.exception("report job %s failed", job_id)
@@ -139,6 +147,16 @@ def run(session: Session, job_id: int) -> None:
         if job is not None:
             _set(session, job, state="failed", stage="failed", error=_reason(error),
                  finished_at=datetime.now(UTC))  # fmt: skip
+
+
+def _tell_issued(session: Session, issued: IssuedReport) -> None:
+    """The listeners of an issued (committed) report; one that fails is logged, as the
+    report itself is issued and stays so."""
+    for listener in issued_listeners:
+        try:
+            listener(session, issued)
+        except Exception:  # noqa: BLE001 - telling about it never undoes the issue
+            log.exception("telling about issued report %s failed", issued.id)
 
 
 def _reason(error: Exception) -> str:
@@ -169,6 +187,7 @@ def _make(session: Session, job: ReportJob) -> None:
             _set(session, job, state="done", progress=100, stage="done", report_id=issued.id,
                  file_name=file_name("annual", unit.code, year, issued.version),
                  finished_at=datetime.now(UTC))  # fmt: skip
+            _tell_issued(session, issued)
             return
         report: reports_service.AnnualReport | reports_service.UnitReport
         report = reports_service.assemble_annual(session, unit, year)

@@ -97,9 +97,9 @@ def m2026(demo: Flask) -> int:
         )
 
 
-def run_job(client: FlaskClient, url: str) -> bytes:
+def run_job(client: FlaskClient, url: str, data: dict[str, str] | None = None) -> bytes:
     """Start a report job with a POST, follow it to its page, and download the PDF."""
-    started = client.post(url)
+    started = client.post(url, data=data)
     assert started.status_code == 302, started.status_code
     job_url = started.headers["Location"]
     page = client.get(job_url)
@@ -112,6 +112,14 @@ def run_job(client: FlaskClient, url: str) -> bytes:
     assert download.status_code == 200, fragment
     assert download.headers["Content-Type"] == "application/pdf"
     return download.data
+
+
+def issue_job(client: FlaskClient, url: str) -> bytes:
+    """Issue from the issue page: confirmed, for the draft version it shows (issue 18)."""
+    page = client.get(url).get_data(as_text=True)
+    version = re.search(r'name="version"[^>]*value="(\d+)"', page)
+    assert version, "the issue page names the draft version it shows"
+    return run_job(client, url, {"version": version.group(1), "confirm": "y"})
 
 
 def percent(value: float) -> str:
@@ -218,16 +226,17 @@ def test_issuing_again_makes_a_new_version_and_never_changes_the_old(demo: Flask
         "/reports/annual/AK-BF/2026", data={"followup_plan": "Vi holder fast i trivselsrunder."}
     )
     assert saved.status_code == 302
-    first = run_job(head, "/reports/annual/AK-BF/2026/issue")
+    first = issue_job(head, "/reports/annual/AK-BF/2026/issue")
     assert "Vi holder fast i trivselsrunder." in pdf_text(first)
     with demo.app_context():
         v1 = db.session.scalar(select(IssuedReport).where(IssuedReport.version == 1))
         v1_id, v1_sha, v1_data = v1.id, hashlib.sha256(v1.pdf).hexdigest(), v1.data_sha256
         assert v1.pdf == first and v1.pdf_sha256 == v1_sha and v1.issued_by_name == "Bo Frederiksen"
         assert v1.followup_plan == "Vi holder fast i trivselsrunder."
-        assert len(v1_data) == 64 and v1_data.replace(" ", "") in pdf_text(v1.pdf).replace(" ", "")
+        # The checksum is kept in the archive, not printed on the cover (issue 18).
+        assert len(v1_data) == 64 and v1_data not in pdf_text(v1.pdf).replace(" ", "")
     head.post("/reports/annual/AK-BF/2026", data={"followup_plan": "Ny plan for 2027."})
-    second = run_job(head, "/reports/annual/AK-BF/2026/issue")
+    second = issue_job(head, "/reports/annual/AK-BF/2026/issue")
     with demo.app_context():
         versions = db.session.scalars(select(IssuedReport).order_by(IssuedReport.version)).all()
         assert [v.version for v in versions] == [1, 2]
@@ -350,6 +359,9 @@ def test_report_routes_access(demo: Flask, email: str) -> None:
     # the tests above).
     if "reports.issue" not in ALLOWED[email]:
         assert client.post("/reports/annual/AK-BF/2026/issue").status_code == 404
+        assert client.get("/reports/annual/AK-BF/2026/issue").status_code == 404
+    else:
+        assert client.get("/reports/annual/AK-BF/2026/issue").status_code == 200
     if "reports.annual" not in ALLOWED[email]:
         assert client.post("/reports/annual/AK-BF/2026/pdf").status_code == 404
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, StringField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import BooleanField, DecimalField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.forms import KompasForm
 
@@ -51,3 +51,16 @@ def draft_form(themes: list[str], *, goals: bool, **kwargs: Any) -> DraftForm:
                 ),
             )
     return Form(**kwargs)
+
+
+class IssueForm(KompasForm):
+    """Issuing, confirmed: the writer has seen what will be sent (the draft at `version`)
+    and ticks that it cannot be taken back."""
+
+    version = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=2**31)])
+    confirm = BooleanField(
+        _l(
+            "I have read the report’s text above. An issued version cannot be changed or withdrawn."
+        ),
+        validators=[DataRequired(_l("Tick the box to confirm that you want to issue the report."))],
+    )

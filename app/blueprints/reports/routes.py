@@ -8,6 +8,10 @@ Who may do what (app.policy):
 - making an annual report (preview, PDF): VIEW_REPORTS and VIEW_RESULTS on its unit;
 - writing the follow-up plan and issuing to the board: EDIT_FOLLOWUP on its unit (leaders,
   HR); setting local goals: HR (ADMIN);
+
+The draft saves itself (htmx, a moment after typing) with the version it was loaded at, as
+the follow-up steps do. Issuing saves what is typed first, then shows what will be sent (the
+title, to whom, the plan as saved) and asks to confirm: an issued version is for ever.
 - the unit report: VIEW_RESULTS on the unit, as its results page.
 """
 
@@ -24,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.reports import bp
-from app.blueprints.reports.forms import draft_form
+from app.blueprints.reports.forms import IssueForm, draft_form
 from app.extensions import db, htmx
 from app.models import IssuedReport, Measurement, Role, Unit
 from app.policy import Permission as Can
@@ -178,15 +182,25 @@ def annual(code: str, year: int) -> Any:
                     expected_version=expected,
                 )  # fmt: skip
             except report_archive.DraftConflict as stale:
+                if htmx:
+                    return render_template("reports/_save_conflict.html", draft=stale.draft), 409
                 # The form shows the saved version now: saving it again is the writer's choice.
                 draft = conflict = stale.draft
                 version = draft.version
                 status = 409
             else:
                 db.session.commit()
+                saved = service.draft_for(db.session, unit, year)
+                if htmx:
+                    return render_template("reports/_autosaved.html", draft=saved)
+                if request.form.get("next") == "issue":
+                    # "Issue": what was typed is saved; now the page that shows what goes out.
+                    return redirect(url_for("reports.issue", code=unit.code, year=year))
                 flash(_("The follow-up plan and goals are saved."), "success")
                 return redirect(url_for("reports.annual", code=unit.code, year=year))
         else:
+            if htmx:
+                return render_template("reports/_autosave_failed.html"), 400
             status = 400
     versions = list(
         db.session.scalars(
@@ -229,13 +243,17 @@ def annual_preview(code: str, year: int) -> str:
     )
 
 
-def _start(kind: str, params: dict[str, Any], *, issue: bool = False) -> Response:
-    if not EmptyForm().validate_on_submit():
+def _start(
+    kind: str, params: dict[str, Any], *, issue: bool = False, checked: bool = False
+) -> Response:
+    """Start a report job (`checked`: the caller validated its own form and CSRF token)."""
+    if not checked and not EmptyForm().validate_on_submit():
         abort(400)
     busy = _busy()
     if busy is not None:
         return busy
-    params = {**params, "language": str(get_locale() or "da")}
+    # The address it was asked at: the links in the e-mails about it lead back there.
+    params = {**params, "language": str(get_locale() or "da"), "base_url": request.url_root}
     job = report_jobs.create(db.session, current_user, kind, params, issue=issue)
     db.session.commit()
     report_jobs.submit(job)
@@ -260,14 +278,42 @@ def annual_pdf(code: str, year: int) -> Response:
     return _start("annual", {"unit_id": unit.id, "year": year})
 
 
-@bp.post("/annual/<code>/<int:year>/issue")
+@bp.route("/annual/<code>/<int:year>/issue", methods=["GET", "POST"])
 @login_required
-def issue(code: str, year: int) -> Response:
+def issue(code: str, year: int) -> Any:
+    """What issuing will send (title, version, who is told, the plan and goals as saved),
+    and the confirmation. The form names the draft's version it showed: if the draft was
+    saved again since, nothing is issued and the page shows the new text to confirm."""
     unit = _report_unit(code)
     if not may(Can.EDIT_FOLLOWUP, unit):
         abort(404)
     _themes(year)
-    return _start("annual", {"unit_id": unit.id, "year": year}, issue=True)
+    draft = service.draft_for(db.session, unit, year)
+    version = draft.version if draft else 0
+    form = IssueForm(data={"version": version} if request.method == "GET" else None)
+    status = 200
+    changed = False
+    if request.method == "POST":
+        if form.validate_on_submit():
+            if form.version.data == version:
+                return _start("annual", {"unit_id": unit.id, "year": year}, issue=True,
+                              checked=True)  # fmt: skip
+            changed = True
+            form.version.data, form.version.raw_data = version, [str(version)]
+            status = 409
+        else:
+            status = 400
+    return render_template(
+        "reports/issue.html",
+        unit=unit,
+        year=year,
+        form=form,
+        draft=draft,
+        changed=changed,
+        title=_("Annual follow-up report %(year)s", year=year) + f" – {unit.name}",
+        next_version=report_archive.next_version(db.session, "annual", unit.id, year),
+        recipients=report_archive.board_recipients(db.session, unit),
+    ), status
 
 
 @bp.get("/jobs/<token>")
