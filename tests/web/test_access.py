@@ -49,6 +49,7 @@ PAGE_ROUTES: dict[str, tuple[str, set[Role]]] = {
     "admin.measurements": ("/admin/measurements", ADMIN_ONLY),
     "imports.index": ("/imports/", ADMIN_ONLY),
     "results.overview": ("/results/", NOT_BOARD),
+    "followup.alerts": ("/followup/alerts", NOT_BOARD),
 }
 
 # Routes whose access depends on data the small tree has no use for (a measurement with

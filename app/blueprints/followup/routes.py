@@ -53,7 +53,7 @@ from app.policy import Permission as Can
 from app.services import board as board_service
 from app.services import followup as service
 from app.services import results as results_service
-from app.services import spreadsheets
+from app.services import spreadsheets, todo
 from app.services.units import breadcrumbs, subtree_select
 from app.vocabulary import colour_label
 
@@ -645,13 +645,17 @@ def _overview_entries() -> tuple[Measurement | None, list[Any], list[Measurement
     if measurement is None:
         return None, [], measurements
     allowed = access.unit_ids(db.session, Can.VIEW_FOLLOWUP)
-    entries = service.overview(db.session, measurement, allowed, date.today())
-    colour = request.args.get("colour", "")
-    if colour in ("green", "yellow", "red"):
-        entries = [e for e in entries if e.figures and e.figures.colour == colour]
-    step_filter = request.args.get("step", "")
-    if step_filter in {s.value for s in STEPS}:
-        entries = [e for e in entries if e.step.value == step_filter]
+    today = date.today()
+    entries = service.overview(db.session, measurement, allowed, today)
+    # The same rules as the home page's counts (services.todo): a count and the list it
+    # links to never disagree. Unknown filter values are left out, never an error.
+    chosen = todo.chosen_filters(request.args)
+    if chosen:
+        entries = [
+            e
+            for e in entries
+            if todo.matches(chosen, measurement, _shown_colour(e), e.follow_up, e.step, today)
+        ]
     if request.args.get("overdue"):
         entries = [e for e in entries if e.overdue_actions or e.overdue_alerts]
     if request.args.get("alerts"):
@@ -669,9 +673,54 @@ def _overview_entries() -> tuple[Measurement | None, list[Any], list[Measurement
         "score": lambda e: (
             e.figures.overall_score if e.figures and e.figures.overall_score is not None else 999
         ),
+        "behind": lambda e: (
+            -todo.days_behind(measurement, e.follow_up, e.step, today),
+            STEPS.index(e.step),
+            e.unit.code,
+        ),
     }
     entries.sort(key=keys.get(sort, keys["unit"]))
     return measurement, entries, measurements
+
+
+def _shown_colour(entry: Any) -> str | None:
+    figures = entry.figures
+    return figures.colour if figures is not None and figures.shown else None
+
+
+OVERVIEW_FILTER_LABELS = {
+    ("colour", "green"): _l("Green"),
+    ("colour", "yellow"): _l("Yellow"),
+    ("colour", "red"): _l("Red"),
+    ("started", "yes"): _l("Started"),
+    ("started", "no"): _l("Not started"),
+    ("plan", "missing"): _l("No action plan yet"),
+    ("plan", "made"): _l("Action plan made"),
+    ("behind", "1"): _l("Behind schedule"),
+    ("overdue", "1"): _l("Only overdue"),
+    ("alerts", "1"): _l("Only with open alerts"),
+}
+
+
+def _filter_chips() -> list[tuple[str, str]]:
+    """The filters in force, each with its words and the overview without it."""
+    chosen = todo.chosen_filters(request.args)
+    for flag in ("overdue", "alerts"):
+        if request.args.get(flag):
+            chosen[flag] = "1"
+    query = request.args.get("q", "").strip()
+    chips = []
+    for name, value in chosen.items():
+        label = (
+            STEP_TITLES[Step(value)] if name == "step" else OVERVIEW_FILTER_LABELS[(name, value)]
+        )
+        rest = {k: v for k, v in request.args.items() if k not in (name, "page")}
+        chips.append((str(label), url_for("followup.overview", **rest)))
+    if query:
+        rest = {k: v for k, v in request.args.items() if k not in ("q", "page")}
+        label = _("Name or id contains “%(q)s”", q=query[:100])
+        chips.append((label, url_for("followup.overview", **rest)))
+    return chips
 
 
 @bp.get("/overview")
@@ -693,6 +742,10 @@ def overview() -> str:
         args=request.args,
         step_titles=STEP_TITLES,
         steps=STEPS,
+        chips=_filter_chips() if measurement else [],
+        clear_url=url_for(
+            "followup.overview", **{k: v for k, v in request.args.items() if k == "m"}
+        ),
     )
 
 

@@ -17,12 +17,15 @@ from app.models import AuditEvent, Measurement, Role, Unit, User, ZeroToleranceA
 from app.policy import Permission, current_access, require, unit_or_404
 from app.services import followup as followup_service
 from app.services import results as results_service
+from app.services import todo
 from app.services.units import trail_and_children
 
 NEXT_STEPS = {
+    # %(partners)s: the organisation's word for those who own the follow-up with the leader
+    # (a municipality's trio, a school's class team).
     Role.LEADER: _l(
-        "When the results are released, analyse them with your trio, plan the dialogue "
-        "meeting and make the action plan."
+        "When the results are released, analyse them with your %(partners)s, plan the "
+        "dialogue meeting and make the action plan."
     ),
     Role.MEMBER: _l("See your unit's results and keep your actions moving on the status arrow."),
     Role.COMMITTEE: _l("Follow which units have action plans and how far they are."),
@@ -33,6 +36,8 @@ NEXT_STEPS = {
 @bp.get("/")
 @login_required
 def home() -> str:
+    """The person's to-do list: what to do next on each unit they lead, what waits for them
+    as department head, HR's and the committee's counts, the board's reports, the alerts."""
     access = current_access()
     roles = access.roles()
     context: dict[str, object] = {"roles": roles}
@@ -42,37 +47,21 @@ def home() -> str:
         context["measurements"] = list(
             db.session.scalars(select(Measurement).order_by(Measurement.year.desc()))
         )
-    by_role: dict[Role, list[Unit]] = {}
-    if access.assignments:
-        units = {
-            u.id: u
-            for u in db.session.scalars(
-                select(Unit).where(Unit.id.in_({unit_id for _, unit_id in access.assignments}))
-            )
-        }
-        for role, unit_id in access.assignments:
-            by_role.setdefault(role, []).append(units[unit_id])
-    context["by_role"] = {role: sorted(us, key=lambda u: u.name) for role, us in by_role.items()}
-    context["next_steps"] = NEXT_STEPS
-    context["alerts"] = _open_alerts(access)
-    context["today"] = date.today()
-    return render_template("main/home.html", **context)
-
-
-def _open_alerts(access: Any) -> list[ZeroToleranceAlert]:
-    """Open zero-tolerance alerts the user must react to (leaders, HR), oldest due first."""
-    if not access.may_anywhere(Permission.EDIT_FOLLOWUP):
-        return []
-    allowed = access.unit_ids(db.session, Permission.EDIT_FOLLOWUP)
-    query = (
-        select(ZeroToleranceAlert)
-        .where(ZeroToleranceAlert.closed_at.is_(None))
-        .options(selectinload(ZeroToleranceAlert.unit), selectinload(ZeroToleranceAlert.question))
-        .order_by(ZeroToleranceAlert.due_on, ZeroToleranceAlert.id)
+    member_units = sorted({unit_id for role, unit_id in access.assignments if role == Role.MEMBER})
+    context["member_units"] = (
+        list(db.session.scalars(select(Unit).where(Unit.id.in_(member_units)).order_by(Unit.name)))
+        if member_units
+        else []
     )
-    if allowed is not None:
-        query = query.where(ZeroToleranceAlert.unit_id.in_(allowed))
-    return list(db.session.scalars(query.limit(20)))
+    measurements = results_service.measurements_with_figures(db.session)
+    today = date.today()
+    context["todo"] = todo.for_person(
+        db.session, access, measurements[0] if measurements else None, today
+    )
+    context["next_steps"] = NEXT_STEPS
+    context["step_titles"] = STEP_TITLES
+    context["today"] = today
+    return render_template("main/home.html", **context)
 
 
 @bp.get("/units")
