@@ -147,7 +147,7 @@ def _conditions(
     """The WHERE clauses of the filter, within what the user may see, but for the theme and
     owner chosen (_chosen): the lists those two filters offer come from these. Clauses name
     Action and FollowUp; a query using them joins those."""
-    where: list[Any] = []
+    where: list[Any] = [Action.deleted_at.is_(None)]  # deleted ones wait for "Fortryd" only
     if wanted.scope == "mine":
         where.append(Action.owner_user_id == user.id)
     else:
@@ -434,21 +434,3 @@ def history(session: Session, action: Action) -> list[ActionUpdate]:
             .order_by(ActionUpdate.at.desc(), ActionUpdate.id.desc())
         )
     )
-
-
-def delete_action(session: Session, actor: User, action: Action) -> None:
-    """Delete, keeping what it was in the audit trail."""
-    audit.record(
-        session,
-        actor,
-        "action.deleted",
-        "action",
-        action.id,
-        unit_id=action.unit_id,
-        title=action.title,
-        status=action.status,
-        owner=action.owner_label,
-        deadline=action.deadline.isoformat() if action.deadline else None,
-    )
-    session.delete(action)
-    session.flush()

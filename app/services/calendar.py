@@ -31,7 +31,11 @@ def feed(session: Session, user: User) -> bytes:
     calendar.add("x-wr-calname", "Kompas")
     actions = session.scalars(
         select(Action)
-        .where(Action.owner_user_id == user.id, Action.deadline.is_not(None))
+        .where(
+            Action.owner_user_id == user.id,
+            Action.deadline.is_not(None),
+            Action.deleted_at.is_(None),
+        )
         .options(selectinload(Action.unit))
     )
     for action in actions:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,7 +24,6 @@ from app.models import (
     FollowUpStep,
     Measurement,
     PlanTheme,
-    Question,
     Route,
     Step,
     StepState,
@@ -147,7 +146,10 @@ def find(
     if with_plan:
         loads = [
             selectinload(FollowUp.steps).selectinload(FollowUpStep.updated_by),
-            selectinload(FollowUp.themes).selectinload(PlanTheme.actions),
+            # Deleted actions wait for "Fortryd" only: no plan shows them.
+            selectinload(FollowUp.themes).selectinload(
+                PlanTheme.actions.and_(Action.deleted_at.is_(None))
+            ),
         ]
     return (
         session.scalars(
@@ -270,22 +272,6 @@ def _now() -> Any:
     return utcnow()
 
 
-def approve(session: Session, actor: User, follow_up: FollowUp, body: str) -> None:
-    follow_up.approved_at = _now()
-    follow_up.approved_by_id = actor.id
-    follow_up.approved_by_body = body[:100]
-    save_step(session, actor, follow_up, Step.PLAN, {}, StepState.DONE)  # approved is done
-    audit.record(
-        session,
-        actor,
-        "followup.plan.approved",
-        "follow_up",
-        follow_up.id,
-        unit_id=follow_up.unit_id,
-        body=body,
-    )
-
-
 # --- the action plan ------------------------------------------------------------------------
 
 
@@ -399,7 +385,7 @@ def set_status(
 def actions_by_status(session: Session, follow_up_ids: list[int]) -> dict[int, dict[int, int]]:
     rows = session.execute(
         select(Action.follow_up_id, Action.status, func.count())
-        .where(Action.follow_up_id.in_(follow_up_ids))
+        .where(Action.follow_up_id.in_(follow_up_ids), Action.deleted_at.is_(None))
         .group_by(Action.follow_up_id, Action.status)
     ).all()
     counts: dict[int, dict[int, int]] = {}
@@ -408,104 +394,7 @@ def actions_by_status(session: Session, follow_up_ids: list[int]) -> dict[int, d
     return counts
 
 
-# --- zero-tolerance alerts ------------------------------------------------------------------
-
-
-def open_alerts(session: Session, measurement: Measurement, today: date | None = None) -> int:
-    """After figures are computed: an alert where the release raises one (`"za"`): at the unit
-    whose own residual group has hits, the nearest unit showing the question (never at a unit
-    that hides it, which would mark a small group).
-    Alerts that have a reaction are kept; unanswered ones whose hits are gone are removed."""
-    opened = today or measurement.results_released_on or date.today()
-    due = opened + timedelta(days=measurement.zero_tolerance_days)
-    questions = dict(
-        session.execute(
-            select(Question.code, Question.id).where(
-                Question.questionnaire_id == measurement.questionnaire_id,
-                Question.zero_tolerance.is_(True),
-            )
-        ).tuples().all()
-    )
-    if not questions:
-        return 0
-    wanted: set[tuple[int, int]] = set()
-    rows = session.execute(
-        select(UnitFigures.unit_id, UnitFigures.questions).where(
-            UnitFigures.measurement_id == measurement.id,
-            UnitFigures.shown.is_(True),
-        )
-    )
-    for unit_id, stored in rows:
-        for code, question_id in questions.items():
-            entry = (stored or {}).get(code)
-            if entry and entry.get("za"):
-                wanted.add((unit_id, question_id))
-    existing = {
-        (a.unit_id, a.question_id): a
-        for a in session.scalars(
-            select(ZeroToleranceAlert).where(ZeroToleranceAlert.measurement_id == measurement.id)
-        )
-    }
-    for key, alert in existing.items():
-        if key not in wanted and not alert.reaction:
-            session.delete(alert)
-    created = 0
-    for unit_id, question_id in wanted - set(existing):
-        session.add(
-            ZeroToleranceAlert(
-                measurement_id=measurement.id,
-                unit_id=unit_id,
-                question_id=question_id,
-                opened_on=opened,
-                due_on=due,
-            )
-        )
-        created += 1
-    session.flush()
-    return created
-
-
-def record_reaction(
-    session: Session,
-    actor: User,
-    alert: ZeroToleranceAlert,
-    *,
-    reaction: str,
-    reaction_on: date,
-    involved: str,
-) -> None:
-    if not reaction.strip():
-        raise FollowUpError("reaction_required")
-    alert.reaction = reaction.strip()
-    alert.reaction_on = reaction_on
-    alert.involved = involved.strip()
-    alert.reacted_by_id = actor.id
-    alert.closed_at = _now()
-    audit.record(
-        session,
-        actor,
-        "alert.reaction",
-        "zero_tolerance_alert",
-        alert.id,
-        unit_id=alert.unit_id,
-    )
-
-
-def alert_state(alert: ZeroToleranceAlert, today: date) -> str:
-    if alert.closed_at is not None:
-        on_time = alert.reaction_on is not None and alert.reaction_on <= alert.due_on
-        return "answered" if on_time else "answered_late"
-    return "overdue" if today > alert.due_on else "open"
-
-
-def clear_for(session: Session, measurement: Measurement) -> None:
-    """Used when a measurement's figures are blocked: no alerts without safe figures."""
-    session.execute(
-        delete(ZeroToleranceAlert).where(
-            ZeroToleranceAlert.measurement_id == measurement.id,
-            ZeroToleranceAlert.reaction == "",
-        )
-    )
+# Zero-tolerance alerts: app.services.alerts.
 
 
 # --- overview and export ---------------------------------------------------------------------
@@ -551,6 +440,7 @@ def overview(
                 Action.follow_up_id.in_([f.id for f in follow_ups.values()]),
                 Action.deadline < today,
                 Action.status < ActionStatus.DONE,
+                Action.deleted_at.is_(None),
             )
             .group_by(Action.follow_up_id)
         ).tuples().all()
@@ -615,7 +505,7 @@ def followup_document(
         select(Action, User.name, escalated_unit.code)
         .outerjoin(User, User.id == Action.owner_user_id)
         .outerjoin(escalated_unit, escalated_unit.id == Action.escalated_to_unit_id)
-        .where(Action.follow_up_id.in_([f.id for f in follow_ups]))
+        .where(Action.follow_up_id.in_([f.id for f in follow_ups]), Action.deleted_at.is_(None))
         .order_by(Action.id)
     ).all()
     for action, owner, escalated_code in rows:
@@ -630,19 +520,21 @@ def followup_document(
             }
         )
     alerts: dict[int, list[dict[str, Any]]] = {}
-    for alert, question_code in session.execute(
-        select(ZeroToleranceAlert, Question.code)
-        .join(Question, Question.id == ZeroToleranceAlert.question_id)
+    for alert in session.scalars(
+        select(ZeroToleranceAlert)
         .where(ZeroToleranceAlert.measurement_id == measurement.id)
+        .options(selectinload(ZeroToleranceAlert.questions))
         .order_by(ZeroToleranceAlert.id)
     ):
         alerts.setdefault(alert.unit_id, []).append(
             {
-                "question_id": question_code,
+                "questions": [q.code for q in alert.questions],
                 "opened": alert.opened_on.isoformat(),
                 "due": alert.due_on.isoformat(),
                 "reaction": alert.reaction or None,
                 "closed": alert.closed_at.isoformat() if alert.closed_at else None,
+                "closed_reason": alert.closed_reason or None,
+                "follow_up_on": _iso(alert.follow_up_on),
             }
         )
     document = []

@@ -9,17 +9,16 @@ clock says, so a run just after midnight UTC does not send yesterday's list.
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Action, ActionStatus, Role, RoleAssignment, User, ZeroToleranceAlert
+from app.services.mail import Mail, deliver
 from app.services.units import subtree_ids
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -61,7 +60,10 @@ def digests(session: Session, today: date) -> list[Digest]:
     open_actions = session.scalars(
         select(Action)
         .where(
-            Action.status < ActionStatus.DONE, Action.deadline.is_not(None), Action.deadline <= soon
+            Action.status < ActionStatus.DONE,
+            Action.deadline.is_not(None),
+            Action.deadline <= soon,
+            Action.deleted_at.is_(None),
         )
         .options(selectinload(Action.unit))
         .order_by(Action.deadline, Action.id)
@@ -85,7 +87,7 @@ def digests(session: Session, today: date) -> list[Digest]:
             select(ZeroToleranceAlert)
             .where(ZeroToleranceAlert.closed_at.is_(None))
             .options(
-                selectinload(ZeroToleranceAlert.unit), selectinload(ZeroToleranceAlert.question)
+                selectinload(ZeroToleranceAlert.unit), selectinload(ZeroToleranceAlert.questions)
             )
             .order_by(ZeroToleranceAlert.due_on)
         ).all()
@@ -131,7 +133,10 @@ def render(digest: Digest, base_url: str) -> tuple[str, str]:
     section(
         "Åbne nultoleranceadvarsler:",
         "Open zero-tolerance alerts:",
-        (f"{a.unit.name}: {a.question.text} ({a.due_on.isoformat()})" for a in digest.alerts),
+        (
+            f"{a.unit.name}: {'; '.join(q.text for q in a.questions)} ({a.due_on.isoformat()})"
+            for a in digest.alerts
+        ),
     )
     lines.append(f"{base_url.rstrip('/')}/board/?scope=mine")
     subject = "Kompas: det, der venter på dig" if danish else "Kompas: what is waiting for you"
@@ -140,29 +145,10 @@ def render(digest: Digest, base_url: str) -> tuple[str, str]:
 
 
 def send(found: list[Digest], settings: Mapping[str, str], base_url: str) -> int:
-    """E-mail the digests through SMTP; with no MAIL_SERVER set, write them to the log."""
-    server = settings.get("MAIL_SERVER", "")
-    messages = []
+    """E-mail the digests (app.services.mail: SMTP, or the log with no MAIL_SERVER set);
+    how many were sent."""
+    mails = []
     for digest in found:
         subject, body = render(digest, base_url)
-        message = EmailMessage()
-        message["Subject"] = subject
-        message["From"] = settings.get("MAIL_FROM", "kompas@localhost")
-        message["To"] = digest.user.email
-        message.set_content(body)
-        messages.append(message)
-    if not server:
-        for message in messages:
-            log.info(
-                "reminder for %s (no MAIL_SERVER set):\n%s", message["To"], message.get_content()
-            )
-        return len(messages)
-    port = int(settings.get("MAIL_PORT", "25"))
-    with smtplib.SMTP(server, port, timeout=30) as smtp:
-        if settings.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes"):
-            smtp.starttls()
-        if settings.get("MAIL_USERNAME"):
-            smtp.login(settings["MAIL_USERNAME"], settings.get("MAIL_PASSWORD", ""))
-        for message in messages:
-            smtp.send_message(message)
-    return len(messages)
+        mails.append(Mail(digest.user.email, subject, body))
+    return deliver(mails, settings)

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.domain import reports as domain
 from app.models import (
@@ -32,7 +32,6 @@ from app.models import (
     Measurement,
     Organisation,
     PlanTheme,
-    Question,
     ReportDraft,
     Step,
     StepState,
@@ -42,6 +41,7 @@ from app.models import (
 )
 from app.services import followup as followup_service
 from app.services import results as results_service
+from app.services.alerts import alert_state
 
 YEARS_BACK = 5  # measurements in the year-over-year charts
 LIST_LIMIT = 25  # rows of a list (re-measurements, alerts) before "and N more"
@@ -492,7 +492,7 @@ class AnnualReport:
 
     @property
     def alerts_answered_in_time(self) -> int:
-        return sum(c.answered for c in self.alert_counts)
+        return self.alerts_total - self.alerts_pending
 
     @property
     def goals_set(self) -> int:
@@ -890,41 +890,44 @@ def _alerts(
     names: dict[int, str],
     today: date,
 ) -> tuple[list[AlertCount], list[AlertLine], int, int]:
-    """Zero-tolerance alerts at shown units only, and whether each got a reaction in time:
-    counts per question, and the alerts without a reaction in time (the most overdue
-    first)."""
+    """Zero-tolerance alerts (one per unit) at shown units only, and whether each got a
+    reaction in time: per question, how many alerts name it and in which state; the alerts
+    without a reaction in time (the most overdue first); how many alerts, how many of them
+    pending. Alerts closed because their unit is gone are left out."""
     counts: dict[str, AlertCount] = {}
     order = {"overdue": 0, "answered_late": 1, "open": 2}
     pending: list[tuple[Any, ...]] = []
-    for unit_id, text, opened_on, due_on, reaction_on, closed_at in session.execute(
-        select(
-            ZeroToleranceAlert.unit_id, Question.text, ZeroToleranceAlert.opened_on,
-            ZeroToleranceAlert.due_on, ZeroToleranceAlert.reaction_on, ZeroToleranceAlert.closed_at,
-        )
-        .join(Question, Question.id == ZeroToleranceAlert.question_id)
+    total = 0
+    alerts = session.scalars(
+        select(ZeroToleranceAlert)
         .where(ZeroToleranceAlert.measurement_id == measurement.id)
-    ):  # fmt: skip
-        row = rows.get(unit_id)
-        if unit_id not in in_scope or row is None or not row.shown:
+        .options(selectinload(ZeroToleranceAlert.questions))
+        .order_by(ZeroToleranceAlert.id)
+    )
+    for alert in alerts:
+        row = rows.get(alert.unit_id)
+        if alert.unit_id not in in_scope or row is None or not row.shown:
             continue
-        # As followup.alert_state, on plain values.
-        if closed_at is not None:
-            in_time = reaction_on is not None and reaction_on <= due_on
-            state = "answered" if in_time else "answered_late"
-        else:
-            state = "overdue" if today > due_on else "open"
-        count = counts.setdefault(text, AlertCount(text))
-        count.total += 1
-        setattr(count, state, getattr(count, state) + 1)
+        state = alert_state(alert, today)
+        if state == "unit_gone":
+            continue
+        total += 1
+        texts = [q.text for q in alert.questions]
+        for text in texts:
+            count = counts.setdefault(text, AlertCount(text))
+            count.total += 1
+            setattr(count, state, getattr(count, state) + 1)
         if state != "answered":
-            pending.append((order[state], due_on, names.get(unit_id, ""), text, opened_on,
-                            reaction_on, state))  # fmt: skip
+            name = names.get(alert.unit_id, "")
+            pending.append(
+                (order[state], alert.due_on, name, "; ".join(texts), alert.opened_on,
+                 alert.reaction_on, state)
+            )  # fmt: skip
     pending.sort()
     lines = [
         AlertLine(name, text, opened_on, due_on, reaction_on, state)
         for _order, due_on, name, text, opened_on, reaction_on, state in pending[:LIST_LIMIT]
     ]
-    total = sum(c.total for c in counts.values())
     return list(counts.values()), lines, total, len(pending)
 
 
@@ -944,7 +947,7 @@ def _actions(
         )
         .join(FollowUp, FollowUp.id == Action.follow_up_id)
         .outerjoin(PlanTheme, PlanTheme.id == Action.theme_id)
-        .where(FollowUp.measurement_id == measurement.id)
+        .where(FollowUp.measurement_id == measurement.id, Action.deleted_at.is_(None))
     ):  # fmt: skip
         if unit_id not in in_scope:
             continue
@@ -1016,7 +1019,7 @@ def _effects(
         select(PlanTheme.title, Action.status, FollowUp.unit_id)
         .join(Action, Action.theme_id == PlanTheme.id)
         .join(FollowUp, FollowUp.id == PlanTheme.follow_up_id)
-        .where(FollowUp.measurement_id == previous.id)
+        .where(FollowUp.measurement_id == previous.id, Action.deleted_at.is_(None))
     ):
         theme = by_key.get((title or "").strip().casefold())
         if theme is None:

@@ -4,9 +4,11 @@ everything that hangs on them; a person's data can be exported and their login d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -22,7 +24,7 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
-from app.services import audit, prepared
+from app.services import audit, imports, prepared
 
 DEFAULT_RETENTION_YEARS = 5
 FORMER_USER = "former user"  # stored marker; shown translated
@@ -51,10 +53,68 @@ def expired(session: Session, today: date) -> list[Measurement]:
     )
 
 
-def purge(session: Session, actor: User | None, today: date) -> list[PurgedMeasurement]:
+def purge(
+    session: Session, actor: User | None, today: date, file_area: Path | None = None
+) -> list[PurgedMeasurement]:
     """Delete expired measurements and what hangs on them: results, figures, follow-ups,
     actions and their history, alerts, import logs, archived reports (by the database's
-    cascades). One audit event per measurement. Flushes; the caller commits."""
+    cascades). One audit event per measurement. Then the kept import files that can no longer
+    be restored (`purge_import_files`). Flushes; the caller commits."""
+    gone = _purge_measurements(session, actor, today)
+    from app.services.users import purge_deleted as purge_deleted_users
+
+    purge_deleted_users(session, actor, datetime.now(UTC))  # deleted users whose undo is over
+    if file_area is None and has_app_context():
+        file_area = imports.file_area(current_app.config, current_app.instance_path)
+    if file_area is not None:
+        purge_import_files(session, file_area, datetime.now(UTC))
+    return gone
+
+
+def purge_import_files(session: Session, file_area: Path, now: datetime) -> int:
+    """Remove kept import files older than 30 days that no "Gendan" can need any more: a file
+    stays while it is a measurement's current import, and for 30 days after an import
+    replaced it. Their logs forget the file. The number of files removed."""
+    if not file_area.is_dir():
+        return 0
+    needed: set[str] = set()
+    measurement_ids = session.scalars(
+        select(ImportLog.measurement_id)
+        .where(ImportLog.outcome == "imported", ImportLog.measurement_id.is_not(None))
+        .distinct()
+    )
+    for measurement_id in list(measurement_ids):
+        if measurement_id is None:
+            continue
+        logs = imports.imported_logs(session, measurement_id)
+        needed.add(logs[-1].stored_file)
+        needed.update(
+            restorable.log.stored_file
+            for restorable in imports.restorable_logs(
+                session, measurement_id, file_area, now
+            ).values()
+        )
+    oldest_kept = now.timestamp() - imports.RESTORE_PERIOD / timedelta(seconds=1)
+    removed = 0
+    for path in file_area.iterdir():
+        # A young file may belong to an import whose transaction is still running.
+        if path.name in needed or not path.is_file() or path.stat().st_mtime >= oldest_kept:
+            continue
+        path.unlink()
+        session.execute(
+            update(ImportLog).where(ImportLog.stored_file == path.name).values(stored_file="")
+        )
+        removed += 1
+    session.flush()
+    return removed
+
+
+def _purge_measurements(
+    session: Session, actor: User | None, today: date
+) -> list[PurgedMeasurement]:
+    from app.services.plan import purge_deleted
+
+    purge_deleted(session)  # actions deleted more than 30 days ago: "Fortryd" is over
     gone = []
     for measurement in expired(session, today):
         gone.append(PurgedMeasurement(measurement.id, measurement.name, measurement.year))
@@ -131,7 +191,14 @@ def export_user(session: Session, user: User) -> dict[str, Any]:
             for u in moves
         ],
         "alert_reactions": [
-            {"alert_id": r.id, "reaction": r.reaction, "on": iso(r.reaction_on)} for r in reactions
+            {
+                "alert_id": r.id,
+                "reaction": r.reaction,
+                "on": iso(r.reaction_on),
+                "involved": r.involved,
+                "follow_up_on": iso(r.follow_up_on),
+            }
+            for r in reactions
         ],
         "history": [
             {

@@ -15,9 +15,11 @@ import re
 import pytest
 from flask import Flask
 from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Organisation, OrganisationKind, Role, Unit
+from app.models import Organisation, OrganisationKind, PlanApproval, Role, Unit
+from app.services import approval as approval_service
 from app.services.users import assign_role, create_user
 from tests.browser.conftest import AxePage, look
 from tests.followup_data import measure
@@ -86,7 +88,7 @@ def action_row(tab: Page, title: str) -> Locator:
     return tab.get_by_role("row").filter(has=tab.get_by_role("rowheader", name=title))
 
 
-def test_leader_walks_a_unit_through_the_five_steps(page, measured: int) -> None:
+def test_leader_walks_a_unit_through_the_five_steps(page, live_app: Flask, measured: int) -> None:
     tab = page.page
     page.expect_console_error("status of 400")  # the forms sent back with their errors
     sign_in(tab, "leder@testby.dk")
@@ -177,13 +179,19 @@ def test_leader_walks_a_unit_through_the_five_steps(page, measured: int) -> None
     look(tab, "3-dialogue")
     page.check_accessibility()
 
-    # Any proposal becomes an action with one click.
-    proposal(tab, "Fast fredagsmøde").get_by_role("button", name=MAKE_ACTION).click()
+    # A proposal becomes an action with its owner and deadline in the same form (issue 18).
+    proposal(tab, "Fast fredagsmøde").get_by_role("link", name=MAKE_ACTION).click()
+    made = tab.get_by_role("form", name=MAKE_ACTION)
+    expect(made.get_by_label("Aktivitet")).to_have_value("Fast fredagsmøde")
+    made.get_by_label("Tovholder (en bruger)").select_option(label="Mads Berg")
+    made.get_by_label("Deadline").fill("2027-01-29")
+    page.check_accessibility()
+    made.get_by_role("button", name="Tilføj til handleplanen").click()
     expect(flash(tab, "Forslaget er nu en handling i handleplanen.")).to_be_visible()
     expect(proposal(tab, "Fast fredagsmøde")).to_contain_text("i handleplanen")
-    expect(proposal(tab, "Fast fredagsmøde").get_by_role("button")).to_have_count(0)
+    expect(proposal(tab, "Fast fredagsmøde").get_by_role("link", name=MAKE_ACTION)).to_have_count(0)
     expect(
-        proposal(tab, "Bedre introduktion").get_by_role("button", name=MAKE_ACTION)
+        proposal(tab, "Bedre introduktion").get_by_role("link", name=MAKE_ACTION)
     ).to_be_visible()
     page.check_accessibility()
 
@@ -191,6 +199,7 @@ def test_leader_walks_a_unit_through_the_five_steps(page, measured: int) -> None
     steps_nav(tab).get_by_role("link", name="Handleplan").click()
     tab.wait_for_url(f"**/followup/{measured}/A2/plan")
     expect(action_row(tab, "Fast fredagsmøde")).to_contain_text("Ikke startet")
+    expect(action_row(tab, "Fast fredagsmøde")).to_contain_text("Mads Berg")
     page.check_accessibility()
     form = tab.get_by_role("form", name="Tilføj et tema")
     form.get_by_label("Tema").fill("Min enhed – psykologisk tryghed")
@@ -239,11 +248,17 @@ def test_leader_walks_a_unit_through_the_five_steps(page, measured: int) -> None
     expect(row).to_contain_text("De første aftaler er lavet")
     page.check_accessibility()
 
-    # Approval by the work-environment organisation.
-    tab.get_by_label("Godkendt af").fill("AMO")
-    tab.get_by_role("button", name="Markér planen som godkendt").click()
-    expect(flash(tab, "Handleplanen er markeret som godkendt.")).to_be_visible()
-    expect(tab.get_by_text(re.compile(r"^Godkendt af AMO den "))).to_be_visible()
+    # Sent for approval to the department head, who approves it (his side of the round trip
+    # is tests/browser/test_approval_flow.py).
+    tab.locator("#approval").get_by_role("link", name="Send til godkendelse").click()
+    tab.get_by_role("button", name="Send til godkendelse").click()
+    expect(flash(tab, "Handleplanen er sendt til godkendelse hos Bo Holm.")).to_be_visible()
+    with live_app.app_context():
+        sent = db.session.scalars(select(PlanApproval)).one()
+        approval_service.decide(db.session, sent.approver, sent, approve=True)
+        db.session.commit()
+    tab.reload()
+    expect(tab.locator("#approval")).to_contain_text(re.compile(r"Godkendt af Bo Holm den "))
     look(tab, "4-plan")
     page.check_accessibility()
 
@@ -270,7 +285,7 @@ def test_leader_walks_a_unit_through_the_five_steps(page, measured: int) -> None
     # The follow-up page shows the five steps and the approval.
     tab.get_by_role("link", name="Opfølgning · APV 2026").click()
     tab.wait_for_url(f"**/followup/{measured}/A2/")
-    expect(tab.get_by_text(re.compile(r"^Handleplanen er godkendt af AMO"))).to_be_visible()
+    expect(tab.locator("#approval")).to_contain_text("Godkendt af Bo Holm den")
     look(tab, "6-hub-done")
     page.check_accessibility()
     states = step_states(tab)

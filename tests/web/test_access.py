@@ -59,6 +59,19 @@ COVERED_ELSEWHERE = {
     "api.measurement_results": "tests/web/test_results_web.py",
     "api.measurement_followup": "tests/web/test_followup_web.py",
     "auth.calendar_token": "tests/web/test_board_web.py",
+    **{
+        f"{name}": "tests/web/test_plan_in_one_place.py"
+        for name in (
+            "followup.theme followup.edit_theme followup.delete_theme followup.restore_theme"
+            " followup.action_row followup.edit_action followup.delete_action"
+            " followup.restore_action followup.plan_print followup.plan_pdf board.deleted"
+            " board.restore"
+        ).split()
+    },
+    **{
+        f"followup.{name}": "tests/web/test_approval.py"
+        for name in "send_for_approval approvals approval add_partner remove_partner".split()
+    },
     "results.overview_xlsx": "tests/web/test_reports_web.py",
     **{
         f"reports.{name}": "tests/web/test_reports_web.py"
@@ -82,7 +95,6 @@ COVERED_ELSEWHERE = {
             "proposal_to_action",
             "action_status",
             "escalate",
-            "approve",
             "invitation",
             "invitation_pdf",
             "alert",
@@ -98,6 +110,7 @@ COVERED_ELSEWHERE = {
 ADMIN_GETS = {
     "admin.export_user": "/admin/users/1/export.json",
     "admin.measurement": "/admin/measurements/1",
+    "admin.import_users": "/admin/users/import",
     "imports.staged": "/imports/staged/some-token",
     "imports.errors_csv": "/imports/staged/some-token/errors.csv",
 }
@@ -111,6 +124,10 @@ ADMIN_POSTS = {
     "admin.delete_role": "/admin/users/{me}/roles/1/delete",
     "admin.toggle_active": "/admin/users/{me}/active",
     "admin.set_password_link": "/admin/users/{me}/set-password-link",
+    "admin.invite_again": "/admin/users/{me}/invite",
+    "admin.undelete_user": "/admin/users/{me}/undelete",
+    "admin.preview_users": "/admin/users/import",
+    "admin.confirm_users": "/admin/users/import/confirm",
     "admin.create_measurement": "/admin/measurements",
 }
 
@@ -119,6 +136,7 @@ PUBLIC = {
     "auth.login",
     "auth.logout",
     "auth.set_password",
+    "auth.forgot_password",
     "board.calendar",  # the calendar feed: its long random token is the key
     "auth.language",
     "health.healthz",

@@ -25,12 +25,13 @@ from wtforms.fields.choices import SelectChoice
 from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.board import bp
 from app.blueprints.followup.forms import ActionForm
-from app.blueprints.followup.routes import STATUS_LABELS, _owner_choices
+from app.blueprints.followup.routes import STATUS_LABELS
 from app.extensions import db, htmx
 from app.models import Action, ActionStatus, PlanTheme, Role, Unit, User
 from app.policy import Permission as Can
 from app.policy import current_access, require
 from app.services import board as service
+from app.services import plan as plan_service
 from app.services import results as results_service
 from app.services import spreadsheets
 
@@ -200,9 +201,14 @@ def index() -> str:
     return render_template("board/index.html", **context)
 
 
-def _action_or_404(action_id: int) -> Action:
+def _action_or_404(action_id: int, *, deleted: bool = False) -> Action:
+    """The action, if the user may see it; a deleted one only where `deleted` asks for it."""
     action = db.session.get(Action, action_id)
-    if action is None or not service.may_see(db.session, current_access(), current_user, action):
+    if (
+        action is None
+        or (action.deleted_at is not None) != deleted
+        or not service.may_see(db.session, current_access(), current_user, action)
+    ):
         abort(404)
     return action
 
@@ -335,7 +341,10 @@ def edit(action_id: int) -> Any:
     form.theme_id.choices = [SelectChoice(0, str(_("— no theme —")))] + [
         SelectChoice(t.id, t.title) for t in themes
     ]
-    form.owner_user_id.choices = _owner_choices(action.unit)
+    form.owner_user_id.choices = [SelectChoice(0, str(_("— nobody chosen —")))] + [
+        SelectChoice(u.id, u.name)
+        for u in plan_service.owner_choices(db.session, action.unit, keep=action.owner)
+    ]
     if request.method == "GET":
         form.theme_id.data = action.theme_id or 0
         form.owner_user_id.data = action.owner_user_id or 0
@@ -370,24 +379,57 @@ def edit(action_id: int) -> Any:
             return redirect(url_for("board.detail", action_id=action.id))
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "board/edit.html", form=form, action=action, delete_form=EmptyForm()
+        "board/edit.html", form=form, action=action, undo_days=plan_service.UNDO_DAYS
     ), status
 
 
-@bp.post("/actions/<int:action_id>/delete")
+@bp.route("/actions/<int:action_id>/delete", methods=["GET", "POST"])
 @login_required
-def delete(action_id: int) -> Response:
+def delete(action_id: int) -> Any:
+    """GET asks first; POST marks the action deleted, and the next page offers "Fortryd"."""
     action = _action_or_404(action_id)
+    if not service.may_edit(db.session, current_access(), action):
+        abort(404)
+    form = EmptyForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template(
+            "board/delete.html", action=action, form=form, undo_days=plan_service.UNDO_DAYS
+        ), (400 if request.method == "POST" else 200)
+    plan_service.delete_action(db.session, current_user, action)
+    db.session.commit()
+    return redirect(url_for("board.deleted", action_id=action.id))
+
+
+@bp.get("/actions/<int:action_id>/deleted")
+@login_required
+def deleted(action_id: int) -> str:
+    action = _action_or_404(action_id, deleted=True)
+    if not service.may_edit(db.session, current_access(), action):
+        abort(404)
+    return render_template(
+        "board/deleted.html",
+        action=action,
+        form=EmptyForm(),
+        undo_until=plan_service.undo_until(action),
+    )
+
+
+@bp.post("/actions/<int:action_id>/restore")
+@login_required
+def restore(action_id: int) -> Response:
+    action = _action_or_404(action_id, deleted=True)
     if (
         not service.may_edit(db.session, current_access(), action)
         or not EmptyForm().validate_on_submit()
     ):
         abort(404)
-    title = action.title
-    service.delete_action(db.session, current_user, action)
+    try:
+        plan_service.restore_action(db.session, current_user, action)
+    except plan_service.FollowUpError:
+        abort(404)
     db.session.commit()
-    flash(_("“%(title)s” was deleted.", title=title), "success")
-    return redirect(url_for("board.index"))
+    flash(_("“%(title)s” is back.", title=action.title), "success")
+    return redirect(url_for("board.detail", action_id=action.id))
 
 
 EXPORT_COLUMNS = (
@@ -412,7 +454,7 @@ def _export_rows() -> list[list[Any]]:
             c.unit.name,
             c.theme,
             c.owner,
-            c.action.deadline.isoformat() if c.action.deadline else "",
+            c.action.deadline,  # a date cell in the spreadsheet, YYYY-MM-DD in the CSV
             str(STATUS_LABELS[ActionStatus(c.action.status)]),
             c.escalated_to,
             c.action.last_comment,
@@ -428,13 +470,22 @@ def _headers() -> list[str]:
 @bp.get("/export.csv")
 @login_required
 def export_csv() -> Response:
-    return spreadsheets.csv_response(_headers(), _export_rows(), "handlinger.csv")
+    return spreadsheets.csv_response(_headers(), _export_rows(), _export_name("csv"))
 
 
 @bp.get("/export.xlsx")
 @login_required
 def export_xlsx() -> Response:
-    return spreadsheets.xlsx_response("Handlinger", _headers(), _export_rows(), "handlinger.xlsx")
+    return spreadsheets.xlsx_response(
+        _("Actions"), _headers(), _export_rows(), _export_name("xlsx")
+    )
+
+
+def _export_name(extension: str) -> str:
+    """`kompas-handlinger-<unit code, or "mine">-<date>`: which part of the board it holds."""
+    wanted, unit = _board_scope(request.args)
+    part = _("mine") if wanted.scope == "mine" else (unit.code if unit is not None else "")
+    return spreadsheets.export_file_name(_("actions"), part, extension=extension)
 
 
 @bp.get("/calendar/<token>.ics")

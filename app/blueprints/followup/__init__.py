@@ -2,6 +2,10 @@ from flask import Blueprint
 
 bp = Blueprint("followup", __name__, url_prefix="/followup")
 
-from app.blueprints.followup import routes  # noqa: E402, F401
-from app.blueprints.followup import approval  # noqa: E402, F401
-from app.blueprints.followup import alert_list  # noqa: E402, F401
+from app.blueprints.followup import (  # noqa: E402, F401 - routes register on bp
+    alert_list,
+    alert_reaction,
+    approval,
+    plan,
+    routes,
+)

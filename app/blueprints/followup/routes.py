@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import DateField
 from wtforms.fields.choices import SelectChoice
@@ -22,16 +23,12 @@ from wtforms.fields.choices import SelectChoice
 from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.followup import bp
 from app.blueprints.followup.forms import (
-    ActionForm,
     AnalysisForm,
-    ApproveForm,
     DialogueForm,
     EscalateForm,
     EvaluationForm,
     PreparationForm,
-    ReactionForm,
     StatusForm,
-    ThemeForm,
 )
 from app.blueprints.results.routes import chosen_measurement
 from app.extensions import db, htmx
@@ -41,6 +38,7 @@ from app.models import (
     ActionStatus,
     FollowUp,
     Measurement,
+    OrganisationKind,
     RoleAssignment,
     Step,
     StepState,
@@ -48,14 +46,16 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
-from app.policy import OWNER_ROLES, current_access, may, require, unit_or_404
 from app.policy import Permission as Can
+from app.policy import current_access, require, unit_or_404
+from app.services import alerts as alert_service
 from app.services import board as board_service
 from app.services import followup as service
+from app.services import plan as plan_service
 from app.services import results as results_service
 from app.services import spreadsheets, todo
-from app.services.units import breadcrumbs, subtree_select
-from app.vocabulary import colour_label
+from app.services.units import breadcrumbs
+from app.vocabulary import colour_label, organisation_kind
 
 STEP_FORMS = {
     Step.ANALYSIS: AnalysisForm,
@@ -88,6 +88,29 @@ DEFAULT_AGENDA = _l(
     "1. Welcome and ground rules\n2. Individual reflection\n"
     "3. Joint dialogue on the chosen themes\n4. Action plans and agreements"
 )
+# A school holds the dialogue with a class and its students.
+SCHOOL_INVITATION = _l(
+    "Dear students,\n\nYou are invited to a dialogue in the class about the results of the "
+    "wellbeing survey. Before we meet, please think about:\n"
+    "- What gives you energy at school, and what takes it?\n"
+    "- What surprised you in the class's results?\n"
+    "- What should the class work on first, and what can you contribute?\n"
+)
+SCHOOL_AGENDA = _l(
+    "1. Welcome and ground rules\n2. Individual reflection\n"
+    "3. Dialogue in the class on the chosen themes\n4. The class's actions and agreements"
+)
+
+
+def preparation_template() -> dict[str, str]:
+    """The preparation step's template text, in the organisation's words (a school's for a
+    class and its students, a municipality's for the workplace)."""
+    school = organisation_kind() == OrganisationKind.SCHOOL
+    return {
+        "invitation": str(SCHOOL_INVITATION if school else DEFAULT_INVITATION),
+        "agenda": str(SCHOOL_AGENDA if school else DEFAULT_AGENDA),
+        "duration": str(_("2½–3 hours")),
+    }
 
 
 def _context(measurement_id: int, code: str, action: Can) -> tuple[Measurement, Unit]:
@@ -131,10 +154,12 @@ def hub(measurement_id: int, code: str) -> str:
     follow_up = service.find(db.session, measurement, unit)
     figures = service.unit_figures(db.session, measurement, unit)
     alerts = db.session.scalars(
-        select(ZeroToleranceAlert).where(
+        select(ZeroToleranceAlert)
+        .where(
             ZeroToleranceAlert.measurement_id == measurement.id,
             ZeroToleranceAlert.unit_id == unit.id,
         )
+        .options(selectinload(ZeroToleranceAlert.questions))
     ).all()
     route = service.routing(db.session, measurement, unit, figures) if figures is not None else None
     return render_template(
@@ -142,7 +167,7 @@ def hub(measurement_id: int, code: str) -> str:
         figures=figures,
         route=route,
         alerts=alerts,
-        alert_state=service.alert_state,
+        alert_state=alert_service.alert_state,
         department_leaders=_department_leaders(follow_up),
         start_form=EmptyForm(),
         **_common(measurement, unit, follow_up),
@@ -227,6 +252,8 @@ def _prepare_form(
 def step(measurement_id: int, code: str, step: str) -> Any:
     which = _step_or_404(step)
     if which == Step.PLAN:
+        from app.blueprints.followup.plan import plan  # the plan's routes live there
+
         return plan(measurement_id, code)
     measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
     follow_up = _followup_or_404(measurement, unit)
@@ -269,11 +296,15 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         else:
             status = 400
     else:
+        if which == Step.PREPARATION and common["may_edit"]:
+            # Stored when first shown, so the printed invitation never has an empty agenda
+            # (issue 18), whether or not anyone typed in the form.
+            if plan_service.keep_template_text(record, preparation_template()):
+                db.session.commit()
         data = dict(record.data or {})
         if which == Step.PREPARATION:
-            data.setdefault("invitation", str(DEFAULT_INVITATION))
-            data.setdefault("agenda", str(DEFAULT_AGENDA))
-            data.setdefault("duration", "2½–3 timer")
+            for name, text in preparation_template().items():
+                data.setdefault(name, text)
         data["state"] = (
             record.state.value if record.state != StepState.NOT_STARTED else "in_progress"
         )
@@ -289,7 +320,9 @@ def step(measurement_id: int, code: str, step: str) -> Any:
     if which == Step.EVALUATION:
         actions = list(
             db.session.scalars(
-                select(Action).where(Action.follow_up_id == follow_up.id).order_by(Action.id)
+                select(Action)
+                .where(Action.follow_up_id == follow_up.id, Action.deleted_at.is_(None))
+                .order_by(Action.id)
             )
         )
     proposals = []
@@ -318,7 +351,9 @@ def step(measurement_id: int, code: str, step: str) -> Any:
 
 def _save_action_evaluation(follow_up: FollowUp) -> None:
     """Each action's effect (1-5) and whether it carries over to next year's plan."""
-    for action in db.session.scalars(select(Action).where(Action.follow_up_id == follow_up.id)):
+    for action in db.session.scalars(
+        select(Action).where(Action.follow_up_id == follow_up.id, Action.deleted_at.is_(None))
+    ):
         effect = request.form.get(f"effect-{action.id}", "")
         rating = int(effect) if effect.isdigit() and 1 <= int(effect) <= 5 else None
         carry = request.form.get(f"carry-{action.id}") == "1"
@@ -337,155 +372,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _owner_choices(unit: Unit) -> list[SelectChoice]:
-    """The owner list: active members and leaders of the unit and the units below it
-    (policy.OWNER_ROLES); committee and board own nothing."""
-    users = db.session.scalars(
-        select(User)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(
-            RoleAssignment.unit_id.in_(subtree_select([unit.id])),
-            RoleAssignment.role.in_(sorted(OWNER_ROLES)),
-            User.active.is_(True),
-        )
-        .distinct()
-        .order_by(User.name)
-    ).all()
-    return [SelectChoice(0, str(_("— nobody chosen —")))] + [
-        SelectChoice(u.id, u.name) for u in users
-    ]
-
-
-def _plan_forms(follow_up: FollowUp, unit: Unit) -> tuple[ThemeForm, ActionForm]:
-    action_form = ActionForm(prefix="action")
-    action_form.theme_id.choices = [SelectChoice(0, str(_("— no theme —")))] + [
-        SelectChoice(t.id, t.title) for t in follow_up.themes
-    ]
-    action_form.owner_user_id.choices = _owner_choices(unit)
-    return ThemeForm(prefix="theme"), action_form
-
-
-def plan(
-    measurement_id: int,
-    code: str,
-    theme_form: ThemeForm | None = None,
-    action_form: ActionForm | None = None,
-    status: int = 200,
-) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    default_theme, default_action = _plan_forms(follow_up, unit)
-    if action_form is not None:
-        action_form.theme_id.choices = default_action.theme_id.choices
-        action_form.owner_user_id.choices = default_action.owner_user_id.choices
-    figures = service.unit_figures(db.session, measurement, unit)
-    unthemed = db.session.scalars(
-        select(Action).where(Action.follow_up_id == follow_up.id, Action.theme_id.is_(None))
-    ).all()
-    escalated_here = db.session.scalars(
-        select(Action).where(Action.escalated_to_unit_id == unit.id)
-    ).all()
-    return render_template(
-        "followup/plan.html",
-        theme_form=theme_form or default_theme,
-        action_form=action_form or default_action,
-        approve_form=ApproveForm(),
-        status_form=StatusForm(),
-        button_form=EmptyForm(),
-        figures=figures,
-        unthemed=unthemed,
-        escalated_here=escalated_here,
-        record=service.step_of(follow_up, Step.PLAN),
-        active_step=Step.PLAN,
-        **_common(measurement, unit, follow_up),
-    ), status
-
-
-@bp.post("/<int:measurement_id>/<code>/plan/themes")
-@login_required
-def add_theme(measurement_id: int, code: str) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    form = ThemeForm(prefix="theme")
-    if not form.validate_on_submit():
-        return plan(measurement_id, code, theme_form=form, status=400)
-    figures = service.unit_figures(db.session, measurement, unit)
-    title = (form.title.data or "").strip()
-    current = figures.indicators.get(title) if figures is not None and figures.shown else None
-    service.add_theme(
-        db.session,
-        current_user,
-        follow_up,
-        title=title,
-        current_score=current,
-        target_score=float(form.target_score.data) if form.target_score.data is not None else None,
-        goal=form.goal.data or "",
-        approach=form.approach.data or "",
-    )
-    service.save_step(db.session, current_user, follow_up, Step.PLAN, {})
-    db.session.commit()
-    flash(_("The theme was added."), "success")
-    return redirect(
-        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
-        + "#themes"
-    )
-
-
-@bp.post("/<int:measurement_id>/<code>/plan/actions")
-@login_required
-def add_action(measurement_id: int, code: str) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    form = _plan_forms(follow_up, unit)[1]
-    if not form.validate_on_submit():
-        return plan(measurement_id, code, action_form=form, status=400)
-    theme = next((t for t in follow_up.themes if t.id == form.theme_id.data), None)
-    owner = db.session.get(User, form.owner_user_id.data) if form.owner_user_id.data else None
-    service.add_action(
-        db.session,
-        current_user,
-        follow_up,
-        title=form.title.data or "",
-        theme=theme,
-        owner=owner,
-        owner_name=form.owner_name.data or "",
-        deadline=form.deadline.data,
-    )
-    service.save_step(db.session, current_user, follow_up, Step.PLAN, {})
-    db.session.commit()
-    flash(_("The action was added."), "success")
-    return redirect(
-        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
-        + "#actions"
-    )
-
-
-@bp.post("/<int:measurement_id>/<code>/dialogue/proposals/<int:index>")
-@login_required
-def proposal_to_action(measurement_id: int, code: str, index: int) -> Response:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    record = service.step_of(follow_up, Step.DIALOGUE)
-    proposals = [p.strip() for p in (record.data or {}).get("proposals", "").splitlines()]
-    proposals = [p for p in proposals if p]
-    if not 0 <= index < len(proposals):
-        abort(404)
-    service.add_action(db.session, current_user, follow_up, title=proposals[index][:300])
-    converted = set((record.data or {}).get("converted", []))
-    converted.add(index)
-    record.data = {**record.data, "converted": sorted(converted)}
-    db.session.commit()
-    flash(_("The proposal is now an action in the action plan."), "success")
-    return redirect(
-        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="dialogue")
-    )
-
-
 def _action_or_404(follow_up: FollowUp, action_id: int) -> Action:
     action = db.session.get(Action, action_id)
-    if action is None or action.follow_up_id != follow_up.id:
+    if action is None or action.follow_up_id != follow_up.id or action.deleted_at is not None:
         abort(404)
     return action
 
@@ -567,26 +456,6 @@ def escalate(measurement_id: int, code: str, action_id: int) -> Any:
     ), (400 if request.method == "POST" else 200)
 
 
-@bp.post("/<int:measurement_id>/<code>/plan/approve")
-@login_required
-def approve(measurement_id: int, code: str) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    form = ApproveForm()
-    if not form.validate_on_submit():
-        flash(_("Say who approved the plan."), "error")
-        return redirect(
-            url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
-            + "#approval"
-        )
-    service.approve(db.session, current_user, follow_up, form.body.data or "")
-    db.session.commit()
-    flash(_("The action plan is marked as approved."), "success")
-    return redirect(
-        url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
-    )
-
-
 @bp.get("/<int:measurement_id>/<code>/invitation")
 @login_required
 def invitation(measurement_id: int, code: str) -> str:
@@ -594,42 +463,10 @@ def invitation(measurement_id: int, code: str) -> str:
     follow_up = _followup_or_404(measurement, unit)
     record = service.step_of(follow_up, Step.PREPARATION)
     return render_template(
-        "followup/invitation.html", data=record.data or {}, **_common(measurement, unit, follow_up)
+        "followup/invitation.html",
+        data={**preparation_template(), **(record.data or {})},
+        **_common(measurement, unit, follow_up),
     )
-
-
-@bp.route("/alerts/<int:alert_id>", methods=["GET", "POST"])
-@login_required
-def alert(alert_id: int) -> Any:
-    record = db.session.get(ZeroToleranceAlert, alert_id)
-    if record is None or not may(Can.VIEW_FOLLOWUP, record.unit_id):
-        abort(404)
-    may_edit = may(Can.EDIT_FOLLOWUP, record.unit_id)
-    form = ReactionForm()
-    if request.method == "POST":
-        if not may_edit or record.closed_at is not None:
-            abort(404)
-        if form.validate_on_submit():
-            service.record_reaction(
-                db.session,
-                current_user,
-                record,
-                reaction=form.reaction.data or "",
-                reaction_on=form.reaction_on.data,
-                involved=form.involved.data or "",
-            )
-            db.session.commit()
-            flash(_("The reaction is recorded and the alert is closed."), "success")
-            return redirect(
-                url_for("followup.hub", measurement_id=record.measurement_id, code=record.unit.code)
-            )
-    return render_template(
-        "followup/alert.html",
-        alert=record,
-        form=form,
-        may_edit=may_edit,
-        state=service.alert_state(record, date.today()),
-    ), (400 if request.method == "POST" else 200)
 
 
 # --- the overview for HR, committees and department heads -----------------------------------
@@ -760,12 +597,14 @@ OVERVIEW_COLUMNS = (
     _l("Actions under way"),
     _l("Actions done"),
     _l("Overdue actions"),
-    _l("Open zero-tolerance alerts"),
+    _l("Open alerts"),
     _l("Approved"),
 )
 
 
 def _overview_table() -> tuple[Measurement, list[list[Any]]]:
+    """The overview's rows for the exports, in the page's words: "Not shown" and "Not
+    started" where the page says so, the step's and the traffic light's names."""
     measurement, entries, _measurements = _overview_entries()
     if measurement is None:
         abort(404)
@@ -776,11 +615,11 @@ def _overview_table() -> tuple[Measurement, list[list[Any]]]:
             [
                 e.unit.code,
                 e.unit.name,
-                colour_label(e.figures.colour) if shown else "",
+                colour_label(e.figures.colour) if shown else _("Not shown"),
                 round(e.figures.overall_score, 1)
                 if shown and e.figures.overall_score is not None
-                else "",
-                str(STEP_TITLES[e.step]),
+                else None,
+                str(STEP_TITLES[e.step]) if e.follow_up else _("Not started"),
                 "" if e.plan_on_time is None else (_("Yes") if e.plan_on_time else _("No")),
                 e.actions.get(0, 0),
                 sum(e.actions.get(s, 0) for s in (1, 2, 3)),
@@ -797,19 +636,18 @@ def _overview_table() -> tuple[Measurement, list[list[Any]]]:
 @login_required
 def overview_csv() -> Response:
     measurement, rows = _overview_table()
-    return spreadsheets.csv_response(
-        [str(c) for c in OVERVIEW_COLUMNS], rows, f"opfoelgning-{measurement.year}.csv"
-    )
+    name = spreadsheets.export_file_name(_("follow-up"), measurement.name.lower(), extension="csv")
+    return spreadsheets.csv_response([str(c) for c in OVERVIEW_COLUMNS], rows, name)
 
 
 @bp.get("/overview.xlsx")
 @login_required
 def overview_xlsx() -> Response:
     measurement, rows = _overview_table()
+    name = spreadsheets.export_file_name(_("follow-up"), measurement.name.lower(), extension="xlsx")
     return spreadsheets.xlsx_response(
-        _("Follow-up"), [str(c) for c in OVERVIEW_COLUMNS], rows,
-        f"opfoelgning-{measurement.year}.xlsx",
-    )  # fmt: skip
+        _("Follow-up"), [str(c) for c in OVERVIEW_COLUMNS], rows, name
+    )
 
 
 @bp.get("/<int:measurement_id>/<code>/invitation.pdf")
@@ -825,7 +663,7 @@ def invitation_pdf(measurement_id: int, code: str) -> Response:
 
     measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
     follow_up = _followup_or_404(measurement, unit)
-    data = dict(service.step_of(follow_up, Step.PREPARATION).data or {})
+    data = {**preparation_template(), **(service.step_of(follow_up, Step.PREPARATION).data or {})}
     meeting_day = None
     if data.get("meeting_date"):
         try:
