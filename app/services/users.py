@@ -1,13 +1,18 @@
-"""Creating users and changing their roles; every change is audited."""
+"""Creating users and changing their roles, deleting them undoably; every change is audited."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import desc, select
 from sqlalchemy.orm import Session
 
-from app.models import Role, RoleAssignment, Unit, User
+from app.models import AuditEvent, Role, RoleAssignment, Unit, User
 from app.services import audit
 from app.services.passwords import set_password
+
+# A deleted user can be brought back for this long; the retention purge then deletes for good.
+UNDO_DAYS = 30
 
 
 class UserError(ValueError):
@@ -95,3 +100,69 @@ def set_active(session: Session, actor: User | None, user: User, active: bool) -
     audit.record(
         session, actor, "user.activated" if active else "user.deactivated", "user", user.id
     )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes for timezone-aware columns; they are UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def undo_until(user: User) -> datetime | None:
+    """Until when a deleted user can be brought back (None: not deleted)."""
+    if user.deleted_at is None:
+        return None
+    return _aware(user.deleted_at) + timedelta(days=UNDO_DAYS)
+
+
+def mark_deleted(session: Session, actor: User | None, user: User, now: datetime) -> None:
+    """Delete a user undoably: the account is deactivated and signed out everywhere at once
+    (so it drops out of owner choices, reminders and sign-in), and the retention purge
+    deletes it for good after UNDO_DAYS. Raises UserError("self") or ("last_admin")."""
+    if actor is not None and actor.id == user.id:
+        raise UserError("self")
+    if user.deleted_at is not None:
+        return
+    is_admin = any(assignment.role == Role.ADMIN for assignment in user.roles)
+    if is_admin and user.active and not _another_admin_remains(session, user.id, None):
+        raise UserError("last_admin")
+    audit.record(session, actor, "user.deletion_marked", "user", user.id, was_active=user.active)
+    user.deleted_at = now
+    user.active = False
+    user.end_sessions()
+    session.flush()
+
+
+def undo_delete(session: Session, actor: User | None, user: User, now: datetime) -> None:
+    """Bring a deleted user back as they were (active or not). Raises UserError("too_late")
+    when the undo period is over or the user was not deleted."""
+    until = undo_until(user)
+    if until is None or until <= now:
+        raise UserError("too_late")
+    marked = session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "user.deletion_marked",
+            AuditEvent.object_type == "user",
+            AuditEvent.object_id == user.id,
+        )
+        .order_by(desc(AuditEvent.at), desc(AuditEvent.id))
+        .limit(1)
+    )
+    user.active = bool(marked.details.get("was_active", True)) if marked else True
+    user.deleted_at = None
+    audit.record(session, actor, "user.deletion_undone", "user", user.id)
+    session.flush()
+
+
+def purge_deleted(session: Session, actor: User | None, now: datetime) -> int:
+    """Delete for good the users deleted more than UNDO_DAYS ago, with the one deletion rule
+    (retention.delete_user: references go, written words stay); how many."""
+    from app.services.retention import delete_user
+
+    cutoff = now - timedelta(days=UNDO_DAYS)
+    gone = session.scalars(
+        select(User).where(User.deleted_at.is_not(None), User.deleted_at <= cutoff)
+    ).all()
+    for user in gone:
+        delete_user(session, actor, user)
+    return len(gone)

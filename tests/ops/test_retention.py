@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
-from app.services import followup, retention
+from app.services import followup, retention, users
 from tests.conftest import login
 from tests.followup_data import measure
 
@@ -93,7 +93,11 @@ def test_export_and_delete_a_user(app: Flask, client: FlaskClient, two_years, ma
     assert [a["title"] for a in data["actions_owned"]] == ["Handling 2026"]
     assert data["status_updates"][0]["comment"] == "Lise Lund tager den"
     assert client.post(f"/admin/users/{lise.id}/delete").status_code == 302
-    with app.app_context():
+    with app.app_context():  # undoable for 30 days; then the purge deletes for good
+        assert db.session.get(User, lise.id).deleted_at is not None
+        later = datetime.now(UTC) + timedelta(days=users.UNDO_DAYS + 1)
+        assert users.purge_deleted(db.session, None, later) == 1
+        db.session.commit()
         assert db.session.get(User, lise.id) is None
         action = db.session.get(Action, action_id)
         assert action.owner_user_id is None and action.owner_name == retention.FORMER_USER

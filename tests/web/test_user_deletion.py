@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import Flask
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Action, FollowUpStep, Role, Step, Unit, User
 from app.services import followup as followup_service
+from app.services import users
 from tests.conftest import login
 from tests.followup_data import measure
 
@@ -46,6 +49,9 @@ def test_deleting_a_user_never_rewrites_what_people_wrote(
         with app.app_context():
             user_id = db.session.scalar(select(User.id).where(User.email == email))
         assert client.post(f"/admin/users/{user_id}/delete").status_code == 302
+    with app.app_context():  # undoable for 30 days; then the retention purge deletes for good
+        assert users.purge_deleted(db.session, None, datetime.now(UTC) + timedelta(days=31)) == 2
+        db.session.commit()
     with app.app_context():
         step = db.session.scalar(select(FollowUpStep).where(FollowUpStep.step == Step.ANALYSIS))
         assert step.data == {"strengths": NOTE, "notes": "e-mail til alle"}

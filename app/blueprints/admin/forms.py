@@ -33,6 +33,9 @@ class UserForm(KompasForm):
     language = SelectField(
         _l("Language"), choices=[SelectChoice("da", "Dansk"), SelectChoice("en", "English")]
     )
+    invite = BooleanField(
+        _l("Send an invitation e-mail with a link to set the password"), default=True
+    )
 
 
 class RoleForm(KompasForm):
@@ -41,7 +44,10 @@ class RoleForm(KompasForm):
         validators=[DataRequired(), Length(max=100)],
         description=_l("The unit id, e.g. AK-BF. Start typing to pick from the list."),
     )
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value) for r in Role])
+    # The least powerful role is the one offered: giving HR's rights takes a deliberate choice.
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice(r.value) for r in Role], default=Role.MEMBER.value
+    )
 
 
 class EmptyForm(KompasForm):

@@ -1,6 +1,17 @@
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from datetime import UTC, datetime, timedelta
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, or_, select
@@ -11,15 +22,29 @@ from wtforms.fields.choices import SelectChoice
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import EmptyForm, MeasurementForm, RoleForm, UserForm
 from app.extensions import db
-from app.models import Measurement, Questionnaire, Role, RoleAssignment, Unit, User
+from app.models import (
+    Action,
+    Measurement,
+    Organisation,
+    Questionnaire,
+    Role,
+    RoleAssignment,
+    Unit,
+    User,
+)
 from app.policy import Permission, require
-from app.services import audit, passwords, spreadsheets
+from app.services import audit, passwords, spreadsheets, user_mail
+from app.services.mail import Mail, deliver
 from app.services.users import (
+    UNDO_DAYS,
     UserError,
     assign_role,
     create_user,
+    mark_deleted,
     remove_role,
     set_active,
+    undo_delete,
+    undo_until,
 )
 from app.vocabulary import role_label
 
@@ -38,15 +63,37 @@ def _role_choices() -> list[SelectChoice]:
 
 @bp.get("/users")
 def users() -> str:
-    query = request.args.get("q", "").strip()
-    stmt = select(User).options(selectinload(User.roles).selectinload(RoleAssignment.unit))
+    return _render_users(UserForm(), request.args.get("q", "").strip())[0]
+
+
+def _render_users(form: UserForm, query: str, status: int = 200) -> tuple[str, int]:
+    """The users list (deleted users apart, with their undo while it lasts)."""
+    stmt = (
+        select(User)
+        .where(User.deleted_at.is_(None))
+        .options(selectinload(User.roles).selectinload(RoleAssignment.unit))
+    )
     if query:
         like = f"%{query.lower()}%"
         stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
     page = db.paginate(stmt.order_by(User.name), per_page=USERS_PER_PAGE, error_out=False)
+    undo_from = datetime.now(UTC) - timedelta(days=UNDO_DAYS)
+    deleted = db.session.scalars(
+        select(User)
+        .where(User.deleted_at.is_not(None), User.deleted_at > undo_from)
+        .order_by(User.deleted_at.desc())
+        .limit(USERS_PER_PAGE)
+    ).all()
     return render_template(
-        "admin/users.html", page=page, query=query, form=UserForm(), role_label=role_label
-    )
+        "admin/users.html",
+        page=page,
+        query=query,
+        form=form,
+        role_label=role_label,
+        deleted=deleted,
+        undo_until=undo_until,
+        button_form=EmptyForm(),
+    ), status
 
 
 @bp.post("/users")
@@ -64,19 +111,40 @@ def create() -> str | Response:
         except UserError:
             form.email.errors = [_("A user with this e-mail exists already.")]
         else:
+            invitation = invite(user) if form.invite.data else None
             db.session.commit()
-            flash(
-                _(
-                    "%(name)s was created. Give them a role and a set-password link.",
-                    name=user.name,
-                ),
-                "success",
-            )
+            if invitation is not None:
+                deliver([invitation], current_app.config)
+                flash(
+                    _(
+                        "%(name)s was created and invited by e-mail. Give them a role.",
+                        name=user.name,
+                    ),
+                    "success",
+                )
+            else:
+                flash(
+                    _(
+                        "%(name)s was created. Give them a role and send an invitation.",
+                        name=user.name,
+                    ),
+                    "success",
+                )
             return redirect(url_for("admin.user", user_id=user.id))
-    page = db.paginate(select(User).order_by(User.name), per_page=USERS_PER_PAGE, error_out=False)
-    return render_template(
-        "admin/users.html", page=page, query="", form=form, role_label=role_label
-    ), 400  # type: ignore[return-value]
+    return _render_users(form, query="", status=400)  # type: ignore[return-value]
+
+
+def invite(user: User) -> Mail:
+    """A new set-password link (older ones stop working) in an invitation e-mail; the caller
+    commits, then sends."""
+    token = passwords.make_set_password_token(user)
+    user.invited_at = datetime.now(UTC)
+    audit.record(db.session, current_user, "user.invited", "user", user.id)
+    link = url_for("auth.set_password", token=token, _external=True)
+    organisation = db.session.scalar(select(Organisation.name).order_by(Organisation.id).limit(1))
+    return user_mail.invitation(
+        user, link, current_app.config["SET_PASSWORD_LINK_HOURS"], organisation or ""
+    )
 
 
 def _user_or_404(user_id: int) -> User:
@@ -108,6 +176,8 @@ def _render_user(
         unit_options=unit_options,
         link=link,
         role_label=role_label,
+        undo_until=undo_until,
+        undo_days=UNDO_DAYS,
     ), status
 
 
@@ -190,6 +260,24 @@ def set_password_link(user_id: int) -> tuple[str, int]:
         login_user(user)  # an admin making their own link stays signed in here
     link = url_for("auth.set_password", token=token, _external=True)
     return _render_user(user, link=link)
+
+
+@bp.post("/users/<int:user_id>/invite")
+def invite_again(user_id: int) -> Response:
+    """Send the invitation e-mail again, with a new link (the older one stops working)."""
+    user = _user_or_404(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not user.active:
+        flash(_("%(name)s is deactivated: activate them first.", name=user.name), "error")
+        return redirect(url_for("admin.user", user_id=user.id))
+    invitation = invite(user)
+    db.session.commit()
+    if user.id == current_user.id:
+        login_user(user)  # an admin inviting themself stays signed in here
+    deliver([invitation], current_app.config)
+    flash(_("The invitation was sent to %(email)s.", email=user.email), "success")
+    return redirect(url_for("admin.user", user_id=user.id))
 
 
 @bp.get("/measurements")
@@ -317,24 +405,60 @@ def export_user(user_id: int) -> Response:
     return response
 
 
-@bp.post("/users/<int:user_id>/delete")
-def delete_user(user_id: int) -> Response:
-    from app.services.retention import delete_user as remove
-
+@bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
+def delete_user(user_id: int) -> str | Response:
+    """Asks first (GET: what happens), then deletes undoably: the account is deactivated at
+    once and deleted for good by the retention purge after UNDO_DAYS days."""
     user = _user_or_404(user_id)
+    if request.method == "GET":
+        if user.deleted_at is not None:
+            return redirect(url_for("admin.user", user_id=user.id))
+        owned = db.session.scalar(
+            select(func.count(Action.id)).where(
+                Action.owner_user_id == user.id, Action.deleted_at.is_(None)
+            )
+        )
+        return render_template(
+            "admin/user_delete.html",
+            user=user,
+            owned=owned or 0,
+            days=UNDO_DAYS,
+            button_form=EmptyForm(),
+        )
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if user.id == current_user.id:
-        flash(_("You cannot delete yourself."), "error")
+    try:
+        mark_deleted(db.session, current_user, user, datetime.now(UTC))
+    except UserError as refused:
+        flash(
+            _("You cannot delete yourself.")
+            if str(refused) == "self"
+            else _("You are the last administrator: make someone else an administrator first."),
+            "error",
+        )
         return redirect(url_for("admin.user", user_id=user.id))
-    name = user.name
-    remove(db.session, current_user, user)
     db.session.commit()
     flash(
         _(
-            "%(name)s was deleted. Actions they owned now show “former user”.",
-            name=name,
+            "%(name)s was deleted and can no longer sign in. You can undo this for %(n)d days.",
+            name=user.name,
+            n=UNDO_DAYS,
         ),
         "success",
     )
     return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/undelete")
+def undelete_user(user_id: int) -> Response:
+    user = _user_or_404(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        undo_delete(db.session, current_user, user, datetime.now(UTC))
+    except UserError:
+        flash(_("The deletion can no longer be undone."), "error")
+        return redirect(url_for("admin.users"))
+    db.session.commit()
+    flash(_("%(name)s is back, with their roles.", name=user.name), "success")
+    return redirect(url_for("admin.user", user_id=user.id))

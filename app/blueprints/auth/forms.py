@@ -23,6 +23,10 @@ class LoginForm(KompasForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
+class ForgotPasswordForm(KompasForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+
+
 class NewPasswordForm(KompasForm):
     password = PasswordField(
         _l("New password"),

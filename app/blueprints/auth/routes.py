@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import (
     ChangePasswordForm,
+    ForgotPasswordForm,
     LanguageForm,
     LoginForm,
     NewPasswordForm,
@@ -31,7 +33,8 @@ from app.blueprints.auth.forms import (
 )
 from app.extensions import db, limiter
 from app.models import User
-from app.services import audit, passwords
+from app.services import audit, passwords, user_mail
+from app.services.mail import deliver
 
 
 def _safe_next(target: str | None) -> str:
@@ -148,6 +151,42 @@ def set_password(token: str) -> str | Response:
             flash(_("Your password is set. Sign in with it now."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/set_password.html", form=form, user=user)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    key_func=_submitted_account,
+    methods=["POST"],
+)
+def forgot_password() -> str | Response:
+    """E-mail a set-password link to an active account. The answer is the same whether or
+    not the address has an account, so the page tells nobody who uses Kompas."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.change_password"))
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = User.normalise_email(form.email.data or "")
+        user = db.session.scalar(select(User).where(User.email == email))
+        mail = None
+        if user is not None and user.active and user.deleted_at is None:
+            token = passwords.make_set_password_token(user)  # older links stop working
+            audit.record(db.session, None, "auth.password_link_requested", "user", user.id)
+            db.session.commit()
+            link = url_for("auth.set_password", token=token, _external=True)
+            mail = user_mail.password_reset(
+                user, link, current_app.config["SET_PASSWORD_LINK_HOURS"]
+            )
+        if mail is not None:
+            # Sent beside the answer, not before it: a reply that waits for the mail server
+            # only for real accounts would tell who has one by its timing.
+            settings = {k: v for k, v in current_app.config.items() if k.startswith("MAIL_")}
+            threading.Thread(target=deliver, args=([mail], settings), daemon=True).start()
+        else:
+            passwords.burn_time()
+        return render_template("auth/forgot_password_sent.html", email=email)
+    return render_template("auth/forgot_password.html", form=form)
 
 
 @bp.post("/language")
