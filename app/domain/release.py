@@ -728,3 +728,29 @@ def _audit_indicators(
     ):
         problems.append(f"unit {code!r}: overall score is not its indicators' mean")
     return problems
+
+
+# --------------------------------------------------------------------------- re-measurements
+
+
+def remeasured_units(
+    measured: Mapping[str, str | None], first: Mapping[str, str | None]
+) -> set[str]:
+    """The units of a re-measurement that were measured again whole (issue 18).
+
+    ``measured``: the re-measurement's units (code -> parent code), ``first``: the measurement
+    it re-measures, the same way. A re-measurement covers a few units, but the release rolls
+    their answers up into every unit above them; "Åby Kommune 48, red, −20" made of one
+    workplace's 35 answers would read as the municipality's figure. A unit is measured again
+    whole when every unit that made its figures in the first measurement (every unit below it
+    there) is in the re-measurement; only those are stored, so no page, export, report or API
+    can show a figure of a part as the figure of the whole.
+    """
+    missing = [code for code in first if code not in measured]
+    incomplete: set[str] = set()
+    for code in missing:
+        parent = first.get(code)
+        while parent is not None and parent not in incomplete:
+            incomplete.add(parent)
+            parent = first.get(parent)
+    return {code for code in measured if code not in incomplete}

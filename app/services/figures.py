@@ -12,9 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from app.domain.release import QuestionInfo, ReleaseRules, UnitRelease, build_release
+from app.domain.release import (
+    QuestionInfo,
+    ReleaseRules,
+    UnitRelease,
+    build_release,
+    remeasured_units,
+)
 from app.domain.scoring import QuestionCounts, RawUnit, roll_up
 from app.models import Measurement, Question, QuestionResult, Unit, UnitFigures, UnitResult, User
 from app.services import audit as audit_log
@@ -128,15 +134,43 @@ def compute_figures(
         session.flush()
         return FiguresOutcome(units=len(release.units), shown=0, problems=problems)
 
-    rows = [_figures_row(measurement.id, ids, unit) for unit in release.units.values()]
-    session.execute(insert(UnitFigures), rows)
-    shown = len(release.suppression.shown)
+    units = list(release.units.values())
+    if measurement.remeasure_of_id is not None:
+        # Showing fewer units publishes less than the audited release: nothing can leak.
+        whole = remeasured_units(
+            {unit.code: unit.parent for unit in units},
+            _first_tree(session, measurement.remeasure_of_id),
+        )
+        units = [unit for unit in units if unit.code in whole]
+    rows = [_figures_row(measurement.id, ids, unit) for unit in units]
+    if rows:
+        session.execute(insert(UnitFigures), rows)
+    shown = sum(1 for unit in units if unit.shown)
     audit_log.record(
         session, actor, "figures.computed", "measurement", measurement.id,
         units=len(rows), shown=shown,
     )  # fmt: skip
     session.flush()
     return FiguresOutcome(units=len(rows), shown=shown, problems=[])
+
+
+def _first_tree(session: Session, first_id: int) -> dict[str, str | None]:
+    """The units of the measurement a re-measurement follows up (code -> parent code): as its
+    release stored them, else (no figures) the organisation as it is."""
+    parent = aliased(Unit)
+    rows = session.execute(
+        select(Unit.code, parent.code)
+        .join(UnitFigures, UnitFigures.unit_id == Unit.id)
+        .outerjoin(parent, parent.id == UnitFigures.parent_unit_id)
+        .where(UnitFigures.measurement_id == first_id)
+    ).all()
+    if not rows:
+        rows = session.execute(
+            select(Unit.code, parent.code)
+            .outerjoin(parent, parent.id == Unit.parent_id)
+            .where(Unit.active.is_(True))
+        ).all()
+    return {code: parent_code for code, parent_code in rows}
 
 
 def _figures_row(measurement_id: int, ids: dict[str, int], unit: UnitRelease) -> dict[str, Any]:

@@ -176,6 +176,12 @@ class UnitView:
     def shown(self) -> bool:
         return self.figures is not None and self.figures.shown
 
+    @property
+    def is_remeasurement(self) -> bool:
+        """The measurement re-measures a few units: `previous` is the measurement it
+        follows up (the units' first measurement), not last year's."""
+        return self.measurement.remeasure_of_id is not None
+
     def _scored(self) -> list[QuestionView]:
         # Zero-tolerance questions are followed up as alerts, not ranked as strengths.
         return [
@@ -293,7 +299,11 @@ def _indicator(figures: UnitFigures | None, theme: str) -> float | None:
 def unit_view(session: Session, unit: Unit, measurement: Measurement) -> UnitView:
     figures = _figures(session, measurement.id, unit.id)
     parent = _shown(_figures(session, measurement.id, figures.parent_unit_id if figures else None))
-    organisation = _shown(organisation_root(session, measurement))
+    organisation = (
+        None  # a re-measurement has no organisation figure: it measured a few units again
+        if measurement.remeasure_of_id is not None
+        else _shown(organisation_root(session, measurement))
+    )
     if organisation is not None and figures is not None and organisation.unit_id == unit.id:
         organisation = None  # the organisation itself: no comparison with itself
     previous = previous_measurement(session, measurement)

@@ -165,7 +165,7 @@ def test_downloads_name_files_per_rfc_6266(
     kind, options = parse_options_header(header)  # decodes filename* (RFC 5987)
     assert kind == "inline"
     assert options["filename"] == 'invitation-Ø1"; x=y_Ω.pdf'  # "\\" is no path part
-    assert 'filename="invitation-_1___x_y__.pdf";' in header  # the ASCII fallback
+    assert 'filename="invitation-Oe1___x_y__.pdf";' in header  # the ASCII fallback: Ø as Oe
 
 
 # --- 3. huge integers --------------------------------------------------------------------

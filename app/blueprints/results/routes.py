@@ -135,15 +135,18 @@ def overview() -> str:
     return render_template("results/overview.html", **context)
 
 
-def _export_table() -> tuple[Measurement, list[str], list[list[Any]]]:
-    """The overview as rows for the CSV and XLSX exports: shown cells only; a hidden unit
-    says so and nothing else."""
+def _export_table() -> tuple[Measurement, str, list[str], list[list[Any]]]:
+    """The overview as rows for the CSV and XLSX exports, in the screen's words: shown cells
+    only; a hidden unit says so and nothing else. Also the part of the organisation exported
+    (a unit code, or "" for all the user sees), for the file name."""
     context = _overview_context(paginate=False, root_id=_overview_root())
-    if context["measurement"] is None:
+    measurement = context["measurement"]
+    if measurement is None:
         abort(404)
     themes = context["themes"]
-    header = [_("Unit id"), _("Unit"), _("Respondents"), _("Response rate"), _("Overall score"),
-              _("Traffic light"), *themes, _("Change since last year")]  # fmt: skip
+    header = [_("Unit id"), _("Unit"), _("Respondents"), _("Response rate (%)"),
+              _("Overall score"), _("Traffic light"), *themes, change_heading(measurement),
+              _("Zero tolerance")]  # fmt: skip
     rows: list[list[Any]] = []
     for row in context["rows"]:
         if not row.shown:
@@ -154,34 +157,46 @@ def _export_table() -> tuple[Measurement, list[str], list[list[Any]]]:
         rows.append(
             [row.code, row.name, figures.respondents, _round(rate), _round(figures.overall_score),
              colour_label(figures.colour), *(_round(figures.indicators.get(t)) for t in themes),
-             _round(row.change)]
+             _round(row.change), _("Yes") if figures.zero_tolerance_hits else ""]
         )  # fmt: skip
-    return context["measurement"], header, rows
+    part = context["root"]
+    if not part and context["sort"] == "tree" and not context["query"]:
+        tops = [row.code for row in context["rows"] if row.depth == 0]
+        part = tops[0] if len(tops) == 1 else ""
+    return measurement, part, header, rows
+
+
+def change_heading(measurement: Measurement) -> str:
+    """The change column, on the page and in the exports: a re-measurement compares each unit
+    with its own first measurement, not with last year."""
+    if measurement.remeasure_of_id is not None:
+        return _("Change since the first measurement")
+    return _("Change since last year")
+
+
+def _export_name(measurement: Measurement, part: str, extension: str) -> str:
+    return spreadsheets.export_file_name(
+        _("results"), measurement.name.lower(), part, extension=extension
+    )
 
 
 @bp.get("/export.csv")
 @login_required
 def overview_csv() -> Response:
     """The overview as CSV: shown cells only; a hidden unit says so and nothing else."""
-    measurement, header, rows = _export_table()
-    return spreadsheets.csv_response(
-        header, rows, f"resultater-{measurement.year}.csv", number=_number
-    )
+    measurement, part, header, rows = _export_table()
+    return spreadsheets.csv_response(header, rows, _export_name(measurement, part, "csv"))
 
 
 @bp.get("/export.xlsx")
 @login_required
 def overview_xlsx() -> Response:
     """The overview as a spreadsheet: the same cells as the CSV, numbers as numbers."""
-    measurement, header, rows = _export_table()
+    measurement, part, header, rows = _export_table()
     return spreadsheets.xlsx_response(
-        _("Results"), header, rows, f"resultater-{measurement.year}.xlsx"
+        _("Results"), header, rows, _export_name(measurement, part, "xlsx")
     )
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}".replace(".", ",")
