@@ -398,3 +398,33 @@ def test_the_home_reads_the_same_number_of_queries_whatever_the_number_of_units(
             counts[(email, extra)] = len(statements)
     assert counts[("hr@x.dk", 0)] == counts[("hr@x.dk", 12)], counts
     assert counts[("chef@x.dk", 0)] == counts[("chef@x.dk", 12)], counts
+
+
+def test_a_partner_gets_the_unit_card_while_holding_the_member_role(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    from app.models import RoleAssignment, UnitPartner
+
+    partner = make_user("tr@x.dk", [(Role.MEMBER, "A2")])
+    make_user("member@x.dk", [(Role.MEMBER, "A2")])
+    with app.app_context():
+        _follow_up(measured, "A2", DONE_BEFORE_PLAN)
+        db.session.add(
+            UnitPartner(unit_id=_unit("A2").id, user_id=partner.id, function="union_rep")
+        )
+        db.session.commit()
+    login(client, "tr@x.dk")
+    card = _card(_home(client), "A2")
+    assert "sammen med lederen (trio)" in card
+    assert f'href="/followup/{measured}/A2/plan"' in card
+    # a member who is no partner gets no card
+    other = app.test_client()
+    login(other, "member@x.dk")
+    assert 'id="todo-A2"' not in _home(other)
+    # without the member role the partner's card is gone
+    with app.app_context():
+        db.session.execute(
+            RoleAssignment.__table__.delete().where(RoleAssignment.user_id == partner.id)
+        )
+        db.session.commit()
+    assert 'id="todo-A2"' not in _home(client)
