@@ -46,7 +46,7 @@ _ROLE_WORDS = {
     Role.MEMBER: {"member", "medlem", "employee", "medarbejder", "teacher / class team",
                   "lærer / klasseteam", "lærer", "teacher"},
     Role.COMMITTEE: {"committee", "med committee", "med-udvalg", "med udvalg", "med",
-                     "student council", "elevråd", "udvalg"},
+                     "student council", "elevråd"},
     Role.BOARD: {"board", "bestyrelse", "political committee", "politisk udvalg"},
 }  # fmt: skip
 _ROLES = {word: role for role, words in _ROLE_WORDS.items() for word in words}

@@ -91,6 +91,8 @@ def remove_role(session: Session, actor: User | None, assignment: RoleAssignment
 def set_active(session: Session, actor: User | None, user: User, active: bool) -> None:
     if actor is not None and actor.id == user.id and not active:
         raise UserError("self")
+    if active and user.deleted_at is not None:
+        raise UserError("deleted")  # "Fortryd" brings a deleted user back, not "Aktivér"
     is_admin = any(assignment.role == Role.ADMIN for assignment in user.roles)
     if not active and is_admin and not _another_admin_remains(session, user.id, None):
         raise UserError("last_admin")

@@ -272,6 +272,10 @@ def test_deleting_a_user_asks_first_and_can_be_undone(
 def test_a_deleted_user_is_purged_after_the_undo_period_and_not_before(
     app: Flask, client: FlaskClient, org, make_user
 ) -> None:
+    from datetime import date
+
+    from app.services import retention
+
     make_user("hr@x.dk", [(Role.ADMIN, "R")])
     leaving = make_user("lise@x.dk", [(Role.MEMBER, "A1")], name="Lise")
     login(client, "hr@x.dk")
@@ -279,7 +283,12 @@ def test_a_deleted_user_is_purged_after_the_undo_period_and_not_before(
     now = datetime.now(UTC)
     with app.app_context():
         assert users.purge_deleted(db.session, None, now + timedelta(days=29)) == 0
-        assert users.purge_deleted(db.session, None, now + timedelta(days=31)) == 1
+        retention.purge(db.session, None, date.today())  # what `kompas purge` runs daily
+        db.session.commit()
+        assert db.session.get(User, leaving.id) is not None  # still undoable
+        db.session.get(User, leaving.id).deleted_at = now - timedelta(days=31)
+        db.session.commit()
+        retention.purge(db.session, None, date.today())
         db.session.commit()
         assert db.session.get(User, leaving.id) is None
     assert client.post(f"/admin/users/{leaving.id}/undelete").status_code == 404
@@ -296,6 +305,8 @@ def test_the_undo_ends_after_30_days(app: Flask, client: FlaskClient, org, make_
     assert "Fortryd" not in client.get("/admin/users").get_data(as_text=True)
     response = client.post(f"/admin/users/{leaving.id}/undelete", follow_redirects=True)
     assert "kan ikke længere fortrydes" in response.get_data(as_text=True)
+    response = client.post(f"/admin/users/{leaving.id}/active", follow_redirects=True)
+    assert "fortryd sletningen" in response.get_data(as_text=True)  # no way back by "Aktivér"
     with app.app_context():
         assert not db.session.get(User, leaving.id).active
 

@@ -15,7 +15,7 @@ from flask_wtf.file import FileField, FileRequired
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Length
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.routes import invite
@@ -42,7 +42,7 @@ class UserImportForm(KompasForm):
 
 
 class ConfirmUserImportForm(KompasForm):
-    staged = HiddenField(validators=[DataRequired()])
+    staged = HiddenField(validators=[DataRequired(), Length(max=4_000_000)])
     invite = BooleanField(
         _l("Send an invitation e-mail to each new user, with a link to set the password"),
         default=True,

@@ -235,8 +235,13 @@ def toggle_active(user_id: int) -> Response:
         abort(400)
     try:
         set_active(db.session, current_user, user, not user.active)
-    except UserError:
-        flash(_("You cannot deactivate yourself."), "error")
+    except UserError as refused:
+        flash(
+            _("%(name)s is deleted: undo the deletion to bring them back.", name=user.name)
+            if str(refused) == "deleted"
+            else _("You cannot deactivate yourself."),
+            "error",
+        )
         return redirect(url_for("admin.user", user_id=user.id))
     db.session.commit()
     flash(
