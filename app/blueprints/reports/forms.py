@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DecimalField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from app.forms import KompasForm
 
@@ -57,7 +58,9 @@ class IssueForm(KompasForm):
     """Issuing, confirmed: the writer has seen what will be sent (the draft at `version`)
     and ticks that it cannot be taken back."""
 
-    version = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=2**31)])
+    version = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=2**31)]
+    )
     confirm = BooleanField(
         _l(
             "I have read the report’s text above. An issued version cannot be changed or withdrawn."
