@@ -20,8 +20,10 @@ from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.models import (
+    Action,
     FollowUp,
     PlanApproval,
+    PlanTheme,
     Role,
     RoleAssignment,
     Route,
@@ -263,6 +265,13 @@ def is_open(session: Session, approval: PlanApproval) -> bool:
 # --- sending and deciding -------------------------------------------------------------------
 
 
+def plan_is_empty(session: Session, follow_up: FollowUp) -> bool:
+    """No theme and no action: nothing to approve yet."""
+    themes = exists().where(PlanTheme.follow_up_id == follow_up.id)
+    actions = exists().where(Action.follow_up_id == follow_up.id, Action.deleted_at.is_(None))
+    return not session.scalar(select(themes | actions))
+
+
 def send(
     session: Session,
     actor: User,
@@ -277,6 +286,8 @@ def send(
         raise ApprovalError("already_waiting")
     if follow_up.approved_at is not None:
         raise ApprovalError("already_approved")
+    if plan_is_empty(session, follow_up):
+        raise ApprovalError("empty_plan")
     eligible = approvers(session, follow_up, actor)
     allowed = {u.id for u, _unit in eligible.heads} | {u.id for u in eligible.hr}
     unique = list({u.id: u for u in chosen}.values())

@@ -13,10 +13,19 @@ import re
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from app.extensions import db
-from app.models import Organisation, OrganisationKind, Role, RoleAssignment, Unit
+from app.models import (
+    FollowUp,
+    Organisation,
+    OrganisationKind,
+    Role,
+    RoleAssignment,
+    Unit,
+    User,
+)
+from app.services import followup as followup_service
 from app.services.users import assign_role, create_user
 from tests.browser.conftest import AxePage, look
 from tests.conftest import Inbox
@@ -68,7 +77,12 @@ def link_in(message) -> str:  # noqa: ANN001 - email.message.Message
 
 
 def test_the_department_head_sends_back_then_approves(
-    page: AxePage, browser, live_server: str, measured: dict[str, int], smtp_server: Inbox
+    page: AxePage,
+    browser,
+    live_server: str,
+    live_app: Flask,
+    measured: dict[str, int],
+    smtp_server: Inbox,
 ) -> None:
     m = measured["measurement"]
     lise = page.page
@@ -76,6 +90,12 @@ def test_the_department_head_sends_back_then_approves(
     lise.goto(f"/followup/{m}/A1/")
     lise.get_by_role("button", name="Start opfølgningen").click()
     lise.wait_for_url(f"**/followup/{m}/A1/analysis")
+    with live_app.app_context():  # the plan itself is made as in test_followup_flow.py
+        plan = db.session.scalars(select(FollowUp)).one()
+        followup_service.add_action(
+            db.session, db.session.get(User, measured["lise"]), plan, title="Fast fredagsmøde"
+        )
+        db.session.commit()
     lise.goto(f"/followup/{m}/A1/plan")
     approval = lise.locator("#approval")
     page.check_accessibility()

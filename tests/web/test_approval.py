@@ -51,7 +51,8 @@ def people(app: Flask, org, make_user) -> dict[str, int]:
         ids["measurement"] = measurement.id
         a2 = db.session.scalar(select(Unit).where(Unit.code == "A2"))
         lise = db.session.get(User, ids["lise"])
-        followup_service.start(db.session, lise, measurement, a2)
+        plan = followup_service.start(db.session, lise, measurement, a2)
+        followup_service.add_action(db.session, lise, plan, title="Fast fredagsmøde")
         db.session.commit()
     return ids
 
@@ -139,6 +140,11 @@ def test_sending_opens_a_round_and_mails_each_approver(
     assert link_in(body).endswith(f"/followup/approvals/{opened[0].id}")
     page = as_user(app, "mads@x.dk").get(plan_url(people)).get_data(as_text=True)
     assert "Afventer godkendelse fra Bo Holm og Hanne HR siden" in page
+    assert "venter på din godkendelse" not in page
+    assert "Godkend eller send tilbage" not in page
+    page = as_user(app, "bo@x.dk").get(plan_url(people)).get_data(as_text=True)
+    assert f'href="/followup/approvals/{opened[0].id}">Godkend eller send tilbage' in page
+    assert ">1 plan venter på din godkendelse</a>" in page
 
 
 def test_a_second_send_while_waiting_changes_nothing(app: Flask, people: dict[str, int]) -> None:
@@ -291,6 +297,7 @@ def test_the_queue_lists_what_waits_newest_first_with_a_total(
         fu = followup_service.start(
             db.session, anna, db.session.get(Measurement, measurement_id), a1
         )
+        followup_service.add_action(db.session, anna, fu, title="Makkerordning")
         bo = db.session.get(User, people["bo"])
         service.send(db.session, anna, fu, [bo])
         db.session.commit()
@@ -434,6 +441,17 @@ def test_a_green_unit_goes_to_the_department_head_alone(
     anna = as_user(app, "a1@x.dk")
     assert anna.post(f"/followup/{people['measurement']}/A1/start").status_code == 302
     url = f"/followup/{people['measurement']}/A1/plan/send"
+    # An empty plan is not sent: it says what is missing.
+    refused = anna.post(url, data={"head": people["bo"], "hr": 0})
+    assert refused.status_code == 400
+    assert "Planen har endnu ingen temaer eller handlinger" in refused.get_data(as_text=True)
+    assert rows(app) == []
+    with app.app_context():
+        a1 = db.session.scalar(select(FollowUp).join(FollowUp.unit).where(Unit.code == "A1"))
+        followup_service.add_action(
+            db.session, db.session.get(User, people["head_a1"]), a1, title="Makkerordning"
+        )
+        db.session.commit()
     page = anna.get(url).get_data(as_text=True)
     assert re.search(r'<option selected value="0">— ikke HR denne gang —', page)
     assert anna.post(url, data={"head": people["bo"], "hr": 0}).status_code == 302

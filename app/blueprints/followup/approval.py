@@ -31,6 +31,8 @@ from app.models import (
     Measurement,
     OrganisationKind,
     PlanApproval,
+    Step,
+    StepState,
     Unit,
     UnitPartner,
     User,
@@ -114,13 +116,25 @@ def partners_context(unit: Unit) -> dict[str, Any]:
 def approval_context(follow_up: FollowUp | None) -> dict[str, Any]:
     """The plan's approval in words, and the viewer's own open decision on it, if any."""
     if follow_up is None:
-        return {"approval": None, "my_approval": None}
+        return {"approval": None, "my_approval": None, "my_queue": 0, "plan_begun": False}
     approval_state = service.state(db.session, follow_up)
     access = current_access()
     mine = next((r for r in approval_state.waiting_for if r.approver_id == access.user_id), None)
     if approval_state.status != "waiting":
         mine = None
-    return {"approval": approval_state, "my_approval": mine}
+    plan = next((s for s in follow_up.steps if s.step == Step.PLAN), None)
+    # The hub speaks of approval once the plan is begun (or was ever sent).
+    begun = approval_state.status != "none" or (
+        plan is not None and plan.state != StepState.NOT_STARTED
+    )
+    # The link to the viewer's own queue, when something waits for them (any unit).
+    my_queue = len(service.pending_for(db.session, access.user_id)) if access.user_id else 0
+    return {
+        "approval": approval_state,
+        "my_approval": mine,
+        "my_queue": my_queue,
+        "plan_begun": begun,
+    }
 
 
 # --- partners -------------------------------------------------------------------------------
@@ -214,7 +228,8 @@ def send_for_approval(measurement_id: int, code: str) -> Any:
         return redirect(plan_url + "#approval")
     eligible = service.approvers(db.session, follow_up, current_user)
     form = _send_form(eligible)
-    if form.validate_on_submit():
+    empty = service.plan_is_empty(db.session, follow_up)
+    if not empty and form.validate_on_submit():
         chosen_ids = [form.head.data] + ([form.hr.data] if form.hr.data else [])
         chosen = [db.session.get(User, i) for i in chosen_ids if i]
         try:
@@ -245,6 +260,7 @@ def send_for_approval(measurement_id: int, code: str) -> Any:
         "followup/send_for_approval.html",
         form=form,
         eligible=eligible,
+        empty=empty,
         approval=approval_state,
         measurement=measurement,
         unit=unit,
