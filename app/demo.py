@@ -201,8 +201,9 @@ def build_demo_followups(
     """Follow-ups of the 2026 measurement in every step, actions in every state (one overdue,
     one passed on), a red unit with its re-measurement, and open and answered alerts."""
     from app.models import ActionStatus, Step, StepState, UnitFigures, ZeroToleranceAlert
-    from app.services import followup, imports
+    from app.services import alerts, followup, imports
 
+    m2025 = session.scalar(select(Measurement).where(Measurement.year == 2025))
     m2026 = session.scalar(select(Measurement).where(Measurement.year == 2026))
     leader = users[f"leder@{DEMO_DOMAIN}"]
     head = users[f"chef.bf@{DEMO_DOMAIN}"]
@@ -322,22 +323,29 @@ def build_demo_followups(
                 record.updated_at = datetime.combine(
                     due - timedelta(days=3), datetime.min.time(), tzinfo=UTC
                 )
-    # Answer some alerts in time, leave others open (one of them is overdue by now).
-    alerts = session.scalars(
-        select(ZeroToleranceAlert)
-        .where(ZeroToleranceAlert.measurement_id == m2026.id)
-        .order_by(ZeroToleranceAlert.id)
-    ).all()
-    for alert in alerts[: len(alerts) // 2]:
-        followup.record_reaction(
-            session,
-            hr,
-            alert,
-            reaction="Samtale med medarbejderne og arbejdsmiljørepræsentanten; "
-            "fælles aftale om, hvordan vi siger fra.",
-            reaction_on=alert.opened_on + timedelta(days=12),
-            involved="Leder, arbejdsmiljørepræsentant, HR",
-        )
+    # Alerts as if raised on the release day: last year's all answered in time; this year's
+    # half answered, the others open (overdue by now).
+    for measurement, share in ((m2025, 1.0), (m2026, 0.5)):
+        raised = session.scalars(
+            select(ZeroToleranceAlert)
+            .where(ZeroToleranceAlert.measurement_id == measurement.id)
+            .order_by(ZeroToleranceAlert.id)
+        ).all()
+        for i, alert in enumerate(raised):
+            alert.opened_on = measurement.results_released_on
+            alert.due_on = alert.opened_on + timedelta(days=measurement.zero_tolerance_days)
+            if i >= len(raised) * share:
+                continue
+            alerts.record_reaction(
+                session,
+                hr,
+                alert,
+                reaction="Samtale med medarbejderne og arbejdsmiljørepræsentanten; "
+                "fælles aftale om, hvordan vi siger fra.",
+                reaction_on=alert.opened_on + timedelta(days=12),
+                involved="Leder, arbejdsmiljørepræsentant, HR",
+                follow_up_on=alert.opened_on + timedelta(days=90),
+            )
     # The red workplace is measured again: its own measurement, linked to the first.
     remeasure = Measurement(
         name="Genmåling 2026 – røde og gule enheder",

@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -223,33 +225,64 @@ class ActionUpdate(db.Model):
     user: Mapped[User | None] = relationship()
 
 
+# The zero-tolerance questions an alert is about: those the release raises an alert for at
+# the unit (never a count, only which questions).
+zero_tolerance_alert_question = Table(
+    "zero_tolerance_alert_question",
+    db.metadata,
+    Column(
+        "alert_id",
+        ForeignKey("zero_tolerance_alert.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "question_id",
+        ForeignKey("question.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
+class AlertClosedReason(enum.StrEnum):
+    OPEN = ""  # still open
+    REACTED = "reacted"  # the leader documented a reaction
+    UNIT_GONE = "unit_gone"  # the unit no longer exists (closed after an import)
+
+
 class ZeroToleranceAlert(db.Model):
-    """Answers other than "no" to a zero-tolerance question at a shown unit: the leader must
-    record a reaction. Never who answered what."""
+    """Answers other than "no" to zero-tolerance questions at a shown unit: one alert per unit
+    and measurement, listing every question with hits; the leader closes it with one
+    documented reaction. Never who answered what."""
 
     __tablename__ = "zero_tolerance_alert"
-    __table_args__ = (UniqueConstraint("measurement_id", "unit_id", "question_id"),)
+    __table_args__ = (UniqueConstraint("measurement_id", "unit_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     measurement_id: Mapped[int] = mapped_column(
         ForeignKey("measurement.id", ondelete="CASCADE"), index=True
     )
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
     opened_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
     reaction: Mapped[str] = mapped_column(Text, default="")
     reaction_on: Mapped[date | None] = mapped_column(Date)
     involved: Mapped[str] = mapped_column(Text, default="")
+    follow_up_on: Mapped[date | None] = mapped_column(Date)  # when the reaction is looked at again
     reacted_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_reason: Mapped[str] = mapped_column(String(20), default=AlertClosedReason.OPEN)
 
     unit: Mapped[Unit] = relationship()
     measurement: Mapped[Measurement] = relationship()
     reacted_by: Mapped[User | None] = relationship()
-    question: Mapped[Any] = relationship("Question")
+    questions: Mapped[list[Any]] = relationship(
+        "Question",
+        secondary=zero_tolerance_alert_question,
+        order_by="(Question.position, Question.id)",
+    )
 
 
 class UnitPartner(db.Model):

@@ -38,7 +38,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services import audit, followup
+from app.services import alerts, audit
 from app.services.figures import compute_figures
 
 
@@ -358,9 +358,10 @@ def apply(
     session.flush()
     outcome = compute_figures(session, measurement, actor)
     if outcome.ok:
-        followup.open_alerts(session, measurement)
+        alerts.open_alerts(session, measurement)
     else:
-        followup.clear_for(session, measurement)
+        alerts.clear_for(session, measurement)
+    alerts.close_alerts_of_gone_units(session, actor)
 
     log = ImportLog(
         user_id=actor.id if actor else None,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.domain import reports as domain
 from app.extensions import db
 from app.models import ActionStatus, Measurement, Unit, UnitFigures
-from app.services import followup, pdf, report_archive
+from app.services import alerts, followup, pdf, report_archive
 from app.services import reports as service
 from tests.services.test_figures import answers, declare, load, team
 
@@ -59,7 +59,9 @@ def two_years(app: Flask, org) -> dict[str, int]:
             YEAR_2026, name="APV 2026", year=2026,
             results_released_on=date(2026, 3, 2), action_plan_deadline=date(2026, 6, 30),
         )  # fmt: skip
-        followup.open_alerts(db.session, second, today=date(2026, 3, 2))
+        # As if raised on the release day (the import raised them today).
+        alerts.clear_for(db.session, second)
+        alerts.open_alerts(db.session, second, today=date(2026, 3, 2))
         db.session.commit()
         return {"2025": first.id, "2026": second.id}
 

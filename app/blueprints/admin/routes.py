@@ -350,7 +350,7 @@ def create_measurement() -> tuple[str, int] | Response:
 def measurement(measurement_id: int) -> tuple[str, int] | Response:
     """Edit a measurement's timeline and rules; its figures are recomputed with the new
     cut-offs, so traffic lights and alerts follow at once."""
-    from app.services import followup
+    from app.services import alerts
     from app.services.figures import compute_figures
 
     record = db.session.get(Measurement, measurement_id)
@@ -374,7 +374,7 @@ def measurement(measurement_id: int) -> tuple[str, int] | Response:
             if had_results:
                 outcome = compute_figures(db.session, record, current_user)
                 if outcome.ok:
-                    followup.open_alerts(db.session, record)
+                    alerts.open_alerts(db.session, record)
             audit.record(
                 db.session,
                 current_user,

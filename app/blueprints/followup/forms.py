@@ -165,22 +165,6 @@ class ApproveForm(KompasForm):
     )
 
 
-class ReactionForm(KompasForm):
-    reaction = TextAreaField(
-        _l("What was done"),
-        validators=[DataRequired(), Length(max=TEXT)],
-        description=_l(
-            "The reaction: conversations, measures, agreements. Never who answered what."
-        ),
-    )
-    reaction_on = DateField(_l("When"), validators=[DataRequired()])
-    involved = StringField(
-        _l("Who was involved"),
-        validators=[Optional(), Length(max=500)],
-        description=_l("Roles, not respondents: e.g. leader, safety rep, HR."),
-    )
-
-
 class StatusForm(KompasForm):
     status = SelectField(_l("How far are we"), coerce=int, choices=[])
     comment = StringField(_l("Comment"), validators=[Optional(), Length(max=1000)])
