@@ -123,6 +123,10 @@ def test_remeasurement_overview_has_no_organisation_row_and_compares_with_the_fi
     section = own[own.index('id="results"') :]
     assert "Første måling" in section and "ændring siden første måling" in section
     assert ">Organisationen<" not in section and "Sidste år" not in section
+    # The report for the dialogue meeting names what it compares with, and nothing above.
+    report = client.get(f"/reports/unit/{measured['again']}/A2").get_data(as_text=True)
+    assert "ændring siden APV 2026" in report
+    assert ">Organisationen<" not in report and "Sidste år" not in report
 
 
 def test_an_ordinary_measurement_still_compares_with_last_year_and_the_organisation(
