@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.domain.importing import (
@@ -26,16 +30,20 @@ from app.domain.importing import (
     parse_results,
 )
 from app.models import (
+    Action,
+    FollowUp,
     ImportLog,
     Measurement,
     Organisation,
     OrganisationKind,
+    PlanTheme,
     Question,
     Questionnaire,
     QuestionResult,
     Unit,
     UnitResult,
     User,
+    ZeroToleranceAlert,
 )
 from app.models.base import utcnow
 from app.services import alerts, audit
@@ -51,6 +59,8 @@ class CheckedFile:
     size_bytes: int
     sha256: str
     preview: dict[str, Any] = field(default_factory=dict)
+    # The file itself, kept so that `apply` can store it for a later "Gendan".
+    content: bytes = field(default=b"", repr=False)
 
     @property
     def ok(self) -> bool:
@@ -113,8 +123,11 @@ def check(
     year: int,
     questionnaire: Questionnaire | None,
     threshold: int = 5,
+    measurement: Measurement | None = None,
 ) -> CheckedFile:
-    """Read and validate; nothing is written. `questionnaire` None: the file defines it."""
+    """Read and validate; nothing is written. `questionnaire` None: the file defines it.
+
+    With `measurement`, the preview also says in words what changes (`unit_changes`)."""
     template = (
         template_specs(questionnaire) if questionnaire and questionnaire.is_template else None
     )
@@ -131,10 +144,13 @@ def check(
         file_name=file_name,
         size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
     )
     if result.ok:
         checked.preview = _preview(session, result, known, threshold)
         checked.preview["older"] = newer_results_exist(session, year)
+        if measurement is not None:
+            checked.preview.update(unit_changes(session, result, measurement))
     return checked
 
 
@@ -177,6 +193,175 @@ def _preview(
     }
 
 
+def unit_changes(
+    session: Session, result: ImportResult, measurement: Measurement
+) -> dict[str, Any]:
+    """What the file changes, by name and in the order people read them: units renamed (old ->
+    new name), moved (from parent -> to parent), new, and missing from the file.
+
+    Missing: units with results in the measurement now (a replacing import), or, for a first
+    import of the newest year, today's active units; with whether a follow-up (and how many
+    actions) hangs on them, because that is what HR must know before losing their figures.
+    """
+    parent = aliased(Unit)
+    current = {
+        row.code: row
+        for row in session.execute(
+            select(
+                Unit.id,
+                Unit.code,
+                Unit.name,
+                Unit.active,
+                parent.code.label("parent_code"),
+                parent.name.label("parent_name"),
+            ).outerjoin(parent, Unit.parent_id == parent.id)
+        )
+    }
+    in_file = {unit.code: unit for unit in result.units}
+
+    def name_of(code: str | None) -> str:
+        if not code:
+            return ""
+        if code in in_file:
+            return in_file[code].name
+        return current[code].name if code in current else code
+
+    renamed, moved, new = [], [], []
+    for unit in result.units:
+        old = current.get(unit.code)
+        if old is None:
+            new.append({"code": unit.code, "name": unit.name, "parent": name_of(unit.parent_code)})
+            continue
+        if old.name != unit.name:
+            renamed.append({"code": unit.code, "old": old.name, "new": unit.name})
+        if old.parent_code != unit.parent_code:
+            moved.append(
+                {
+                    "code": unit.code,
+                    "name": unit.name,
+                    "from": old.parent_name or "",
+                    "to": name_of(unit.parent_code),
+                }
+            )
+    with_results = set(
+        session.scalars(
+            select(Unit.code)
+            .join(UnitResult, UnitResult.unit_id == Unit.id)
+            .where(UnitResult.measurement_id == measurement.id)
+        )
+    )
+    if with_results:
+        base = with_results
+    elif not newer_results_exist(session, measurement.year):
+        base = {code for code, row in current.items() if row.active}
+    else:
+        base = set()  # a file of an earlier year: today's units were not all there then
+    missing_codes = base - in_file.keys()
+    follow_ups: dict[int, int] = {}
+    if missing_codes:
+        missing_ids = [current[code].id for code in missing_codes if code in current]
+        follow_ups = dict(
+            session.execute(
+                select(FollowUp.unit_id, func.count(Action.id))
+                .outerjoin(
+                    Action, (Action.follow_up_id == FollowUp.id) & Action.deleted_at.is_(None)
+                )
+                .where(FollowUp.measurement_id == measurement.id, FollowUp.unit_id.in_(missing_ids))
+                .group_by(FollowUp.unit_id)
+            )
+            .tuples()
+            .all()
+        )
+    missing = [
+        {
+            "code": code,
+            "name": current[code].name,
+            # Names repeat ("Team 1" in many workplaces): the parent tells them apart.
+            "parent": current[code].parent_name or "",
+            "follow_up": current[code].id in follow_ups,
+            "actions": follow_ups.get(current[code].id, 0),
+        }
+        for code in missing_codes
+        if code in current
+    ]
+
+    def by_name(key: str) -> Any:
+        return lambda item: (item[key].casefold(), item["code"])
+
+    return {
+        "renamed": sorted(renamed, key=by_name("new")),
+        "moved": sorted(moved, key=by_name("name")),
+        "added": sorted(new, key=by_name("name")),
+        "missing": sorted(missing, key=by_name("name")),
+        "replaces": bool(with_results),
+    }
+
+
+@dataclass(frozen=True)
+class ExistingResults:
+    """What hangs on a measurement that already has results: said before a file replaces them."""
+
+    imported_at: datetime | None
+    imported_by: str | None  # None: the command line (or a deleted user)
+    file_name: str
+    units: int
+    follow_ups: int
+    plans: int
+    actions: int
+    open_alerts: int
+
+
+def existing_results(session: Session, measurement: Measurement) -> ExistingResults | None:
+    """None when the measurement has no results yet (an import replaces nothing)."""
+    units = session.scalar(
+        select(func.count())
+        .select_from(UnitResult)
+        .where(UnitResult.measurement_id == measurement.id)
+    )
+    if not units:
+        return None
+    last = session.scalar(
+        select(ImportLog)
+        .where(ImportLog.measurement_id == measurement.id, ImportLog.outcome == "imported")
+        .order_by(ImportLog.id.desc())
+        .limit(1)
+    )
+    follow_up_ids = select(FollowUp.id).where(FollowUp.measurement_id == measurement.id)
+    return ExistingResults(
+        imported_at=last.at if last else None,
+        imported_by=last.user.name if last and last.user else None,
+        file_name=last.file_name if last else "",
+        units=units,
+        follow_ups=session.scalar(
+            select(func.count())
+            .select_from(FollowUp)
+            .where(FollowUp.measurement_id == measurement.id)
+        )
+        or 0,
+        plans=session.scalar(
+            select(func.count(func.distinct(PlanTheme.follow_up_id))).where(
+                PlanTheme.follow_up_id.in_(follow_up_ids)
+            )
+        )
+        or 0,
+        actions=session.scalar(
+            select(func.count())
+            .select_from(Action)
+            .where(Action.follow_up_id.in_(follow_up_ids), Action.deleted_at.is_(None))
+        )
+        or 0,
+        open_alerts=session.scalar(
+            select(func.count())
+            .select_from(ZeroToleranceAlert)
+            .where(
+                ZeroToleranceAlert.measurement_id == measurement.id,
+                ZeroToleranceAlert.closed_at.is_(None),
+            )
+        )
+        or 0,
+    )
+
+
 class ImportRefused(ValueError):
     """The checked file cannot be applied (it had errors)."""
 
@@ -214,7 +399,9 @@ def _sync_questions(
     return dict(
         session.execute(
             select(Question.code, Question.id).where(Question.questionnaire_id == questionnaire.id)
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
 
 
@@ -250,9 +437,7 @@ def _upsert_units(
         ids.update(session.execute(select(Unit.code, Unit.id)).tuples().all())
     if not update_tree:
         placed = [
-            {"b_id": ids[u.code], "b_parent": ids[u.parent_code]}
-            for u in new
-            if u.parent_code
+            {"b_id": ids[u.code], "b_parent": ids[u.parent_code]} for u in new if u.parent_code
         ]
         if placed:
             table = Unit.__table__
@@ -307,8 +492,12 @@ def apply(
     measurement: Measurement,
     *,
     update_organisation: bool = False,
+    file_area: Path | None = None,
 ) -> ImportLog:
     """Write a checked file into the measurement, replacing its results as a whole.
+
+    With `file_area`, the file is kept there (`store_file`) so that a later import that
+    replaces it can be undone ("Gendan", `restore`).
 
     The live organisation (unit names, types, parents, active) follows the file only when
     no later measurement has results, or when `update_organisation` is True (an admin's
@@ -375,8 +564,10 @@ def apply(
         questions=len(result.questions),
         outcome="imported",
         replaced_earlier=replaced,
-        summary={k: v for k, v in checked.preview.items() if not isinstance(v, list)},
+        summary={k: v for k, v in checked.preview.items() if not isinstance(v, list | dict)},
     )
+    if file_area is not None and checked.content:
+        log.stored_file = store_file(file_area, checked.content, checked.sha256)
     session.add(log)
     session.flush()
     audit.record(
@@ -504,3 +695,125 @@ def problems_by_kind(result: ImportResult) -> dict[str, list[dict[str, Any]]]:
     ):
         grouped[kind] = [problem_dict(p) for p in problems]
     return dict(grouped)
+
+
+# --- keeping imported files for 30 days, and restoring one ("Gendan") ---------------------------
+
+RESTORE_PERIOD = timedelta(days=30)
+FILE_AREA_NAME = "import_files"
+
+
+def file_area(config: Any, instance_path: str) -> Path:
+    """Where imported files are kept: IMPORT_FILES_DIR, else the instance's `import_files`."""
+    configured = config.get("IMPORT_FILES_DIR")
+    return Path(configured) if configured else Path(instance_path) / FILE_AREA_NAME
+
+
+def store_file(area: Path, content: bytes, sha256: str) -> str:
+    """Keep the file under its SHA-256 (the same file twice is kept once); the name relative
+    to the file area. Written to a temporary name first: a half-written file is never kept."""
+    area.mkdir(parents=True, exist_ok=True)
+    target = area / sha256
+    if not target.is_file():
+        handle, temporary = tempfile.mkstemp(dir=area, prefix=".upload-")
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(temporary, target)
+    return sha256
+
+
+def _naive(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC, PostgreSQL aware: compare both as naive UTC."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def imported_logs(session: Session, measurement_id: int) -> list[ImportLog]:
+    """The measurement's successful imports in the order they were made (the last one is the
+    current): by id, which a clock set back cannot reorder."""
+    return list(
+        session.scalars(
+            select(ImportLog)
+            .where(ImportLog.measurement_id == measurement_id, ImportLog.outcome == "imported")
+            .order_by(ImportLog.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Restorable:
+    """Whether an import can be brought back, and until when."""
+
+    log: ImportLog
+    replaced_at: datetime
+    until: datetime
+
+
+def restorable_logs(
+    session: Session, measurement_id: int, area: Path, now: datetime
+) -> dict[int, Restorable]:
+    """Imports of the measurement that "Gendan" may bring back: replaced by a later import
+    less than 30 days ago, a different file from the current one, and still kept."""
+    logs = imported_logs(session, measurement_id)
+    if len(logs) < 2:
+        return {}
+    current = logs[-1]
+    found = {}
+    for log, later in zip(logs, logs[1:], strict=False):
+        until = _naive(later.at) + RESTORE_PERIOD
+        if (
+            log.stored_file
+            and log.sha256 != current.sha256
+            and _naive(now) < until
+            and (area / log.stored_file).is_file()
+        ):
+            found[log.id] = Restorable(log=log, replaced_at=later.at, until=until)
+    return found
+
+
+class RestoreRefused(ValueError):
+    """The earlier import cannot be restored (too old, not kept, or no longer fits)."""
+
+
+def restore(
+    session: Session, actor: User | None, log: ImportLog, area: Path, now: datetime
+) -> ImportLog:
+    """Import an earlier file of the measurement again, through the same check and `apply`
+    (figures, release, alerts). Follow-ups and plans stay: units are matched by code.
+    Flushes; the caller commits."""
+    if log.measurement_id is None or log.id not in restorable_logs(
+        session, log.measurement_id, area, now
+    ):
+        raise RestoreRefused("not restorable")
+    content = (area / log.stored_file).read_bytes()
+    if hashlib.sha256(content).hexdigest() != log.sha256:
+        raise RestoreRefused("the kept file was changed")
+    measurement = session.get(Measurement, log.measurement_id)
+    assert measurement is not None  # noqa: S101 - the foreign key says so
+    checked = check(
+        session,
+        content,
+        file_name=log.file_name,
+        year=measurement.year,
+        questionnaire=measurement.questionnaire,
+        threshold=measurement.threshold,
+        measurement=measurement,
+    )
+    if not checked.ok:
+        raise RestoreRefused("the file no longer fits the organisation")
+    restored = apply(session, actor, checked, measurement, file_area=area)
+    restored.summary = {**restored.summary, "restored_from": log.id}
+    log.restored_at = now
+    audit.record(
+        session,
+        actor,
+        "results.restored",
+        "measurement",
+        measurement.id,
+        import_log=log.id,
+        file_name=log.file_name,
+        sha256=log.sha256,
+    )
+    session.flush()
+    return restored

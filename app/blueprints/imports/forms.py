@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import Length
 
 from app.forms import KompasForm
 
@@ -18,6 +19,12 @@ class UploadForm(KompasForm):
 
 class ConfirmForm(KompasForm):
     """'Import' on the preview; for a file older than the newest results, the admin may also
-    choose to let it change today's organisation (off unless ticked)."""
+    choose to let it change today's organisation (off unless ticked). A file that replaces
+    results is confirmed by typing the measurement's name (checked in the route: only it
+    knows whether the import replaces anything)."""
 
     update_organisation = BooleanField(_l("Also update the organisation from this file"))
+    measurement_name = StringField(
+        _l("Type the name of the measurement to replace its results"),
+        validators=[Length(max=200)],
+    )

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from flask import (
     Response,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -61,8 +63,22 @@ def _measurement_choices(form: UploadForm) -> list[Measurement]:
     return measurements
 
 
+def file_area() -> Path:
+    return imports.file_area(current_app.config, current_app.instance_path)
+
+
+def _chosen(form: UploadForm, measurements: list[Measurement]) -> Measurement | None:
+    """The measurement the form stands on: the one chosen, else the first offered."""
+    chosen = form.measurement_id.data
+    return next(
+        (m for m in measurements if m.id == chosen), measurements[0] if measurements else None
+    )
+
+
 def _index(form: UploadForm, status: int = 200) -> tuple[str, int]:
     measurements = _measurement_choices(form)
+    chosen = _chosen(form, measurements)
+    existing = imports.existing_results(db.session, chosen) if chosen else None
     logs = db.session.scalars(
         select(ImportLog)
         .options(selectinload(ImportLog.user), selectinload(ImportLog.measurement))
@@ -70,12 +86,35 @@ def _index(form: UploadForm, status: int = 200) -> tuple[str, int]:
         .limit(50)
     ).all()
     template = "imports/_upload.html" if htmx and status != 200 else "imports/index.html"
-    return render_template(template, form=form, measurements=measurements, logs=logs), status
+    return render_template(
+        template,
+        form=form,
+        measurements=measurements,
+        logs=logs,
+        chosen=chosen,
+        existing=existing,
+    ), status
 
 
 @bp.get("/")
 def index() -> tuple[str, int]:
-    return _index(UploadForm())
+    form = UploadForm()
+    # ?measurement_id= : the measurement chosen (and its warning shown) without JavaScript.
+    form.measurement_id.data = request.args.get("measurement_id", type=int)
+    return _index(form)
+
+
+@bp.get("/existing")
+def existing() -> str:
+    """The warning for the measurement just chosen on the upload form (htmx, on change)."""
+    measurement = db.session.get(Measurement, request.args.get("measurement_id", 0, type=int))
+    if measurement is None:
+        abort(404)
+    return render_template(
+        "imports/_existing.html",
+        chosen=measurement,
+        existing=imports.existing_results(db.session, measurement),
+    )
 
 
 @bp.post("/check")
@@ -95,6 +134,7 @@ def check() -> tuple[str, int] | Response:
         year=measurement.year,
         questionnaire=measurement.questionnaire,
         threshold=measurement.threshold,
+        measurement=measurement,
     )
     # Old staged files of this user go: one pending upload per person is enough.
     db.session.execute(delete(StagedImport).where(StagedImport.user_id == current_user.id))
@@ -138,12 +178,17 @@ def _staged_or_404(token: str) -> StagedImport:
     return staged
 
 
-def _render_staged(staged: StagedImport, *, fragment: bool = False) -> str:
+def _render_staged(
+    staged: StagedImport, *, fragment: bool = False, confirm_form: ConfirmForm | None = None
+) -> str:
     sort = request.args.get("sort", "row")
     key = SORT_KEYS.get(sort, SORT_KEYS["row"])
     errors = sorted((p for p in staged.problems if p["kind"] == "error"), key=key)
     others = [p for p in staged.problems if p["kind"] != "error"]
     template = "imports/_staged.html" if fragment else "imports/staged.html"
+    existing = imports.existing_results(db.session, staged.measurement)
+    confirm_form = confirm_form or ConfirmForm()
+    confirm_form.measurement_name.flags.required = existing is not None
     return render_template(
         template,
         staged=staged,
@@ -151,7 +196,8 @@ def _render_staged(staged: StagedImport, *, fragment: bool = False) -> str:
         others=others,
         sort=sort,
         button_form=EmptyForm(),
-        confirm_form=ConfirmForm(),
+        confirm_form=confirm_form,
+        existing=existing,
     )
 
 
@@ -178,13 +224,31 @@ def errors_csv(token: str) -> Response:
     return spreadsheets.csv_response(header, rows, "import-errors.csv")
 
 
+def _same_name(typed: str | None, name: str) -> bool:
+    """Typed as shown, give or take case and spaces: the point is to read the name."""
+    return " ".join((typed or "").split()).casefold() == " ".join(name.split()).casefold()
+
+
 @bp.post("/staged/<token>/confirm")
-def confirm(token: str) -> Response:
+def confirm(token: str) -> Response | tuple[str, int]:
     staged = _staged_or_404(token)
     form = ConfirmForm()
-    if not form.validate_on_submit() or not staged.ok:
+    if not staged.ok:
         abort(400)
+    if not form.validate_on_submit():  # CSRF is checked before the view: a field is too long
+        return _render_staged(staged, confirm_form=form), 400
     measurement = staged.measurement
+    if imports.existing_results(db.session, measurement) is not None and not _same_name(
+        form.measurement_name.data, measurement.name
+    ):
+        # Nothing changes and the staged file stays: the form comes back with what was typed.
+        form.measurement_name.errors = [
+            _(
+                "Type the measurement's name, %(name)s, to replace its results.",
+                name=measurement.name,
+            )
+        ]
+        return _render_staged(staged, confirm_form=form), 400
     # Checked again: the organisation may have changed since the preview.
     checked = imports.check(
         db.session,
@@ -193,6 +257,7 @@ def confirm(token: str) -> Response:
         year=measurement.year,
         questionnaire=measurement.questionnaire,
         threshold=measurement.threshold,
+        measurement=measurement,
     )
     if not checked.ok:
         flash(_("The file no longer fits the organisation. Nothing was imported."), "error")
@@ -203,12 +268,17 @@ def confirm(token: str) -> Response:
         checked,
         measurement,
         update_organisation=bool(form.update_organisation.data),
+        file_area=file_area(),
     )
     db.session.delete(staged)
     db.session.commit()
     preparing.schedule()  # the results sections everyone will open, made before they do
     if log.replaced_earlier:
-        message = _("The results of %(name)s were replaced.", name=measurement.name)
+        message = _(
+            "The results of %(name)s were replaced. For 30 days the earlier import can be "
+            "restored from the measurement's import history.",
+            name=measurement.name,
+        )
     else:
         message = _("The results of %(name)s were imported.", name=measurement.name)
     flash(message, "success")

@@ -1,0 +1,106 @@
+"""A measurement's import history and "Gendan": bring back an import that a later file
+replaced, for 30 days. Asks first; re-imports the kept file through the same pipeline."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.blueprints.admin.forms import EmptyForm
+from app.blueprints.imports import bp
+from app.blueprints.imports.routes import file_area
+from app.blueprints.results import preparing
+from app.extensions import db
+from app.models import ImportLog, Measurement
+from app.models.base import utcnow
+from app.services import imports
+
+
+@bp.get("/measurements/<int:measurement_id>")
+def history(measurement_id: int) -> str:
+    measurement = db.session.get(Measurement, measurement_id)
+    if measurement is None:
+        abort(404)
+    logs = db.session.scalars(
+        select(ImportLog)
+        .where(ImportLog.measurement_id == measurement.id)
+        .options(selectinload(ImportLog.user))
+        .order_by(ImportLog.id.desc())
+    ).all()
+    current = next((log for log in logs if log.outcome == "imported"), None)
+    return render_template(
+        "imports/history.html",
+        measurement=measurement,
+        logs=logs,
+        current=current,
+        restorable=imports.restorable_logs(db.session, measurement.id, file_area(), utcnow()),
+        existing=imports.existing_results(db.session, measurement),
+    )
+
+
+def _restorable_or_404(log_id: int) -> imports.Restorable:
+    log = db.session.get(ImportLog, log_id)
+    if log is None or log.measurement_id is None:
+        abort(404)
+    found = imports.restorable_logs(db.session, log.measurement_id, file_area(), utcnow())
+    if log.id not in found:
+        abort(404)  # not an earlier import, replaced too long ago, or its file is gone
+    return found[log.id]
+
+
+@bp.get("/logs/<int:log_id>/restore")
+def restore_ask(log_id: int) -> str:
+    """What restoring would do, in words, before anything is done."""
+    restorable = _restorable_or_404(log_id)
+    log = restorable.log
+    measurement = log.measurement
+    assert measurement is not None  # noqa: S101 - _restorable_or_404 checked it
+    content = (file_area() / log.stored_file).read_bytes()
+    checked = imports.check(
+        db.session,
+        content,
+        file_name=log.file_name,
+        year=measurement.year,
+        questionnaire=measurement.questionnaire,
+        threshold=measurement.threshold,
+        measurement=measurement,
+    )
+    db.session.rollback()  # checking writes nothing; leave no transaction open either
+    return render_template(
+        "imports/restore.html",
+        restorable=restorable,
+        log=log,
+        measurement=measurement,
+        checked=checked,
+        pv=checked.preview,
+        existing=imports.existing_results(db.session, measurement),
+        current=imports.imported_logs(db.session, measurement.id)[-1],
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/logs/<int:log_id>/restore")
+def restore(log_id: int) -> Response:
+    log = _restorable_or_404(log_id).log
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    measurement_id = log.measurement_id
+    try:
+        imports.restore(db.session, current_user, log, file_area(), utcnow())
+    except imports.RestoreRefused:
+        db.session.rollback()
+        flash(_("The earlier import could not be restored. Nothing was changed."), "error")
+        return redirect(url_for("imports.history", measurement_id=measurement_id))
+    db.session.commit()
+    preparing.schedule()
+    flash(
+        _(
+            "The import of %(file)s was restored. Follow-ups and plans were kept.",
+            file=log.file_name,
+        ),
+        "success",
+    )
+    return redirect(url_for("imports.history", measurement_id=measurement_id))
