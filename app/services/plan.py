@@ -14,7 +14,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -31,7 +31,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import audit
 from app.services.followup import FollowUpError, step_of
-from app.services.units import ancestor_ids
+from app.services.units import ancestor_ids, subtree_select
 
 UNDO_DAYS = 30
 DELETED_THEMES = "deleted_themes"  # key in the plan step's data
@@ -42,8 +42,9 @@ DELETED_THEMES = "deleted_themes"  # key in the plan step's data
 
 def owner_choices(session: Session, unit: Unit, *, keep: User | None = None) -> list[User]:
     """The people who may own an action of `unit`: active users with a member or leader role
-    on the unit itself, and the leaders of the units above it. HR, the committee and the
-    board own nothing (issue 18: "owners are the unit's people"). `keep`, an action's
+    on the unit or a unit below it (a workplace's employees sit in its teams), and the
+    leaders of the units above it. HR, the committee and the board own nothing (issue 18:
+    "owners are the unit's people"). `keep`, an action's
     current owner, stays in the list even if no longer one of them, so editing the action
     never changes its owner by accident."""
     above = ancestor_ids(session, unit.id)[1:]
@@ -55,7 +56,7 @@ def owner_choices(session: Session, unit: Unit, *, keep: User | None = None) -> 
                 User.active.is_(True),
                 User.deleted_at.is_(None),
                 (
-                    (RoleAssignment.unit_id == unit.id)
+                    RoleAssignment.unit_id.in_(subtree_select([unit.id]))
                     & RoleAssignment.role.in_([Role.MEMBER, Role.LEADER])
                 )
                 | (RoleAssignment.unit_id.in_(above) & (RoleAssignment.role == Role.LEADER)),
@@ -141,6 +142,16 @@ def delete_theme(session: Session, actor: User, follow_up: FollowUp, theme: Plan
         title=theme.title,
         actions=len(live),
     )
+    # Actions deleted one by one before keep no link to a theme that is gone: their own
+    # "Fortryd" brings them back without a theme (not lost to a dangling id).
+    session.execute(
+        update(Action)
+        .where(Action.theme_id == theme.id)
+        .values(theme_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    for action in live:
+        action.theme_id = None
     follow_up.themes.remove(theme)
     session.delete(theme)
     session.flush()

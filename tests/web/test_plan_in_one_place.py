@@ -306,6 +306,12 @@ def test_owners_are_the_units_people(
     select_html = page.split('id="action-owner_user_id"')[1].split("</select>")[0]
     offered = set(re.findall(r">([^<]+)</option>", select_html)) - {"— ingen valgt —"}
     assert offered == {"Mette Medarbejder", "Lars Leder", "Direktor"}
+    # A workplace's people include those of its teams: A's plan offers A1's employee.
+    assert client.post(url(plan, "start", "A")).status_code == 302
+    page = client.get(url(plan, "plan", "A")).get_data(as_text=True)
+    select_html = page.split('id="action-owner_user_id"')[1].split("</select>")[0]
+    offered = set(re.findall(r">([^<]+)</option>", select_html)) - {"— ingen valgt —"}
+    assert offered == {"Mette Medarbejder", "Naboen", "Kollega", "Lars Leder", "Direktor"}
     # Nobody else can be sent in either.
     with app.app_context():
         hr_id = db.session.scalar(select(User.id).where(User.email == "hr@x.dk"))
