@@ -311,7 +311,7 @@ def test_leader_walks_a_unit_through_the_five_steps(page, live_app: Flask, measu
     expect(tab.get_by_role("form", name="Tilføj en handling")).to_have_count(0)
     page.check_accessibility()
 
-    assert len(page.checked) == 24  # every page and state above
+    assert len(page.checked) == 25  # every page and state above
     assert states[3] == "Færdig"  # approving the plan finishes the step
     assert done == 5
 
