@@ -123,6 +123,9 @@ def test_remeasurement_overview_has_no_organisation_row_and_compares_with_the_fi
     section = own[own.index('id="results"') :]
     assert "Første måling" in section and "ændring siden første måling" in section
     assert ">Organisationen<" not in section and "Sidste år" not in section
+    # HR's home says which measurement is a re-measurement, and of which.
+    home = client.get("/").get_data(as_text=True)
+    assert "En genmåling af APV 2026: kun de enheder, der er målt igen." in home
     # The report for the dialogue meeting names what it compares with, and nothing above.
     report = client.get(f"/reports/unit/{measured['again']}/A2").get_data(as_text=True)
     assert "ændring siden APV 2026" in report
