@@ -311,7 +311,7 @@ def build_demo_followups(
                 deadline=today + timedelta(days=90),
             )
             followup.escalate(session, leader, passed_on, to_unit=by_code["AK-BF"])
-    followup.approve(session, leader, follow_ups["AK-BF-001-T001"], "Trio")
+    build_demo_approvals(session, by_code, users, follow_ups)
     # The demo is built today, but its steps were done in the measurement's year: date each
     # finished step a few days before it was due, so "on time" reads as it would have.
     from datetime import UTC, datetime
@@ -370,6 +370,58 @@ def build_demo_followups(
         raise RuntimeError(f"demo re-measurement does not import: {checked.result.errors[:3]}")
     imports.apply(session, None, checked, remeasure)
     session.flush()
+
+
+# --- partners and approval -----------------------------------------------------------------
+
+
+def build_demo_approvals(
+    session: Session, by_code: dict[str, Unit], users: dict[str, Any], follow_ups: dict[str, Any]
+) -> None:
+    """The trio of the demo leader's workplace (a TR and an AMR, who sign in with the demo
+    password), a plan approved by the department head, one waiting for him, and a red unit's
+    plan approved by its department head and waiting for HR."""
+    from app.models import Step, StepState
+    from app.services import approval, followup
+
+    leader = users[f"leder@{DEMO_DOMAIN}"]
+    head = users[f"chef.bf@{DEMO_DOMAIN}"]
+    hr = users[f"hr@{DEMO_DOMAIN}"]
+
+    def person(email: str, name: str, code: str, role: Role) -> Any:
+        user = create_user(session, None, email=f"{email}@{DEMO_DOMAIN}", name=name)
+        user.password_hash = leader.password_hash  # the demo password
+        assign_role(session, None, user, by_code[code], role)
+        session.flush()
+        return user
+
+    workplace = by_code["AK-BF-001"]
+    for email, name, function in [
+        ("tr", "Tina Rasmussen", "union_rep"),
+        ("amr", "Anders Mikkelsen", "safety_rep"),
+    ]:
+        member = person(email, name, workplace.code, Role.MEMBER)
+        approval.add_partner(session, leader, workplace, member.id, function)
+
+    # The employee's team: sent by the leader, approved by the department head.
+    team = follow_ups["AK-BF-001-T001"]
+    (row,) = approval.send(session, leader, team, [head], "Planen er lavet i trioen.")
+    approval.decide(session, head, row, approve=True, comment="Fin plan. God arbejdslyst!")
+
+    # The leader's own workplace: waiting for the department head.
+    approval.send(
+        session, leader, follow_ups["AK-BF-001"], [head], "Vi vil gerne i gang inden sommer."
+    )
+
+    # The red workplace: the department head has approved, HR has not yet.
+    so_head = person("chef.so", "Søren Østergaard", "AK-SO", Role.LEADER)
+    so_leader = person("leder.so", "Signe Olsen", "AK-SO-002", Role.LEADER)
+    red = follow_ups["AK-SO-002"]
+    followup.save_step(session, so_leader, red, Step.PLAN, {}, StepState.IN_PROGRESS)
+    rows = approval.send(
+        session, so_leader, red, [so_head, hr], "Planen er lavet sammen med HR på mødet."
+    )
+    approval.decide(session, so_head, rows[0], approve=True)
 
 
 # --- results: the demo organisation's answers, in the import format -------------------------

@@ -157,14 +157,6 @@ class EscalateForm(KompasForm):
     )
 
 
-class ApproveForm(KompasForm):
-    body = StringField(
-        _l("Approved by"),
-        validators=[DataRequired(), Length(max=100)],
-        description=_l("The work-environment organisation: AMO, the trio or the class team."),
-    )
-
-
 class StatusForm(KompasForm):
     status = SelectField(_l("How far are we"), coerce=int, choices=[])
     comment = StringField(_l("Comment"), validators=[Optional(), Length(max=1000)])
