@@ -395,3 +395,22 @@ def test_undo_lasts_30_days_and_the_purge_removes_what_is_older(
         assert db.session.get(Action, plan["overdue"]) is None
         assert db.session.get(Action, plan["later"]) is not None
     assert client.post(url(plan, f"plan/actions/{plan['later']}/restore")).status_code == 302
+
+
+def test_who_may_print_the_plan_and_undo_on_the_board(
+    app: Flask, client: FlaskClient, plan: dict[str, int], make_user
+) -> None:
+    """The printed plan is for those who may read the follow-up; the board's undo is for
+    those who may edit the plan. Everyone else gets 404, like a missing one."""
+    assert client.post(f"/board/actions/{plan['later']}/delete").status_code == 302
+    make_user("b@x.dk", [(Role.LEADER, "B")])
+    make_user("udvalg@x.dk", [(Role.BOARD, "R")])
+    for email, reads in (("medarbejder@x.dk", True), ("b@x.dk", False), ("udvalg@x.dk", False)):
+        other = app.test_client()
+        login(other, email)
+        for tail in ("plan/print", "plan.pdf"):
+            assert other.get(url(plan, tail)).status_code == (200 if reads else 404), (email, tail)
+        assert other.get(f"/board/actions/{plan['later']}/deleted").status_code == 404
+        assert other.post(f"/board/actions/{plan['later']}/restore").status_code == 404
+    with app.app_context():
+        assert db.session.get(Action, plan["later"]).deleted_at is not None
