@@ -342,7 +342,6 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         view=view,
         proposals=proposals,
         actions=actions,
-        proposal_form=EmptyForm(),
         psych_cutoff=measurement.psychological_safety_cutoff,
         active_step=which,
         **common,
