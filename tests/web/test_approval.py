@@ -459,3 +459,19 @@ def test_a_green_unit_goes_to_the_department_head_alone(
         (people["bo"], people["head_a1"])
     ]
     assert smtp_server.wait_for(1).to("bo@x.dk")
+
+
+def test_signed_out_and_outsiders_reach_nothing(app: Flask, people: dict[str, int]) -> None:
+    m = people["measurement"]
+    signed_out = app.test_client()
+    for url in ("/followup/approvals", f"/followup/{m}/A2/plan/send"):
+        assert signed_out.get(url).headers["Location"].startswith("/auth/login")
+    other = as_user(app, "other@x.dk")  # a leader elsewhere
+    assert other.get(f"/followup/{m}/A2/plan/send").status_code == 404
+    added = other.post(
+        f"/followup/{m}/A2/partners",
+        data={"partner-user_id": people["mads"], "partner-function": "union_rep"},
+    )
+    assert added.status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(UnitPartner)) is None
