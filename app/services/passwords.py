@@ -11,9 +11,11 @@ from flask import current_app
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 from zxcvbn import zxcvbn
 
-from app.models import User
+from app.models import AuditEvent, User
 
 _hasher = PasswordHasher()
 
@@ -122,15 +124,42 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(user.auth_secret.encode()).hexdigest()[:32]
 
 
-def make_set_password_token(user: User) -> str:
-    """A link that sets the user's password. Any older link stops working, and so do the
-    user's sessions (the link may be meant for someone locked out of a stolen account)."""
-    user.end_sessions()
-    return _serializer().dumps({"uid": user.id, "fp": _fingerprint(user)})
+# The audit event of a "Glemt adgangskode?" request; the newest one's id is in every link.
+PASSWORD_REQUEST = "auth.password_link_requested"  # noqa: S105 - an event name
 
 
-def user_id_from_token(token: str) -> tuple[int, str] | None:
-    """(user id, fingerprint) from a valid, unexpired token; None otherwise."""
+def _newest_request(user: User) -> int:
+    session = object_session(user)
+    if session is None or user.id is None:
+        return 0
+    newest = session.scalar(
+        select(func.max(AuditEvent.id)).where(
+            AuditEvent.action == PASSWORD_REQUEST,
+            AuditEvent.object_type == "user",
+            AuditEvent.object_id == user.id,
+        )
+    )
+    return newest or 0
+
+
+def make_set_password_token(user: User, *, end_sessions: bool = True) -> str:
+    """A link that sets the user's password. Any older link stops working.
+
+    HR's links (invitations) also end the user's sessions: the link may be meant for someone
+    locked out of a stolen account. A forgotten-password link (`end_sessions=False`, made
+    after its PASSWORD_REQUEST event is recorded) does not: anyone can ask for one by typing
+    an address, and must not sign its owner out by it. Older links die all the same, because
+    every link names the newest request: a newer request ends it, and a newer HR link ends
+    the account's secret."""
+    if end_sessions:
+        user.end_sessions()
+    return _serializer().dumps(
+        {"uid": user.id, "fp": _fingerprint(user), "req": _newest_request(user)}
+    )
+
+
+def user_id_from_token(token: str) -> tuple[int, str, int] | None:
+    """(user id, fingerprint, newest request) from a valid, unexpired token; None otherwise."""
     max_age = current_app.config["SET_PASSWORD_LINK_HOURS"] * 3600
     try:
         data = _serializer().loads(token, max_age=max_age)
@@ -142,8 +171,12 @@ def user_id_from_token(token: str) -> tuple[int, str] | None:
         return None
     if not isinstance(data.get("fp"), str):
         return None
-    return data["uid"], data["fp"]
+    request = data.get("req", 0)
+    if not isinstance(request, int):
+        return None
+    return data["uid"], data["fp"], request
 
 
-def token_matches(user: User, fingerprint: str) -> bool:
-    return hmac.compare_digest(_fingerprint(user).encode(), fingerprint.encode())
+def token_matches(user: User, fingerprint: str, request: int = 0) -> bool:
+    same_secret = hmac.compare_digest(_fingerprint(user).encode(), fingerprint.encode())
+    return same_secret and request == _newest_request(user)

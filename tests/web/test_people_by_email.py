@@ -122,6 +122,31 @@ def test_forgot_password_mails_a_link_that_works_and_unknown_addresses_look_the_
     )
 
 
+def test_asking_for_a_link_signs_nobody_out_and_only_the_newest_link_works(
+    app: Flask, client: FlaskClient, org, make_user, smtp_server: Inbox
+) -> None:
+    """Anyone can type a colleague's address: that must not sign the colleague out. A newer
+    request (or a newer invitation) ends the older link."""
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    mona = make_user("m@x.dk", [(Role.MEMBER, "A1")], name="Mona")
+    monas_browser = app.test_client()
+    login(monas_browser, "m@x.dk")
+    login(client, "hr@x.dk")
+    client.post(f"/admin/users/{mona.id}/invite")  # HR's invitation: signs Mona out...
+    assert not _signed_in(monas_browser)
+    login(monas_browser, "m@x.dk")
+    stranger = app.test_client()
+    stranger.post("/auth/forgot-password", data={"email": "m@x.dk"})
+    smtp_server.wait_for(2)  # the request's mail goes beside the answer: wait for it in turn
+    stranger.post("/auth/forgot-password", data={"email": "m@x.dk"})
+    invitation, first, second = smtp_server.wait_for(3)
+    assert _signed_in(monas_browser)  # ...a stranger's request does not
+    assert stranger.get(_link(invitation)).status_code == 404
+    assert stranger.get(_link(first)).status_code == 404
+    _set_password_and_sign_in(app, _link(second), "m@x.dk")
+    assert not _signed_in(monas_browser)  # setting the password ends the other sessions
+
+
 def test_forgot_password_is_rate_limited_per_account(app: Flask) -> None:
     from app.extensions import limiter
 

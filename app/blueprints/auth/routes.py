@@ -136,7 +136,7 @@ def set_password(token: str) -> str | Response:
         found is None
         or user is None
         or not user.active
-        or not passwords.token_matches(user, found[1])
+        or not passwords.token_matches(user, found[1], found[2])
     ):
         return render_template("auth/link_invalid.html"), 404  # type: ignore[return-value]
     form = NewPasswordForm()
@@ -171,8 +171,9 @@ def forgot_password() -> str | Response:
         user = db.session.scalar(select(User).where(User.email == email))
         mail = None
         if user is not None and user.active and user.deleted_at is None:
-            token = passwords.make_set_password_token(user)  # older links stop working
-            audit.record(db.session, None, "auth.password_link_requested", "user", user.id)
+            audit.record(db.session, None, passwords.PASSWORD_REQUEST, "user", user.id)
+            # Older links stop working; the user stays signed in where they are.
+            token = passwords.make_set_password_token(user, end_sessions=False)
             db.session.commit()
             link = url_for("auth.set_password", token=token, _external=True)
             mail = user_mail.password_reset(
