@@ -184,8 +184,6 @@ def forgot_password() -> str | Response:
             # only for real accounts would tell who has one by its timing.
             settings = {k: v for k, v in current_app.config.items() if k.startswith("MAIL_")}
             threading.Thread(target=deliver, args=([mail], settings), daemon=True).start()
-        else:
-            passwords.burn_time()
         return render_template("auth/forgot_password_sent.html", email=email)
     return render_template("auth/forgot_password.html", form=form)
 
