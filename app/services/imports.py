@@ -309,6 +309,9 @@ class ExistingResults:
     plans: int
     actions: int
     open_alerts: int
+    # Whether the current file was kept, so that "Gendan" can bring it back once replaced
+    # (files imported on the command line, or before Kompas kept them, were not).
+    file_kept: bool = False
 
 
 def existing_results(session: Session, measurement: Measurement) -> ExistingResults | None:
@@ -331,6 +334,7 @@ def existing_results(session: Session, measurement: Measurement) -> ExistingResu
         imported_at=last.at if last else None,
         imported_by=last.user.name if last and last.user else None,
         file_name=last.file_name if last else "",
+        file_kept=bool(last and last.stored_file),
         units=units,
         follow_ups=session.scalar(
             select(func.count())

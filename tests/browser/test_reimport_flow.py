@@ -145,9 +145,9 @@ def test_hr_is_warned_confirms_by_name_and_restores_the_earlier_import(
     name.fill("APV 2026")
     tab.get_by_role("button", name="Erstat resultaterne").click()
     tab.wait_for_url("**/imports/")
-    expect(tab.get_by_role("status").filter(has_text="er erstattet")).to_contain_text(
-        "Den tidligere indlæsning kan gendannes i 30 dage"
-    )
+    expect(
+        tab.get_by_role("status").filter(has_text="Resultaterne for APV 2026 er erstattet")
+    ).to_contain_text("Den tidligere indlæsning kan gendannes i 30 dage")
     page.check_accessibility()
 
     # The measurement's import history: "Gendan" asks first, then brings the names back.

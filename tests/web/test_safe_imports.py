@@ -28,7 +28,7 @@ from app.models import (
     UnitFigures,
 )
 from app.models.base import utcnow
-from app.services import followup, retention
+from app.services import followup, imports, retention
 from app.services.measurements import find_or_prepare_measurement
 from tests.conftest import login
 
@@ -137,6 +137,7 @@ def test_a_measurement_with_results_is_announced_before_the_check(
         assert "1 opfølgning" in page and "1 handling" in page
         assert "0 åbne advarsler" in page
         assert "De bevares" in page
+        assert "Hvis det er en fejl, kan disse resultater gendannes i 30 dage" in page
     assert client.get("/imports/existing?measurement_id=999").status_code == 404
 
     # ... and again on the check, with what changes in words and names.
@@ -283,3 +284,32 @@ def test_the_purge_removes_files_no_restore_can_need(
         assert db.session.get(ImportLog, first).stored_file == ""
     assert not first_file.exists()
     assert second_file.exists()  # the current import's file stays for a later "Gendan"
+
+
+def test_results_imported_without_their_file_say_they_cannot_be_restored(
+    app: Flask, client: FlaskClient, measurement_id: int
+) -> None:
+    """The command line keeps no file: HR is told before replacing, not after."""
+    with app.app_context():
+        measurement = db.session.get(Measurement, measurement_id)
+        checked = imports.check(
+            db.session,
+            FIRST.encode(),
+            file_name="apv-2026.csv",
+            year=2026,
+            questionnaire=measurement.questionnaire,
+            measurement=measurement,
+        )
+        imports.apply(db.session, None, checked, measurement)  # as `flask kompas import`
+        db.session.commit()
+    login(client, "hr@x.dk")
+    page = text(client.get(f"/imports/?measurement_id={measurement_id}"))
+    assert "via kommandolinjen fra filen apv-2026.csv" in page
+    assert "når de er erstattet, kan de ikke gendannes" in page
+    location = upload(client, measurement_id, SECOND, "apv-2027.csv")
+    client.post(location + "/confirm", data={"measurement_name": "APV 2026"})
+    page = text(client.get("/imports/"))
+    assert "Resultaterne for APV 2026 er erstattet." in page
+    assert "kan gendannes" not in page
+    history = text(client.get(f"/imports/measurements/{measurement_id}"))
+    assert "/restore" not in history

@@ -238,9 +238,8 @@ def confirm(token: str) -> Response | tuple[str, int]:
     if not form.validate_on_submit():  # CSRF is checked before the view: a field is too long
         return _render_staged(staged, confirm_form=form), 400
     measurement = staged.measurement
-    if imports.existing_results(db.session, measurement) is not None and not _same_name(
-        form.measurement_name.data, measurement.name
-    ):
+    existing = imports.existing_results(db.session, measurement)
+    if existing is not None and not _same_name(form.measurement_name.data, measurement.name):
         # Nothing changes and the staged file stays: the form comes back with what was typed.
         form.measurement_name.errors = [
             _(
@@ -273,7 +272,9 @@ def confirm(token: str) -> Response | tuple[str, int]:
     db.session.delete(staged)
     db.session.commit()
     preparing.schedule()  # the results sections everyone will open, made before they do
-    if log.replaced_earlier:
+    if log.replaced_earlier and not (existing and existing.file_kept):
+        message = _("The results of %(name)s were replaced.", name=measurement.name)
+    elif log.replaced_earlier:
         message = _(
             "The results of %(name)s were replaced. For 30 days the earlier import can be "
             "restored from the measurement's import history.",
