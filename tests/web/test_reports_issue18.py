@@ -247,3 +247,40 @@ def test_the_draft_autosaves_and_refuses_an_old_version(demo: Flask) -> None:
     )
     assert too_long.status_code == 400 and "Ikke gemt" in too_long.get_data(as_text=True)
     assert draft_of(demo, "AK-BF-001", 2026).followup_plan == "Skrevet mere"
+
+
+def test_the_mail_goes_to_the_board_above_in_each_ones_language(demo: Flask, inbox: Inbox) -> None:
+    """Board members on the unit or above are told, each in their own language; one on a
+    unit beside it, and one no longer active, are not."""
+    from app.models import Role
+    from app.services.users import assign_role, create_user
+
+    with demo.app_context():
+        units = {u.code: u for u in db.session.scalars(select(Unit))}
+        people = {}
+        for email, name, code, language, active in (
+            ("board.en@x.dk", "Emma English", "AK-BF", "en", True),
+            ("board.so@x.dk", "Søren Side", "AK-SO", "da", True),
+            ("board.gone@x.dk", "Gone Gunnar", "AK-BF", "da", False),
+        ):
+            user = create_user(
+                db.session, None, email=email, name=name, password="correct horse battery staple"
+            )
+            user.language, user.active = language, active
+            assign_role(db.session, None, user, units[code], Role.BOARD)
+            people[email] = user
+        db.session.commit()
+
+    page = client_for(demo, HEAD).get(ISSUE_URL.format(code="AK-BF-001", year=2026))
+    text = page.get_data(as_text=True)
+    assert "Emma English" in text and "Ulla Vestergaard" in text  # who will be told
+    assert "Søren Side" not in text and "Gone Gunnar" not in text
+
+    confirm_issue(client_for(demo, HEAD), "AK-BF-001", 2026)
+    inbox.wait_for(2)
+    assert sorted(m["To"] for m in inbox) == ["board.en@x.dk", BOARD]
+    english = inbox.to("board.en@x.dk")[0]
+    assert Inbox.subject(english).startswith("Issued to the political committee: ")
+    body = Inbox.body(english)
+    assert "Dear Emma English" in body and "has issued" in body
+    assert "Read the report (PDF): http://localhost/reports/archive/" in body
