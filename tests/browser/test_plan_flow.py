@@ -162,3 +162,21 @@ def test_leader_corrects_the_plan_where_it_is_made(page, plan_url: str) -> None:
     expect(action_row(tab, "Fast fredagsmøde")).to_contain_text("Ikke startet")
     look(tab, "plan-4-print")
     page.check_accessibility()
+
+    # The same delete as a page of its own (a link opened in a new tab, or no JavaScript):
+    # it asks, deletes with an ordinary post, and the plan lists it with "Fortryd".
+    tab.goto(plan_url)
+    row_id = action_row(tab, "Ny vagtplan for weekenderne").get_attribute("id")
+    tab.goto(f"{plan_url}/actions/{row_id.removeprefix('action-')}/delete")
+    expect(tab.get_by_text("Slet “Ny vagtplan for weekenderne”?")).to_be_visible()
+    look(tab, "plan-5-delete-page")
+    page.check_accessibility()
+    tab.get_by_role("button", name="Ja, slet handlingen").click()
+    tab.wait_for_url(f"**{plan_url}#deleted")
+    deleted = tab.get_by_role("region", name=re.compile(r"^Slettet inden for"))
+    expect(deleted).to_contain_text("Ny vagtplan for weekenderne")
+    expect(tab.get_by_role("rowheader", name="Ny vagtplan for weekenderne")).to_have_count(0)
+    page.check_accessibility()
+    deleted.get_by_role("button", name=re.compile(r"^Fortryd")).click()
+    expect(tab.get_by_role("status").filter(has_text="er tilbage i planen")).to_be_visible()
+    expect(action_row(tab, "Ny vagtplan for weekenderne")).to_be_visible()
