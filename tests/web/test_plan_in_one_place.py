@@ -198,6 +198,10 @@ def test_a_deleted_action_is_gone_everywhere_and_comes_back_after_undo(
                        headers=HX)  # fmt: skip
     assert back.status_code == 200 and "Fast fredagsmøde" in back.get_data(as_text=True)
     assert all(_visible_everywhere(app, hr, plan).values())
+    # The unit's history says who deleted it and who brought it back, in words.
+    history = hr.get("/units/A1/history").get_data(as_text=True)
+    assert "Handling slettet: Fast fredagsmøde" in history
+    assert "Slettet handling hentet tilbage: Fast fredagsmøde" in history
 
 
 def test_an_action_is_edited_in_place(
