@@ -22,7 +22,7 @@ from app.models import IssuedReport, Organisation, OrganisationKind, ReportDraft
 from tests.conftest import Inbox
 from tests.services.test_reports import pdf_text
 from tests.web import test_reports_web
-from tests.web.test_reports_web import BOARD, COMMITTEE, HEAD, HR, client_for
+from tests.web.test_reports_web import BOARD, COMMITTEE, HEAD, HR, client_for, run_job
 
 demo = test_reports_web.demo  # the demo organisation, built once for this module
 
@@ -284,3 +284,14 @@ def test_the_mail_goes_to_the_board_above_in_each_ones_language(demo: Flask, inb
     body = Inbox.body(english)
     assert "Dear Emma English" in body and "has issued" in body
     assert "Read the report (PDF): http://localhost/reports/archive/" in body
+
+
+def test_a_draft_pdf_holds_what_was_just_typed(demo: Flask) -> None:
+    head = client_for(demo, HEAD)
+    url = "/reports/annual/AK-BF-001/2025"
+    form = head.get(url).get_data(as_text=True)
+    assert 'form="draft-form" name="next" value="pdf"' in form
+    typed = {"followup_plan": "Lige skrevet, ikke gemt.", "version": shown_version(form)}
+    pdf = run_job(head, url, {**typed, "next": "pdf"})
+    assert "Lige skrevet, ikke gemt." in pdf_text(pdf)
+    assert draft_of(demo, "AK-BF-001", 2025).followup_plan == "Lige skrevet, ikke gemt."

@@ -196,6 +196,9 @@ def annual(code: str, year: int) -> Any:
                 if request.form.get("next") == "issue":
                     # "Issue": what was typed is saved; now the page that shows what goes out.
                     return redirect(url_for("reports.issue", code=unit.code, year=year))
+                if request.form.get("next") == "pdf":
+                    # A draft PDF with what was just typed in it (the form's CSRF is checked).
+                    return _start("annual", {"unit_id": unit.id, "year": year}, checked=True)
                 flash(_("The follow-up plan and goals are saved."), "success")
                 return redirect(url_for("reports.annual", code=unit.code, year=year))
         else:
