@@ -7,6 +7,7 @@ SECRET_KEY, so a forgotten variable never becomes a guessable session key.
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -61,6 +62,9 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "kompas@localhost")
+    # Imported files are kept here for 30 days so a replaced import can be restored; with
+    # several app servers it must be a directory they share. Unset: <instance>/import_files.
+    IMPORT_FILES_DIR = os.environ.get("IMPORT_FILES_DIR", "")
 
 
 class DevelopmentConfig(Config):
@@ -77,6 +81,8 @@ class TestingConfig(Config):
     # Jobs (reports, results sections after an import) in the request: no thread shares the
     # in-memory test database with the test. Tests of the other backends set their own.
     REPORT_JOBS = "inline"
+    # Never the development instance's files: a purge run by a test would remove them.
+    IMPORT_FILES_DIR = str(Path(tempfile.gettempdir()) / f"kompas-test-import-files-{os.getpid()}")
 
 
 class ProductionConfig(Config):

@@ -139,7 +139,8 @@ def import_command(
         db.session.rollback()
         click.echo("Dry run: nothing was written.")
         return
-    log = imports.apply(db.session, None, checked, measurement)
+    area = imports.file_area(current_app.config, current_app.instance_path)
+    log = imports.apply(db.session, None, checked, measurement, file_area=area)
     db.session.commit()
     preparing.schedule()
     replaced = " (replacing the earlier import)" if log.replaced_earlier else ""

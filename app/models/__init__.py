@@ -19,9 +19,15 @@ from app.models.followup import (
     ZeroToleranceAlert,
 )
 from app.models.org import Organisation, OrganisationKind, Unit
-from app.models.reports import IssuedReport, ReportDraft, ReportJob
+from app.models.reports import IssuedReport, ReportDraft, ReportJob, ReportWithdrawal
 from app.models.results import ImportLog, QuestionResult, StagedImport, UnitResult
-from app.models.survey import Measurement, Question, Questionnaire
+from app.models.survey import (
+    Measurement,
+    MeasurementQuestionText,
+    Question,
+    Questionnaire,
+    ReferenceFigure,
+)
 from app.models.user import ROLES, Role, RoleAssignment, User
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "ImportLog",
     "IssuedReport",
     "Measurement",
+    "MeasurementQuestionText",
     "Organisation",
     "PreparedSection",
     "OrganisationKind",
@@ -51,7 +58,9 @@ __all__ = [
     "QuestionResult",
     "Questionnaire",
     "ReportDraft",
+    "ReferenceFigure",
     "ReportJob",
+    "ReportWithdrawal",
     "Role",
     "RoleAssignment",
     "StagedImport",

@@ -18,8 +18,16 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+    with_loader_criteria,
+)
 
 from app.extensions import db
 from app.models.base import str_enum, utcnow
@@ -208,6 +216,27 @@ class Action(db.Model):
 
             return gettext("former user")
         return self.owner_name
+
+
+# Execution option for the few queries that must see deleted actions (the "Fortryd" lists
+# and the undo itself): `.execution_options(include_deleted_actions=True)`.
+INCLUDE_DELETED_ACTIONS = "include_deleted_actions"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _leave_deleted_actions_out(state: ORMExecuteState) -> None:
+    """A deleted action waits only for "Fortryd": every ORM query of every list, count,
+    export, report and lazy load leaves it out, without each one having to remember a filter
+    (SQLAlchemy's with_loader_criteria recipe). Refreshing an object already loaded is left
+    alone, so an action deleted in this request can still be read."""
+    if (
+        state.is_select
+        and not state.is_column_load
+        and not state.execution_options.get(INCLUDE_DELETED_ACTIONS, False)
+    ):
+        state.statement = state.statement.options(
+            with_loader_criteria(Action, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
+        )
 
 
 class ActionUpdate(db.Model):

@@ -29,6 +29,18 @@ class Organisation(db.Model):
         default=OrganisationKind.MUNICIPALITY,
     )
     retention_years: Mapped[int] = mapped_column(Integer, default=5)
+    # A purge deletes old measurements; issued board reports stay unless this says otherwise.
+    purge_issued_reports: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Results of a new measurement wait for management's release (Measurement.released_at)
+    # before class teams, the student council and the board see them. A school's default.
+    hold_results_until_released: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
+    # "score": indicators as 0-100 scores; "scale": as averages on the survey's 1-5 scale, as
+    # the ministry publishes them (the 0-100 score still available beside).
+    indicator_display: Mapped[str] = mapped_column(
+        String(10), default="score", server_default="score"
+    )
 
 
 class Unit(db.Model):

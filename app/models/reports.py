@@ -54,8 +54,19 @@ class ReportDraft(db.Model):
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own dict
 
-    unit: Mapped[Unit] = relationship()
-    updated_by: Mapped[User | None] = relationship()
+    # Issuing to the board needs a named approval of this very draft: the approver, and the
+    # draft version they approved (a later edit needs approving again).
+    approver_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    approval_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    approved_version: Mapped[int | None] = mapped_column(Integer)
+
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
 
 
 class IssuedReport(db.Model):
@@ -87,6 +98,24 @@ class IssuedReport(db.Model):
 
     unit: Mapped[Unit] = relationship()
     issued_by: Mapped[User | None] = relationship()
+
+
+class ReportWithdrawal(db.Model):
+    """An issued report taken back: it stays in the archive, marked withdrawn, with who and
+    why (the issued report itself is never changed)."""
+
+    __tablename__ = "report_withdrawal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("issued_report.id", ondelete="CASCADE"), unique=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    by_name: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    report: Mapped[IssuedReport] = relationship()
 
 
 class ArchiveIsImmutable(RuntimeError):

@@ -99,6 +99,53 @@ class Measurement(db.Model):
         ForeignKey("measurement.id", ondelete="SET NULL")
     )
     anonymity_problems: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Management's one-click release of the results to class teams, the student council and the
+    # board (where the organisation holds results until released); shown to everyone.
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     questionnaire: Mapped[Questionnaire] = relationship()
+
+
+class MeasurementQuestionText(db.Model):
+    """A question's wording as the measurement's file gave it, where it differs from the
+    template's (the file's text wins for that measurement; the template is not changed)."""
+
+    __tablename__ = "measurement_question_text"
+
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurement.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("question.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+
+
+class ReferenceFigure(db.Model):
+    """A published reference figure for a year: national, sector (stx, hhx, htx, hf, ...) or
+    municipal, for an indicator or a question. Aggregates published by others, shown beside
+    the organisation's own, marked with their source and year."""
+
+    __tablename__ = "reference_figure"
+    __table_args__ = (
+        UniqueConstraint(
+            "questionnaire_code", "year", "source", "label", "indicator", "question_code"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_code: Mapped[str] = mapped_column(String(50), default="gym")
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    source: Mapped[str] = mapped_column(String(20))  # "national" | "sector" | "municipality"
+    label: Mapped[str] = mapped_column(String(100), default="")  # "Landsplan", "stx", "Aarhus"
+    indicator: Mapped[str] = mapped_column(String(200), default="")  # "" for a question row
+    question_code: Mapped[str] = mapped_column(String(50), default="")  # "" for an indicator
+    average: Mapped[float | None] = mapped_column(Float)  # on the survey's 1-5 scale
+    share: Mapped[float | None] = mapped_column(Float)  # per cent, e.g. "høj trivsel"
+    count: Mapped[int | None] = mapped_column(Integer)  # answers behind the figure
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

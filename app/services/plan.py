@@ -197,11 +197,13 @@ def restore_theme(session: Session, actor: User, follow_up: FollowUp, key: str) 
     session.add(theme)
     session.flush()
     actions = session.scalars(
-        select(Action).where(
+        select(Action)
+        .where(
             Action.id.in_(snapshot["action_ids"]),
             Action.follow_up_id == follow_up.id,
             Action.deleted_at.is_not(None),
         )
+        .execution_options(include_deleted_actions=True)
     )
     for action in actions:
         action.theme_id = theme.id
@@ -328,6 +330,7 @@ def deleted_actions(session: Session, follow_up: FollowUp) -> list[Action]:
                 Action.deleted_at >= since,
             )
             .order_by(Action.deleted_at.desc(), Action.id)
+            .execution_options(include_deleted_actions=True)
         )
         if a.id not in with_themes
     ]

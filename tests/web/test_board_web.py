@@ -180,7 +180,12 @@ def test_delete_keeps_an_audit_event(app: Flask, client: FlaskClient, actions) -
     assert client.post(f"/board/actions/{actions['later']}/delete").status_code == 302
     with app.app_context():
         # Marked, not gone: "Fortryd" brings it back for 30 days (issue 18).
-        assert db.session.get(Action, actions["later"]).deleted_at is not None
+        assert (
+            db.session.get(
+                Action, actions["later"], execution_options={"include_deleted_actions": True}
+            ).deleted_at
+            is not None
+        )
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "action.deleted"))
         assert event.details["title"] == "Kursus"
 

@@ -396,8 +396,8 @@ def test_undo_lasts_30_days_and_the_purge_removes_what_is_older(
     with app.app_context():
         retention.purge(db.session, None, date.today())
         db.session.commit()
-        assert db.session.get(Action, plan["overdue"]) is None
-        assert db.session.get(Action, plan["later"]) is not None
+        left = select(Action.id).execution_options(include_deleted_actions=True)
+        assert list(db.session.scalars(left)) == [plan["later"]]  # the older one is gone
     assert client.post(url(plan, f"plan/actions/{plan['later']}/restore")).status_code == 302
 
 
@@ -417,4 +417,33 @@ def test_who_may_print_the_plan_and_undo_on_the_board(
         assert other.get(f"/board/actions/{plan['later']}/deleted").status_code == 404
         assert other.post(f"/board/actions/{plan['later']}/restore").status_code == 404
     with app.app_context():
-        assert db.session.get(Action, plan["later"]).deleted_at is not None
+        assert (
+            db.session.get(
+                Action, plan["later"], execution_options={"include_deleted_actions": True}
+            ).deleted_at
+            is not None
+        )
+
+
+def test_a_query_that_forgets_the_deleted_filter_still_leaves_deleted_actions_out(
+    app: Flask, client: FlaskClient, plan: dict[str, int]
+) -> None:
+    """No list has to remember `deleted_at IS NULL`: plain queries, counts, joins and lazy
+    loads all leave a deleted action out; only an explicit option sees it (for "Fortryd")."""
+    from sqlalchemy import func
+
+    assert client.post(url(plan, f"plan/actions/{plan['overdue']}/delete")).status_code in (
+        200,
+        302,
+    )
+    with app.app_context():
+        assert db.session.scalars(select(Action.title)).all() == ["Ny vagtplan"]
+        assert db.session.scalar(select(func.count()).select_from(Action)) == 1
+        assert db.session.scalar(select(func.count(Action.id))) == 1
+        joined = select(PlanTheme.title).join(Action, Action.theme_id == PlanTheme.id)
+        assert len(db.session.execute(joined).all()) == 1
+        theme = db.session.get(PlanTheme, plan["theme"])
+        assert [a.title for a in theme.actions] == ["Ny vagtplan"]
+        assert db.session.get(Action, plan["overdue"]) is None
+        everything = select(Action.title).execution_options(include_deleted_actions=True)
+        assert sorted(db.session.scalars(everything)) == ["Fast fredagsmøde", "Ny vagtplan"]

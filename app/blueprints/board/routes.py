@@ -203,7 +203,9 @@ def index() -> str:
 
 def _action_or_404(action_id: int, *, deleted: bool = False) -> Action:
     """The action, if the user may see it; a deleted one only where `deleted` asks for it."""
-    action = db.session.get(Action, action_id)
+    action = db.session.get(
+        Action, action_id, execution_options={"include_deleted_actions": deleted}
+    )
     if (
         action is None
         or (action.deleted_at is not None) != deleted

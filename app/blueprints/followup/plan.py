@@ -391,7 +391,9 @@ def restore_theme(measurement_id: int, code: str, key: str) -> Any:
 
 
 def _plan_action_or_404(follow_up: FollowUp, action_id: int, *, deleted: bool = False) -> Action:
-    action = db.session.get(Action, action_id)
+    action = db.session.get(
+        Action, action_id, execution_options={"include_deleted_actions": deleted}
+    )
     if (
         action is None
         or action.follow_up_id != follow_up.id
