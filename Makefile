@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export KOMPAS_ENV ?= development
 
-.PHONY: demo test setup translations messages lint run vendor
+.PHONY: demo demo-school test setup translations messages lint run vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ messages: $(VENV)/.installed
 demo: setup
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi kompas demo --reset
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+## make demo-school: the same with a gymnasium (classes, class teams, student council, board)
+demo-school: setup
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi kompas demo --school --reset
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 run: setup
