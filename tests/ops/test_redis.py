@@ -192,7 +192,11 @@ def test_an_import_prepares_every_units_results_section_on_a_report_worker(
         content_type="multipart/form-data",
     )
     assert staged.status_code == 302
-    assert client.post(staged.headers["Location"] + "/confirm").status_code == 302
+    with app.app_context():
+        name = db.session.get(Measurement, measurement_id).name
+    # It replaces the demo's results: confirmed by typing the measurement's name.
+    confirm = client.post(staged.headers["Location"] + "/confirm", data={"measurement_name": name})
+    assert confirm.status_code == 302
     queue = Queue(report_jobs.QUEUE, connection=redis)
     assert queue.count == 1  # the import asked for the sections; the request made none
     assert _prepared(app) == 0

@@ -42,8 +42,26 @@ def test_a_sibling_gets_404_for_every_url_with_another_units_ids(
 
         unit = db.session.scalar(select(Unit).where(Unit.code == "A1"))
         follow_up = followup.start(db.session, None, measurement, unit)
+        theme = followup.add_theme(
+            db.session,
+            None,
+            follow_up,
+            title="Hemmeligt tema",
+            current_score=None,
+            target_score=None,
+            goal="",
+            approach="",
+        )
         action = followup.add_action(db.session, None, follow_up, title="Hemmelig")
         alert = db.session.scalar(select(ZeroToleranceAlert))
+        from app.models import PlanApproval, UnitPartner, User
+
+        member = User(email="tr@x.dk", name="TR")
+        db.session.add(member)
+        db.session.flush()
+        partner = UnitPartner(unit_id=unit.id, user_id=member.id, function="union_rep")
+        approval = PlanApproval(follow_up_id=follow_up.id, approver_id=member.id)
+        db.session.add_all([partner, approval])
         db.session.commit()
         values = {
             "measurement_id": measurement.id,
@@ -54,6 +72,11 @@ def test_a_sibling_gets_404_for_every_url_with_another_units_ids(
             "user_id": 1,
             "year": 2026,
             "report_id": 1,
+            "log_id": 1,
+            "partner_id": partner.id,
+            "approval_id": approval.id,
+            "index": 0,
+            "theme_id": theme.id,
         }
     make_user("hr@x.dk", [(Role.ADMIN, "R")])  # user 1: the admin pages' subject
     make_user("sib@x.dk", [(Role.LEADER, "A2")])

@@ -73,6 +73,8 @@ COVERED_ELSEWHERE = {
         for name in "send_for_approval approvals approval add_partner remove_partner".split()
     },
     "results.overview_xlsx": "tests/web/test_reports_web.py",
+    "results.release_confirm": "tests/web/test_school_policy.py",
+    "results.release": "tests/web/test_school_policy.py",
     **{
         f"reports.{name}": "tests/web/test_reports_web.py"
         for name in (
@@ -113,12 +115,16 @@ ADMIN_GETS = {
     "admin.import_users": "/admin/users/import",
     "imports.staged": "/imports/staged/some-token",
     "imports.errors_csv": "/imports/staged/some-token/errors.csv",
+    "imports.existing": "/imports/existing?measurement_id=1",
+    "imports.history": "/imports/measurements/1",
+    "imports.restore_ask": "/imports/logs/1/restore",
 }
 ADMIN_POSTS = {
     "admin.delete_user": "/admin/users/{me}/delete",
     "imports.check": "/imports/check",
     "imports.confirm": "/imports/staged/some-token/confirm",
     "imports.discard": "/imports/staged/some-token/discard",
+    "imports.restore": "/imports/logs/1/restore",
     "admin.create": "/admin/users",
     "admin.add_role": "/admin/users/{me}/roles",
     "admin.delete_role": "/admin/users/{me}/roles/1/delete",

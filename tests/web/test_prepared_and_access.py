@@ -35,7 +35,11 @@ def _file(a1_parent: str, extra_teams: int = 0) -> bytes:
 def _import(client: FlaskClient, measurement_id: int, content: bytes) -> None:
     staged = upload(client, measurement_id, content)
     assert staged.status_code == 302
-    assert client.post(staged.headers["Location"] + "/confirm").status_code == 302
+    with client.application.app_context():
+        name = db.session.get(Measurement, measurement_id).name
+    # A replacing import is confirmed by typing the measurement's name (issue 18).
+    confirmed = client.post(staged.headers["Location"] + "/confirm", data={"measurement_name": name})
+    assert confirmed.status_code == 302
 
 
 def test_a_team_moved_by_an_import_changes_who_sees_it_at_once(
