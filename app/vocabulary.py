@@ -7,6 +7,7 @@ from flask import g
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import Organisation, OrganisationKind, Role
@@ -29,18 +30,218 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
     # Whom the annual report is issued to, as it reads after "to" / "for": a school's board,
     # a municipality's political committee (MED reads it too, as does everyone with reports).
     "report.audience": {SCHOOL: _l("the board"), MUNICIPALITY: _l("the political committee")},
+    # Who approves a plan above the unit: a school's education (department) leader, a
+    # municipality's department head; a red unit's plan also by management / HR.
+    "head": {SCHOOL: _l("Education leader"), MUNICIPALITY: _l("Department head")},
+    "approver.extra": {SCHOOL: _l("Management"), MUNICIPALITY: _l("HR")},
+    "approver.extra.none": {
+        SCHOOL: _l("— not management this time —"),
+        MUNICIPALITY: _l("— not HR this time —"),
+    },
+    "approver.extra.needed": {
+        SCHOOL: _l("The plan of a red unit is approved by management too: choose one."),
+        MUNICIPALITY: _l("The plan of a red unit is approved by HR too: choose one."),
+    },
+    "approval.explained": {
+        SCHOOL: _l(
+            "The plan is approved by the education leader; a red unit’s plan by management "
+            "too. Send it when it is ready."
+        ),
+        MUNICIPALITY: _l(
+            "The plan is approved by the department head; a red unit’s plan by HR too. Send it "
+            "when it is ready."
+        ),
+    },
+    "approval.red": {
+        SCHOOL: _l("The unit is red: the education leader and management both approve the plan."),
+        MUNICIPALITY: _l("The unit is red: the department head and HR both approve the plan."),
+    },
+    "approval.head": {
+        SCHOOL: _l(
+            "The education leader approves the plan. They get an e-mail with a link, and you "
+            "get one when they have decided."
+        ),
+        MUNICIPALITY: _l(
+            "The department head approves the plan. They get an e-mail with a link, and you "
+            "get one when they have decided."
+        ),
+    },
+    "approval.no_head": {
+        SCHOOL: _l(
+            "No leader above this unit can approve the plan. Ask the survey owner to give the "
+            "education leader a leader role."
+        ),
+        MUNICIPALITY: _l(
+            "No leader above this unit can approve the plan. Ask HR to give the department head "
+            "a leader role."
+        ),
+    },
+    "route.red.heading": {
+        SCHOOL: _l("Red unit: follow-up with the education leader and management"),
+        MUNICIPALITY: _l("Red unit: follow-up with the department head and HR"),
+    },
+    "route.red.text": {
+        SCHOOL: _l(
+            "The overall result is red. The class dialogue and the action plan are prepared "
+            "together with the education leader and management, and the class is measured "
+            "again."
+        ),
+        MUNICIPALITY: _l(
+            "The overall result is red. The dialogue and the action plan are prepared together "
+            "with the department head and HR, and the unit is measured again."
+        ),
+    },
+    "route.yellow.heading": {
+        SCHOOL: _l("Yellow unit below the average: follow-up with the education leader"),
+        MUNICIPALITY: _l("Yellow unit below the average: follow-up with the department head"),
+    },
+    "route.yellow.text": {
+        SCHOOL: _l(
+            "The overall result is yellow and below the institution’s average. The follow-up "
+            "is planned together with the education leader, and the class is measured again."
+        ),
+        MUNICIPALITY: _l(
+            "The overall result is yellow and below the organisation’s average. The follow-up "
+            "is planned together with the department head, and the unit is measured again."
+        ),
+    },
+    "partners.who": {
+        SCHOOL: _l(
+            "Only people with the teacher / class team role on this unit can be named. The "
+            "survey owner gives the roles."
+        ),
+        MUNICIPALITY: _l(
+            "Only people with a member role on this unit can be named. HR gives the roles."
+        ),
+    },
+    "partners.choose": {
+        SCHOOL: _l("Choose a teacher with the class team role on the unit, and their function."),
+        MUNICIPALITY: _l("Choose a person with a member role on the unit, and their function."),
+    },
+    "preparation.intro": {
+        SCHOOL: _l(
+            "The class team plans the dialogue with the class (45–90 minutes): when and where, "
+            "who has which role, the invitation with the students’ reflection questions, and "
+            "what can be solved at once."
+        ),
+        MUNICIPALITY: _l(
+            "The leader and the trio plan the dialogue meeting: when and where, who has which "
+            "role, the invitation and the agenda, and what can be solved at once."
+        ),
+    },
+    "dialogue.duration": {SCHOOL: _l("45–90 minutes"), MUNICIPALITY: _l("2½–3 hours")},
+    "dialogue.duration.hint": {
+        SCHOOL: _l("A good class dialogue takes 45 to 90 minutes."),
+        MUNICIPALITY: _l("A good dialogue takes 2½ to 3 hours."),
+    },
+    "escalate.example": {
+        SCHOOL: _l("For example the student council or management."),
+        MUNICIPALITY: _l("For example the MED committee or facilities."),
+    },
+    "measurement.example": {
+        SCHOOL: _l("For example “Student wellbeing 2026”."),
+        MUNICIPALITY: _l("For example “Trivselsmåling og APV 2026”."),
+    },
+    "local_goals.set_by": {
+        SCHOOL: _l("The survey owner sets the local goals."),
+        MUNICIPALITY: _l("HR sets the local goals."),
+    },
+    "annual.subject": {
+        SCHOOL: _l("Student wellbeing: results, goals, action plans and their evaluation."),
+        MUNICIPALITY: _l(
+            "Wellbeing and work environment: results, goals, action plans and their evaluation."
+        ),
+    },
+    # Whom a person asks for access, a link or help: the survey owner at a school.
+    "ask.login": {
+        SCHOOL: _l(
+            "New user? The institution’s survey owner sends you an e-mail with a link to set "
+            "your password."
+        ),
+        MUNICIPALITY: _l(
+            "New user? Your HR department sends you an e-mail with a link to set your password."
+        ),
+    },
+    "ask.no_mail": {
+        SCHOOL: _l(
+            "No e-mail within a few minutes? Look in your spam folder, or ask the institution’s "
+            "survey owner."
+        ),
+        MUNICIPALITY: _l(
+            "No e-mail within a few minutes? Look in your spam folder, or ask your HR department."
+        ),
+    },
+    "ask.new_link": {
+        SCHOOL: _l(
+            "The link has been used already, has expired, or is not complete. Ask the "
+            "institution’s survey owner for a new link."
+        ),
+        MUNICIPALITY: _l(
+            "The link has been used already, has expired, or is not complete. Ask your HR "
+            "department for a new link."
+        ),
+    },
+    "ask.error": {
+        SCHOOL: _l(
+            "Reference: %(ref)s. Quote it if you contact the institution’s survey owner or support."
+        ),
+        MUNICIPALITY: _l(
+            "Reference: %(ref)s. Quote it if you contact your HR department or support."
+        ),
+    },
+    "ask.role": {
+        SCHOOL: _l(
+            "Ask the institution’s survey owner to give you a role on your class or "
+            "education. Until then there is nothing to show you."
+        ),
+        MUNICIPALITY: _l(
+            "Ask your HR department to give you a role on your unit. Until then there is "
+            "nothing to show you."
+        ),
+    },
+    "ask.no_reports": {
+        SCHOOL: _l(
+            "No reports have been issued to you yet. You will find them here when management "
+            "issues the annual report."
+        ),
+        MUNICIPALITY: _l(
+            "No reports have been issued to you yet. You will find them here when HR issues "
+            "the annual report."
+        ),
+    },
+    "results.none_yet": {
+        SCHOOL: _l(
+            "No results have been imported for this unit yet. When the survey owner imports "
+            "this year’s results, they appear here."
+        ),
+        MUNICIPALITY: _l(
+            "No results have been imported for this unit yet. When HR imports this year’s "
+            "results, they appear here."
+        ),
+    },
 }
 
 
 def organisation_kind() -> OrganisationKind:
     if "organisation_kind" not in g:
-        kind = db.session.scalar(select(Organisation.kind).limit(1))
+        try:
+            kind = db.session.scalar(select(Organisation.kind).limit(1))
+        except SQLAlchemyError:
+            # An error page for a failed request still renders: its wording is not worth a
+            # second failure, so it reads as a municipality's.
+            kind = None
         g.organisation_kind = kind or MUNICIPALITY
     return g.organisation_kind
 
 
 def term(key: str) -> LazyString:
     return TERMS[key][organisation_kind()]
+
+
+def lazy_term(key: str) -> LazyString:
+    """A term read when it is shown, not when it is defined: for form labels and hints made
+    once at import, before anyone knows which organisation asks."""
+    return LazyString(lambda: str(term(key)))
 
 
 def role_label(role: Role | str) -> LazyString:

@@ -43,7 +43,7 @@ from app.services import approval as service
 from app.services import followup as followup_service
 from app.services.mail import Mail, deliver
 from app.services.units import breadcrumbs
-from app.vocabulary import organisation_kind
+from app.vocabulary import lazy_term, organisation_kind, term
 
 FUNCTION_LABELS = {
     "union_rep": _l("Union representative (TR)"),
@@ -59,9 +59,9 @@ class PartnerForm(KompasForm):
 
 
 class SendForm(KompasForm):
-    head = SelectField(_l("Department head"), coerce=int)
+    head = SelectField(lazy_term("head"), coerce=int)
     # Checked by the service (a red unit needs HR; others may leave it out).
-    hr = SelectField(_l("HR"), coerce=int, validate_choice=False)
+    hr = SelectField(lazy_term("approver.extra"), coerce=int, validate_choice=False)
     message = TextAreaField(
         _l("Message to the approver"),
         validators=[Length(max=service.MESSAGE_MAX)],
@@ -157,7 +157,7 @@ def add_partner(measurement_id: int, code: str) -> Response:
     measurement, unit = _unit_and_measurement(measurement_id, code, Can.NAME_PARTNERS)
     form = _partner_form(unit)
     if not form.validate_on_submit():
-        flash(_("Choose a person with a member role on the unit, and their function."), "error")
+        flash(str(term("partners.choose")), "error")
         return redirect(_hub_url(measurement, unit))
     try:
         service.add_partner(
@@ -207,7 +207,7 @@ def _send_form(eligible: service.Approvers) -> SendForm:
     ]
     hr_choices = [SelectChoice(user.id, user.name) for user in eligible.hr]
     if not eligible.needs_hr:
-        hr_choices.insert(0, SelectChoice(0, str(_("— not HR this time —"))))
+        hr_choices.insert(0, SelectChoice(0, str(term("approver.extra.none"))))
     form.hr.choices = hr_choices
     if request.method == "GET":
         form.head.data = eligible.default_head.id if eligible.default_head else None
@@ -242,7 +242,7 @@ def send_for_approval(measurement_id: int, code: str) -> Any:
             )
         except service.ApprovalError as refused:
             if str(refused) == "needs_hr":
-                form.hr.errors = [_("The plan of a red unit is approved by HR too: choose one.")]
+                form.hr.errors = [str(term("approver.extra.needed"))]
             else:
                 form.head.errors = [_("Choose the approvers among the people listed.")]
         else:
