@@ -157,6 +157,9 @@ class ImportResult:
     format: str  # "csv" | "xlsx" ("" when the file is neither)
     encoding: str | None  # "utf-8", "utf-8-sig", "cp1252"; None for XLSX
     rows: int  # data rows read (blank rows not counted)
+    # With a template: the file's wording of a question where it differs from the
+    # template's, by question code. The file's text wins for that measurement.
+    question_texts: dict[str, str] = field(default_factory=dict)
 
 
 def parse_results(
@@ -380,6 +383,7 @@ class _Validator:
         self.units_by_cell: dict[str, _Unit] = {}  # raw unit_id cell -> unit
         self.questions: dict[str, _Question] = {}
         self.questions_by_cell: dict[str, _Question] = {}
+        self.question_texts: dict[str, str] = {}  # file's wording where not the template's
         self.results: list[ResultRow] = []
         self.records = 0  # rows after the header, blank ones included
         self.blank_rows = 0
@@ -829,7 +833,13 @@ class _Validator:
                 continue  # an empty cell leaves the questionnaire's own value
             expected: object
             if name == "question_text":
-                expected, agrees = spec.text, text == spec.text
+                # The real wording (the ministry's, the survey tool's) may differ from the
+                # template's: matched by code, and the file's text is kept. Only a file
+                # giving one question two wordings is refused.
+                if text == spec.text and spec.code not in self.question_texts:
+                    continue
+                expected = self.question_texts.setdefault(spec.code, text)
+                agrees = text == expected
             elif name == "theme":
                 expected, agrees = spec.theme, text == spec.theme
             elif name == "scale":
@@ -1198,6 +1208,7 @@ class _Validator:
             format=self.format,
             encoding=self.encoding,
             rows=self.records - self.blank_rows,
+            question_texts=self.question_texts if ok else {},
         )
 
 

@@ -34,8 +34,8 @@ from app.models import (
     FollowUp,
     ImportLog,
     Measurement,
+    MeasurementQuestionText,
     Organisation,
-    OrganisationKind,
     PlanTheme,
     Question,
     Questionnaire,
@@ -189,6 +189,7 @@ def _preview(
         "response_rate": (respondents / invited) if invited else None,
         "units_under_threshold": under,
         "zero_tolerance_questions": zero_tolerance,
+        "own_wording": len(result.question_texts),
         "rows": result.rows,
     }
 
@@ -370,15 +371,14 @@ class ImportRefused(ValueError):
     """The checked file cannot be applied (it had errors)."""
 
 
-def _ensure_organisation(
-    session: Session, result: ImportResult, questionnaire: Questionnaire
-) -> None:
-    """The first import into an empty Kompas names the organisation after its root unit."""
+def _ensure_organisation(session: Session, result: ImportResult) -> None:
+    """The first import into an empty Kompas names the organisation after its root unit.
+    Its kind is not guessed from the questionnaire: a person chooses it (`create-admin
+    --kind`, the organisation's settings page); until then it is the default."""
     if session.scalar(select(Organisation.id).limit(1)) is not None:
         return
     root = next((u for u in result.units if u.parent_code is None), None)
-    kind = OrganisationKind.SCHOOL if questionnaire.code == "gym" else OrganisationKind.MUNICIPALITY
-    session.add(Organisation(name=root.name if root else "Kompas", kind=kind))
+    session.add(Organisation(name=root.name if root else "Kompas"))
 
 
 def _sync_questions(
@@ -407,6 +407,25 @@ def _sync_questions(
         .tuples()
         .all()
     )
+
+
+def _keep_question_texts(
+    session: Session, result: ImportResult, measurement_id: int, question_ids: dict[str, int]
+) -> None:
+    """The file's wording of the template's questions, for this measurement only: an import
+    replaces the wording of the one before, and the template itself is never changed."""
+    session.execute(
+        delete(MeasurementQuestionText).where(
+            MeasurementQuestionText.measurement_id == measurement_id
+        )
+    )
+    rows = [
+        {"measurement_id": measurement_id, "question_id": question_ids[code], "text": text}
+        for code, text in result.question_texts.items()
+        if code in question_ids
+    ]
+    if rows:
+        session.execute(insert(MeasurementQuestionText), rows)
 
 
 def _upsert_units(
@@ -521,7 +540,7 @@ def apply(
 
     update_tree = update_organisation or not newer_results_exist(session, measurement.year)
     unit_ids = _upsert_units(session, result, update_tree=update_tree)
-    _ensure_organisation(session, result, questionnaire)
+    _ensure_organisation(session, result)
     replaced = (
         session.scalar(
             select(UnitResult.unit_id).where(UnitResult.measurement_id == measurement.id).limit(1)
@@ -548,6 +567,7 @@ def apply(
         ],
     )
     _insert_question_results(session, result, measurement_id, unit_ids, question_ids)
+    _keep_question_texts(session, result, measurement_id, question_ids)
     session.flush()
     outcome = compute_figures(session, measurement, actor)
     if outcome.ok:

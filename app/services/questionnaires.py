@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from app.models import Question, Questionnaire
+from app.models import MeasurementQuestionText, Question, Questionnaire
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "data" / "questionnaires"
 TEMPLATE_CODES = ("gym", "apv")
@@ -44,3 +44,59 @@ def load_templates(session: Session) -> list[Questionnaire]:
         created.append(questionnaire)
     session.flush()
     return created
+
+
+def question_texts(session: Session, measurement_id: int) -> dict[int, str]:
+    """question id -> the wording the measurement's file gave, where it differs from the
+    template's (`MeasurementQuestionText`). Empty when the file used the template's."""
+    rows = session.execute(
+        select(MeasurementQuestionText.question_id, MeasurementQuestionText.text).where(
+            MeasurementQuestionText.measurement_id == measurement_id
+        )
+    )
+    return {question_id: text for question_id, text in rows}
+
+
+def worded(questions: list[Question], texts: dict[int, str]) -> list[Question]:
+    """The questions as a measurement asked them: where its file had its own wording, a
+    detached copy carrying that text (never added to the session, so the template's own
+    text is never changed); the others as they are."""
+    if not texts:
+        return questions
+    return [
+        question
+        if question.id not in texts
+        else Question(
+            id=question.id,
+            questionnaire_id=question.questionnaire_id,
+            code=question.code,
+            text=texts[question.id],
+            theme=question.theme,
+            scale=list(question.scale),
+            direction=question.direction,
+            zero_tolerance=question.zero_tolerance,
+            position=question.position,
+        )
+        for question in questions
+    ]
+
+
+def questions_as_asked(
+    session: Session, questionnaire_id: int, measurement_id: int
+) -> list[Question]:
+    """The questionnaire's questions in order, worded as the measurement's file asked them
+    (`question_texts` and `worded` in one query: results pages ask for them on every view)."""
+    rows = session.execute(
+        select(Question, MeasurementQuestionText.text)
+        .outerjoin(
+            MeasurementQuestionText,
+            and_(
+                MeasurementQuestionText.question_id == Question.id,
+                MeasurementQuestionText.measurement_id == measurement_id,
+            ),
+        )
+        .where(Question.questionnaire_id == questionnaire_id)
+        .order_by(Question.position)
+    ).all()
+    texts = {question.id: text for question, text in rows if text is not None}
+    return worded([question for question, _text in rows], texts)

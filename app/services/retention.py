@@ -18,15 +18,24 @@ from app.models import (
     AuditEvent,
     FollowUp,
     ImportLog,
+    IssuedReport,
     Measurement,
     Organisation,
+    OrganisationKind,
+    ReportJob,
+    ReportWithdrawal,
     RoleAssignment,
     User,
     ZeroToleranceAlert,
 )
+from app.models.followup import INCLUDE_DELETED_ACTIONS
 from app.services import audit, imports, prepared
 
 DEFAULT_RETENTION_YEARS = 5
+MIN_RETENTION_YEARS, MAX_RETENTION_YEARS = 1, 10
+# What the settings page suggests: a gymnasium keeps its surveys for 4 years (the ministry's
+# guide), a municipality for 5 (the APV's and the workplace assessments' period).
+SUGGESTED_RETENTION_YEARS = {OrganisationKind.SCHOOL: 4, OrganisationKind.MUNICIPALITY: 5}
 FORMER_USER = "former user"  # stored marker; shown translated
 
 
@@ -37,15 +46,88 @@ class PurgedMeasurement:
     year: int
 
 
+@dataclass(frozen=True)
+class PurgePreview:
+    """What a purge today would delete (and which issued reports it keeps)."""
+
+    retention_years: int
+    oldest_kept_year: int
+    measurements: list[PurgedMeasurement]
+    follow_ups: int
+    actions: int  # deleted ones waiting for their undo included: they go too
+    alerts: int
+    issued_reports_deleted: int  # only when the organisation's setting says so
+    issued_reports_kept: int  # issued reports of the purged years that stay
+
+    @property
+    def empty(self) -> bool:
+        return not self.measurements and not self.issued_reports_deleted
+
+
 def retention_years(session: Session) -> int:
     years = session.scalar(select(Organisation.retention_years).order_by(Organisation.id).limit(1))
     return years or DEFAULT_RETENTION_YEARS
 
 
-def expired(session: Session, today: date) -> list[Measurement]:
-    """Measurements from more than `retention_years` ago: a 5-year period keeps this year's
-    and the four before it."""
-    oldest_kept = today.year - retention_years(session) + 1
+def purges_issued_reports(session: Session) -> bool:
+    return bool(
+        session.scalar(select(Organisation.purge_issued_reports).order_by(Organisation.id).limit(1))
+    )
+
+
+def oldest_kept_year(session: Session, today: date, years: int | None = None) -> int:
+    """A 5-year period keeps this year's measurements and the four before it."""
+    return today.year - (years or retention_years(session)) + 1
+
+
+def preview(
+    session: Session,
+    today: date,
+    *,
+    years: int | None = None,
+    purge_reports: bool | None = None,
+) -> PurgePreview:
+    """Say what `purge` would delete today, without deleting anything. `years` and
+    `purge_reports` ask what it would delete under settings not saved yet."""
+    years = years or retention_years(session)
+    measurements = expired(session, today, years)
+    ids = [m.id for m in measurements]
+    oldest_kept = oldest_kept_year(session, today, years)
+    old_reports = (
+        session.scalar(select(func.count(IssuedReport.id)).where(IssuedReport.year < oldest_kept))
+        or 0
+    )
+    if purge_reports is None:
+        purge_reports = purges_issued_reports(session)
+
+    def count(statement: Any) -> int:
+        return int(session.scalar(statement) or 0) if ids else 0
+
+    return PurgePreview(
+        retention_years=years,
+        oldest_kept_year=oldest_kept,
+        measurements=[PurgedMeasurement(m.id, m.name, m.year) for m in measurements],
+        follow_ups=count(select(func.count(FollowUp.id)).where(FollowUp.measurement_id.in_(ids))),
+        actions=count(
+            select(func.count(Action.id))
+            .join(FollowUp, FollowUp.id == Action.follow_up_id)
+            .where(FollowUp.measurement_id.in_(ids))
+            .execution_options(**{INCLUDE_DELETED_ACTIONS: True})
+        ),
+        alerts=count(
+            select(func.count(ZeroToleranceAlert.id)).where(
+                ZeroToleranceAlert.measurement_id.in_(ids)
+            )
+        ),
+        issued_reports_deleted=old_reports if purge_reports else 0,
+        issued_reports_kept=0 if purge_reports else old_reports,
+    )
+
+
+def expired(session: Session, today: date, years: int | None = None) -> list[Measurement]:
+    """Measurements from more than `retention_years` (or `years`) ago: a 5-year period keeps
+    this year's and the four before it."""
+    oldest_kept = oldest_kept_year(session, today, years)
     return list(
         session.scalars(
             select(Measurement).where(Measurement.year < oldest_kept).order_by(Measurement.year)
@@ -57,10 +139,14 @@ def purge(
     session: Session, actor: User | None, today: date, file_area: Path | None = None
 ) -> list[PurgedMeasurement]:
     """Delete expired measurements and what hangs on them: results, figures, follow-ups,
-    actions and their history, alerts, import logs, archived reports (by the database's
-    cascades). One audit event per measurement. Then the kept import files that can no longer
-    be restored (`purge_import_files`). Flushes; the caller commits."""
+    actions and their history, alerts, import logs (by the database's cascades). One audit
+    event per measurement. Reports issued to the board for the purged years are kept: the
+    board's archive is a record of its own; they go only where the organisation's
+    `purge_issued_reports` says so. Then the kept import files that can no longer be
+    restored (`purge_import_files`). Flushes; the caller commits."""
     gone = _purge_measurements(session, actor, today)
+    if purges_issued_reports(session):
+        _purge_issued_reports(session, actor, oldest_kept_year(session, today))
     from app.services.users import purge_deleted as purge_deleted_users
 
     purge_deleted_users(session, actor, datetime.now(UTC))  # deleted users whose undo is over
@@ -107,6 +193,21 @@ def purge_import_files(session: Session, file_area: Path, now: datetime) -> int:
         removed += 1
     session.flush()
     return removed
+
+
+def _purge_issued_reports(session: Session, actor: User | None, oldest_kept: int) -> int:
+    """Delete the board's issued reports from before `oldest_kept`, with their withdrawals.
+    Core statements: the archive refuses ORM updates (`ArchiveIsImmutable`)."""
+    ids = list(session.scalars(select(IssuedReport.id).where(IssuedReport.year < oldest_kept)))
+    if not ids:
+        return 0
+    session.execute(delete(ReportWithdrawal).where(ReportWithdrawal.report_id.in_(ids)))
+    session.execute(update(ReportJob).where(ReportJob.report_id.in_(ids)).values(report_id=None))
+    session.execute(delete(IssuedReport).where(IssuedReport.id.in_(ids)))
+    session.expire_all()  # issued reports loaded before are gone
+    audit.record(session, actor, "issued_reports.purged", "issued_report", None, count=len(ids))
+    session.flush()
+    return len(ids)
 
 
 def _purge_measurements(
