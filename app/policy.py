@@ -3,6 +3,20 @@
 A role held on a unit reaches either that unit alone (member) or the unit and all below it
 (leader, committee, board). Admin (HR / survey owner) reaches everything. Views turn a "no"
 into 404, so a forbidden object looks exactly like a missing one.
+
+The organisation's kind changes three rules (the ministry's guide for schools):
+- a school's class is a unit below the institution with no units below it. The national
+  survey's files give a class as the tree's leaf; `unit_type` is free text from the file
+  ("Klasse", "class", "2.g", ...) and cannot be trusted to name it;
+- a member on a class is the class team: it also runs the class's follow-up (EDIT_FOLLOWUP on
+  that class), but never issues reports;
+- the committee is the student council: nothing on a class (no results, follow-up, alerts);
+- only management — a leader on the institution (a root unit) or an admin — issues reports
+  to the board (ISSUE_REPORTS). A municipality's leaders issue for their subtree, as before.
+
+Where the organisation holds results until released (a school's default), a measurement's
+results, figures, alerts and exports reach only admins and leaders until management releases
+them (Measurement.released_at): `Access.may_see_results` and `Access.results_access`.
 """
 
 from __future__ import annotations
@@ -12,11 +26,20 @@ from dataclasses import dataclass, field
 
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from app.extensions import db
-from app.models import Role, RoleAssignment, Unit, UnitPartner, User
+from app.models import (
+    Measurement,
+    Organisation,
+    OrganisationKind,
+    Role,
+    RoleAssignment,
+    Unit,
+    UnitPartner,
+    User,
+)
 from app.models.tree import ancestor_ids, subtree_ids
 
 
@@ -29,6 +52,7 @@ class Permission(enum.StrEnum):
     VIEW_REPORTS = "view_reports"  # reports and the board archive
     ADMIN = "admin"  # users, roles, imports, measurements
     NAME_PARTNERS = "name_partners"  # name the unit's partners (the trio / class team)
+    ISSUE_REPORTS = "issue_reports"  # issue a report to the board (for ever)
 
 
 # role -> (actions it grants, whether it reaches the whole subtree)
@@ -43,6 +67,7 @@ _GRANTS: dict[Role, tuple[frozenset[Permission], bool]] = {
                 Permission.UPDATE_ACTIONS,
                 Permission.VIEW_REPORTS,
                 Permission.NAME_PARTNERS,
+                Permission.ISSUE_REPORTS,
             }
         ),
         True,
@@ -78,6 +103,10 @@ _GRANTS: dict[Role, tuple[frozenset[Permission], bool]] = {
 PARTNER_GRANTS = frozenset({Permission.EDIT_FOLLOWUP})
 
 
+# What a member on a school's class (the class team) holds there beyond a member's grants.
+CLASS_TEAM_GRANTS = frozenset({Permission.EDIT_FOLLOWUP})
+
+
 def grants(role: Role, action: Permission) -> bool:
     return role == Role.ADMIN or action in _GRANTS[role][0]
 
@@ -104,12 +133,20 @@ class Access:
     assignments: list[tuple[Role, int]] = field(default_factory=list)  # (role, unit_id)
     # Units the user is a partner of and still holds a member role on (PARTNER_GRANTS).
     partner_unit_ids: frozenset[int] = frozenset()
+    # The organisation's kind and release rule, read with the roles (no per-process state).
+    school: bool = False
+    hold_results: bool = False
     # Subtrees already walked in this request: a page often asks for two actions held
     # through the same roles (see and move), which would walk the same tree twice.
     _subtrees: dict[frozenset[int], set[int]] = field(
         default_factory=dict, repr=False, compare=False
     )
     _chains: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
+    # A school's classes and institutions (root units), read at the first question needing them.
+    _classes: frozenset[int] | None = field(default=None, repr=False, compare=False)
+    _roots: frozenset[int] | None = field(default=None, repr=False, compare=False)
+    _management: Access | None = field(default=None, repr=False, compare=False)
+    _held: frozenset[int] | None = field(default=None, repr=False, compare=False)
 
     def roles(self) -> set[Role]:
         return {role for role, _ in self.assignments} | ({Role.ADMIN} if self.is_admin else set())
@@ -121,23 +158,51 @@ class Access:
             return True
         chain: list[int] | None = None
         for role, held_on in self.assignments:
-            if not grants(role, action):
+            if not self._grants(session, role, action, held_on):
                 continue
             if held_on == unit_id:
-                return True
-            if _GRANTS[role][1]:
+                reached = True
+            elif _GRANTS[role][1]:
                 if chain is None:
                     chain = self.ancestors(session, unit_id)
-                if held_on in chain:
-                    return True
+                reached = held_on in chain
+            else:
+                reached = False
+            if reached and not self._hidden_from(session, role, unit_id):
+                return True
         return False
+
+    def _grants(self, session: Session, role: Role, action: Permission, held_on: int) -> bool:
+        """Whether the role held on that unit grants the action, by the organisation's kind."""
+        if not self.school:
+            return grants(role, action)
+        if action == Permission.ISSUE_REPORTS:  # management only: a leader on the institution
+            return role == Role.LEADER and held_on in self.roots(session)
+        if role == Role.MEMBER and action in CLASS_TEAM_GRANTS:
+            return held_on in self.classes(session)
+        return grants(role, action)
+
+    def _hidden_from(self, session: Session, role: Role, unit_id: int) -> bool:
+        """A school's student council (committee) reaches nothing on a class."""
+        return self.school and role == Role.COMMITTEE and unit_id in self.classes(session)
+
+    def _deep(self, session: Session, action: Permission, *, whole: bool) -> frozenset[int]:
+        """The units the action reaches the subtree of; `whole`: only roles that reach every
+        unit below them (a school's student council stops above the classes)."""
+        return frozenset(
+            u
+            for role, u in self.assignments
+            if _GRANTS[role][1]
+            and self._grants(session, role, action, u)
+            and (role != Role.COMMITTEE or not self.school or not whole)
+        )
 
     def may_everywhere_below(self, session: Session, action: Permission, unit_id: int) -> bool:
         """Whether the action is allowed on the unit and every unit below it: a role that
         reaches subtrees, held on the unit or above it (no need to list the subtree)."""
         if self.is_admin:
             return True
-        deep = {u for role, u in self.assignments if grants(role, action) and _GRANTS[role][1]}
+        deep = self._deep(session, action, whole=True)
         return bool(deep) and not deep.isdisjoint(self.ancestors(session, unit_id))
 
     def visible_children(
@@ -146,16 +211,17 @@ class Access:
         """The children the action is allowed on, with one tree walk for all of them."""
         if self.may_everywhere_below(session, action, unit_id):
             return children
-        direct = {held_on for role, held_on in self.assignments if grants(role, action)}
-        direct |= self._partner_units(action)
-        return [child for child in children if child.id in direct]
+        chain = self.ancestors(session, unit_id)
+        for child in children:  # a child's chain is known from its parent's: no query
+            self.learn_chain(child.id, [child.id, *chain])
+        return [child for child in children if self.may(session, action, child.id)]
 
     def may_anywhere(self, action: Permission) -> bool:
-        return (
-            self.is_admin
-            or any(grants(role, action) for role, _ in self.assignments)
-            or bool(self._partner_units(action))
-        )
+        if self.is_admin or self._partner_units(action):
+            return True
+        if self.school and (action in CLASS_TEAM_GRANTS or action == Permission.ISSUE_REPORTS):
+            return any(self._grants(db.session, role, action, u) for role, u in self.assignments)
+        return any(grants(role, action) for role, _ in self.assignments)
 
     def _partner_units(self, action: Permission) -> frozenset[int]:
         return self.partner_unit_ids if action in PARTNER_GRANTS else frozenset()
@@ -164,12 +230,98 @@ class Access:
         """Every unit the action is allowed on; None means all of them (admin)."""
         if self.is_admin:
             return None
-        direct = {u for role, u in self.assignments if grants(role, action)}
+        direct = {
+            u
+            for role, u in self.assignments
+            if self._grants(session, role, action, u) and not self._hidden_from(session, role, u)
+        }
         direct |= self._partner_units(action)
-        deep = frozenset(
-            u for role, u in self.assignments if grants(role, action) and _GRANTS[role][1]
+        whole = self._deep(session, action, whole=True)
+        found = direct | self.subtree(session, whole)
+        council = self._deep(session, action, whole=False) - whole
+        if council:  # the student council's subtrees without their classes
+            found |= self.subtree(session, council) - self.classes(session)
+        return found
+
+    def classes(self, session: Session) -> frozenset[int]:
+        """A school's classes: units below the institution with no unit below them."""
+        if self._classes is None:
+            child = aliased(Unit)
+            self._classes = frozenset(
+                session.scalars(
+                    select(Unit.id).where(
+                        Unit.parent_id.is_not(None),
+                        ~exists().where(child.parent_id == Unit.id),
+                    )
+                )
+            )
+        return self._classes
+
+    def roots(self, session: Session) -> frozenset[int]:
+        """The institutions: units with no unit above them."""
+        if self._roots is None:
+            self._roots = frozenset(
+                session.scalars(select(Unit.id).where(Unit.parent_id.is_(None)))
+            )
+        return self._roots
+
+    # --- results held until management releases them ---
+
+    def results_released(self, measurement: Measurement) -> bool:
+        """Whether the measurement's results reach every audience (not only management)."""
+        return not self.hold_results or measurement.released_at is not None
+
+    def management(self) -> Access:
+        """The same person with only the roles that see results before their release: admin
+        and leaders (management and department leaders), sharing this request's tree walks."""
+        if self._management is None:
+            self._management = Access(
+                user_id=self.user_id,
+                is_admin=self.is_admin,
+                assignments=[(r, u) for r, u in self.assignments if r == Role.LEADER],
+                school=self.school,
+                hold_results=self.hold_results,
+                _subtrees=self._subtrees,
+                _chains=self._chains,
+                _classes=self._classes,
+                _roots=self._roots,
+            )
+        return self._management
+
+    def results_access(self, measurement: Measurement) -> Access:
+        """Whose roles to ask about the measurement's results, figures, alerts and exports:
+        this person's, or before the release only their admin and leader roles."""
+        return self if self.results_released(measurement) else self.management()
+
+    def held_measurement_ids(self, session: Session) -> frozenset[int]:
+        """The measurements whose results (and alerts) reach only this person's admin and
+        leader roles, as not yet released; empty where nothing is held or for an admin."""
+        if not self.hold_results or self.is_admin:
+            return frozenset()
+        if self._held is None:
+            self._held = frozenset(
+                session.scalars(select(Measurement.id).where(Measurement.released_at.is_(None)))
+            )
+        return self._held
+
+    def may_see_results(self, session: Session, measurement: Measurement, unit_id: int) -> bool:
+        return self.results_access(measurement).may(session, Permission.VIEW_RESULTS, unit_id)
+
+    def held_back(self, session: Session, measurement: Measurement, unit_id: int) -> bool:
+        """The person may see the unit's results once released, but not yet: the page says
+        "not yet released by management" instead of the figures."""
+        return not self.may_see_results(session, measurement, unit_id) and self.may(
+            session, Permission.VIEW_RESULTS, unit_id
         )
-        return direct | self.subtree(session, deep)
+
+    def may_release_results(self, session: Session) -> bool:
+        """Management releases: an admin (the survey owner) or a leader on the institution;
+        only where the organisation holds results until released."""
+        if not self.hold_results:
+            return False
+        return self.is_admin or any(
+            role == Role.LEADER and u in self.roots(session) for role, u in self.assignments
+        )
 
     def ancestors(self, session: Session, unit_id: int) -> list[int]:
         """ancestor_ids, read from the database once per request: a unit's chain also gives
@@ -199,19 +351,26 @@ def load_access(session: Session, user: User) -> Access:
         # (or never had it) edits nothing through being named.
         partner_units = frozenset(
             session.scalars(
-                select(UnitPartner.unit_id).join(
+                select(UnitPartner.unit_id)
+                .join(
                     RoleAssignment,
                     (RoleAssignment.user_id == UnitPartner.user_id)
                     & (RoleAssignment.unit_id == UnitPartner.unit_id)
                     & (RoleAssignment.role == Role.MEMBER),
-                ).where(UnitPartner.user_id == user.id)
+                )
+                .where(UnitPartner.user_id == user.id)
             )
         )
+    organisation = session.execute(
+        select(Organisation.kind, Organisation.hold_results_until_released).limit(1)
+    ).first()
     return Access(
         user_id=user.id,
         is_admin=any(role == Role.ADMIN for role, _ in rows),
         assignments=[(role, unit_id) for role, unit_id in rows if role != Role.ADMIN],
         partner_unit_ids=partner_units,
+        school=organisation is not None and organisation.kind == OrganisationKind.SCHOOL,
+        hold_results=organisation is not None and bool(organisation.hold_results_until_released),
     )
 
 
@@ -227,6 +386,10 @@ def current_access() -> Access:
             g.access = Access(user_id=0, is_admin=False)
         else:
             g.access = load_access(db.session, current_user)
+            if "organisation_kind" not in g:  # read with the roles: app.vocabulary asks no more
+                g.organisation_kind = (
+                    OrganisationKind.SCHOOL if g.access.school else OrganisationKind.MUNICIPALITY
+                )
     return g.access
 
 

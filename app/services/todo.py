@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.models import (
@@ -297,9 +297,18 @@ def open_alerts(
     if not access.may_anywhere(Permission.EDIT_FOLLOWUP):
         return [], 0
     allowed = access.unit_ids(session, Permission.EDIT_FOLLOWUP)
-    where = [ZeroToleranceAlert.closed_at.is_(None)]
+    where: list[Any] = [ZeroToleranceAlert.closed_at.is_(None)]
     if allowed is not None:
         where.append(ZeroToleranceAlert.unit_id.in_(allowed))
+    held = access.held_measurement_ids(session)
+    if held:  # alerts of results not yet released: only through admin and leader roles
+        early = access.management().unit_ids(session, Permission.EDIT_FOLLOWUP) or set()
+        where.append(
+            or_(
+                ZeroToleranceAlert.measurement_id.not_in(held),
+                ZeroToleranceAlert.unit_id.in_(early),
+            )
+        )
     total = session.scalar(select(func.count(ZeroToleranceAlert.id)).where(*where)) or 0
     if not total:
         return [], 0

@@ -32,8 +32,9 @@ from app.models import (
     Unit,
     User,
 )
-from app.policy import Permission, require
+from app.policy import Permission, current_access, require
 from app.services import audit, passwords, spreadsheets, user_mail
+from app.services import release as release_service
 from app.services.mail import Mail, deliver
 from app.services.users import (
     UNDO_DAYS,
@@ -389,7 +390,15 @@ def measurement(measurement_id: int) -> tuple[str, int] | Response:
         if clash:
             form.name.errors = [_("A measurement with this name exists already.")]
         status = 400
-    return render_template("admin/measurement.html", form=form, record=record), status
+    access = current_access()
+    return render_template(
+        "admin/measurement.html",
+        form=form,
+        record=record,
+        measurement=record,
+        release=release_service.status(db.session, record, held=access.hold_results),
+        may_release=access.may_release_results(db.session),
+    ), status
 
 
 @bp.get("/users/<int:user_id>/export.json")

@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import render_template, request
 from flask_login import login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.blueprints.followup import bp
@@ -32,6 +32,15 @@ def alerts() -> str:
     allowed = access.unit_ids(db.session, Permission.VIEW_FOLLOWUP)
     if allowed is not None:
         where.append(ZeroToleranceAlert.unit_id.in_(allowed))
+    held = access.held_measurement_ids(db.session)
+    if held:  # alerts of results not yet released: only through admin and leader roles
+        early = access.management().unit_ids(db.session, Permission.VIEW_FOLLOWUP) or set()
+        where.append(
+            or_(
+                ZeroToleranceAlert.measurement_id.not_in(held),
+                ZeroToleranceAlert.unit_id.in_(early),
+            )
+        )
     if state == "open":
         where.append(ZeroToleranceAlert.closed_at.is_(None))
     elif state == "closed":

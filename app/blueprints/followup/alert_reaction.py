@@ -19,7 +19,7 @@ from app.extensions import db
 from app.forms import KompasForm
 from app.models import OrganisationKind, ZeroToleranceAlert
 from app.policy import Permission as Can
-from app.policy import may
+from app.policy import current_access, may
 from app.services import alerts as service
 from app.vocabulary import organisation_kind
 
@@ -64,7 +64,9 @@ INVOLVED_HINT = {
 @login_required
 def alert(alert_id: int) -> Any:
     record = db.session.get(ZeroToleranceAlert, alert_id)
-    if record is None or not may(Can.VIEW_FOLLOWUP, record.unit_id):
+    if record is None or not current_access().results_access(record.measurement).may(
+        db.session, Can.VIEW_FOLLOWUP, record.unit_id
+    ):  # an alert of results not yet released reaches only admin and leader roles
         abort(404)
     may_edit = may(Can.EDIT_FOLLOWUP, record.unit_id)
     form = AlertReactionForm()

@@ -18,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms import KompasForm
 from app.models import StepState
+from app.vocabulary import lazy_term
 
 TEXT = 5000
 # A dialogue is about a few themes or questions; more is no plan (and a huge list, sent by
@@ -81,7 +82,7 @@ class PreparationForm(StepForm):
     duration = StringField(
         _l("Duration"),
         validators=[Optional(), Length(max=50)],
-        description=_l("A good dialogue takes 2½ to 3 hours."),
+        description=lazy_term("dialogue.duration.hint"),
     )
     facilitator = StringField(_l("Facilitator"), validators=[Optional(), Length(max=200)])
     timekeeper = StringField(_l("Timekeeper"), validators=[Optional(), Length(max=200)])
@@ -123,6 +124,24 @@ class EvaluationForm(StepForm):
     )
 
 
+# A school evaluates with the four questions of the ministry's guide (section 2.1.5), in the
+# same fields: what is stored, reported and carried to next year stays one evaluation.
+SCHOOL_EVALUATION_QUESTIONS = {
+    "acted": _l(
+        "Have you started what you intended, based on the results of the wellbeing survey?"
+    ),
+    "effect": _l("Have you achieved the results you wanted – and where do you see the effect?"),
+    "adjust": _l("Have you adjusted the actions along the way?"),
+    "process_review": _l("How do you adjust if the actions do not work as intended?"),
+}
+
+
+def ask_the_guide(form: EvaluationForm) -> None:
+    """A school's evaluation: the guide's four questions as the fields' labels."""
+    for name, question in SCHOOL_EVALUATION_QUESTIONS.items():
+        form[name].label.text = question
+
+
 class ThemeForm(KompasForm):
     title = StringField(_l("Theme"), validators=[DataRequired(), Length(max=200)])
     target_score = DecimalField(
@@ -153,7 +172,7 @@ class EscalateForm(KompasForm):
     to_function = StringField(
         _l("…or to a function"),
         validators=[Optional(), Length(max=100)],
-        description=_l("For example the MED committee or facilities."),
+        description=lazy_term("escalate.example"),
     )
 
 

@@ -29,6 +29,7 @@ from app.blueprints.followup.forms import (
     EvaluationForm,
     PreparationForm,
     StatusForm,
+    ask_the_guide,
 )
 from app.blueprints.results.routes import chosen_measurement
 from app.extensions import db, htmx
@@ -55,7 +56,7 @@ from app.services import plan as plan_service
 from app.services import results as results_service
 from app.services import spreadsheets, todo
 from app.services.units import breadcrumbs
-from app.vocabulary import colour_label, organisation_kind
+from app.vocabulary import colour_label, organisation_kind, term
 
 STEP_FORMS = {
     Step.ANALYSIS: AnalysisForm,
@@ -109,7 +110,7 @@ def preparation_template() -> dict[str, str]:
     return {
         "invitation": str(SCHOOL_INVITATION if school else DEFAULT_INVITATION),
         "agenda": str(SCHOOL_AGENDA if school else DEFAULT_AGENDA),
-        "duration": str(_("2½–3 hours")),
+        "duration": str(term("dialogue.duration")),
     }
 
 
@@ -118,6 +119,8 @@ def _context(measurement_id: int, code: str, action: Can) -> tuple[Measurement, 
     if measurement is None or not measurement.anonymity_ok:
         abort(404)
     unit = unit_or_404(code, action)
+    if not current_access().results_access(measurement).may(db.session, action, unit.id):
+        abort(404)  # results not yet released by management to this person's roles
     return measurement, unit
 
 
@@ -244,6 +247,8 @@ def _prepare_form(
         form = form_class(data=data) if data is not None else form_class()
     if isinstance(form, AnalysisForm):
         form.focus_areas.choices = _analysis_choices(measurement)
+    if isinstance(form, EvaluationForm) and organisation_kind() == OrganisationKind.SCHOOL:
+        ask_the_guide(form)
     return form
 
 

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import AuditEvent, Measurement, Role, Unit, User, ZeroToleranceAlert
 from app.policy import Permission, current_access, require, unit_or_404
 from app.services import followup as followup_service
+from app.services import release as release_service
 from app.services import results as results_service
 from app.services import todo
 from app.services.units import trail_and_children
@@ -54,10 +55,19 @@ def home() -> str:
         else []
     )
     measurements = results_service.measurements_with_figures(db.session)
-    today = date.today()
-    context["todo"] = todo.for_person(
-        db.session, access, measurements[0] if measurements else None, today
+    # The newest measurement whose results reach this person: before management releases
+    # one, a class team's, student council's or board's cards stay on the one before.
+    shown = next(
+        (
+            m
+            for m in measurements
+            if access.results_released(m)
+            or access.management().may_anywhere(Permission.VIEW_RESULTS)
+        ),
+        None,
     )
+    today = date.today()
+    context["todo"] = todo.for_person(db.session, access, shown, today)
     context["next_steps"] = NEXT_STEPS
     context["step_titles"] = STEP_TITLES
     context["today"] = today
@@ -99,9 +109,12 @@ def _unit_context(unit: Unit) -> dict[str, Any]:
     results_html = None
     follow_up = None
     open_alerts = 0
+    held_back = False
     if may_view_results and measurements:
         measurement = chosen_measurement(measurements)
-        results_html = unit_results_html(unit, measurement, measurements)  # type: ignore[arg-type]
+        held_back = access.held_back(db.session, measurement, unit.id)  # type: ignore[arg-type]
+    if may_view_results and measurement is not None and not held_back:
+        results_html = unit_results_html(unit, measurement, measurements)
         follow_up = followup_service.find(db.session, measurement, unit, with_plan=False)  # type: ignore[arg-type]
         open_alerts = db.session.scalar(
             select(func.count(ZeroToleranceAlert.id)).where(
@@ -116,6 +129,13 @@ def _unit_context(unit: Unit) -> dict[str, Any]:
         "linkable": linkable,
         "children": children,
         "may_view_results": may_view_results,
+        "held_back": held_back,
+        "release": (
+            release_service.status(db.session, measurement, held=access.hold_results)
+            if measurement
+            else None
+        ),
+        "may_release": access.may_release_results(db.session),
         "may_edit_followup": access.may(db.session, Permission.EDIT_FOLLOWUP, unit.id),
         "measurements": measurements,
         "measurement": measurement,

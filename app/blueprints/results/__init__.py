@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
-from app.blueprints.results import routes  # noqa: E402, F401
+from app.blueprints.results import release, routes  # noqa: E402, F401

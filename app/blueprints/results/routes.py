@@ -18,6 +18,7 @@ from app.extensions import db, htmx
 from app.models import Measurement, Unit
 from app.policy import Permission, current_access, require
 from app.services import prepared, spreadsheets
+from app.services import release as release_service
 from app.services import results as results_service
 from app.vocabulary import colour_label
 
@@ -88,9 +89,16 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
     if sort not in SORTS:
         sort = "tree"
     root_code = request.args.get("root", "").strip() if root_id is not None else ""
+    # Before management releases the measurement, only the person's admin and leader roles
+    # reach its results (app.policy): a class team's or student council's table is empty.
+    held_back = measurement is not None and not access.results_access(measurement).may_anywhere(
+        Permission.VIEW_RESULTS
+    )
     rows = (
-        results_service.overview_rows(db.session, access, measurement, root_unit_id=root_id)
-        if measurement
+        results_service.overview_rows(
+            db.session, access.results_access(measurement), measurement, root_unit_id=root_id
+        )
+        if measurement and not held_back
         else []
     )
     if query:
@@ -122,6 +130,13 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
         "root": root_code,
         "themes": themes,
         "flat": bool(query) or key is not None,
+        "held_back": held_back,
+        "release": (
+            release_service.status(db.session, measurement, held=access.hold_results)
+            if measurement
+            else None
+        ),
+        "may_release": access.may_release_results(db.session),
     }
 
 
@@ -141,7 +156,7 @@ def _export_table() -> tuple[Measurement, str, list[str], list[list[Any]]]:
     (a unit code, or "" for all the user sees), for the file name."""
     context = _overview_context(paginate=False, root_id=_overview_root())
     measurement = context["measurement"]
-    if measurement is None:
+    if measurement is None or context["held_back"]:
         abort(404)
     themes = context["themes"]
     header = [_("Unit id"), _("Unit"), _("Respondents"), _("Response rate (%)"),
