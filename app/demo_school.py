@@ -54,10 +54,22 @@ DEPARTMENTS = [
 SCHOOL_COLUMNS = [*RESULT_COLUMNS[:7], "question_text", *RESULT_COLUMNS[7:]]
 
 
+# The demo is lived in whenever it is built: the newest results came five weeks ago, so the
+# dialogue and the plan are due in the weeks ahead and an alert is a few days overdue.
+RELEASED_DAYS_AGO = 35
+
+
+def released_on(today: date, newest: bool = True) -> date:
+    """The day the results reached the school: the newest five weeks ago, the year before's a
+    year earlier."""
+    day = today - timedelta(days=RELEASED_DAYS_AGO)
+    return day if newest else day - timedelta(days=364)
+
+
 def newest_year(today: date) -> int:
-    """The newest survey with results: the ministry's survey runs 1 November to 31 December,
-    so on any day of a year the newest results are those of last autumn."""
-    return today.year - 1
+    """The survey of the newest results: the ministry's survey runs 1 November to 31 December,
+    so results released on a day are those of an autumn that ended at least weeks before."""
+    return (released_on(today) - timedelta(days=20)).year - 1
 
 
 def education_code(department: str, education: str) -> str:
@@ -292,11 +304,10 @@ def build_school_demo(
             questionnaire=gym,
             threshold=5,
             sensitive_threshold=10,
-            # The survey closes on 31 December; the results reach the school in January.
-            results_released_on=date(year + 1, 1, 20),
-            dialogue_deadline=date(year + 1, 3, 1),
-            action_plan_deadline=date(year + 1, 4, 1),
-            evaluation_date=date(year + 1, 10, 15),
+            results_released_on=(start := released_on(today, year == newest)),
+            dialogue_deadline=start + timedelta(days=49),
+            action_plan_deadline=start + timedelta(days=80),
+            evaluation_date=start + timedelta(days=240),
         )
         session.add(measurement)
         session.flush()
@@ -319,7 +330,7 @@ def build_school_demo(
         assign_role(session, None, user, by_code[login.unit_code], login.role)
         users[login.email.split("@")[0]] = user
     session.flush()
-    _release(session, users["rektor"], newest, today)
+    _release(session, users["rektor"])
     session.add_all(reference_figures(newest - 1, newest) + reference_figures(newest, newest))
     _class_teams(session, by_code, users, newest)
     _last_year(session, by_code, users, newest)
@@ -334,12 +345,12 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, time(9, 0), tzinfo=UTC)
 
 
-def _release(session: Session, management: User, newest: int, today: date) -> None:
-    """Management released both years to class teams, the student council and the board:
-    last year's long ago, this year's a few days after the results came."""
+def _release(session: Session, management: User) -> None:
+    """Management released both years to class teams, the student council and the board, two
+    days after the results came (having looked at them first)."""
     for measurement in session.scalars(select(Measurement)):
-        day = min(date(measurement.year + 1, 1, 27), today - timedelta(days=1))
-        measurement.released_at = _at(day)
+        assert measurement.results_released_on is not None  # noqa: S101 - set above
+        measurement.released_at = _at(measurement.results_released_on + timedelta(days=2))
         measurement.released_by_id = management.id
 
 
@@ -435,13 +446,15 @@ ACTIONS = [
 ]
 
 
-def _step_texts(step: Step, measured: int) -> dict[str, Any]:
-    """A step's texts, dated in the spring after the survey."""
+def _step_texts(step: Step, measurement: Measurement) -> dict[str, Any]:
+    """A step's texts; the class dialogue three weeks after the results came."""
     texts = dict(STEP_TEXTS[step])
+    assert measurement.results_released_on is not None  # noqa: S101 - set above
+    meeting = (measurement.results_released_on + timedelta(days=21)).isoformat()
     if step == Step.PREPARATION:
-        texts["meeting_date"] = date(measured + 1, 2, 24).isoformat()
+        texts["meeting_date"] = meeting
     if step == Step.DIALOGUE:
-        texts["held_on"] = date(measured + 1, 2, 24).isoformat()
+        texts["held_on"] = meeting
     return texts
 
 
@@ -460,11 +473,11 @@ def _walk(
     for index, step in enumerate(STEPS):
         if index < finished:
             followup.save_step(
-                session, actor, follow_up, step, _step_texts(step, measurement.year), StepState.DONE
+                session, actor, follow_up, step, _step_texts(step, measurement), StepState.DONE
             )
         elif index == finished and next_state is not None:
             followup.save_step(
-                session, actor, follow_up, step, _step_texts(step, measurement.year), next_state
+                session, actor, follow_up, step, _step_texts(step, measurement), next_state
             )
     return follow_up
 
@@ -615,14 +628,14 @@ def _this_year(
         actions=[(title, ActionStatus.DONE, days - 120) for title, _s, days in ACTIONS[:3]],
     )
     _send_for_approval(
-        session, mette, evaluated, "Klassens plan.", decide=True, on=date(newest + 1, 3, 25)
+        session, mette, evaluated, "Klassens plan.", decide=True, on=today - timedelta(days=20)
     )
     followup.save_step(
         session,
         mette,
         evaluated,
         Step.EVALUATION,
-        _step_texts(Step.EVALUATION, measurement.year),
+        _step_texts(Step.EVALUATION, measurement),
         done,
     )
     # The stx education and the institution: management's joint action plan.
@@ -662,7 +675,9 @@ def _last_year(
     measurement = session.scalar(select(Measurement).where(Measurement.year == newest - 1))
     assert measurement is not None  # noqa: S101 - imported above
     plan = SchoolPlan(newest)
-    spring = date(newest, 5, 1)
+    assert measurement.results_released_on is not None  # noqa: S101 - set above
+    start = measurement.results_released_on
+    spring = start + timedelta(days=90)
     for code, actor, title in (
         (ROOT, users["rektor"], "Social trivsel"),
         (plan.klass(1, "hhx", "B"), users["laerer.sofie"], "Social trivsel"),
@@ -682,11 +697,11 @@ def _last_year(
                 ("Fælles introforløb for nye elever", ActionStatus.DONE, 30),
             ],
         )
-        follow_up.approved_at = _at(date(newest, 4, 1))
+        follow_up.approved_at = _at(start + timedelta(days=75))
         follow_up.approved_by_id = users["uddannelsesleder"].id
         follow_up.approved_by_body = users["uddannelsesleder"].name
         for record in follow_up.steps:
-            record.updated_at = _at(date(newest, 3 + STEPS.index(record.step), 20))
+            record.updated_at = _at(start + timedelta(days=20 + 40 * STEPS.index(record.step)))
 
 
 def _alerts(session: Session, users: dict[str, User], newest: int) -> None:
@@ -756,8 +771,8 @@ def _goals_and_board_report(
         )
     approver = users["uddannelsesleder"]
     draft.approver_id = approver.id
-    draft.approval_requested_at = _at(date(newest + 1, 3, 10))
-    draft.approved_at = _at(date(newest + 1, 3, 12))
+    draft.approval_requested_at = datetime.now(UTC) - timedelta(days=3)
+    draft.approved_at = datetime.now(UTC) - timedelta(days=2)
     draft.approved_by_name = approver.name
     # This very change counts the draft's version up: the approval is of the version it makes.
     draft.approved_version = draft.version + 1
