@@ -34,12 +34,41 @@ def load_templates_command() -> None:
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--unit", "unit_code", required=True, help="The root unit's id, e.g. AK.")
+@click.option(
+    "--kind",
+    type=click.Choice(["school", "municipality"]),
+    help="What the organisation is: it sets the wording everywhere. Required at the first "
+    "setup; later it changes the kind (also on the organisation's settings page).",
+)
+@click.option("--organisation", "organisation_name", help="The organisation's name.")
 @click.password_option()
 @with_appcontext
-def create_admin(email: str, name: str, unit_code: str, password: str) -> None:
-    """Create an HR / survey-owner user (creates the root unit if it does not exist)."""
+def create_admin(
+    email: str,
+    name: str,
+    unit_code: str,
+    kind: str | None,
+    organisation_name: str | None,
+    password: str,
+) -> None:
+    """Create an HR / survey-owner user (creates the root unit and the organisation if they
+    do not exist). The organisation's kind is chosen here, never guessed from an import."""
+    from app.models import OrganisationKind
+    from app.services import organisation
     from app.services.users import UserError, assign_role, create_user
 
+    existing = organisation.current(db.session)
+    if existing is None and kind is None:
+        raise click.UsageError(
+            "Choose what the organisation is: --kind school or --kind municipality."
+        )
+    organisation.ensure(
+        db.session,
+        organisation_name or unit_code,
+        OrganisationKind(kind) if kind else None,
+    )
+    if existing is not None and organisation_name:
+        existing.name = organisation_name[: organisation.MAX_NAME_LENGTH]
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
     if unit is None:
         unit = Unit(code=unit_code, name=unit_code)
@@ -63,8 +92,9 @@ def create_admin(email: str, name: str, unit_code: str, password: str) -> None:
 
 @kompas.command("demo")
 @click.option("--reset", is_flag=True, help="Delete all data first.")
+@click.option("--school", is_flag=True, help="A gymnasium instead of a municipality.")
 @with_appcontext
-def demo(reset: bool) -> None:
+def demo(reset: bool, school: bool) -> None:
     """Build the demo organisation with a user per role and print their password once."""
     from app.demo import DEMO_LOGINS, build_demo
 
@@ -75,11 +105,36 @@ def demo(reset: bool) -> None:
             db.session.execute(table.delete())
     elif db.session.scalar(select(Unit.id).limit(1)) is not None:
         raise click.ClickException("The database has data already. Use --reset to start over.")
+    if school:
+        _school_demo()
+        return
     password = build_demo(db.session)
     db.session.commit()
     click.echo("Demo organisation Åby Kommune is ready. Sign in as:")
     for login in DEMO_LOGINS:
         click.echo(f"  {login.email:<32} {login.role.value:<10} on {login.unit_code}")
+    click.echo(f"Password for all demo users (shown only now): {password}")
+
+
+def _school_demo() -> None:
+    from datetime import date
+
+    from app.demo_school import (
+        COLLEAGUES,
+        SCHOOL_DOMAIN,
+        SCHOOL_NAME,
+        build_school_demo,
+        newest_year,
+        school_logins,
+    )
+
+    password = build_school_demo(db.session)
+    db.session.commit()
+    click.echo(f"Demo gymnasium {SCHOOL_NAME} is ready. Sign in as:")
+    for login in school_logins(newest_year(date.today())):
+        click.echo(f"  {login.email:<40} {login.what:<24} on {login.unit_code}")
+    colleagues = ", ".join(f"{name}@{SCHOOL_DOMAIN}" for name, _ in COLLEAGUES)
+    click.echo(f"  and the teacher's colleagues on the class teams: {colleagues}")
     click.echo(f"Password for all demo users (shown only now): {password}")
 
 
@@ -145,6 +200,41 @@ def import_command(
     preparing.schedule()
     replaced = " (replacing the earlier import)" if log.replaced_earlier else ""
     click.echo(f"Imported into {measurement.name!r}{replaced}.")
+
+
+@kompas.command("import-references")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--questionnaire", default="gym", show_default=True, help="Questionnaire code.")
+@click.option("--year", type=int, help="Year, for a file without a year column.")
+@click.option("--dry-run", is_flag=True, help="Check and summarise; write nothing.")
+@with_appcontext
+def import_references_command(
+    file: Path, questionnaire: str, year: int | None, dry_run: bool
+) -> None:
+    """Import reference figures (the ministry's key figures: national, sector, municipal)."""
+    from app.services import references
+
+    parsed = references.check_file(
+        db.session, file.read_bytes(), questionnaire_code=questionnaire, year=year
+    )
+    for problem in parsed.problems:
+        where = f"row {problem.row}: " if problem.row else ""
+        click.echo(f"error: {where}{problem.code} {problem.value}".rstrip(), err=True)
+    if not parsed.ok:
+        db.session.rollback()
+        raise click.ClickException(f"{len(parsed.problems)} error(s); nothing was imported.")
+    for group_year, _source, label, count in parsed.groups():
+        click.echo(f"{label} {group_year}: {count} figures")
+    click.echo(f"{parsed.suppressed_cells} suppressed cells left out.")
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was written.")
+        return
+    stored = references.import_references(
+        db.session, None, parsed, questionnaire_code=questionnaire, file_name=file.name
+    )
+    db.session.commit()
+    click.echo(f"Imported {stored} reference figures.")
 
 
 @kompas.command("prepare")
@@ -255,7 +345,8 @@ def purge(dry_run: bool) -> None:
     """Delete measurements older than the retention period, with everything on them.
 
     Run it from cron or a systemd timer (see deploy/). The period is the organisation's
-    retention setting (default 5 years).
+    retention setting (1-10 years, default 5; HR sets it on the organisation's page). Reports
+    issued to the board are kept unless that page says a purge deletes them.
     """
     from datetime import date
 
@@ -263,13 +354,25 @@ def purge(dry_run: bool) -> None:
 
     today = date.today()
     if dry_run:
-        found = retention.expired(db.session, today)
-        for measurement in found:
+        plan = retention.preview(db.session, today)
+        for measurement in plan.measurements:
             click.echo(f"would delete {measurement.name} ({measurement.year})")
         click.echo(
-            f"{len(found)} measurement(s) older than "
-            f"{retention.retention_years(db.session)} years; dry run, nothing deleted."
+            f"{len(plan.measurements)} measurement(s) older than {plan.retention_years} years, "
+            f"with {plan.follow_ups} follow-up(s), {plan.actions} action(s) and "
+            f"{plan.alerts} alert(s)."
         )
+        if plan.issued_reports_deleted:
+            click.echo(
+                f"would delete {plan.issued_reports_deleted} report(s) issued to the board "
+                f"before {plan.oldest_kept_year} (the organisation's setting)."
+            )
+        elif plan.issued_reports_kept:
+            click.echo(
+                f"keeps {plan.issued_reports_kept} report(s) issued to the board before "
+                f"{plan.oldest_kept_year}."
+            )
+        click.echo("Dry run, nothing deleted.")
         return
     gone = retention.purge(db.session, None, today)
     db.session.commit()
