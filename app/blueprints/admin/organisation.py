@@ -61,7 +61,7 @@ class OrganisationForm(KompasForm):
 
 
 class PurgeForm(KompasForm):
-    word = StringField(_l("Type the word to confirm"), validators=[Length(max=50)])
+    word = StringField(_l("Type the word to confirm"), validators=[InputRequired(), Length(max=50)])
 
 
 def _confirm_word() -> str:
