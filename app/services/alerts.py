@@ -26,6 +26,7 @@ from app.models import (
     ZeroToleranceAlert,
 )
 from app.services import audit
+from app.services.questionnaires import question_texts, worded
 from app.services.results import zero_tolerance_statement
 
 # Server-side limits of the reaction (the form enforces the same).
@@ -250,7 +251,9 @@ def statements(session: Session, alert: ZeroToleranceAlert) -> list[QuestionStat
         )
     )
     lines = []
-    for question in alert.questions:
+    # Worded as the measurement's file asked them (the template's text otherwise).
+    texts = question_texts(session, alert.measurement_id)
+    for question in worded(list(alert.questions), texts):
         said = zero_tolerance_statement((stored or {}).get(question.code))
         lines.append(QuestionStatement(question, said or ("withheld", None)))
     return lines

@@ -61,7 +61,9 @@ def template_specs_from_json(codes: list[str] = CODES) -> list[QuestionSpec]:
     ]
 
 
-def _import(name: str, content: str, year: int = 2026) -> Measurement:
+def _import(
+    name: str, content: str, year: int = 2026, own_wording: int | None = None
+) -> Measurement:
     measurement = find_or_prepare_measurement(db.session, name=name, year=year, template_code="gym")
     checked = imports.check(
         db.session,
@@ -71,8 +73,9 @@ def _import(name: str, content: str, year: int = 2026) -> Measurement:
         questionnaire=measurement.questionnaire,
     )
     assert checked.ok, checked.result.errors
-    own = [code for code, text in MINISTRY.items() if text in content]
-    assert checked.preview["own_wording"] == len(own)
+    if own_wording is None:
+        own_wording = len([text for text in MINISTRY.values() if text in content])
+    assert checked.preview["own_wording"] == own_wording
     imports.apply(db.session, None, checked, measurement)
     db.session.commit()
     return measurement
@@ -151,3 +154,20 @@ def test_the_measurements_pages_show_the_files_wording(
     assert MINISTRY["FT-01"] in html and MINISTRY["FT-02"] in html
     assert PLACEHOLDER["FT-01"] not in html
     assert PLACEHOLDER["FT-03"] in html
+
+
+def test_an_alert_lists_its_questions_in_the_files_wording(app: Flask) -> None:
+    from app.models import ZeroToleranceAlert
+    from app.services import alerts
+
+    bullying = "Er du blevet mobbet af andre elever på gymnasiet i dette skoleår?"
+    rows = [f"{unit};{unit};FG;klasse;MO-01;{bullying};9;2;1;;" for unit in ("2024stxA",)]
+    with app.app_context():
+        measurement = _import(
+            "Trivsel 2026", gym_csv(MINISTRY) + "\n".join(rows) + "\n", own_wording=3
+        )
+        alert = db.session.scalar(
+            select(ZeroToleranceAlert).where(ZeroToleranceAlert.measurement_id == measurement.id)
+        )
+        assert [line.question.text for line in alerts.statements(db.session, alert)] == [bullying]
+        assert PLACEHOLDER["MO-01"] != bullying
