@@ -248,6 +248,9 @@ def test_before_the_release_only_management_sees_results_then_one_click_releases
         f"/followup/{school}/{unit}/",
     ):
         assert audience.get(url).status_code == 404, url
+    assert "Enhed A1" in _text(leader.get(f"/followup/overview?m={school}"))
+    followed = _text(audience.get(f"/followup/overview?m={school}"))
+    assert "Enhed A1" not in followed  # no traffic lights either
     assert f"/followup/alerts/{alert_id}" in _text(admin.get("/followup/alerts?state=all"))
     assert f"/followup/alerts/{alert_id}" not in _text(audience.get("/followup/alerts?state=all"))
     assert audience.get(f"/followup/alerts/{alert_id}").status_code == 404
