@@ -15,8 +15,18 @@ from sqlalchemy.orm import Session, undefer
 
 from app.domain.release import QuestionInfo, indicator_themes
 from app.domain.scoring import QuestionCounts, question_score, theme_score
-from app.models import Measurement, Question, Unit, UnitFigures, UnitResult
+from app.models import (
+    Measurement,
+    Organisation,
+    OrganisationKind,
+    Question,
+    Unit,
+    UnitFigures,
+    UnitResult,
+)
 from app.policy import Access, Permission
+from app.services.questionnaires import questions_as_asked
+from app.services.references import ReferenceColumns, indicator_display, references_beside
 
 
 def measurements_with_figures(session: Session) -> list[Measurement]:
@@ -56,13 +66,8 @@ def previous_measurement(session: Session, measurement: Measurement) -> Measurem
 
 
 def question_infos(session: Session, measurement: Measurement) -> list[Question]:
-    return list(
-        session.scalars(
-            select(Question)
-            .where(Question.questionnaire_id == measurement.questionnaire_id)
-            .order_by(Question.position)
-        )
-    )
+    """The measurement's questions, worded as its file asked them (`question_texts`)."""
+    return questions_as_asked(session, measurement.questionnaire_id, measurement.id)
 
 
 def themes_of(questions: Iterable[Question]) -> dict[str, list[Question]]:
@@ -124,6 +129,21 @@ def zero_tolerance_statement(entry: dict[str, Any] | None) -> tuple[str, int | N
     return (kind, None)
 
 
+def zero_tolerance_share(entry: dict[str, Any] | None) -> float | None:
+    """The share (0..1) who answered other than "no" to a zero-tolerance question: published
+    only where the statement gives the exact count (or none at all) and the answer count is
+    published beside it. A share is a count divided by a known number, so it follows the
+    count's rules: "fewer than 3", "at least 3" and "withheld" have no share."""
+    said = zero_tolerance_statement(entry)
+    answers = entry.get("n") if entry else None
+    if said is None or said[0] not in ("none", "exact") or not isinstance(answers, int):
+        return None
+    hits = said[1]
+    if hits is None or answers <= 0 or hits > answers:
+        return None
+    return hits / answers
+
+
 def zero_tolerance_themes(questions: Iterable[Question]) -> set[str]:
     """Themes made only of zero-tolerance questions: no score is ever published for them."""
     return {
@@ -157,6 +177,13 @@ class QuestionView:
             return None
         return zero_tolerance_statement(self.entry)
 
+    @property
+    def reported_share(self) -> float | None:
+        """A zero-tolerance question's share who report it (see `zero_tolerance_share`)."""
+        if not self.question.zero_tolerance:
+            return None
+        return zero_tolerance_share(self.entry)
+
 
 @dataclass
 class UnitView:
@@ -171,10 +198,29 @@ class UnitView:
     overall: Comparison
     questions: list[QuestionView]
     themes: dict[str, list[QuestionView]]
+    # Published reference figures of the measurement's year (national, sector, municipal),
+    # shown beside the unit's own; and "score" (0-100) or "scale" (1-5, as the ministry).
+    references: ReferenceColumns | None = None
+    display: str = "score"
+    # A school shows bullying as the share who report it (issue 19); a municipality keeps
+    # the statements alone.
+    school: bool = False
 
     @property
     def shown(self) -> bool:
         return self.figures is not None and self.figures.shown
+
+    @property
+    def share_themes(self) -> list[str]:
+        """Themes of zero-tolerance questions only ("Mobning"): shown as the share who report
+        it, per question, never as a score; left out of the overall score and traffic light."""
+        if not self.school:
+            return []
+        return [
+            theme
+            for theme, views in self.themes.items()
+            if theme and views and all(v.question.zero_tolerance for v in views)
+        ]
 
     @property
     def is_remeasurement(self) -> bool:
@@ -371,6 +417,10 @@ def unit_view(session: Session, unit: Unit, measurement: Measurement) -> UnitVie
         overall=overall,
         questions=views,
         themes=themes,
+        references=references_beside(session, measurement.questionnaire.code, measurement.year),
+        display=indicator_display(session),
+        school=session.scalar(select(Organisation.kind).order_by(Organisation.id).limit(1))
+        == OrganisationKind.SCHOOL,
     )
 
 
