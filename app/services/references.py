@@ -306,3 +306,15 @@ def set_indicator_display(session: Session, actor: User | None, display: str) ->
         session, actor, "organisation.indicator_display", "organisation", organisation.id,
         indicator_display=[before, display],
     )  # fmt: skip
+
+
+def reference_table(
+    session: Session, questionnaire_id: int, year: int, themes: Iterable[str]
+) -> list[tuple[str, list[ReferenceLine | None]]]:
+    """For exports: per reference ("Landsplan 2025") its figure for each theme, or None."""
+    themes = list(themes)
+    _, columns = display_and_references(session, questionnaire_id, year)
+    return [
+        (title, [columns.indicators.get(theme, {}).get(title) for theme in themes])
+        for title in columns.titles
+    ]

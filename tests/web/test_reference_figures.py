@@ -170,6 +170,11 @@ def test_shown_beside_own_marked_with_source_and_year(
     assert "høj trivsel: 62,5 %" in row.group(1)
     overview = client.get("/results/").get_data(as_text=True)
     assert "Landsplan 2025" in overview and "stx 2025" in overview
+    assert "/imports/references" in client.get("/imports/").get_data(as_text=True)
+    # The exports carry them too, marked the same way, on the indicator columns' 0-100 scale.
+    exported = client.get("/results/export.csv").get_data(as_text=True)
+    line = next(ln for ln in exported.splitlines() if "Landsplan 2025" in ln)
+    assert "Landsplan 2025 (sammenligning)" in line and "72,5" in line
 
 
 def test_the_ministrys_scale(app: Flask, client: FlaskClient, org, make_user) -> None:
@@ -226,3 +231,19 @@ def test_bullying_is_a_share_or_the_statement_never_a_score(
     assert "9,1 %" not in page
     # A2: nobody: 0 %.
     assert "Andel: 0,0 %" in unit_page(client, "A2")
+
+
+def test_the_command_line_import(app: Flask, org, make_user, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    setup_school(app, make_user, org)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"år;niveau;indikator;gennemsnit\n2025;Landsplan;{FT};9,9\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["kompas", "import-references", str(bad)])
+    assert result.exit_code != 0
+    assert "row 2: bad_average" in result.output
+    good = tmp_path / "noegletal.csv"
+    good.write_text(REFERENCES, encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["kompas", "import-references", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "Landsplan 2025: 2 figures" in result.output
+    with app.app_context():
+        assert len(references.reference_rows(db.session, "gym", [2025])) == 3

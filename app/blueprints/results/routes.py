@@ -17,7 +17,7 @@ from app.blueprints.results import bp
 from app.extensions import db, htmx
 from app.models import Measurement, Unit
 from app.policy import Permission, current_access, require
-from app.services import prepared, spreadsheets
+from app.services import prepared, references, spreadsheets
 from app.services import release as release_service
 from app.services import results as results_service
 from app.vocabulary import colour_label
@@ -174,6 +174,16 @@ def _export_table() -> tuple[Measurement, str, list[str], list[list[Any]]]:
              colour_label(figures.colour), *(_round(figures.indicators.get(t)) for t in themes),
              _round(row.change), _("Yes") if figures.zero_tolerance_hits else ""]
         )  # fmt: skip
+    if measurement.remeasure_of_id is None:
+        # The published reference figures of the year, marked with source and year, on the
+        # same 0-100 scale as the indicator columns (services.references).
+        for title, line_of in references.reference_table(
+            db.session, measurement.questionnaire_id, measurement.year, themes
+        ):
+            rows.append(
+                ["", _("%(reference)s (reference)", reference=title), None, None, None, "",
+                 *(_round(line.score) if line else None for line in line_of), None, ""]
+            )  # fmt: skip
     part = context["root"]
     if not part and context["sort"] == "tree" and not context["query"]:
         tops = [row.code for row in context["rows"] if row.depth == 0]
