@@ -9,17 +9,26 @@ the next version.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.models import IssuedReport, ReportDraft, Role, RoleAssignment, Unit, User
+from app.models import (
+    AuditEvent,
+    IssuedReport,
+    ReportDraft,
+    ReportWithdrawal,
+    Role,
+    RoleAssignment,
+    Unit,
+    User,
+)
 from app.models.tree import ancestor_ids
 from app.policy import Access, Permission
 from app.services import audit
@@ -70,6 +79,10 @@ def save_draft(
     draft = reports_service.draft_for(session, unit, year)
     if draft is not None and expected_version is not None and draft.version != expected_version:
         raise DraftConflict(draft)
+    if draft is not None and _unchanged(draft, followup_plan, goals):
+        # Saving what is saved changes nothing: the version stays, and so does an approval
+        # of it ("Issue …" saves the form first).
+        return draft
     if draft is None:
         draft = ReportDraft(unit_id=unit.id, year=year, followup_plan="", goals={})
         session.add(draft)
@@ -93,6 +106,181 @@ def save_draft(
     return draft
 
 
+def _unchanged(draft: ReportDraft, followup_plan: str | None, goals: dict[str, Any] | None) -> bool:
+    same_plan = followup_plan is None or followup_plan.strip() == (draft.followup_plan or "")
+    same_goals = goals is None or goals == (draft.goals or {})
+    return same_plan and same_goals
+
+
+# --- the named approval before issuing -------------------------------------------------------
+
+
+class NotApproved(Exception):
+    """The draft's current version has no approval: nothing is issued."""
+
+
+class ApprovalRefused(Exception):
+    """The approval (or its request) no longer fits: the draft changed, or the person is not
+    the one asked."""
+
+
+def is_approved(draft: ReportDraft | None) -> bool:
+    """Whether the draft as it stands now was approved (a later edit needs approving again)."""
+    return (
+        draft is not None
+        and draft.approved_at is not None
+        and draft.approved_version is not None
+        and draft.approved_version == draft.version
+    )
+
+
+def approval_candidates(session: Session, unit: Unit, asker: User | None) -> list[User]:
+    """Who may be asked to approve the unit's annual report: the active leaders
+    (management) of the unit or a unit above it, and the survey owners; never the asker."""
+    chain = ancestor_ids(session, unit.id)
+    return list(
+        session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(
+                ((RoleAssignment.role == Role.LEADER) & RoleAssignment.unit_id.in_(chain))
+                | (RoleAssignment.role == Role.ADMIN),
+                User.active.is_(True),
+                User.deleted_at.is_(None),
+                User.id != (asker.id if asker else -1),
+            )
+            .distinct()
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def _set_approval(session: Session, draft: ReportDraft, version: int, **values: Any) -> None:
+    """Write the approval columns without counting the draft's version up (a plain UPDATE,
+    not the ORM's versioned one): approving is not editing. Only if the draft is still at
+    `version`."""
+    result = session.execute(
+        update(ReportDraft)
+        .where(ReportDraft.id == draft.id, ReportDraft.version == version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ApprovalRefused("changed")
+    session.expire(draft)
+
+
+def request_approval(
+    session: Session,
+    actor: User,
+    unit: Unit,
+    year: int,
+    approver: User,
+    *,
+    expected_version: int,
+) -> ReportDraft:
+    """Send the draft (as it is at `expected_version`) to `approver`; an earlier approval is
+    dropped. A draft is started if there is none yet. Flushes; the caller commits and mails."""
+    if approver.id not in {u.id for u in approval_candidates(session, unit, actor)}:
+        raise ApprovalRefused("approver")
+    draft = reports_service.draft_for(session, unit, year)
+    if draft is None:
+        if expected_version != 0:
+            raise ApprovalRefused("changed")
+        draft = save_draft(session, actor, unit, year, followup_plan="", goals={})
+        expected_version = draft.version
+    _set_approval(
+        session, draft, expected_version, approver_id=approver.id,
+        approval_requested_at=datetime.now(UTC), approved_at=None, approved_by_name="",
+        approved_version=None,
+    )  # fmt: skip
+    audit.record(
+        session, actor, "report.approval.requested", "report_draft", draft.id, unit_id=unit.id,
+        year=year, approver_id=approver.id, version=expected_version,
+    )  # fmt: skip
+    return draft
+
+
+def approve(session: Session, actor: User, draft: ReportDraft, *, version: int) -> ReportDraft:
+    """The named approver approves the draft at `version` (what they read). Flushes."""
+    if draft.approver_id is None or draft.approver_id != actor.id:
+        raise ApprovalRefused("approver")
+    _set_approval(
+        session, draft, version, approved_at=datetime.now(UTC), approved_by_name=actor.name,
+        approved_version=version,
+    )  # fmt: skip
+    audit.record(
+        session, actor, "report.approved", "report_draft", draft.id, unit_id=draft.unit_id,
+        year=draft.year, version=version,
+    )  # fmt: skip
+    return draft
+
+
+def approval_requester(session: Session, draft: ReportDraft) -> User | None:
+    """Who asked for the draft's approval last (from the audit trail)."""
+    user_id = session.scalar(
+        select(AuditEvent.user_id)
+        .where(
+            AuditEvent.action == "report.approval.requested",
+            AuditEvent.object_type == "report_draft",
+            AuditEvent.object_id == draft.id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return session.get(User, user_id) if user_id is not None else None
+
+
+# --- withdrawal ------------------------------------------------------------------------------
+
+
+WITHDRAWAL_REASON = 2000
+
+
+class AlreadyWithdrawn(Exception):
+    """The issued report was withdrawn before."""
+
+
+def withdraw(session: Session, actor: User, issued: IssuedReport, reason: str) -> ReportWithdrawal:
+    """Mark an issued report withdrawn, with who, when and why. The report and its PDF stay
+    unchanged in the archive. Flushes."""
+    reason = reason.strip()[:WITHDRAWAL_REASON]
+    if not reason:
+        raise ValueError("a reason is required")
+    if withdrawal_of(session, issued.id) is not None:
+        raise AlreadyWithdrawn(issued.id)
+    withdrawal = ReportWithdrawal(
+        report_id=issued.id, by_id=actor.id, by_name=actor.name, reason=reason
+    )
+    session.add(withdrawal)
+    try:
+        session.flush()
+    except IntegrityError:  # withdrawn at the same moment by someone else
+        session.rollback()
+        raise AlreadyWithdrawn(issued.id) from None
+    audit.record(
+        session, actor, "report.withdrawn", "issued_report", issued.id, unit_id=issued.unit_id,
+        year=issued.year, version=issued.version,
+    )  # fmt: skip
+    return withdrawal
+
+
+def withdrawal_of(session: Session, report_id: int) -> ReportWithdrawal | None:
+    return session.scalar(select(ReportWithdrawal).where(ReportWithdrawal.report_id == report_id))
+
+
+def withdrawals(session: Session, report_ids: list[int]) -> dict[int, ReportWithdrawal]:
+    """The withdrawals of the given issued reports, by report id."""
+    if not report_ids:
+        return {}
+    return {
+        w.report_id: w
+        for w in session.scalars(
+            select(ReportWithdrawal).where(ReportWithdrawal.report_id.in_(report_ids))
+        )
+    }
+
+
 def next_version(session: Session, kind: str, unit_id: int, year: int) -> int:
     latest = session.scalar(
         select(func.max(IssuedReport.version)).where(
@@ -113,8 +301,12 @@ def issue_annual(
     on_stage: Any = None,
 ) -> IssuedReport:
     """Make the annual report from the current data and draft, and archive it as the next
-    version. Flushes; the caller commits."""
+    version. Only a draft whose current version was approved is issued (NotApproved).
+    Flushes; the caller commits."""
     stage = on_stage or (lambda _name, _progress: None)
+    draft = reports_service.draft_for(session, unit, year)
+    if not is_approved(draft):
+        raise NotApproved(unit.id)
     if report is None:
         stage("assembling", 10)
         report = reports_service.assemble_annual(session, unit, year, today=today)

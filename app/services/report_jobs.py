@@ -160,8 +160,11 @@ def _tell_issued(session: Session, issued: IssuedReport) -> None:
 
 
 def _reason(error: Exception) -> str:
+    from app.services.report_archive import NotApproved
     from app.services.reports import ReportUnavailable
 
+    if isinstance(error, NotApproved):
+        return "not_approved"
     if isinstance(error, ReportUnavailable):
         return str(error.args[0]) if error.args else "unavailable"
     return "error"

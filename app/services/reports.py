@@ -32,11 +32,13 @@ from app.models import (
     Measurement,
     Organisation,
     PlanTheme,
+    Questionnaire,
     ReportDraft,
     Step,
     StepState,
     Unit,
     UnitFigures,
+    User,
     ZeroToleranceAlert,
 )
 from app.services import followup as followup_service
@@ -46,6 +48,7 @@ from app.services.alerts import alert_state
 YEARS_BACK = 5  # measurements in the year-over-year charts
 LIST_LIMIT = 25  # rows of a list (re-measurements, alerts) before "and N more"
 HIGHLIGHTS = 6
+PLAN_ACTIONS = 300  # actions of the joint action plan listed in full before "and N more"
 
 
 # --- measurements ----------------------------------------------------------------------------
@@ -291,10 +294,18 @@ class IndicatorYears:
     # the unit has (the others hidden at the unit): marked as such.
     questions_shown: int = 0
     questions_total: int = 0
+    # The national level beside each year's score: the published average on the survey's
+    # 1-5 scale (None where none was imported), oldest first like `scores`.
+    national: list[float | None] = field(default_factory=list)
 
     @property
     def current(self) -> float | None:
         return self.scores[-1] if self.scores else None
+
+    @property
+    def national_scores(self) -> list[float | None]:
+        """The national averages on the 0-100 score scale (as our own scores)."""
+        return [domain_score(a) for a in self.national]
 
     @property
     def partial(self) -> bool:
@@ -435,6 +446,71 @@ class EffectLine:
         return self.change_with - self.change_without
 
 
+def domain_score(average: float | None) -> float | None:
+    """A 1-5 average as a 0-100 score, as our own scores are made ((mean - 1) / 4 * 100)."""
+    if average is None:
+        return None
+    return max(0.0, min(100.0, (average - 1) / 4 * 100))
+
+
+@dataclass
+class GoalYear:
+    """The local goals of one year's report (its draft), beside that year's score."""
+
+    year: int
+    target: float | None
+    criterion: str
+    score: float | None
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.score is None:
+            return None
+        return self.score >= self.target
+
+
+@dataclass
+class GoalHistory:
+    theme: str
+    years: list[GoalYear]
+
+
+@dataclass
+class PlanAction:
+    title: str
+    owner: str
+    deadline: date | None
+    status: int
+    overdue: bool
+
+
+@dataclass
+class PlanThemeLine:
+    title: str  # "" for actions outside a theme
+    goal: str
+    target: float | None
+    actions: list[PlanAction] = field(default_factory=list)
+
+
+@dataclass
+class UnitPlan:
+    """A unit's action plan for the year: its themes with their goals, and the actions."""
+
+    unit_name: str
+    themes: list[PlanThemeLine] = field(default_factory=list)
+
+
+@dataclass
+class EvaluationLine:
+    """A unit's evaluation of last year's follow-up, as written (the guide's questions)."""
+
+    unit_name: str
+    acted: str
+    effect: str
+    adjust: str
+    process: str
+
+
 @dataclass
 class AnnualReport:
     organisation: str
@@ -474,6 +550,24 @@ class AnnualReport:
     went_well: list[IndicatorYears]
     work_on: list[IndicatorYears]
     common_plan_themes: list[tuple[str, int]]
+    # The board package (issue 19): the national level, the goals of several years, the
+    # joint action plan itself, last year's evaluation, and the named approval.
+    national_label: str = ""
+    goal_history: list[GoalHistory] = field(default_factory=list)
+    plans: list[UnitPlan] = field(default_factory=list)
+    plan_actions_total: int = 0
+    last_evaluation: list[EvaluationLine] = field(default_factory=list)
+    last_evaluation_name: str = ""
+    approved_by: str = ""
+    approved_on: date | None = None
+
+    @property
+    def has_national(self) -> bool:
+        return any(a is not None for i in self.indicators for a in i.national)
+
+    @property
+    def plan_actions_listed(self) -> int:
+        return sum(len(t.actions) for p in self.plans for t in p.themes)
 
     @property
     def current(self) -> YearFigures:
@@ -515,6 +609,18 @@ def draft_for(session: Session, unit: Unit, year: int) -> ReportDraft | None:
     return session.scalar(
         select(ReportDraft).where(ReportDraft.unit_id == unit.id, ReportDraft.year == year)
     )
+
+
+def latest_goals(session: Session, unit: Unit, year: int) -> dict[str, Any]:
+    """The unit's local goals of the latest year before `year` that has any."""
+    for goals in session.scalars(
+        select(ReportDraft.goals)
+        .where(ReportDraft.unit_id == unit.id, ReportDraft.year < year)
+        .order_by(ReportDraft.year.desc())
+    ):
+        if goals:
+            return dict(goals)
+    return {}
 
 
 class _Row:
@@ -727,6 +833,22 @@ def assemble_annual(
     scored = [i for i in indicators if i.current is not None and i.theme in ranked]
     went_well = sorted(scored, key=lambda i: -(i.current or 0))[:3]
     work_on = [i for i in sorted(scored, key=lambda i: i.current or 0) if i not in went_well][:3]
+
+    national = national_figures(session, measurement, [m.year for m in history], themes)
+    for indicator in indicators:
+        indicator.national = [national.get((indicator.theme, m.year)) for m in history]
+    goal_history = _goal_history(session, unit, history, indicators, year, goals or {})
+    joint_plans, plan_total = _joint_plan(session, measurement, unit.id, below, names, today)
+    last_evaluation = (
+        _evaluations(session, previous, in_scope | set(last_rows), unit.id, names)
+        if previous is not None else []
+    )  # fmt: skip
+    draft = draft_for(session, unit, year)
+    approved = (
+        draft is not None
+        and draft.approved_at is not None
+        and (draft.approved_version == draft.version)
+    )
     return AnnualReport(
         organisation=organisation_name(session),
         unit_code=unit.code,
@@ -765,7 +887,184 @@ def assemble_annual(
         went_well=went_well,
         work_on=work_on,
         common_plan_themes=common,
+        national_label=NATIONAL_LABEL if any(national.values()) else "",
+        goal_history=goal_history,
+        plans=joint_plans,
+        plan_actions_total=plan_total,
+        last_evaluation=last_evaluation,
+        last_evaluation_name=previous.name if previous else "",
+        approved_by=draft.approved_by_name if approved and draft else "",
+        approved_on=_day(draft.approved_at) if approved and draft and draft.approved_at else None,
     )
+
+
+# --- the board package (issue 19) ------------------------------------------------------------
+
+NATIONAL_LABEL = "Landsplan"
+
+
+def national_figures(
+    session: Session, measurement: Measurement, years: list[int], themes: list[str]
+) -> dict[tuple[str, int], float]:
+    """The national average (1-5) per indicator and year, from the reference figures imported
+    for the measurement's questionnaire (published figures of others, as imported)."""
+    from app.services.references import reference_rows
+
+    code = session.scalar(
+        select(Questionnaire.code).where(Questionnaire.id == measurement.questionnaire_id)
+    )
+    by_key = {t.casefold(): t for t in themes}
+    found: dict[tuple[str, int], float] = {}
+    for line in reference_rows(session, code or "", years):
+        theme = by_key.get(line.indicator.strip().casefold()) if line.indicator else None
+        if line.source != "national" or line.question_code or theme is None:
+            continue
+        if line.average is not None:
+            found.setdefault((theme, line.year), line.average)
+    return found
+
+
+def _goal_history(
+    session: Session,
+    unit: Unit,
+    history: list[Measurement],
+    indicators: list[IndicatorYears],
+    year: int,
+    goals: dict[str, Any],
+) -> list[GoalHistory]:
+    """Each indicator's local goal and success criterion in each year of the report (the
+    drafts of earlier years' reports; this year's as given), beside that year's score."""
+    years = [m.year for m in history]
+    by_year: dict[int, dict[str, Any]] = {
+        draft_year: dict(draft_goals or {})
+        for draft_year, draft_goals in session.execute(
+            select(ReportDraft.year, ReportDraft.goals).where(
+                ReportDraft.unit_id == unit.id, ReportDraft.year.in_(years)
+            )
+        )
+    }
+    by_year[year] = goals
+    found = []
+    for indicator in indicators:
+        lines = []
+        for index, goal_year in enumerate(years):
+            goal = by_year.get(goal_year, {}).get(indicator.theme) or {}
+            raw = goal.get("target")
+            target = float(raw) if raw is not None and raw != "" else None
+            criterion = str(goal.get("criterion") or "")
+            score = indicator.scores[index] if index < len(indicator.scores) else None
+            lines.append(GoalYear(goal_year, target, criterion, score))
+        if any(g.target is not None or g.criterion for g in lines):
+            found.append(GoalHistory(indicator.theme, lines))
+    return found
+
+
+def _joint_plan(
+    session: Session,
+    measurement: Measurement,
+    root_id: int,
+    below: list[int],
+    names: dict[int, str],
+    today: date,
+) -> tuple[list[UnitPlan], int]:
+    """The action plans of the year for the report's unit and the units below it: themes
+    with their goals, and each action with its owner, deadline and status. The report's unit
+    first, then by name; at most PLAN_ACTIONS actions are listed (the count says the rest)."""
+    scope = {root_id, *below}
+    follow_ups = {
+        follow_up_id: unit_id
+        for follow_up_id, unit_id in session.execute(
+            select(FollowUp.id, FollowUp.unit_id).where(FollowUp.measurement_id == measurement.id)
+        )
+        if unit_id in scope
+    }
+    if not follow_ups:
+        return [], 0
+    themes: dict[int, PlanThemeLine] = {}
+    plans: dict[int, UnitPlan] = {}
+
+    def plan_of(unit_id: int) -> UnitPlan:
+        if unit_id not in plans:
+            plans[unit_id] = UnitPlan(names.get(unit_id, ""))
+        return plans[unit_id]
+
+    for theme_id, follow_up_id, title, goal, target in session.execute(
+        select(PlanTheme.id, PlanTheme.follow_up_id, PlanTheme.title, PlanTheme.goal,
+               PlanTheme.target_score)
+        .where(PlanTheme.follow_up_id.in_(follow_ups))
+        .order_by(PlanTheme.position, PlanTheme.id)
+    ):  # fmt: skip
+        line = PlanThemeLine(title or "", goal or "", target)
+        themes[theme_id] = line
+        plan_of(follow_ups[follow_up_id]).themes.append(line)
+    total = 0
+    loose: dict[int, PlanThemeLine] = {}
+    rows = list(session.execute(
+        select(Action.follow_up_id, Action.theme_id, Action.title, Action.owner_name,
+               User.name, Action.deadline, Action.status)
+        .outerjoin(User, User.id == Action.owner_user_id)
+        .where(Action.follow_up_id.in_(follow_ups), Action.deleted_at.is_(None))
+        .order_by(Action.deadline.is_(None), Action.deadline, Action.id)
+    ).tuples())  # fmt: skip
+    # The report's unit first, then by name (each unit's actions by deadline, as read).
+    rows.sort(key=lambda r: (follow_ups[r[0]] != root_id, names.get(follow_ups[r[0]], "")))
+    for follow_up_id, theme_id, title, owner_name, user_name, deadline, status in rows:
+        total += 1
+        if total > PLAN_ACTIONS:
+            continue
+        unit_id = follow_ups[follow_up_id]
+        found = themes.get(theme_id) if theme_id is not None else None
+        if found is None:
+            if unit_id not in loose:
+                loose[unit_id] = PlanThemeLine("", "", None)
+                plan_of(unit_id).themes.append(loose[unit_id])
+            found = loose[unit_id]
+        line = found
+        line.actions.append(
+            PlanAction(title, owner_name or user_name or "", deadline, status,
+                       deadline is not None and deadline < today and status < ActionStatus.DONE)
+        )  # fmt: skip
+    ordered = sorted(
+        (p for p in plans.items() if any(t.actions or t.goal for t in p[1].themes)),
+        key=lambda item: (item[0] != root_id, item[1].unit_name),
+    )
+    return [plan for _id, plan in ordered], total
+
+
+def _evaluations(
+    session: Session,
+    previous: Measurement,
+    scope: set[int],
+    root_id: int,
+    names: dict[int, str],
+) -> list[EvaluationLine]:
+    """Last year's evaluations, as written and finished: what was done, what worked, what
+    to adjust, and how the process went. The report's unit first, then by name."""
+    missing = {u for u in scope if u not in names}
+    if missing:
+        names = {**names, **dict(session.execute(
+            select(Unit.id, Unit.name).where(Unit.id.in_(missing))).tuples().all())}  # fmt: skip
+    found = []
+    for unit_id, data in session.execute(
+        select(FollowUp.unit_id, FollowUpStep.data)
+        .join(FollowUpStep, FollowUpStep.follow_up_id == FollowUp.id)
+        .where(
+            FollowUp.measurement_id == previous.id,
+            FollowUpStep.step == Step.EVALUATION,
+            FollowUpStep.state == StepState.DONE,
+        )
+    ):
+        if unit_id not in scope:
+            continue
+        data = data or {}
+        line = EvaluationLine(
+            names.get(unit_id, ""), str(data.get("acted") or ""), str(data.get("effect") or ""),
+            str(data.get("adjust") or ""), str(data.get("process_review") or ""),
+        )  # fmt: skip
+        if line.acted or line.effect or line.adjust or line.process:
+            found.append((unit_id != root_id, line.unit_name, line))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [line for *_key, line in found[:LIST_LIMIT]]
 
 
 def _questions_counted(
@@ -840,7 +1139,9 @@ def _remeasurements(
             select(FollowUp.unit_id, FollowUp.remeasure).where(
                 FollowUp.measurement_id == measurement.id
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     average = followup_service.organisation_average(session, measurement)
     due = []

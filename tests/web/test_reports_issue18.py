@@ -22,7 +22,15 @@ from app.models import IssuedReport, Organisation, OrganisationKind, ReportDraft
 from tests.conftest import Inbox
 from tests.services.test_reports import pdf_text
 from tests.web import test_reports_web
-from tests.web.test_reports_web import BOARD, COMMITTEE, HEAD, HR, client_for, run_job
+from tests.web.test_reports_web import (
+    BOARD,
+    COMMITTEE,
+    HEAD,
+    HR,
+    approve_current,
+    client_for,
+    run_job,
+)
 
 demo = test_reports_web.demo  # the demo organisation, built once for this module
 
@@ -88,6 +96,7 @@ def shown_version(page: str) -> str:
 def confirm_issue(client: FlaskClient, code: str, year: int) -> str:
     """Open the issue page, tick the box and issue; the job's address."""
     url = ISSUE_URL.format(code=code, year=year)
+    approve_current(client.application, code, year)  # issuing needs an approval (issue 19)
     page = client.get(url)
     assert page.status_code == 200
     version = shown_version(page.get_data(as_text=True))
@@ -112,6 +121,7 @@ def test_issuing_asks_to_confirm_and_saves_what_was_typed_first(demo: Flask) -> 
     assert typed.headers["Location"] == "/reports/annual/AK-BF/2026/issue"
     assert draft_of(demo, "AK-BF", 2026).followup_plan == "Trivselsrunder hver måned."
     assert issued_count(demo, "AK-BF", 2026) == before  # saving is not issuing
+    approve_current(demo, "AK-BF", 2026)  # issuing needs an approval (issue 19)
 
     page = head.get(typed.headers["Location"]).get_data(as_text=True)
     assert "Trivselsrunder hver måned." in page  # the plan as saved
@@ -141,6 +151,7 @@ def test_issuing_asks_to_confirm_and_saves_what_was_typed_first(demo: Flask) -> 
 def test_a_plan_changed_after_the_issue_page_was_shown_is_not_issued(demo: Flask) -> None:
     head, hr = client_for(demo, HEAD), client_for(demo, HR)
     url = ISSUE_URL.format(code="AK-BF", year=2025)
+    approve_current(demo, "AK-BF", 2025)
     shown = shown_version(head.get(url).get_data(as_text=True))
     # HR changes the plan while Bo reads the issue page.
     form = hr.get("/reports/annual/AK-BF/2025").get_data(as_text=True)
@@ -155,7 +166,10 @@ def test_a_plan_changed_after_the_issue_page_was_shown_is_not_issued(demo: Flask
     assert stale.status_code == 409
     assert issued_count(demo, "AK-BF", 2025) == before
     assert "HR&#39;s nye plan" in page and "Intet blev udsendt" in page
-    assert shown_version(page) != shown  # confirming again sends what is shown now
+    # The changed plan needs approving again before anything can be confirmed (issue 19).
+    assert "Rapporten skal godkendes først" in page
+    approve_current(demo, "AK-BF", 2025)
+    assert shown_version(head.get(url).get_data(as_text=True)) != shown
 
 
 def test_the_board_is_emailed_with_the_archive_link(demo: Flask, inbox: Inbox) -> None:
@@ -206,7 +220,8 @@ def test_a_school_says_the_board(demo: Flask) -> None:
         organisation.kind = OrganisationKind.SCHOOL
         db.session.commit()
     try:
-        page = client_for(demo, HEAD).get(ISSUE_URL.format(code="AK-BF", year=2026))
+        # In a school only management issues (issue 19): the survey owner here.
+        page = client_for(demo, HR).get(ISSUE_URL.format(code="AK-BF", year=2026))
         text = page.get_data(as_text=True)
         assert "Udsend til bestyrelsen" in text and "politiske udvalg" not in text
     finally:

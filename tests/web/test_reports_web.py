@@ -114,8 +114,38 @@ def run_job(client: FlaskClient, url: str, data: dict[str, str] | None = None) -
     return download.data
 
 
+def approve_current(demo: Flask, code: str, year: int) -> None:
+    """Record an approval of the unit's draft as it stands (issuing needs one, issue 19; the
+    approval itself is walked through HTTP in tests/web/test_board_package.py)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from app.models import User
+    from app.services import report_archive
+
+    with demo.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.code == code))
+        draft = db.session.scalar(
+            select(ReportDraft).where(ReportDraft.unit_id == unit.id, ReportDraft.year == year)
+        )
+        if draft is None:
+            draft = report_archive.save_draft(db.session, None, unit, year, followup_plan="")
+        approver = db.session.scalar(select(User).where(User.email == HR))
+        db.session.execute(
+            update(ReportDraft)
+            .where(ReportDraft.id == draft.id)
+            .values(approver_id=approver.id, approved_at=datetime.now(UTC),
+                    approved_by_name=approver.name, approved_version=draft.version)
+        )  # fmt: skip
+        db.session.commit()
+
+
 def issue_job(client: FlaskClient, url: str) -> bytes:
-    """Issue from the issue page: confirmed, for the draft version it shows (issue 18)."""
+    """Issue from the issue page: confirmed, for the draft version it shows (issue 18),
+    approved (issue 19)."""
+    code, year = url.split("/")[-3], int(url.split("/")[-2])
+    approve_current(client.application, code, year)
     page = client.get(url).get_data(as_text=True)
     version = re.search(r'name="version"[^>]*value="(\d+)"', page)
     assert version, "the issue page names the draft version it shows"

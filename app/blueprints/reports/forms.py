@@ -6,11 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DecimalField, IntegerField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from app.forms import KompasForm
+from app.services.report_archive import WITHDRAWAL_REASON
 
 PLAN_TEXT = 20000
 
@@ -62,8 +70,45 @@ class IssueForm(KompasForm):
         widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=2**31)]
     )
     confirm = BooleanField(
-        _l(
-            "I have read the report’s text above. An issued version cannot be changed or withdrawn."
-        ),
+        _l("I have read the report’s text above. An issued version cannot be changed."),
         validators=[DataRequired(_l("Tick the box to confirm that you want to issue the report."))],
+    )
+
+
+class ApprovalRequestForm(KompasForm):
+    """Send the draft, as saved at `version`, to a named person for approval."""
+
+    version = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=2**31)]
+    )
+    approver = SelectField(
+        _l("Who approves the report"),
+        coerce=int,
+        validators=[InputRequired(_l("Choose who approves the report."))],
+        description=_l("They are e-mailed a link, read the report and approve it."),
+    )
+
+
+class ApproveForm(KompasForm):
+    """The approver approves the draft at `version`: what they read."""
+
+    version = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1, max=2**31)]
+    )
+
+
+class WithdrawForm(KompasForm):
+    """Withdrawing an issued report, with the reason, confirmed."""
+
+    reason = TextAreaField(
+        _l("Why is the report withdrawn?"),
+        validators=[
+            DataRequired(_l("Write why the report is withdrawn.")),
+            Length(max=WITHDRAWAL_REASON),
+        ],
+        description=_l("Shown in the archive beside the report, with your name and the date."),
+    )
+    confirm = BooleanField(
+        _l("I want to withdraw this report. It stays in the archive, marked as withdrawn."),
+        validators=[DataRequired(_l("Tick the box to confirm that you want to withdraw it."))],
     )

@@ -6,8 +6,8 @@ Who may do what (app.policy):
 - the archive and its downloads: VIEW_REPORTS on the report's unit (admin, leaders,
   committees and the board, each over their subtree); board users see nothing else;
 - making an annual report (preview, PDF): VIEW_REPORTS and VIEW_RESULTS on its unit;
-- writing the follow-up plan and issuing to the board: EDIT_FOLLOWUP on its unit (leaders,
-  HR); setting local goals: HR (ADMIN);
+- writing the follow-up plan: EDIT_FOLLOWUP on its unit (leaders, HR); issuing to the board:
+  ISSUE_REPORTS (a municipality's leaders; a school's management only); local goals: ADMIN;
 
 The draft saves itself (htmx, a moment after typing) with the version it was loaded at, as
 the follow-up steps do. Issuing saves what is typed first, then shows what will be sent (the
@@ -30,13 +30,14 @@ from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.reports import bp
 from app.blueprints.reports.forms import IssueForm, draft_form
 from app.extensions import db, htmx
-from app.models import IssuedReport, Measurement, Role, Unit
+from app.models import IssuedReport, Measurement, OrganisationKind, Role, Unit
 from app.policy import Permission as Can
 from app.policy import current_access, may, require, unit_or_404
 from app.services import pdf as pdf_service
 from app.services import report_archive, report_jobs, spreadsheets
 from app.services import reports as service
 from app.services import results as results_service
+from app.vocabulary import organisation_kind
 
 
 def _messages() -> dict[str, str]:
@@ -46,6 +47,10 @@ def _messages() -> dict[str, str]:
         "error": _("Something went wrong while making the report. Please try again."),
         "interrupted": _(
             "Making the report was interrupted (the server was restarted). Please try again."
+        ),
+        "not_approved": _(
+            "Nothing was issued: the plan was changed after it was approved. It needs "
+            "approving again."
         ),
     }
 
@@ -103,9 +108,14 @@ def index() -> str:
     require(Can.VIEW_REPORTS)
     access = current_access()
     makes = access.may_anywhere(Can.VIEW_RESULTS)
+    reports = report_archive.archive(db.session, access)
+    from app.blueprints.reports.approval import may_issue
+
     return render_template(
         "reports/index.html",
-        reports=report_archive.archive(db.session, access),
+        reports=reports,
+        withdrawals=report_archive.withdrawals(db.session, [r.id for r in reports]),
+        may_withdraw={r.id for r in reports if may_issue(r.unit_id)},
         units=_report_units() if makes else [],
         years=service.report_years(db.session) if makes else [],
         measurements=results_service.measurements_with_figures(db.session) if makes else [],
@@ -130,6 +140,9 @@ def _themes(year: int) -> list[str]:
     measurement = service.annual_measurement(db.session, year)
     if measurement is None:
         abort(404)
+    access = current_access()
+    if not access.results_access(measurement).may_anywhere(Can.VIEW_RESULTS):
+        abort(404)  # the year's results are not yet released by management to this person
     questions = results_service.question_infos(db.session, measurement)
     return [theme for theme in results_service.themes_of(questions) if theme]
 
@@ -141,10 +154,18 @@ def annual(code: str, year: int) -> Any:
     with it, a preview, a PDF, and issuing it to the board."""
     unit = _report_unit(code)
     themes = _themes(year)
+    from app.blueprints.reports.approval import approval_context, may_issue
+
     may_write = may(Can.EDIT_FOLLOWUP, unit)
-    may_goals = current_access().is_admin
+    # HR sets the local goals; in a school management does too (issue 19).
+    may_goals = current_access().is_admin or (
+        organisation_kind() == OrganisationKind.SCHOOL and may_issue(unit)
+    )
     draft = service.draft_for(db.session, unit, year)
     goals = dict(draft.goals) if draft else {}
+    if not goals and may_goals:
+        # A new year starts from last year's goals (saved only when the form is saved).
+        goals = service.latest_goals(db.session, unit, year)
     data: dict[str, Any] = {"followup_plan": draft.followup_plan if draft else ""}
     for index, theme in enumerate(themes):
         goal = goals.get(theme) or {}
@@ -223,9 +244,12 @@ def annual(code: str, year: int) -> Any:
         version=version,
         conflict=conflict,
         may_write=may_write,
+        may_issue=may(Can.ISSUE_REPORTS, unit),
         may_goals=may_goals,
         versions=versions,
+        withdrawals=report_archive.withdrawals(db.session, [v.id for v in versions]),
         button_form=EmptyForm(),
+        **approval_context(unit, year, draft),
     ), status
 
 
@@ -288,22 +312,27 @@ def issue(code: str, year: int) -> Any:
     and the confirmation. The form names the draft's version it showed: if the draft was
     saved again since, nothing is issued and the page shows the new text to confirm."""
     unit = _report_unit(code)
-    if not may(Can.EDIT_FOLLOWUP, unit):
+    if not may(Can.ISSUE_REPORTS, unit):  # in a school: management only (app.policy)
         abort(404)
     _themes(year)
     draft = service.draft_for(db.session, unit, year)
     version = draft.version if draft else 0
+    approved = report_archive.is_approved(draft)
     form = IssueForm(data={"version": version} if request.method == "GET" else None)
     status = 200
     changed = False
     if request.method == "POST":
         if form.validate_on_submit():
-            if form.version.data == version:
+            if form.version.data != version:
+                changed = True
+                form.version.data, form.version.raw_data = version, [str(version)]
+                status = 409
+            elif not approved:
+                # Issuing needs a named approval of the draft as it stands (issue 19).
+                status = 409
+            else:
                 return _start("annual", {"unit_id": unit.id, "year": year}, issue=True,
                               checked=True)  # fmt: skip
-            changed = True
-            form.version.data, form.version.raw_data = version, [str(version)]
-            status = 409
         else:
             status = 400
     return render_template(
@@ -313,6 +342,7 @@ def issue(code: str, year: int) -> Any:
         form=form,
         draft=draft,
         changed=changed,
+        approved=approved,
         title=_("Annual follow-up report %(year)s", year=year) + f" – {unit.name}",
         next_version=report_archive.next_version(db.session, "annual", unit.id, year),
         recipients=report_archive.board_recipients(db.session, unit),
@@ -367,6 +397,8 @@ def _unit_context(measurement_id: int, code: str) -> tuple[Measurement, Unit]:
     if measurement is None or not measurement.anonymity_ok:
         abort(404)
     unit = unit_or_404(code, Can.VIEW_RESULTS)
+    if not current_access().may_see_results(db.session, measurement, unit.id):
+        abort(404)  # not yet released by management to this person's roles
     return measurement, unit
 
 
