@@ -244,6 +244,16 @@ def lazy_term(key: str) -> LazyString:
     return LazyString(lambda: str(term(key)))
 
 
+# A school is not offered the municipal template ("Trivselsmåling og APV (kommune)"). A
+# municipality is offered every template: an organisation set up before its kind is known
+# reads as a municipality, and must still find the gymnasium's.
+MUNICIPAL_TEMPLATE = "apv"
+
+
+def offered_questionnaire(code: str) -> bool:
+    return not (organisation_kind() == SCHOOL and code == MUNICIPAL_TEMPLATE)
+
+
 def role_label(role: Role | str) -> LazyString:
     return term(f"role.{Role(role).value}")
 

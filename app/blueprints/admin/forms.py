@@ -22,6 +22,7 @@ from wtforms.validators import (
 
 from app.forms import KompasForm
 from app.models import Role
+from app.vocabulary import lazy_term
 
 
 class UserForm(KompasForm):
@@ -58,7 +59,7 @@ class MeasurementForm(KompasForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(), Length(max=200)],
-        description=_l("For example “Trivselsmåling og APV 2026”."),
+        description=lazy_term("measurement.example"),
     )
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
     questionnaire_id = SelectField(_l("Questionnaire"), coerce=int)

@@ -47,7 +47,7 @@ from app.services.users import (
     undo_delete,
     undo_until,
 )
-from app.vocabulary import role_label
+from app.vocabulary import offered_questionnaire, role_label
 
 USERS_PER_PAGE = 50
 
@@ -293,7 +293,11 @@ def measurements() -> str:
 
 def _choices(form: MeasurementForm, current: Measurement | None = None) -> None:
     questionnaires = db.session.scalars(select(Questionnaire).order_by(Questionnaire.name)).all()
-    form.questionnaire_id.choices = [SelectChoice(q.id, q.name) for q in questionnaires]
+    form.questionnaire_id.choices = [
+        SelectChoice(q.id, q.name)
+        for q in questionnaires
+        if offered_questionnaire(q.code) or (current and current.questionnaire_id == q.id)
+    ]
     others = db.session.scalars(
         select(Measurement).order_by(Measurement.year.desc(), Measurement.name)
     ).all()
