@@ -29,6 +29,7 @@ from app.forms import KompasForm
 from app.models import Measurement, Questionnaire
 from app.services import imports
 from app.services import references as refs
+from app.vocabulary import offered_questionnaire
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 AREA = "references"
@@ -102,7 +103,11 @@ class DisplayForm(KompasForm):
 
 
 def _questionnaire_choices(form: ReferenceUploadForm) -> None:
-    rows = db.session.execute(select(Questionnaire.code, Questionnaire.name)).all()
+    rows = [
+        row
+        for row in db.session.execute(select(Questionnaire.code, Questionnaire.name)).all()
+        if offered_questionnaire(row.code)  # a school is not offered the municipal template
+    ]
     form.questionnaire.choices = [SelectChoice(code, name) for code, name in rows]
     if not form.questionnaire.data:
         codes = [code for code, _ in rows]
