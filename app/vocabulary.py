@@ -114,6 +114,16 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
             "Only people with a member role on this unit can be named. HR gives the roles."
         ),
     },
+    "partners.intro": {
+        SCHOOL: _l(
+            "The teachers of the class team run the class dialogue and the action plan; they "
+            "can edit the steps of this unit."
+        ),
+        MUNICIPALITY: _l(
+            "The leader owns the dialogue and the action plan together with these people; they "
+            "can edit the steps of this unit."
+        ),
+    },
     "partners.choose": {
         SCHOOL: _l("Choose a teacher with the class team role on the unit, and their function."),
         MUNICIPALITY: _l("Choose a person with a member role on the unit, and their function."),
