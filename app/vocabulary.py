@@ -139,6 +139,10 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
             "role, the invitation and the agenda, and what can be solved at once."
         ),
     },
+    "dialogue.invitation": {
+        SCHOOL: _l("Invitation to a dialogue in the class"),
+        MUNICIPALITY: _l("Invitation to a dialogue meeting"),
+    },
     "dialogue.duration": {SCHOOL: _l("45–90 minutes"), MUNICIPALITY: _l("2½–3 hours")},
     "dialogue.duration.hint": {
         SCHOOL: _l("A good class dialogue takes 45 to 90 minutes."),
