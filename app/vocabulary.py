@@ -124,6 +124,10 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
             "can edit the steps of this unit."
         ),
     },
+    "partners.you": {
+        SCHOOL: _l("You are on the class team: you run this class's follow-up."),
+        MUNICIPALITY: _l("You own this follow-up with the leader (trio)."),
+    },
     "partners.choose": {
         SCHOOL: _l("Choose a teacher with the class team role on the unit, and their function."),
         MUNICIPALITY: _l("Choose a person with a member role on the unit, and their function."),

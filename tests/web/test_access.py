@@ -48,6 +48,8 @@ PAGE_ROUTES: dict[str, tuple[str, set[Role]]] = {
     "admin.user": ("/admin/users/{me}", ADMIN_ONLY),
     "admin.measurements": ("/admin/measurements", ADMIN_ONLY),
     "imports.index": ("/imports/", ADMIN_ONLY),
+    "imports.references": ("/imports/references", ADMIN_ONLY),
+    "admin.organisation": ("/admin/organisation", ADMIN_ONLY),
     "results.overview": ("/results/", NOT_BOARD),
     "followup.alerts": ("/followup/alerts", NOT_BOARD),
 }
@@ -73,6 +75,10 @@ COVERED_ELSEWHERE = {
         for name in "send_for_approval approvals approval add_partner remove_partner".split()
     },
     "results.overview_xlsx": "tests/web/test_reports_web.py",
+    **{
+        f"reports.{name}": "tests/web/test_board_package.py"
+        for name in ("request_approval", "approve", "withdraw", "goals")
+    },
     "results.release_confirm": "tests/web/test_school_policy.py",
     "results.release": "tests/web/test_school_policy.py",
     **{
@@ -125,6 +131,10 @@ ADMIN_POSTS = {
     "imports.confirm": "/imports/staged/some-token/confirm",
     "imports.discard": "/imports/staged/some-token/discard",
     "imports.restore": "/imports/logs/1/restore",
+    "imports.references_check": "/imports/references/check",
+    "imports.references_import": "/imports/references/import",
+    "imports.references_display": "/imports/references/display",
+    "admin.purge_now": "/admin/organisation/purge",
     "admin.create": "/admin/users",
     "admin.add_role": "/admin/users/{me}/roles",
     "admin.delete_role": "/admin/users/{me}/roles/1/delete",
