@@ -129,8 +129,15 @@ def routing(
 
 def remeasure_date(measurement: Measurement) -> date:
     """When a red or low yellow unit is measured again: the measurement's date, else the end of
-    January after the survey year (the seeds' "der måles igen i januar")."""
-    return measurement.remeasure_on or date(measurement.year + 1, 1, 31)
+    January after the survey year (the seeds' "der måles igen i januar") — or after the year
+    the results came in, if later (a school year's survey imported in the autumn after it),
+    so the date is never already past when the follow-up starts."""
+    if measurement.remeasure_on:
+        return measurement.remeasure_on
+    year = measurement.year
+    if measurement.created_at is not None:
+        year = max(year, measurement.created_at.year)
+    return date(year + 1, 1, 31)
 
 
 # --- follow-ups -----------------------------------------------------------------------------
