@@ -14,6 +14,8 @@ from app.models import (
     ActionStatus,
     FollowUp,
     FollowUpStep,
+    Organisation,
+    OrganisationKind,
     Role,
     RoleAssignment,
     Step,
@@ -21,7 +23,8 @@ from app.models import (
 )
 from app.services.reminders import COPENHAGEN
 
-MEETING_LENGTH = timedelta(hours=2, minutes=30)
+MEETING_LENGTH = timedelta(hours=2, minutes=30)  # a workplace's dialogue meeting (the seeds)
+CLASS_DIALOGUE_LENGTH = timedelta(minutes=90)  # a class's dialogue: 45-90 minutes (the guide)
 
 
 def feed(session: Session, user: User) -> bytes:
@@ -65,15 +68,22 @@ def feed(session: Session, user: User) -> bytes:
         .where(FollowUp.unit_id.in_(units), FollowUpStep.step == Step.PREPARATION)
         .options(selectinload(FollowUpStep.follow_up).selectinload(FollowUp.unit))
     )
+    school = (
+        session.scalar(select(Organisation.kind).order_by(Organisation.id).limit(1))
+        == OrganisationKind.SCHOOL
+    )
+    length, title = (
+        (CLASS_DIALOGUE_LENGTH, "Dialog i klassen") if school else (MEETING_LENGTH, "Dialogmøde")
+    )
     for step in steps:
         when = _meeting_start(step.data or {})
         if when is None:
             continue
         event = Event()
         event.add("uid", f"dialogue-{step.follow_up_id}@kompas")
-        event.add("summary", f"Dialogmøde: {step.follow_up.unit.name}")
+        event.add("summary", f"{title}: {step.follow_up.unit.name}")
         event.add("dtstart", when)
-        event.add("dtend", when + MEETING_LENGTH)
+        event.add("dtend", when + length)
         if step.data.get("place"):
             event.add("location", step.data["place"])
         event.add("dtstamp", step.updated_at or datetime.now(COPENHAGEN))

@@ -510,3 +510,41 @@ def test_a_move_by_button_gives_the_focus_back_to_the_cards_button(
     # A drag sends no `was`: the focus is left where it is.
     dragged = move(client, actions["soon"], 2, 1, **{"HX-Request": "true"})
     assert "data-focus" not in dragged.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "title", "minutes"),
+    [("municipality", "Dialogmøde", 150), ("school", "Dialog i klassen", 90)],
+)
+def test_the_dialogue_in_the_calendar_lasts_as_the_organisation_holds_it(
+    app: Flask, client: FlaskClient, actions, kind: str, title: str, minutes: int
+) -> None:
+    """A workplace's dialogue meeting is 2½ hours (the seeds), a class's dialogue 45–90
+    minutes (the ministry's guide)."""
+    from app.models import FollowUpStep, Organisation, OrganisationKind, Step
+
+    with app.app_context():
+        organisation = db.session.scalar(select(Organisation).limit(1))
+        if organisation is None:
+            organisation = Organisation(name="O")
+            db.session.add(organisation)
+        organisation.kind = OrganisationKind(kind)
+        step = db.session.scalar(
+            select(FollowUpStep).where(FollowUpStep.step == Step.PREPARATION).limit(1)
+        )
+        if step is None:
+            follow_up = db.session.scalar(select(followup.FollowUp).limit(1))
+            step = FollowUpStep(follow_up_id=follow_up.id, step=Step.PREPARATION)
+            db.session.add(step)
+        step.data = {"meeting_date": "2026-12-10", "meeting_time": "10.00"}
+        db.session.commit()
+    login(client, "m@x.dk")
+    client.post("/auth/profile/calendar")
+    with app.app_context():
+        token = db.session.scalar(select(User.calendar_token).where(User.email == "m@x.dk"))
+    calendar = Calendar.from_ical(app.test_client().get(f"/board/calendar/{token}.ics").data)
+    meetings = [e for e in calendar.walk("VEVENT") if ":" in str(e["summary"])
+                and not str(e["summary"]).startswith("Deadline")]  # fmt: skip
+    assert len(meetings) == 1 and str(meetings[0]["summary"]).startswith(title)
+    length = meetings[0].decoded("dtend") - meetings[0].decoded("dtstart")
+    assert length.total_seconds() == minutes * 60
