@@ -44,8 +44,20 @@ trap stop_pg EXIT
   -o "-h 127.0.0.1 -p $pg_port -k $pg_dir -F -c fsync=off -c full_page_writes=off" start >/dev/null
 "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres kompas_test
 
-echo "== pytest on SQLite"
-.venv/bin/pytest -p no:cacheprovider "$@"
-echo "== pytest on PostgreSQL"
+# The two runs share nothing (an in-memory SQLite, the private PostgreSQL; every server a
+# test starts takes a free port), so they run side by side: one per core.
+logs=$(mktemp -d /tmp/kompas-test-logs.XXXXXX)
+.venv/bin/pytest -p no:cacheprovider "$@" >"$logs/sqlite" 2>&1 &
+sqlite_run=$!
 TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/kompas_test" \
-  .venv/bin/pytest -p no:cacheprovider "$@"
+  .venv/bin/pytest -p no:cacheprovider "$@" >"$logs/postgresql" 2>&1 &
+postgresql_run=$!
+status=0
+wait "$sqlite_run" || status=1
+wait "$postgresql_run" || status=1
+echo "== pytest on SQLite"
+cat "$logs/sqlite"
+echo "== pytest on PostgreSQL"
+cat "$logs/postgresql"
+rm -rf "$logs"
+exit "$status"
