@@ -362,7 +362,9 @@ def load_access(session: Session, user: User) -> Access:
             )
         )
     organisation = session.execute(
-        select(Organisation.kind, Organisation.hold_results_until_released).limit(1)
+        select(Organisation.kind, Organisation.hold_results_until_released)
+        .order_by(Organisation.id)
+        .limit(1)
     ).first()
     return Access(
         user_id=user.id,

@@ -243,7 +243,7 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
 def organisation_kind() -> OrganisationKind:
     if "organisation_kind" not in g:
         try:
-            kind = db.session.scalar(select(Organisation.kind).limit(1))
+            kind = db.session.scalar(select(Organisation.kind).order_by(Organisation.id).limit(1))
         except SQLAlchemyError:
             # An error page for a failed request still renders: its wording is not worth a
             # second failure, so it reads as a municipality's.

@@ -30,7 +30,11 @@ class ReleaseStatus:
 
 
 def holds_results(session: Session) -> bool:
-    return bool(session.scalar(select(Organisation.hold_results_until_released).limit(1)))
+    return bool(
+        session.scalar(
+            select(Organisation.hold_results_until_released).order_by(Organisation.id).limit(1)
+        )
+    )
 
 
 def status(session: Session, measurement: Measurement, *, held: bool) -> ReleaseStatus:

@@ -95,7 +95,7 @@ def _history(session: Session, measurement: Measurement) -> list[Measurement]:
 
 
 def organisation_name(session: Session) -> str:
-    return session.scalar(select(Organisation.name).limit(1)) or ""
+    return session.scalar(select(Organisation.name).order_by(Organisation.id).limit(1)) or ""
 
 
 # --- the unit report -------------------------------------------------------------------------

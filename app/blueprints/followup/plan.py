@@ -535,7 +535,10 @@ def _printable(measurement_id: int, code: str) -> dict[str, Any]:
         "follow_up": follow_up,
         "unthemed": unthemed,
         "status_labels": STATUS_LABELS,
-        "organisation": db.session.scalar(select(Organisation.name).limit(1)) or "Kompas",
+        "organisation": db.session.scalar(
+            select(Organisation.name).order_by(Organisation.id).limit(1)
+        )
+        or "Kompas",
         "made_with": _("Made with the students of the class.")
         if organisation_kind() == OrganisationKind.SCHOOL
         else _("Made with the employees of the workplace."),

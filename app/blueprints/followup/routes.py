@@ -676,7 +676,9 @@ def invitation_pdf(measurement_id: int, code: str) -> Response:
             meeting_day = format_date(date.fromisoformat(data["meeting_date"]), "full")
         except ValueError:
             meeting_day = data["meeting_date"]
-    organisation = db.session.scalar(select(Organisation.name).limit(1)) or "Kompas"
+    organisation = (
+        db.session.scalar(select(Organisation.name).order_by(Organisation.id).limit(1)) or "Kompas"
+    )
     html = render_template(
         "reports/pdf/invitation.html",
         report=SimpleNamespace(organisation=organisation, generated_on=date.today()),
