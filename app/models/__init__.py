@@ -20,7 +20,13 @@ from app.models.followup import (
 )
 from app.models.org import Organisation, OrganisationKind, Unit
 from app.models.reports import IssuedReport, ReportDraft, ReportJob, ReportWithdrawal
-from app.models.results import ImportLog, QuestionResult, StagedImport, UnitResult
+from app.models.results import (
+    ImportLog,
+    ImportProfile,
+    QuestionResult,
+    StagedImport,
+    UnitResult,
+)
 from app.models.survey import (
     Measurement,
     MeasurementQuestionText,
@@ -48,6 +54,7 @@ __all__ = [
     "ROLES",
     "AuditEvent",
     "ImportLog",
+    "ImportProfile",
     "IssuedReport",
     "Measurement",
     "MeasurementQuestionText",

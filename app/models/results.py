@@ -12,9 +12,9 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
-    LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -107,10 +107,16 @@ class ImportLog(db.Model):
 
 
 class StagedImport(db.Model):
-    """An uploaded file waiting for "Import" to be confirmed.
+    """An uploaded file on its way in: uploaded -> (mapped) -> checked -> imported.
 
-    Kept in the database, not on one server's disk, so any app server can confirm it.
-    Deleted when confirmed, and swept when old.
+    The file itself waits in the instance's file area (`stored_file`, a name relative to
+    IMPORT_FILES_DIR), never in a database row; `state`, `phase` and `progress` are what the
+    background job (app/services/import_jobs.py) writes and the progress page reads, so any
+    app server can show and confirm it. Deleted when the import is done or discarded, and
+    swept when old (its file with it).
+
+    state: "uploaded" (waiting for a mapping), "checking", "checked" (problems/preview set,
+    `ok` says whether it may be imported), "importing", "imported", "failed" (`error`).
     """
 
     __tablename__ = "staged_import"
@@ -122,10 +128,50 @@ class StagedImport(db.Model):
     measurement_id: Mapped[int] = mapped_column(ForeignKey("measurement.id", ondelete="CASCADE"))
     file_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_file: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    # The mapping that turns the file into Kompas's own layout (app/domain/mapping.py), None
+    # for a file already in it; the profile it was saved as, if any.
+    mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("import_profile.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(String(20), default="checking")
+    phase: Mapped[str] = mapped_column(String(40), default="")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    update_organisation: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    import_log_id: Mapped[int | None] = mapped_column(
+        ForeignKey("import_log.id", ondelete="SET NULL")
+    )
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     preview: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ok: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
 
     measurement: Mapped[Measurement] = relationship()
+
+
+class ImportProfile(db.Model):
+    """A saved mapping (app/domain/mapping.py) from a survey tool's layout to Kompas's own,
+    offered again the next time a file of that layout comes in.
+
+    kind: "results" or "references". `signature` is the header the mapping was made for
+    (app.domain.mapping.signature), so the profile that fits a new file is found by it.
+    """
+
+    __tablename__ = "import_profile"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="results")
+    name: Mapped[str] = mapped_column(String(120))
+    signature: Mapped[str] = mapped_column(String(64), index=True, default="")
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -144,7 +144,11 @@ def check() -> tuple[str, int] | Response:
         measurement_id=measurement.id,
         file_name=file_name,
         sha256=checked.sha256,
-        content=content if checked.ok else b"",
+        size_bytes=len(content),
+        stored_file=(
+            imports.store_file(file_area(), content, checked.sha256) if checked.ok else None
+        ),
+        state="checked",
         problems=[
             {**problem, "kind": kind}
             for kind, problems in imports.problems_by_kind(checked.result).items()
@@ -249,9 +253,11 @@ def confirm(token: str) -> Response | tuple[str, int]:
         ]
         return _render_staged(staged, confirm_form=form), 400
     # Checked again: the organisation may have changed since the preview.
+    if not staged.stored_file or not (file_area() / staged.stored_file).is_file():
+        abort(404)
     checked = imports.check(
         db.session,
-        staged.content,
+        (file_area() / staged.stored_file).read_bytes(),
         file_name=staged.file_name,
         year=measurement.year,
         questionnaire=measurement.questionnaire,
