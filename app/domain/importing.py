@@ -168,6 +168,7 @@ def parse_results(
     template: Sequence[QuestionSpec] | None = None,
     known_units: Mapping[str, KnownUnit] | None = None,
     previous_unit_codes: Set[str] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> ImportResult:
     """Read and validate a results file (CSV or XLSX, told by its content).
 
@@ -176,6 +177,7 @@ def parse_results(
     known_units: the units already in the organisation, by code; a parent_id may name one.
     previous_unit_codes: unit codes of earlier measurements; a previous_unit_id naming none
         of them is a warning. None: not checked.
+    progress: told the share of the file read (0.0-1.0) about every tenth of it.
 
     The stream is read from its current position and left open. A non-seekable stream is
     copied to a temporary file first (a CSV file may have to be read twice).
@@ -187,7 +189,7 @@ def parse_results(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return read_file(stream, validator.run)
+        return read_file(stream, validator.run, progress)
     except UnreadableFile as unreadable:
         return ImportResult(
             ok=False,

@@ -59,7 +59,17 @@ class RowSource:
     notices: list[Problem] = field(default_factory=list)
 
 
-def read_file(stream: BinaryIO, consume: Callable[[RowSource], Result]) -> Result:
+# Called with the share of the file read so far (0.0-1.0), about every tenth of it.
+ReadProgress = Callable[[float], None]
+# Rows between two looks at how far the file has been read.
+_PROGRESS_EVERY = 4096
+
+
+def read_file(
+    stream: BinaryIO,
+    consume: Callable[[RowSource], Result],
+    progress: ReadProgress | None = None,
+) -> Result:
     """Detect the format of `stream` and hand its rows to `consume`; return what it returns.
 
     Raises UnreadableFile for an empty, damaged or foreign file. `consume` may be called
@@ -86,7 +96,7 @@ def read_file(stream: BinaryIO, consume: Callable[[RowSource], Result]) -> Resul
             return _read_xlsx(stream, consume)
         if _looks_binary(head):
             raise UnreadableFile(problem("not_csv_or_xlsx"))
-        return _read_csv(stream, start, head, consume)
+        return _read_csv(stream, start, head, consume, progress)
     finally:
         if own_copy is not None:
             own_copy.close()
@@ -101,7 +111,11 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _read_csv(
-    stream: BinaryIO, start: int, head: bytes, consume: Callable[[RowSource], Result]
+    stream: BinaryIO,
+    start: int,
+    head: bytes,
+    consume: Callable[[RowSource], Result],
+    progress: ReadProgress | None = None,
 ) -> Result:
     has_bom = head.startswith(_UTF8_BOM)
     header_line = head.split(b"\n", 1)[0]
@@ -110,7 +124,7 @@ def _read_csv(
     if has_bom or _valid_utf8_start(head, complete=len(head) < _SNIFF_BYTES):
         encoding = "utf-8-sig" if has_bom else "utf-8"
         try:
-            return _consume_text(stream, start, encoding, separator, [], consume)
+            return _consume_text(stream, start, encoding, separator, [], consume, progress)
         except UnicodeDecodeError:
             pass  # not UTF-8 after all: read it again below as Windows-1252
     notice = problem("encoding_cp1252")
@@ -122,6 +136,7 @@ def _read_csv(
             separator,
             [notice],
             consume,
+            progress,
         )
     except UnicodeDecodeError as exc:  # a byte Windows-1252 does not define either
         raise UnreadableFile(problem("not_csv_or_xlsx"), "csv") from exc
@@ -143,14 +158,41 @@ def _consume_text(
     separator: str,
     notices: list[Problem],
     consume: Callable[[RowSource], Result],
+    progress: ReadProgress | None = None,
 ) -> Result:
     stream.seek(offset)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[type-var]
     try:
-        rows = csv.reader(text, delimiter=separator)
+        rows: Iterator[list[str]] = csv.reader(text, delimiter=separator)
+        if progress is not None:
+            rows = _reporting(rows, stream, offset, progress)
         return consume(RowSource("csv", encoding, rows, notices))
     finally:
         text.detach()  # leave the caller's stream open
+
+
+def _reporting(
+    rows: Iterator[list[str]], stream: BinaryIO, offset: int, progress: ReadProgress
+) -> Iterator[list[str]]:
+    """`rows`, telling `progress` the share of the file read about every tenth of it."""
+    here = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(here)
+    size = max(end - offset, 1)
+    step = 0.1
+    next_report = step
+    progress(0.0)
+    counted = 0
+    for row in rows:
+        yield row
+        counted += 1
+        if counted == _PROGRESS_EVERY:
+            counted = 0
+            done = (stream.tell() - offset) / size
+            if done >= next_report:
+                progress(done)
+                next_report = done + step
+    progress(1.0)
 
 
 def _read_xlsx(stream: BinaryIO, consume: Callable[[RowSource], Result]) -> Result:

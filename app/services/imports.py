@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -59,8 +60,16 @@ class CheckedFile:
     size_bytes: int
     sha256: str
     preview: dict[str, Any] = field(default_factory=dict)
-    # The file itself, kept so that `apply` can store it for a later "Gendan".
+    # The file itself, kept so that `apply` can store it for a later "Gendan": its bytes
+    # (tests, demo, small files) or, for a file on disk, its path (never read whole).
     content: bytes = field(default=b"", repr=False)
+    path: Path | None = None
+
+    def stored_source(self) -> bytes | Path | None:
+        """What `store_file` keeps: the path of a file on disk, else the bytes (or None)."""
+        if self.path is not None:
+            return self.path
+        return self.content or None
 
     @property
     def ok(self) -> bool:
@@ -115,37 +124,85 @@ def newer_results_exist(session: Session, year: int) -> bool:
     )
 
 
+# progress(phase, percent): percent of the whole import (check and apply), 0-100.
+Progress = Callable[[str, int], None]
+PHASES = ("reading", "validating", "writing", "figures", "alerts", "done")
+# Where each phase starts, in percent of the whole import (measured shares, roughly).
+_PHASE_START = {
+    "reading": 0,
+    "validating": 45,
+    "writing": 50,
+    "figures": 70,
+    "alerts": 90,
+    "done": 100,
+}
+
+
+def _no_progress(phase: str, percent: int) -> None:
+    return None
+
+
+def _sha256_of(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def check(
     session: Session,
-    content: bytes,
+    source: bytes | Path,
     *,
     file_name: str,
     year: int,
     questionnaire: Questionnaire | None,
     threshold: int = 5,
     measurement: Measurement | None = None,
+    progress: Progress | None = None,
 ) -> CheckedFile:
     """Read and validate; nothing is written. `questionnaire` None: the file defines it.
 
-    With `measurement`, the preview also says in words what changes (`unit_changes`)."""
+    `source`: the file's bytes, or the path of a file on disk, which is read streamed
+    (never whole into memory). With `measurement`, the preview also says in words what
+    changes (`unit_changes`). `progress(phase, percent)` hears "reading" (every ~10 % of
+    the file) and "validating"."""
+    report = progress or _no_progress
+    report("reading", _PHASE_START["reading"])
     template = (
         template_specs(questionnaire) if questionnaire and questionnaire.is_template else None
     )
     known = known_units(session)
     earlier = earlier_unit_codes(session, year)
-    result = parse_results(
-        io.BytesIO(content),
-        template=template,
-        known_units=known,
-        previous_unit_codes=earlier or None,
-    )
-    checked = CheckedFile(
-        result=result,
-        file_name=file_name,
-        size_bytes=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        content=content,
-    )
+    reading_share = _PHASE_START["validating"] - _PHASE_START["reading"]
+
+    def read_progress(fraction: float) -> None:
+        report("reading", _PHASE_START["reading"] + int(reading_share * min(fraction, 1.0)))
+
+    options: dict[str, Any] = {
+        "template": template,
+        "known_units": known,
+        "previous_unit_codes": earlier or None,
+        "progress": read_progress if progress is not None else None,
+    }
+    if isinstance(source, Path):
+        size = source.stat().st_size
+        with source.open("rb") as stream:
+            result = parse_results(stream, **options)
+        checked = CheckedFile(
+            result=result,
+            file_name=file_name,
+            size_bytes=size,
+            sha256=_sha256_of(source),
+            path=source,
+        )
+    else:
+        result = parse_results(io.BytesIO(source), **options)
+        checked = CheckedFile(
+            result=result,
+            file_name=file_name,
+            size_bytes=len(source),
+            sha256=hashlib.sha256(source).hexdigest(),
+            content=source,
+        )
+    report("validating", _PHASE_START["validating"])
     if result.ok:
         checked.preview = _preview(session, result, known, threshold)
         checked.preview["older"] = newer_results_exist(session, year)
@@ -516,6 +573,7 @@ def apply(
     *,
     update_organisation: bool = False,
     file_area: Path | None = None,
+    progress: Progress | None = None,
 ) -> ImportLog:
     """Write a checked file into the measurement, replacing its results as a whole.
 
@@ -527,11 +585,16 @@ def apply(
     explicit choice in the preview). The measurement's own tree is always the file's
     (UnitResult.parent_unit_id).
 
+    `progress(phase, percent)` hears "writing", "figures", "alerts" and "done" (percent of
+    the whole import; `check` had 0-50).
+
     Flushes, never commits: the caller commits once, or rolls everything back.
     """
     result = checked.result
     if not result.ok:
         raise ImportRefused(f"{len(result.errors)} errors")
+    report = progress or _no_progress
+    report("writing", _PHASE_START["writing"])
     questionnaire = measurement.questionnaire
     if questionnaire.is_template:
         question_ids = {q.code: q.id for q in questionnaire.questions}
@@ -569,7 +632,9 @@ def apply(
     _insert_question_results(session, result, measurement_id, unit_ids, question_ids)
     _keep_question_texts(session, result, measurement_id, question_ids)
     session.flush()
+    report("figures", _PHASE_START["figures"])
     outcome = compute_figures(session, measurement, actor)
+    report("alerts", _PHASE_START["alerts"])
     if outcome.ok:
         alerts.open_alerts(session, measurement)
     else:
@@ -590,8 +655,9 @@ def apply(
         replaced_earlier=replaced,
         summary={k: v for k, v in checked.preview.items() if not isinstance(v, list | dict)},
     )
-    if file_area is not None and checked.content:
-        log.stored_file = store_file(file_area, checked.content, checked.sha256)
+    stored = checked.stored_source()
+    if file_area is not None and stored is not None:
+        log.stored_file = store_file(file_area, stored, checked.sha256)
     session.add(log)
     session.flush()
     audit.record(
@@ -607,6 +673,7 @@ def apply(
         anonymity_ok=outcome.ok,
         organisation_updated=update_tree,
     )
+    report("done", _PHASE_START["done"])
     return log
 
 
@@ -733,16 +800,32 @@ def file_area(config: Any, instance_path: str) -> Path:
     return Path(configured) if configured else Path(instance_path) / FILE_AREA_NAME
 
 
-def store_file(area: Path, content: bytes, sha256: str) -> str:
+def store_file(area: Path, content: bytes | Path, sha256: str) -> str:
     """Keep the file under its SHA-256 (the same file twice is kept once); the name relative
-    to the file area. Written to a temporary name first: a half-written file is never kept."""
+    to the file area. Written to a temporary name first: a half-written file is never kept.
+    A file on disk (`Path`) is hard-linked where it can be, else copied in chunks; never
+    read whole."""
     area.mkdir(parents=True, exist_ok=True)
     target = area / sha256
-    if not target.is_file():
-        handle, temporary = tempfile.mkstemp(dir=area, prefix=".upload-")
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
+    if target.is_file():
+        return sha256
+    handle, temporary = tempfile.mkstemp(dir=area, prefix=".upload-")
+    try:
+        if isinstance(content, Path):
+            os.close(handle)
+            os.unlink(temporary)
+            try:
+                os.link(content, temporary)
+            except OSError:  # another file system, or links not allowed: copy
+                shutil.copyfile(content, temporary)
+        else:
+            with os.fdopen(handle, "wb") as out:
+                out.write(content)
         os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
     return sha256
 
 
@@ -810,14 +893,14 @@ def restore(
         session, log.measurement_id, area, now
     ):
         raise RestoreRefused("not restorable")
-    content = (area / log.stored_file).read_bytes()
-    if hashlib.sha256(content).hexdigest() != log.sha256:
+    kept = area / log.stored_file
+    if _sha256_of(kept) != log.sha256:
         raise RestoreRefused("the kept file was changed")
     measurement = session.get(Measurement, log.measurement_id)
     assert measurement is not None  # noqa: S101 - the foreign key says so
     checked = check(
         session,
-        content,
+        kept,
         file_name=log.file_name,
         year=measurement.year,
         questionnaire=measurement.questionnaire,
