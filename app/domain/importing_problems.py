@@ -255,6 +255,92 @@ MESSAGES: dict[str, tuple[str, str]] = {
         'Der er intet ark, der hedder "results", så det første ark, "{value}", er læst.',
         'There is no sheet named "results", so the first sheet, "{value}", was read.',
     ),
+    # --- limits on any uploaded file (app/domain/file_limits.py) ---------------------------
+    "too_many_columns": (
+        "Overskriftsrækken har {value} kolonner; højst {limit} er tilladt. "
+        "Filen er ikke en resultatfil, eller den skal deles op.",
+        "The header row has {value} columns; at most {limit} are allowed. "
+        "The file is not a results file, or it must be split.",
+    ),
+    "cell_too_long": (
+        "En celle har mere end {limit} tegn; så lange celler hører ikke til en resultatfil.",
+        "A cell has more than {limit} characters; cells that long do not belong in a results file.",
+    ),
+    "xlsx_too_large": (
+        "Excel-filen fylder {value} udpakket; højst {limit} MB er tilladt. "
+        "Gem kun arket med resultaterne, eller gem det som CSV.",
+        "The Excel file unpacks to {value}; at most {limit} MB is allowed. "
+        "Save only the sheet with the results, or save it as CSV.",
+    ),
+    # --- the mapping import (app/domain/mapping*.py) ---------------------------------------
+    "mapping_missing_unit": (
+        "Enhedens id er tom i denne række. Hver række med svar skal have enhedens id.",
+        "The unit's id is empty on this row. Every row with answers needs the unit's id.",
+    ),
+    "mapping_missing_question": (
+        "Spørgsmålets id er tomt i denne række, men rækken har svar.",
+        "The question's id is empty on this row, but the row has answers.",
+    ),
+    "mapping_not_count": (
+        "Forventede et antal (et helt tal, 0 eller derover, fx 12 eller 1.234), "
+        'men fandt "{value}".',
+        'Expected a count (a whole number, 0 or more, e.g. 12 or 1,234), but found "{value}".',
+    ),
+    "mapping_not_percent": (
+        'Forventede en procent mellem 0 og 100 (fx 87,5 %), men fandt "{value}".',
+        'Expected a percentage between 0 and 100 (e.g. 87.5 %), but found "{value}".',
+    ),
+    "mapping_gap": (
+        "Svarmuligheden {column} er tom, men en senere svarmulighed for samme spørgsmål er "
+        "udfyldt. Skriv 0, hvor ingen valgte svaret.",
+        "The answer option {column} is empty, but a later option of the same question is "
+        "filled in. Write 0 where nobody chose the answer.",
+    ),
+    "percent_needs_count": (
+        "Rækken har procenter, men intet antal besvarelser at regne dem om med. "
+        "Kortlæg kolonnen med antal besvarelser (pr. enhed eller pr. spørgsmål).",
+        "The row has percentages but no number of answers to convert them with. "
+        "Map the column with the number of answers (per unit or per question).",
+    ),
+    "percent_not_counts": (
+        "Procenterne i rækken kan ikke komme fra hele antal ud af {n} besvarelser "
+        "(med den afrunding, de er skrevet med), eller de giver ikke {n} tilsammen. "
+        "Rækken er afvist; hent antal i stedet for procenter, eller ret antallet af besvarelser.",
+        "The percentages on this row cannot come from whole counts out of {n} answers "
+        "(at the rounding they are printed with), or they do not add up to {n}. "
+        "The row is refused; export counts instead of percentages, or correct the number of "
+        "answers.",
+    ),
+    "percent_ambiguous": (
+        "Procenterne i rækken er skrevet med for få decimaler til at bestemme antallene ud af "
+        "{n} besvarelser entydigt. Rækken er afvist; hent antal eller procenter med flere "
+        "decimaler.",
+        "The percentages on this row are printed with too few decimals to tell the counts out "
+        "of {n} answers for certain. The row is refused; export counts, or percentages with "
+        "more decimals.",
+    ),
+    "mapping_unknown_option": (
+        'Svarmuligheden "{value}" er ikke en af spørgsmålets svarmuligheder i kortlægningen.',
+        'The answer option "{value}" is not one of the question\'s options in the mapping.',
+    ),
+    "mapping_repeated": (
+        "Enheden {unit} og spørgsmålet {question} har allerede svar for {value} i række "
+        "{first_row}.",
+        "The unit {unit} and the question {question} already have answers for {value} in row "
+        "{first_row}.",
+    ),
+    "mapping_sheet_without_table": (
+        'Arket "{value}" har ikke kolonnerne fra kortlægningen og er ikke læst.',
+        'The sheet "{value}" does not have the columns of the mapping and was not read.',
+    ),
+    "mapping_sheet_without_unit": (
+        'Arket "{value}" har intet enheds-id, hvor kortlægningen siger, det står.',
+        'The sheet "{value}" has no unit id where the mapping says it is.',
+    ),
+    "reference_missing": (
+        "{column} mangler i rækken.",
+        "{column} is missing on the row.",
+    ),
 }
 
 
