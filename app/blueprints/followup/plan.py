@@ -9,8 +9,10 @@ undone ("Fortryd") for services.plan.UNDO_DAYS days.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -74,6 +76,30 @@ def _action_form(
     return form
 
 
+class _Plan(NamedTuple):
+    """The plan a route works on: the measurement, the unit and its follow-up."""
+
+    measurement: Measurement
+    unit: Unit
+    follow_up: FollowUp
+
+    def url(self, anchor: str = "") -> str:
+        return _plan_url(self.measurement, self.unit, anchor)
+
+    def context(self) -> dict[str, Any]:
+        """What every fragment of the plan needs."""
+        return _fragment_context(self.measurement, self.unit, self.follow_up)
+
+    def fragment(self, template: str, **context: Any) -> str:
+        return render_template(template, **context, **self.context())
+
+
+def _open(measurement_id: int, code: str, permission: Can) -> _Plan:
+    """The plan of the unit, if the person may `permission` there; else 404."""
+    measurement, unit = _context(measurement_id, code, permission)
+    return _Plan(measurement, unit, _followup_or_404(measurement, unit))
+
+
 def _plan_url(measurement: Measurement, unit: Unit, anchor: str = "") -> str:
     url = url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
     return url + (f"#{anchor}" if anchor else "")
@@ -88,6 +114,46 @@ def _fragment_context(measurement: Measurement, unit: Unit, follow_up: FollowUp)
     }
 
 
+def _unthemed(follow_up: FollowUp) -> list[Action]:
+    """The plan's live actions under no theme."""
+    return list(
+        db.session.scalars(
+            select(Action)
+            .where(
+                Action.follow_up_id == follow_up.id,
+                Action.theme_id.is_(None),
+                Action.deleted_at.is_(None),
+            )
+            .order_by(Action.id)
+        )
+    )
+
+
+def _theme_fields(form: ThemeForm) -> dict[str, Any]:
+    """What a theme form says, as services.followup.add_theme and plan.update_theme take it."""
+    return {
+        "title": (form.title.data or "").strip(),
+        "target_score": float(form.target_score.data)
+        if form.target_score.data is not None
+        else None,
+        "goal": form.goal.data or "",
+        "approach": form.approach.data or "",
+    }
+
+
+def _action_fields(follow_up: FollowUp, form: ActionForm) -> dict[str, Any]:
+    """What an action form says, as services.followup.add_action and plan.update_action take
+    it: the theme among the plan's own, the owner by id."""
+    owner_id = form.owner_user_id.data
+    return {
+        "title": form.title.data or "",
+        "theme": next((t for t in follow_up.themes if t.id == form.theme_id.data), None),
+        "owner": db.session.get(User, owner_id) if owner_id else None,
+        "owner_name": form.owner_name.data or "",
+        "deadline": form.deadline.data,
+    }
+
+
 def plan(
     measurement_id: int,
     code: str,
@@ -95,23 +161,12 @@ def plan(
     action_form: ActionForm | None = None,
     status: int = 200,
 ) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
+    measurement, unit, follow_up = _open(measurement_id, code, Can.VIEW_FOLLOWUP)
     if action_form is None:
         action_form = _action_form(follow_up, unit, "action")
     else:
         action_form.theme_id.choices = _theme_select(follow_up)
         action_form.owner_user_id.choices = owner_select(unit)
-    figures = service.unit_figures(db.session, measurement, unit)
-    unthemed = db.session.scalars(
-        select(Action)
-        .where(
-            Action.follow_up_id == follow_up.id,
-            Action.theme_id.is_(None),
-            Action.deleted_at.is_(None),
-        )
-        .order_by(Action.id)
-    ).all()
     escalated_here = db.session.scalars(
         select(Action).where(Action.escalated_to_unit_id == unit.id, Action.deleted_at.is_(None))
     ).all()
@@ -119,8 +174,8 @@ def plan(
         "followup/plan.html",
         theme_form=theme_form or ThemeForm(prefix="theme"),
         action_form=action_form,
-        figures=figures,
-        unthemed=unthemed,
+        figures=service.unit_figures(db.session, measurement, unit),
+        unthemed=_unthemed(follow_up),
         escalated_here=escalated_here,
         deleted_actions=plan_service.deleted_actions(db.session, follow_up),
         deleted_themes=plan_service.deleted_themes(follow_up),
@@ -133,24 +188,16 @@ def plan(
 @bp.post("/<int:measurement_id>/<code>/plan/themes")
 @login_required
 def add_theme(measurement_id: int, code: str) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
+    measurement, unit, follow_up = _open(measurement_id, code, Can.EDIT_FOLLOWUP)
     form = ThemeForm(prefix="theme")
     if not form.validate_on_submit():
         return plan(measurement_id, code, theme_form=form, status=400)
+    fields = _theme_fields(form)
     figures = service.unit_figures(db.session, measurement, unit)
-    title = (form.title.data or "").strip()
-    current = figures.indicators.get(title) if figures is not None and figures.shown else None
-    service.add_theme(
-        db.session,
-        current_user,
-        follow_up,
-        title=title,
-        current_score=current,
-        target_score=float(form.target_score.data) if form.target_score.data is not None else None,
-        goal=form.goal.data or "",
-        approach=form.approach.data or "",
+    current = (
+        figures.indicators.get(fields["title"]) if figures is not None and figures.shown else None
     )
+    service.add_theme(db.session, current_user, follow_up, current_score=current, **fields)
     service.save_step(db.session, current_user, follow_up, Step.PLAN, {})
     db.session.commit()
     flash(_("The theme was added."), "success")
@@ -160,23 +207,11 @@ def add_theme(measurement_id: int, code: str) -> Any:
 @bp.post("/<int:measurement_id>/<code>/plan/actions")
 @login_required
 def add_action(measurement_id: int, code: str) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
+    measurement, unit, follow_up = _open(measurement_id, code, Can.EDIT_FOLLOWUP)
     form = _action_form(follow_up, unit, "action")
     if not form.validate_on_submit():
         return plan(measurement_id, code, action_form=form, status=400)
-    theme = next((t for t in follow_up.themes if t.id == form.theme_id.data), None)
-    owner = db.session.get(User, form.owner_user_id.data) if form.owner_user_id.data else None
-    service.add_action(
-        db.session,
-        current_user,
-        follow_up,
-        title=form.title.data or "",
-        theme=theme,
-        owner=owner,
-        owner_name=form.owner_name.data or "",
-        deadline=form.deadline.data,
-    )
+    service.add_action(db.session, current_user, follow_up, **_action_fields(follow_up, form))
     service.save_step(db.session, current_user, follow_up, Step.PLAN, {})
     db.session.commit()
     flash(_("The action was added."), "success")
@@ -203,26 +238,14 @@ def proposal_form(follow_up: FollowUp, unit: Unit, index: int, text: str) -> Act
 @bp.route("/<int:measurement_id>/<code>/dialogue/proposals/<int:index>", methods=["GET", "POST"])
 @login_required
 def proposal_to_action(measurement_id: int, code: str, index: int) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
+    measurement, unit, follow_up = _open(measurement_id, code, Can.EDIT_FOLLOWUP)
     proposals = _proposals(follow_up)
     if not 0 <= index < len(proposals):
         abort(404)
     record = service.step_of(follow_up, Step.DIALOGUE)
     form = proposal_form(follow_up, unit, index, proposals[index])
     if form.validate_on_submit():
-        theme = next((t for t in follow_up.themes if t.id == form.theme_id.data), None)
-        owner = db.session.get(User, form.owner_user_id.data) if form.owner_user_id.data else None
-        service.add_action(
-            db.session,
-            current_user,
-            follow_up,
-            title=form.title.data or "",
-            theme=theme,
-            owner=owner,
-            owner_name=form.owner_name.data or "",
-            deadline=form.deadline.data,
-        )
+        service.add_action(db.session, current_user, follow_up, **_action_fields(follow_up, form))
         converted = set((record.data or {}).get("converted", []))
         converted.add(index)
         record.data = {**record.data, "converted": sorted(converted)}
@@ -245,6 +268,86 @@ def proposal_to_action(measurement_id: int, code: str, index: int) -> Any:
     ), (400 if request.method == "POST" else 200)
 
 
+# --- a theme or an action, in place or on a page of its own ------------------------------------
+#
+# Themes and actions are edited, deleted and brought back the same way; these helpers are that
+# way, the routes below only say which part of the plan and which service call.
+
+
+@dataclass(frozen=True)
+class _Part:
+    """How the plan shows one theme or one action: its fragment, the name the fragment gives
+    it, and the anchor it has on the plan ("theme-7", "action-12")."""
+
+    fragment: str
+    name: str
+    anchor: str
+
+    def id_of(self, item: PlanTheme | Action) -> str:
+        return f"{self.anchor}-{item.id}"
+
+
+THEME = _Part("followup/_plan_theme.html", "theme", "theme")
+ACTION = _Part("followup/_plan_action.html", "a", "action")
+
+
+def _show(p: _Plan, part: _Part, item: PlanTheme | Action) -> Any:
+    """The item as the plan shows it (what "Cancel" swaps back in); without htmx, the plan."""
+    if not htmx:
+        return redirect(p.url(part.id_of(item)))
+    return p.fragment(part.fragment, **{part.name: item})
+
+
+def _changed(
+    p: _Plan, part: _Part, item: PlanTheme | Action, notice: str, message: str, in_place: bool
+) -> Any:
+    """After a change that committed: htmx swaps the item back in saying `notice`; otherwise
+    `message` is flashed and the plan opens at the item."""
+    if htmx and in_place:
+        return p.fragment(part.fragment, notice=notice, **{part.name: item})
+    flash(message, "success")
+    return redirect(p.url(part.id_of(item)))
+
+
+def _edit_page(p: _Plan, fragment: str, **context: Any) -> tuple[str, int]:
+    """The edit or confirm fragment for htmx; without JavaScript, a page that includes it.
+    A POST that comes back here had something to correct (400)."""
+    status = 400 if request.method == "POST" else 200
+    if htmx:
+        return p.fragment(fragment, **context), status
+    page = p.fragment("followup/plan_edit.html", fragment=fragment, plan_url=p.url(), **context)
+    return page, status
+
+
+def _asks_first() -> bool:
+    """A delete asks first: a GET (or a POST without a valid form) gets the question."""
+    return request.method == "GET" or not EmptyForm().validate_on_submit()
+
+
+def _deleted(p: _Plan, fragment: str, message: str, **context: Any) -> Any:
+    """After a delete that committed: htmx swaps in what was deleted with "Fortryd"; otherwise
+    `message` is flashed and the plan opens at its list of deleted items."""
+    if htmx:
+        return p.fragment(fragment, **context)
+    flash(message, "success")
+    return redirect(p.url("deleted"))
+
+
+T = TypeVar("T")
+
+
+def _restored(restore: Callable[[], T]) -> T:
+    """Undo a delete: only with a valid form (400), only while it may be undone (404)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        item = restore()
+    except service.FollowUpError:
+        abort(404)
+    db.session.commit()
+    return item
+
+
 # --- themes: edit, delete, undo -------------------------------------------------------------
 
 
@@ -255,136 +358,74 @@ def _theme_or_404(follow_up: FollowUp, theme_id: int) -> PlanTheme:
     return theme
 
 
-def _theme_fragment(
-    measurement: Measurement, unit: Unit, follow_up: FollowUp, theme: PlanTheme, **extra: Any
-) -> str:
-    return render_template(
-        "followup/_plan_theme.html",
-        theme=theme,
-        **extra,
-        **_fragment_context(measurement, unit, follow_up),
-    )
-
-
 @bp.get("/<int:measurement_id>/<code>/plan/themes/<int:theme_id>")
 @login_required
 def theme(measurement_id: int, code: str, theme_id: int) -> Any:
     """One theme as the plan shows it (what "Cancel" swaps back in)."""
-    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    found = _theme_or_404(follow_up, theme_id)
-    if not htmx:
-        return redirect(_plan_url(measurement, unit, f"theme-{found.id}"))
-    return _theme_fragment(measurement, unit, follow_up, found)
+    p = _open(measurement_id, code, Can.VIEW_FOLLOWUP)
+    return _show(p, THEME, _theme_or_404(p.follow_up, theme_id))
 
 
 @bp.route("/<int:measurement_id>/<code>/plan/themes/<int:theme_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_theme(measurement_id: int, code: str, theme_id: int) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    found = _theme_or_404(follow_up, theme_id)
+    p = _open(measurement_id, code, Can.EDIT_FOLLOWUP)
+    found = _theme_or_404(p.follow_up, theme_id)
     prefix = f"theme-{found.id}"
     form = (
         ThemeForm(prefix=prefix)
         if request.method == "POST"
         else ThemeForm(prefix=prefix, obj=found)
     )
-    if form.validate_on_submit():
-        plan_service.update_theme(
-            db.session,
-            current_user,
-            found,
-            title=form.title.data or "",
-            target_score=float(form.target_score.data)
-            if form.target_score.data is not None
-            else None,
-            goal=form.goal.data or "",
-            approach=form.approach.data or "",
-        )
-        service.save_step(db.session, current_user, follow_up, Step.PLAN, {})
-        db.session.commit()
-        if htmx:
-            return _theme_fragment(
-                measurement, unit, follow_up, found, notice=_("The theme was saved.")
-            )
-        flash(_("The theme was saved."), "success")
-        return redirect(_plan_url(measurement, unit, f"theme-{found.id}"))
-    return _edit_page(
-        "followup/_plan_theme_edit.html",
-        measurement,
-        unit,
-        follow_up,
-        theme=found,
-        form=form,
-    )
-
-
-def _edit_page(
-    fragment: str, measurement: Measurement, unit: Unit, follow_up: FollowUp, **context: Any
-) -> tuple[str, int]:
-    """The edit or confirm fragment for htmx; without JavaScript, a page that includes it."""
-    status = 400 if request.method == "POST" else 200
-    context.update(_fragment_context(measurement, unit, follow_up))
-    if htmx:
-        return render_template(fragment, **context), status
-    return render_template(
-        "followup/plan_edit.html",
-        fragment=fragment,
-        plan_url=_plan_url(measurement, unit),
-        **context,
-    ), status
+    if not form.validate_on_submit():
+        return _edit_page(p, "followup/_plan_theme_edit.html", theme=found, form=form)
+    plan_service.update_theme(db.session, current_user, found, **_theme_fields(form))
+    service.save_step(db.session, current_user, p.follow_up, Step.PLAN, {})
+    db.session.commit()
+    saved = _("The theme was saved.")
+    return _changed(p, THEME, found, saved, saved, in_place=True)
 
 
 @bp.route("/<int:measurement_id>/<code>/plan/themes/<int:theme_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete_theme(measurement_id: int, code: str, theme_id: int) -> Any:
     """GET asks first (what goes with the theme); POST deletes, with "Fortryd"."""
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    found = _theme_or_404(follow_up, theme_id)
-    form = EmptyForm()
-    if request.method == "GET" or not form.validate_on_submit():
+    p = _open(measurement_id, code, Can.EDIT_FOLLOWUP)
+    found = _theme_or_404(p.follow_up, theme_id)
+    if _asks_first():
         return _edit_page(
+            p,
             "followup/_plan_theme_delete.html",
-            measurement,
-            unit,
-            follow_up,
             theme=found,
             theme_actions=plan_service.live_actions_of_theme(db.session, found),
         )
     title, old_id = found.title, found.id
-    key = plan_service.delete_theme(db.session, current_user, follow_up, found)
+    key = plan_service.delete_theme(db.session, current_user, p.follow_up, found)
     db.session.commit()
-    if htmx:
-        return render_template(
-            "followup/_plan_theme_deleted.html",
-            old_id=old_id,
-            snapshot=next(s for s in plan_service.deleted_themes(follow_up) if s["key"] == key),
-            **_fragment_context(measurement, unit, follow_up),
-        )
-    flash(_("The theme “%(title)s” was deleted. You can undo it below.", title=title), "success")
-    return redirect(_plan_url(measurement, unit, "deleted"))
+    return _deleted(
+        p,
+        "followup/_plan_theme_deleted.html",
+        _("The theme “%(title)s” was deleted. You can undo it below.", title=title),
+        old_id=old_id,
+        snapshot=next(s for s in plan_service.deleted_themes(p.follow_up) if s["key"] == key),
+    )
 
 
 @bp.post("/<int:measurement_id>/<code>/plan/themes/restore/<key>")
 @login_required
 def restore_theme(measurement_id: int, code: str, key: str) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        restored = plan_service.restore_theme(db.session, current_user, follow_up, key)
-    except service.FollowUpError:
-        abort(404)
-    db.session.commit()
-    if htmx:
-        return _theme_fragment(
-            measurement, unit, follow_up, restored, notice=_("The theme is back.")
-        )
-    flash(_("The theme “%(title)s” is back.", title=restored.title), "success")
-    return redirect(_plan_url(measurement, unit, f"theme-{restored.id}"))
+    p = _open(measurement_id, code, Can.EDIT_FOLLOWUP)
+    restored = _restored(
+        lambda: plan_service.restore_theme(db.session, current_user, p.follow_up, key)
+    )
+    return _changed(
+        p,
+        THEME,
+        restored,
+        _("The theme is back."),
+        _("The theme “%(title)s” is back.", title=restored.title),
+        in_place=True,
+    )
 
 
 # --- actions: edit, delete, undo ------------------------------------------------------------
@@ -403,66 +444,33 @@ def _plan_action_or_404(follow_up: FollowUp, action_id: int, *, deleted: bool = 
     return action
 
 
-def _action_fragment(
-    measurement: Measurement, unit: Unit, follow_up: FollowUp, action: Action, **extra: Any
-) -> str:
-    return render_template(
-        "followup/_plan_action.html",
-        a=action,
-        **extra,
-        **_fragment_context(measurement, unit, follow_up),
-    )
-
-
 @bp.get("/<int:measurement_id>/<code>/plan/actions/<int:action_id>")
 @login_required
 def action_row(measurement_id: int, code: str, action_id: int) -> Any:
     """One action's row as the plan shows it (what "Cancel" swaps back in)."""
-    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    action = _plan_action_or_404(follow_up, action_id)
-    if not htmx:
-        return redirect(_plan_url(measurement, unit, f"action-{action.id}"))
-    return _action_fragment(measurement, unit, follow_up, action)
+    p = _open(measurement_id, code, Can.VIEW_FOLLOWUP)
+    return _show(p, ACTION, _plan_action_or_404(p.follow_up, action_id))
 
 
 @bp.route("/<int:measurement_id>/<code>/plan/actions/<int:action_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_action(measurement_id: int, code: str, action_id: int) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    action = _plan_action_or_404(follow_up, action_id)
-    form = _action_form(follow_up, unit, f"edit-{action.id}", action)
-    if form.validate_on_submit():
-        theme = next((t for t in follow_up.themes if t.id == form.theme_id.data), None)
-        owner = db.session.get(User, form.owner_user_id.data) if form.owner_user_id.data else None
-        plan_service.update_action(
-            db.session,
-            current_user,
-            action,
-            title=form.title.data or "",
-            theme=theme,
-            owner=owner,
-            owner_name=form.owner_name.data or "",
-            deadline=form.deadline.data,
-        )
-        db.session.commit()
-        if htmx:
-            if (theme.id if theme else None) != request.form.get("was_theme", type=int):
-                # It moved to another theme: the plan again, so it shows where it now is.
-                response = Response(status=204)
-                response.headers["HX-Redirect"] = _plan_url(
-                    measurement, unit, f"action-{action.id}"
-                )
-                return response
-            return _action_fragment(
-                measurement, unit, follow_up, action, notice=_("The action was saved.")
-            )
-        flash(_("The action was saved."), "success")
-        return redirect(_plan_url(measurement, unit, f"action-{action.id}"))
-    return _edit_page(
-        "followup/_plan_action_edit.html", measurement, unit, follow_up, a=action, form=form
-    )
+    p = _open(measurement_id, code, Can.EDIT_FOLLOWUP)
+    action = _plan_action_or_404(p.follow_up, action_id)
+    form = _action_form(p.follow_up, p.unit, f"edit-{action.id}", action)
+    if not form.validate_on_submit():
+        return _edit_page(p, "followup/_plan_action_edit.html", a=action, form=form)
+    fields = _action_fields(p.follow_up, form)
+    plan_service.update_action(db.session, current_user, action, **fields)
+    db.session.commit()
+    theme_id = fields["theme"].id if fields["theme"] else None
+    if htmx and theme_id != request.form.get("was_theme", type=int):
+        # It moved to another theme: the plan again, so it shows where it now is.
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = p.url(ACTION.id_of(action))
+        return response
+    saved = _("The action was saved.")
+    return _changed(p, ACTION, action, saved, saved, in_place=True)
 
 
 @bp.route(
@@ -471,62 +479,43 @@ def edit_action(measurement_id: int, code: str, action_id: int) -> Any:
 @login_required
 def delete_action(measurement_id: int, code: str, action_id: int) -> Any:
     """GET asks first; POST marks the action deleted, with "Fortryd"."""
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    action = _plan_action_or_404(follow_up, action_id)
-    if request.method == "GET" or not EmptyForm().validate_on_submit():
-        return _edit_page(
-            "followup/_plan_action_delete.html", measurement, unit, follow_up, a=action
-        )
+    p = _open(measurement_id, code, Can.EDIT_FOLLOWUP)
+    action = _plan_action_or_404(p.follow_up, action_id)
+    if _asks_first():
+        return _edit_page(p, "followup/_plan_action_delete.html", a=action)
     plan_service.delete_action(db.session, current_user, action)
     db.session.commit()
-    if htmx:
-        return render_template(
-            "followup/_plan_action_deleted.html",
-            a=action,
-            undo_until=plan_service.undo_until(action),
-            **_fragment_context(measurement, unit, follow_up),
-        )
-    flash(_("“%(title)s” was deleted. You can undo it below.", title=action.title), "success")
-    return redirect(_plan_url(measurement, unit, "deleted"))
+    return _deleted(
+        p,
+        "followup/_plan_action_deleted.html",
+        _("“%(title)s” was deleted. You can undo it below.", title=action.title),
+        a=action,
+        undo_until=plan_service.undo_until(action),
+    )
 
 
 @bp.post("/<int:measurement_id>/<code>/plan/actions/<int:action_id>/restore")
 @login_required
 def restore_action(measurement_id: int, code: str, action_id: int) -> Any:
-    measurement, unit = _context(measurement_id, code, Can.EDIT_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    action = _plan_action_or_404(follow_up, action_id, deleted=True)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        plan_service.restore_action(db.session, current_user, action)
-    except service.FollowUpError:
-        abort(404)
-    db.session.commit()
-    if htmx and request.form.get("in_place"):
-        return _action_fragment(
-            measurement, unit, follow_up, action, notice=_("The action is back.")
-        )
-    flash(_("“%(title)s” is back in the plan.", title=action.title), "success")
-    return redirect(_plan_url(measurement, unit, f"action-{action.id}"))
+    p = _open(measurement_id, code, Can.EDIT_FOLLOWUP)
+    action = _plan_action_or_404(p.follow_up, action_id, deleted=True)
+    _restored(lambda: plan_service.restore_action(db.session, current_user, action))
+    return _changed(
+        p,
+        ACTION,
+        action,
+        _("The action is back."),
+        _("“%(title)s” is back in the plan.", title=action.title),
+        in_place=bool(request.form.get("in_place")),
+    )
 
 
 # --- the printable action plan -----------------------------------------------------------------
 
 
 def _printable(measurement_id: int, code: str) -> dict[str, Any]:
-    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
-    unthemed = db.session.scalars(
-        select(Action)
-        .where(
-            Action.follow_up_id == follow_up.id,
-            Action.theme_id.is_(None),
-            Action.deleted_at.is_(None),
-        )
-        .order_by(Action.id)
-    ).all()
+    measurement, unit, follow_up = _open(measurement_id, code, Can.VIEW_FOLLOWUP)
+    unthemed = _unthemed(follow_up)
     from app.models import Organisation
 
     return {
