@@ -65,6 +65,13 @@ class Config:
     # Imported files are kept here for 30 days so a replaced import can be restored; with
     # several app servers it must be a directory they share. Unset: <instance>/import_files.
     IMPORT_FILES_DIR = os.environ.get("IMPORT_FILES_DIR", "")
+    # Where a results file is checked and imported (app/services/import_jobs.py): "thread"
+    # (the app server's own threads), "rq" (RQ workers; the default with REDIS_URL) or
+    # "inline" (in the request; tests). Unset: chosen like REPORT_JOBS.
+    IMPORT_JOBS = os.environ.get("IMPORT_JOBS", "")
+    # The largest results file taken in (refused with a message before more is written);
+    # MAX_UPLOAD_MB above bounds the whole request.
+    IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_MB", "100")) * 1024 * 1024
 
 
 class DevelopmentConfig(Config):
@@ -81,6 +88,7 @@ class TestingConfig(Config):
     # Jobs (reports, results sections after an import) in the request: no thread shares the
     # in-memory test database with the test. Tests of the other backends set their own.
     REPORT_JOBS = "inline"
+    IMPORT_JOBS = "inline"
     # Never the development instance's files: a purge run by a test would remove them.
     IMPORT_FILES_DIR = str(Path(tempfile.gettempdir()) / f"kompas-test-import-files-{os.getpid()}")
 

@@ -30,3 +30,11 @@ def prepare_sections() -> None:
     from app.blueprints.results import preparing
 
     preparing.prepare(app())
+
+
+def run_import(kind: str, staged_id: int) -> None:
+    """The check ("check") or the import ("import") of an uploaded results file
+    (app/services/import_jobs.py)."""
+    from app.services import import_jobs
+
+    import_jobs.run_in_app(app(), kind, staged_id)

@@ -61,11 +61,16 @@ def test_upload_preview_confirm(app: Flask, client: FlaskClient, org, make_user)
     token = response.headers["Location"].rsplit("/", 1)[1]
     confirmed = client.post(f"/imports/staged/{token}/confirm")
     assert confirmed.status_code == 302
+    assert confirmed.headers["Location"] == f"/imports/staged/{token}"
     assert result_count(app) == 3
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(StagedImport)) == 0
-        assert db.session.scalar(select(ImportLog.outcome)) == "imported"
-    assert "Resultaterne for APV 2026 er indlæst" in client.get("/imports/").get_data(as_text=True)
+        staged = db.session.scalar(select(StagedImport))
+        log = db.session.scalar(select(ImportLog))
+        assert (staged.state, staged.progress, staged.import_log_id) == ("imported", 100, log.id)
+        assert log.outcome == "imported"
+    done = client.get(confirmed.headers["Location"]).get_data(as_text=True)
+    assert "Resultaterne for APV 2026 er indlæst" in done
+    assert "Se resultaterne" in done and f"/imports/measurements/{measurement_id}" in done
 
 
 def test_broken_file_shows_every_error_and_changes_nothing(app: Flask, client: FlaskClient, org,

@@ -176,7 +176,9 @@ def test_a_wrong_name_is_refused_and_nothing_changes(
     after = state(app)
     assert after["names"]["A1"] == "Team Et"
     assert "A2" not in after["figures"]
-    assert "Den tidligere indlæsning kan gendannes" in text(client.get("/imports/"))
+    # The import's page says what was done, and that it can be undone.
+    assert response.headers["Location"] == location
+    assert "Den tidligere indlæsning kan gendannes" in text(client.get(location))
 
 
 def replace_by_mistake(app: Flask, client: FlaskClient, measurement_id: int) -> tuple[int, int]:
@@ -308,7 +310,7 @@ def test_results_imported_without_their_file_say_they_cannot_be_restored(
     assert "når de er erstattet, kan de ikke gendannes" in page
     location = upload(client, measurement_id, SECOND, "apv-2027.csv")
     client.post(location + "/confirm", data={"measurement_name": "APV 2026"})
-    page = text(client.get("/imports/"))
+    page = text(client.get(location))
     assert "Resultaterne for APV 2026 er erstattet." in page
     assert "kan gendannes" not in page
     history = text(client.get(f"/imports/measurements/{measurement_id}"))

@@ -1,14 +1,16 @@
-"""HR imports a results file: upload -> check -> errors or preview -> confirm.
+"""HR imports a results file: upload -> check -> errors or preview -> confirm -> imported.
 
-Nothing is written to results or units before "Import" is confirmed; the uploaded file waits
-in `staged_import` so that any app server can take the confirmation.
+The upload waits in the file area (its `staged_import` row says how far it has come), so any
+app server can show it and take the confirmation. The check and the import run as background
+jobs (app/services/import_jobs.py) whose progress the page polls: no request parses the file.
+Nothing is written to results or units before "Import" is confirmed.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Response,
@@ -21,9 +23,11 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -31,18 +35,24 @@ from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.imports import bp
 from app.blueprints.imports.forms import ConfirmForm, UploadForm
 from app.blueprints.results import preparing
+from app.domain.importing_read import UnreadableFile
 from app.extensions import db, htmx
 from app.models import ImportLog, Measurement, StagedImport
 from app.models.base import utcnow
 from app.policy import Permission, require
-from app.services import audit, imports, spreadsheets
+from app.services import audit, import_jobs, imports, spreadsheets
 
-STAGED_LIFETIME = timedelta(hours=24)
 SORT_KEYS = {
     "row": lambda p: (p["row"] or 0, p["column"] or ""),
     "column": lambda p: (p["column"] or "", p["row"] or 0),
     "problem": lambda p: (p["code"], p["row"] or 0),
 }
+
+
+# After an import is committed (in its job): the results sections everyone will open, made
+# before they do.
+if preparing.schedule not in import_jobs.imported_listeners:
+    import_jobs.imported_listeners.append(preparing.schedule)
 
 
 @bp.before_request
@@ -117,53 +127,130 @@ def existing() -> str:
     )
 
 
+def _sample(path: Path) -> Any:
+    """The first rows of the stored file and its layout (app/domain/mapping.py); None while
+    the mapping import is not there (every file is then read as in the import format)."""
+    try:
+        from app.domain import mapping
+    except ImportError:
+        return None
+    return mapping.read_sample(path)
+
+
+def _is_native(sample: Any) -> bool:
+    if sample is None:
+        return True
+    from app.domain import mapping
+
+    return bool(mapping.is_native(sample))
+
+
+def _english() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def _refuse_upload(
+    form: UploadForm,
+    message: str,
+    *,
+    stored: import_jobs.StoredUpload | None,
+    measurement: Measurement,
+    file_name: str,
+    file_format: str = "",
+    reason: str = "",
+) -> tuple[str, int]:
+    """The upload form again with the file's problem on it; the file is not kept, and the
+    refusal is in the import log."""
+    if stored is not None:
+        import_jobs.log_refused(
+            db.session, current_user, measurement, file_name=file_name,
+            size_bytes=stored.size_bytes, sha256=stored.sha256, file_format=file_format,
+            reason=reason,
+        )  # fmt: skip
+        db.session.flush()
+        import_jobs.remove_unused(db.session, file_area(), [stored.name])
+    db.session.commit()
+    form.file.errors = [message]
+    return _index(form, status=400)
+
+
 @bp.post("/check")
 def check() -> tuple[str, int] | Response:
+    """The upload: the file goes to the file area (streamed, hashed as it is written, with a
+    size limit), its first rows say whether it is in Kompas's own layout (then the check
+    starts in the background) or needs a mapping. No request parses the whole file."""
     form = UploadForm()
     measurements = _measurement_choices(form)
     if not form.validate_on_submit():
         return _index(form, status=400)
     measurement = next(m for m in measurements if m.id == form.measurement_id.data)
     upload = form.file.data
-    content = upload.read()
     file_name = (upload.filename or "results")[:255]
-    checked = imports.check(
-        db.session,
-        content,
-        file_name=file_name,
-        year=measurement.year,
-        questionnaire=measurement.questionnaire,
-        threshold=measurement.threshold,
-        measurement=measurement,
-    )
-    # Old staged files of this user go: one pending upload per person is enough.
-    db.session.execute(delete(StagedImport).where(StagedImport.user_id == current_user.id))
+    area = file_area()
+    # Earlier uploads of this user go (one pending upload per person), and old ones of anyone:
+    # before this one is stored, which may be the very same file (shared by its SHA-256).
+    import_jobs.sweep(db.session, area, user_id=current_user.id)
+    limit = int(current_app.config.get("IMPORT_MAX_UPLOAD_BYTES") or 100 * 1024 * 1024)
+    try:
+        stored = import_jobs.store_upload(area, upload.stream, limit)
+    except import_jobs.UploadTooLarge:
+        return _refuse_upload(
+            form,
+            _(
+                "The file is larger than %(size)s MB. Export the aggregate results only, or "
+                "split the file by measurement.",
+                size=limit // (1024 * 1024) or 1,
+            ),
+            stored=None, measurement=measurement, file_name=file_name,
+        )  # fmt: skip
+    try:
+        sample = _sample(area / stored.name)
+    except UnreadableFile as error:
+        problem = error.problem
+        return _refuse_upload(
+            form, problem.message_en if _english() else problem.message_da, stored=stored,
+            measurement=measurement, file_name=file_name, file_format=error.file_format,
+            reason=problem.code,
+        )  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - RespondentLevelFile (mapping import), below
+        if type(error).__name__ != "RespondentLevelFile":
+            raise
+        reason = getattr(error, "reason_en" if _english() else "reason_da", str(error))
+        return _refuse_upload(
+            form, reason, stored=stored, measurement=measurement, file_name=file_name,
+            reason="respondent_level",
+        )  # fmt: skip
     staged = StagedImport(
         token=secrets.token_urlsafe(24),
         user_id=current_user.id,
         measurement_id=measurement.id,
         file_name=file_name,
-        sha256=checked.sha256,
-        size_bytes=len(content),
-        stored_file=(
-            imports.store_file(file_area(), content, checked.sha256) if checked.ok else None
-        ),
-        state="checked",
-        problems=[
-            {**problem, "kind": kind}
-            for kind, problems in imports.problems_by_kind(checked.result).items()
-            for problem in problems
-        ],
-        preview=checked.preview,
-        ok=checked.ok,
+        sha256=stored.sha256,
+        size_bytes=stored.size_bytes,
+        stored_file=stored.name,
+        state="uploaded",
+        problems=[],
+        preview={},
+        ok=False,
     )
     db.session.add(staged)
-    if not checked.ok:
-        imports.log_rejected(db.session, current_user, checked, measurement)
-    db.session.commit()
+    db.session.flush()
+    if _is_native(sample):
+        import_jobs.start_check(db.session, staged)  # commits, then the job runs
+    else:
+        db.session.commit()
+        if "imports.mapping" in current_app.view_functions:
+            target = url_for("imports.mapping", token=staged.token)
+            if htmx:
+                response = make_response("", 204)
+                response.headers["HX-Redirect"] = target
+                return response
+            return redirect(target)
     url = url_for("imports.staged", token=staged.token)
     if htmx:
-        response = make_response(_render_staged(staged, fragment=True))
+        db.session.refresh(staged)
+        response = make_response(_render_staged(staged, fragment=True, in_index=True))
         response.headers["HX-Push-Url"] = url
         return response
     return redirect(url)
@@ -176,23 +263,76 @@ def _staged_or_404(token: str) -> StagedImport:
         .options(selectinload(StagedImport.measurement))
     )
     if staged is None or staged.created_at.replace(tzinfo=None) < (
-        utcnow() - STAGED_LIFETIME
+        utcnow() - import_jobs.STAGED_LIFETIME
     ).replace(tzinfo=None):
         abort(404)
+    if staged.state in import_jobs.RUNNING and import_jobs.fail_orphans(db.session):
+        db.session.commit()  # a job a stopped process left: the page says so, not spin
+        db.session.refresh(staged)
     return staged
 
 
+PHASES = {
+    "queued": _l("Waiting to start"),
+    "converting": _l("Converting the file"),
+    "reading": _l("Reading the file"),
+    "validating": _l("Checking"),
+    "writing": _l("Writing the results"),
+    "figures": _l("Calculating figures and anonymity"),
+    "alerts": _l("Opening alerts"),
+    "done": _l("Finishing"),
+}
+FAILURES = {
+    "interrupted": _l(
+        "The work on the file stopped before it was done (the server was restarted). "
+        "Nothing was imported."
+    ),
+    "no_longer_fits": _l(
+        "The file no longer fits the organisation, which has changed since the check. "
+        "Nothing was imported."
+    ),
+    "file_missing": _l("The uploaded file is no longer kept. Nothing was imported."),
+    "error": _l("Something went wrong while the file was read or imported. Nothing was imported."),
+}
+
+
+def _done_message(staged: StagedImport) -> str:
+    """What an import did, in words: imported, or replaced (and whether it can be undone)."""
+    measurement = staged.measurement
+    entry = db.session.get(ImportLog, staged.import_log_id) if staged.import_log_id else None
+    if entry is None or not entry.replaced_earlier:
+        return _("The results of %(name)s were imported.", name=measurement.name)
+    restorable = imports.restorable_logs(db.session, measurement.id, file_area(), utcnow())
+    if not restorable:
+        return _("The results of %(name)s were replaced.", name=measurement.name)
+    return _(
+        "The results of %(name)s were replaced. For 30 days the earlier import can be "
+        "restored from the measurement's import history.",
+        name=measurement.name,
+    )
+
+
 def _render_staged(
-    staged: StagedImport, *, fragment: bool = False, confirm_form: ConfirmForm | None = None
+    staged: StagedImport,
+    *,
+    fragment: bool = False,
+    confirm_form: ConfirmForm | None = None,
+    in_index: bool = False,
+    template: str | None = None,
 ) -> str:
     sort = request.args.get("sort", "row")
     key = SORT_KEYS.get(sort, SORT_KEYS["row"])
     errors = sorted((p for p in staged.problems if p["kind"] == "error"), key=key)
     others = [p for p in staged.problems if p["kind"] != "error"]
-    template = "imports/_staged.html" if fragment else "imports/staged.html"
-    existing = imports.existing_results(db.session, staged.measurement)
+    template = template or ("imports/_staged.html" if fragment else "imports/staged.html")
+    existing = (
+        imports.existing_results(db.session, staged.measurement)
+        if staged.state == "checked"
+        else None
+    )
     confirm_form = confirm_form or ConfirmForm()
     confirm_form.measurement_name.flags.required = existing is not None
+    phase, progress = import_jobs.live(staged)
     return render_template(
         template,
         staged=staged,
@@ -202,12 +342,40 @@ def _render_staged(
         button_form=EmptyForm(),
         confirm_form=confirm_form,
         existing=existing,
+        running=staged.state in import_jobs.RUNNING,
+        phase_text=PHASES.get(phase, PHASES["queued"]),
+        progress=progress,
+        failure=FAILURES.get(staged.error, FAILURES["error"]) if staged.state == "failed" else "",
+        done_message=_done_message(staged) if staged.state == "imported" else "",
+        in_index=in_index,
+        mapping_url=(
+            url_for("imports.mapping", token=staged.token)
+            if "imports.mapping" in current_app.view_functions
+            else None
+        ),
     )
 
 
 @bp.get("/staged/<token>")
-def staged(token: str) -> str:
-    return _render_staged(_staged_or_404(token))
+def staged(token: str) -> str | Response:
+    """The upload's page: its progress while it is checked or imported (htmx polls the
+    progress part every second, and a link refreshes it without JavaScript), then the check,
+    the import done, or why it failed."""
+    staged = _staged_or_404(token)
+    in_index = request.args.get("view") == "index"
+    if htmx and request.args.get("part") == "progress":
+        if staged.state in import_jobs.RUNNING:
+            return make_response(
+                _render_staged(staged, in_index=in_index, template="imports/_progress.html")
+            )
+        # Done: the whole upload area makes way for the outcome, and the polling stops.
+        response = make_response(_render_staged(staged, fragment=True, in_index=in_index))
+        response.headers["HX-Retarget"] = "#upload"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    if staged.state == "uploaded" and "imports.mapping" in current_app.view_functions:
+        return redirect(url_for("imports.mapping", token=staged.token))
+    return make_response(_render_staged(staged))
 
 
 @bp.get("/staged/<token>/errors.csv")
@@ -235,9 +403,14 @@ def _same_name(typed: str | None, name: str) -> bool:
 
 @bp.post("/staged/<token>/confirm")
 def confirm(token: str) -> Response | tuple[str, int]:
+    """'Import': the import starts in the background and the page shows its progress. A
+    second confirm (a double click, another tab) starts nothing: it shows the first."""
     staged = _staged_or_404(token)
+    url = url_for("imports.staged", token=token)
+    if staged.state in ("importing", "imported"):
+        return redirect(url)
     form = ConfirmForm()
-    if not staged.ok:
+    if staged.state != "checked" or not staged.ok:
         abort(400)
     if not form.validate_on_submit():  # CSRF is checked before the view: a field is too long
         return _render_staged(staged, confirm_form=form), 400
@@ -252,44 +425,10 @@ def confirm(token: str) -> Response | tuple[str, int]:
             )
         ]
         return _render_staged(staged, confirm_form=form), 400
-    # Checked again: the organisation may have changed since the preview.
-    if not staged.stored_file or not (file_area() / staged.stored_file).is_file():
-        abort(404)
-    checked = imports.check(
-        db.session,
-        (file_area() / staged.stored_file).read_bytes(),
-        file_name=staged.file_name,
-        year=measurement.year,
-        questionnaire=measurement.questionnaire,
-        threshold=measurement.threshold,
-        measurement=measurement,
+    import_jobs.start_import(
+        db.session, staged, update_organisation=bool(form.update_organisation.data)
     )
-    if not checked.ok:
-        flash(_("The file no longer fits the organisation. Nothing was imported."), "error")
-        return redirect(url_for("imports.staged", token=token))
-    log = imports.apply(
-        db.session,
-        current_user,
-        checked,
-        measurement,
-        update_organisation=bool(form.update_organisation.data),
-        file_area=file_area(),
-    )
-    db.session.delete(staged)
-    db.session.commit()
-    preparing.schedule()  # the results sections everyone will open, made before they do
-    if log.replaced_earlier and not (existing and existing.file_kept):
-        message = _("The results of %(name)s were replaced.", name=measurement.name)
-    elif log.replaced_earlier:
-        message = _(
-            "The results of %(name)s were replaced. For 30 days the earlier import can be "
-            "restored from the measurement's import history.",
-            name=measurement.name,
-        )
-    else:
-        message = _("The results of %(name)s were imported.", name=measurement.name)
-    flash(message, "success")
-    return redirect(url_for("imports.index"))
+    return redirect(url)
 
 
 @bp.post("/staged/<token>/discard")
@@ -297,8 +436,14 @@ def discard(token: str) -> Response:
     staged = _staged_or_404(token)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    db.session.delete(staged)
-    audit.record(db.session, current_user, "import.discarded", "measurement", staged.measurement_id)
+    if staged.state in import_jobs.RUNNING:
+        abort(400)  # a job works on it: it ends by itself, then it can go
+    measurement_id = staged.measurement_id
+    imported = staged.state == "imported"
+    import_jobs.discard(db.session, file_area(), staged)
+    if not imported:
+        audit.record(db.session, current_user, "import.discarded", "measurement", measurement_id)
     db.session.commit()
-    flash(_("The file was discarded. Nothing was imported."), "info")
+    if not imported:
+        flash(_("The file was discarded. Nothing was imported."), "info")
     return redirect(url_for("imports.index"))
