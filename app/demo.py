@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import random
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.demo_common import (
+    DemoUnit,
+    ResultsFile,
+    demo_person,
+    import_results,
+    theme_level,
+    unit_randoms,
+)
 from app.models import (
     Measurement,
     Organisation,
@@ -47,16 +55,6 @@ WORKPLACE_KINDS = [
     "Tandplejen",
 ]
 PLACES = ["Nord", "Syd", "Øst", "Vest", "Centrum", "Havnen", "Skoven", "Engen", "Bakken", "Åen"]
-
-
-@dataclass
-class DemoUnit:
-    code: str
-    name: str
-    parent: str | None
-    unit_type: str
-    size: int = 0  # people in a team; 0 for units whose figures are the sum of their children
-    children: list[str] = field(default_factory=list)
 
 
 def demo_tree(seed: int = 7, teams: int = 160) -> list[DemoUnit]:
@@ -111,7 +109,6 @@ def build_demo(session: Session, *, password: str | None = None) -> str:
 
     The results go through the real import, as HR's files would. Returns the password.
     """
-    from app.services import imports
     from app.services.questionnaires import read_template
 
     password = password or secrets.token_urlsafe(9)
@@ -134,13 +131,14 @@ def build_demo(session: Session, *, password: str | None = None) -> str:
         )
         session.add(measurement)
         session.flush()
-        content = demo_results_csv(year, questions).encode("utf-8")
-        checked = imports.check(
-            session, content, file_name=f"demo-apv-{year}.csv", year=year, questionnaire=apv
+        import_results(
+            session,
+            measurement,
+            apv,
+            demo_results_csv(year, questions),
+            file_name=f"demo-apv-{year}.csv",
+            year=year,
         )
-        if not checked.ok:
-            raise RuntimeError(f"demo results do not import: {checked.result.errors[:3]}")
-        imports.apply(session, None, checked, measurement)
     by_code = {unit.code: unit for unit in session.scalars(select(Unit))}
     users = {}
     for login in DEMO_LOGINS:
@@ -201,7 +199,7 @@ def build_demo_followups(
     """Follow-ups of the 2026 measurement in every step, actions in every state (one overdue,
     one passed on), a red unit with its re-measurement, and open and answered alerts."""
     from app.models import ActionStatus, Step, StepState, UnitFigures, ZeroToleranceAlert
-    from app.services import alerts, followup, imports
+    from app.services import alerts, followup
 
     m2025 = session.scalar(select(Measurement).where(Measurement.year == 2025))
     m2026 = session.scalar(select(Measurement).where(Measurement.year == 2026))
@@ -358,17 +356,14 @@ def build_demo_followups(
     )
     session.add(remeasure)
     session.flush()
-    content = demo_results_csv(2027, questions, only_under="AK-SO-002").encode("utf-8")
-    checked = imports.check(
+    import_results(
         session,
-        content,
+        remeasure,
+        m2026.questionnaire,
+        demo_results_csv(2027, questions, only_under="AK-SO-002"),
         file_name="demo-genmaaling.csv",
         year=2026,
-        questionnaire=m2026.questionnaire,
     )
-    if not checked.ok:
-        raise RuntimeError(f"demo re-measurement does not import: {checked.result.errors[:3]}")
-    imports.apply(session, None, checked, remeasure)
     session.flush()
 
 
@@ -389,11 +384,7 @@ def build_demo_approvals(
     hr = users[f"hr@{DEMO_DOMAIN}"]
 
     def person(email: str, name: str, code: str, role: Role) -> Any:
-        user = create_user(session, None, email=f"{email}@{DEMO_DOMAIN}", name=name)
-        user.password_hash = leader.password_hash  # the demo password
-        assign_role(session, None, user, by_code[code], role)
-        session.flush()
-        return user
+        return demo_person(session, leader, f"{email}@{DEMO_DOMAIN}", name, by_code[code], role)
 
     workplace = by_code["AK-BF-001"]
     for email, name, function in [
@@ -426,28 +417,9 @@ def build_demo_approvals(
 
 # --- results: the demo organisation's answers, in the import format -------------------------
 
-RESULT_COLUMNS = [
-    "unit_id",
-    "unit_name",
-    "parent_id",
-    "unit_type",
-    "invited",
-    "respondents",
-    "question_id",
-    "n_1",
-    "n_2",
-    "n_3",
-    "n_4",
-    "n_5",
-    "n_dont_know",
-]
 # Workplaces that struggle in the demo, so that red and yellow units, zero-tolerance hits
 # and follow-ups with HR have something to show.
 STRUGGLING = {"AK-SO-002": 0.30, "AK-BF-007": 0.18, "AK-BM-004": 0.15}
-
-
-def _level(rng: random.Random, base: float, spread: float) -> float:
-    return min(0.95, max(0.05, rng.gauss(base, spread)))
 
 
 def demo_results_csv(
@@ -459,14 +431,9 @@ def demo_results_csv(
     whose figures are the sum of their teams. Levels drift a little from year to year, and
     the struggling workplaces improve in the later year.
     """
-    import csv
-    import io
-
     units = demo_tree(seed)
     by_code = {u.code: u for u in units}
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\n")
-    writer.writerow(RESULT_COLUMNS)
+    out = ResultsFile()
     themes = sorted({q["theme"] for q in questions})
     if only_under is not None:  # a re-measurement: one unit, its teams and its parents
         keep = {only_under}
@@ -478,17 +445,14 @@ def demo_results_csv(
         units = [u for u in units if u.code in keep]
     for unit in units:
         if not unit.size:
-            writer.writerow(
-                [unit.code, unit.name, unit.parent or "", unit.unit_type]
-                + [""] * (len(RESULT_COLUMNS) - 4)
-            )
+            out.unit_only(unit)
             continue
-        # A unit's own randomness is stable across years; the year only nudges it.
-        unit_rng = random.Random(f"{seed}:{unit.code}")  # noqa: S311 - demo data
-        year_rng = random.Random(f"{seed}:{unit.code}:{year}")  # noqa: S311 - demo data
+        unit_rng, year_rng = unit_randoms(seed, unit.code, year)
         workplace = by_code[unit.parent or ""]
         dip = STRUGGLING.get(workplace.code, 0.0) * (0.6 if year >= 2026 else 1.0)
-        levels = {t: _level(unit_rng, 0.68 - dip, 0.08) + year_rng.gauss(0, 0.03) for t in themes}
+        levels = {
+            t: theme_level(unit_rng, 0.68 - dip, 0.08) + year_rng.gauss(0, 0.03) for t in themes
+        }
         respondents = max(0, min(unit.size, round(unit.size * year_rng.uniform(0.65, 1.0))))
         for q in questions:
             k = len(q["scale"])
@@ -507,18 +471,5 @@ def demo_results_csv(
                 centre = level if q["direction"] == "higher_better" else 1 - level
                 x = min(0.999, max(0.0, year_rng.gauss(centre, 0.22)))
                 counts[int(x * k)] += 1
-            writer.writerow(
-                [
-                    unit.code,
-                    unit.name,
-                    unit.parent,
-                    unit.unit_type,
-                    unit.size,
-                    respondents,
-                    q["code"],
-                ]
-                + counts
-                + [""] * (5 - k)
-                + [dont_know]
-            )
-    return out.getvalue()
+            out.answers(unit, respondents, q, counts, dont_know)
+    return out.text()

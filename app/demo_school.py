@@ -11,8 +11,6 @@ the years follow today's date (the newest survey is last autumn's).
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 import secrets
 from dataclasses import dataclass
@@ -22,7 +20,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.demo import RESULT_COLUMNS, DemoUnit, _level
+from app.demo_common import (
+    DemoUnit,
+    ResultsFile,
+    demo_person,
+    import_results,
+    theme_level,
+    unit_randoms,
+)
 from app.models import (
     STEPS,
     ActionStatus,
@@ -50,8 +55,6 @@ DEPARTMENTS = [
     ("FG-C", "Afdeling Centrum", [("stx", "ABCDE", 3), ("hf", "ABC", 2)]),
     ("FG-H", "Afdeling Havnen", [("hhx", "ABCD", 3)]),
 ]
-# The file's columns: the spec's, with the question's wording as the ministry's file gives it.
-SCHOOL_COLUMNS = [*RESULT_COLUMNS[:7], "question_text", *RESULT_COLUMNS[7:]]
 
 
 # The demo is lived in whenever it is built: the newest results came five weeks ago, so the
@@ -178,21 +181,18 @@ def school_results_csv(year: int, newest: int, questions: list[dict], *, seed: i
     level is stable over its years; the struggling classes improve in the newer year."""
     plan = SchoolPlan(newest)
     bullied = plan.bullied(year)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\n")
-    writer.writerow(SCHOOL_COLUMNS)
+    # The spec's columns with the question's wording, as the ministry's file gives it.
+    out = ResultsFile(with_text=True)
     themes = sorted({q["theme"] for q in questions})
     for unit in school_tree(year):
         if not unit.size:
-            writer.writerow(
-                [unit.code, unit.name, unit.parent or "", unit.unit_type]
-                + [""] * (len(SCHOOL_COLUMNS) - 4)
-            )
+            out.unit_only(unit)
             continue
-        unit_rng = random.Random(f"{seed}:{unit.code}")  # noqa: S311 - demo data
-        year_rng = random.Random(f"{seed}:{unit.code}:{year}")  # noqa: S311 - demo data
+        unit_rng, year_rng = unit_randoms(seed, unit.code, year)
         dip = plan.struggling.get(unit.code, 0.0) * (0.7 if year == newest else 1.0)
-        levels = {t: _level(unit_rng, 0.68 - dip, 0.07) + year_rng.gauss(0, 0.03) for t in themes}
+        levels = {
+            t: theme_level(unit_rng, 0.68 - dip, 0.07) + year_rng.gauss(0, 0.03) for t in themes
+        }
         respondents = min(unit.size, round(unit.size * year_rng.uniform(0.78, 0.98)))
         victims = min(bullied.get(unit.code, 0), respondents)
         for q in questions:
@@ -212,22 +212,8 @@ def school_results_csv(year: int, newest: int, questions: list[dict], *, seed: i
                 for _ in range(respondents - dont_know):
                     x = min(0.999, max(0.0, year_rng.gauss(centre, 0.22)))
                     counts[int(x * k)] += 1
-            writer.writerow(
-                [
-                    unit.code,
-                    unit.name,
-                    unit.parent,
-                    unit.unit_type,
-                    unit.size,
-                    respondents,
-                    q["code"],
-                    q["text"],
-                ]
-                + counts
-                + [""] * (5 - k)
-                + [dont_know]
-            )
-    return out.getvalue()
+            out.answers(unit, respondents, q, counts, dont_know)
+    return out.text()
 
 
 # National and stx figures as the ministry publishes them: indicator averages on 1-5 (higher
@@ -280,8 +266,6 @@ def build_school_demo(
 
     Returns the password of every demo user. Flushes; the caller commits.
     """
-    from app.services import imports
-
     today = today or date.today()
     newest = newest_year(today)
     password = password or secrets.token_urlsafe(9)
@@ -311,13 +295,14 @@ def build_school_demo(
         )
         session.add(measurement)
         session.flush()
-        content = school_results_csv(year, newest, questions).encode("utf-8")
-        checked = imports.check(
-            session, content, file_name=f"trivselsmaaling-{year}.csv", year=year, questionnaire=gym
+        import_results(
+            session,
+            measurement,
+            gym,
+            school_results_csv(year, newest, questions),
+            file_name=f"trivselsmaaling-{year}.csv",
+            year=year,
         )
-        if not checked.ok:
-            raise RuntimeError(f"school demo results do not import: {checked.result.errors[:3]}")
-        imports.apply(session, None, checked, measurement)
     by_code = {unit.code: unit for unit in session.scalars(select(Unit))}
     # The classes that graduated before the newest survey are closed, as the school closes
     # them; their results stay in last year's history.
@@ -355,12 +340,8 @@ def _release(session: Session, management: User) -> None:
 
 
 def _person(session: Session, like: User, email: str, name: str, unit: Unit, role: Role) -> User:
-    """A further demo user, with the demo password (copied, not hashed again)."""
-    user = create_user(session, None, email=f"{email}@{SCHOOL_DOMAIN}", name=name)
-    user.password_hash = like.password_hash
-    assign_role(session, None, user, unit, role)
-    session.flush()
-    return user
+    """A further demo user, with the demo password."""
+    return demo_person(session, like, f"{email}@{SCHOOL_DOMAIN}", name, unit, role)
 
 
 # The demo teacher's colleagues on the class teams (they sign in with the demo password).
