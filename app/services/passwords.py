@@ -17,7 +17,18 @@ from zxcvbn import zxcvbn
 
 from app.models import AuditEvent, User
 
-_hasher = PasswordHasher()
+# OWASP's minimum for argon2id (Password Storage Cheat Sheet): 19 MiB, 2 passes, 1 lane.
+# argon2-cffi's default (64 MiB, 3 passes, 4 lanes, run one after another here) cost some
+# 4-5 times the CPU per sign-in, and a results morning signs 50 people in at once on 2 cores:
+# bench/load_bench.py measured the sign-in storm's p95 at 8-17 s with it. A hash made with
+# other parameters still verifies, and is made again with these at the next sign-in
+# (`verify_password`). Never lower than this.
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_PARALLELISM = 1
+_hasher = PasswordHasher(
+    time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_PARALLELISM
+)
 
 MIN_PASSWORD_LENGTH = 10
 # zxcvbn's score: 3 = "safely unguessable" (about 10^8 guesses and up). Its lists (common
@@ -81,12 +92,18 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(user: User, password: str) -> bool:
+    """Whether the password is the user's. A right password whose hash was made with other
+    argon2 parameters (older ones) is hashed again with today's: the caller's commit keeps
+    it (the sign-in commits; a failed request's rollback only leaves the old hash)."""
     if not user.password_hash:
         return False
     try:
-        return _hasher.verify(user.password_hash, password)
+        _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return True
 
 
 def set_password(user: User, password: str) -> None:
