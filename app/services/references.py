@@ -12,18 +12,25 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from app.domain.importing_problems import Problem
 from app.domain.importing_read import RowSource, UnreadableFile, UnreadableRow, read_file
 from app.domain.references import (
     ParsedReferences,
     ReferenceProblem,
+    ReferenceRow,
     parse_references,
 )
 from app.models import Organisation, Question, Questionnaire, ReferenceFigure, User
 from app.services import audit, prepared
+
+if TYPE_CHECKING:
+    from app.domain.mapping import Mapping
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 DISPLAYS = ("score", "scale")
@@ -83,14 +90,10 @@ def check_file(
 ) -> ParsedReferences:
     """The file read and checked; nothing is written."""
     if len(content) > MAX_FILE_BYTES:
-        parsed = ParsedReferences()
-        parsed.problems.append(ReferenceProblem(None, "too_large", str(MAX_FILE_BYTES // 2**20)))
-        return parsed
+        return _refused("too_large", str(MAX_FILE_BYTES // 2**20))
     themes, questions = questionnaire_texts(session, questionnaire_code)
     if not themes and not questions:
-        parsed = ParsedReferences()
-        parsed.problems.append(ReferenceProblem(None, "unknown_questionnaire", questionnaire_code))
-        return parsed
+        return _refused("unknown_questionnaire", questionnaire_code)
 
     def consume(source: RowSource) -> ParsedReferences:
         return parse_references(source.rows, indicators=themes, questions=questions, year=year)
@@ -98,13 +101,32 @@ def check_file(
     try:
         return read_file(io.BytesIO(content), consume)
     except UnreadableFile as error:
-        parsed = ParsedReferences()
-        parsed.problems.append(ReferenceProblem(None, error.problem.code))
-        return parsed
+        return _refused(error.problem.code)
     except UnreadableRow as error:
-        parsed = ParsedReferences()
-        parsed.problems.append(ReferenceProblem(None, error.code))
-        return parsed
+        return _refused(error.code)
+
+
+def _refused(code: str, value: str = "") -> ParsedReferences:
+    """A file refused as a whole: one problem of the file, no rows."""
+    parsed = ParsedReferences()
+    parsed.problems.append(ReferenceProblem(None, code, value))
+    return parsed
+
+
+def needs_mapping(parsed: ParsedReferences) -> bool:
+    """The file's header was not recognised (a column is missing): its columns are chosen on
+    the mapping screen instead (app.domain.mapping.suggest_references)."""
+    return any(problem.code == "missing_column" for problem in parsed.problems)
+
+
+def convert_mapped(path: Path, mapping: Mapping) -> tuple[bytes, list[Problem]]:
+    """A file in another layout, turned by `mapping` into the canonical reference CSV that
+    `check_file` reads; with the rows the mapping could not convert."""
+    from app.domain.mapping import convert_references
+
+    out = io.StringIO()
+    problems = convert_references(path, mapping, out)
+    return out.getvalue().encode("utf-8"), problems
 
 
 def import_references(
@@ -131,16 +153,7 @@ def import_references(
         )
     session.add_all(
         ReferenceFigure(
-            questionnaire_code=questionnaire_code,
-            year=row.year,
-            source=row.source,
-            label=row.label,
-            indicator=row.indicator,
-            question_code=row.question_code,
-            average=row.average,
-            share=row.share,
-            count=row.count,
-            file_name=file_name[:255],
+            questionnaire_code=questionnaire_code, file_name=file_name[:255], **_figures(row)
         )
         for row in parsed.rows
     )
@@ -159,21 +172,27 @@ def import_references(
     return len(parsed.rows)
 
 
+# What a reference figure is, the same in a parsed row, a stored figure and a printed line.
+_FIGURE_FIELDS = (
+    "year", "source", "label", "indicator", "question_code", "average", "share", "count",
+)  # fmt: skip
+
+
+def _figures(row: ReferenceRow | ReferenceFigure) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _FIGURE_FIELDS}
+
+
 def _line(figure: ReferenceFigure) -> ReferenceLine:
-    return ReferenceLine(
-        year=figure.year,
-        source=figure.source,
-        label=figure.label,
-        indicator=figure.indicator,
-        question_code=figure.question_code,
-        average=figure.average,
-        share=figure.share,
-        count=figure.count,
-    )
+    return ReferenceLine(**_figures(figure))
 
 
 def _order(line: ReferenceLine) -> tuple[int, int, str]:
     return (-line.year, _SOURCE_ORDER.get(line.source, 9), line.label.lower())
+
+
+def _line_order(line: ReferenceLine) -> tuple[int, int, str, bool, str]:
+    """Newest year, then national, sector, municipal; indicators before questions."""
+    return (*_order(line), line.question_code != "", line.question_code)
 
 
 def reference_rows(
@@ -192,7 +211,7 @@ def reference_rows(
         )
     ).all()
     lines = [_line(f) for f in figures]
-    return sorted(lines, key=lambda ln: (*_order(ln), ln.question_code != "", ln.question_code))
+    return sorted(lines, key=_line_order)
 
 
 @dataclass
@@ -245,7 +264,7 @@ def display_and_references(
     display = rows[0][0] if rows[0][0] in DISPLAYS else "score"
     lines = sorted(
         (_line(figure) for _, figure in rows if figure is not None),
-        key=lambda ln: (*_order(ln), ln.question_code != "", ln.question_code),
+        key=_line_order,
     )
     return display, _columns(lines)
 

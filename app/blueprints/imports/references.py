@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,6 +25,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.blueprints.imports import bp
+from app.domain import mapping as mapping_domain
+from app.domain.importing_problems import Problem
+from app.domain.importing_read import UnreadableFile
 from app.domain.references import MAX_YEAR, MIN_YEAR
 from app.extensions import db
 from app.forms import KompasForm
@@ -145,9 +150,30 @@ def references_check() -> tuple[str, int]:
     upload = form.file.data
     content = upload.read(refs.MAX_FILE_BYTES + 1)
     file_name = (upload.filename or "")[:255]
+    questionnaire = form.questionnaire.data or ""
     parsed = refs.check_file(
-        db.session, content, questionnaire_code=form.questionnaire.data, year=form.year.data
+        db.session, content, questionnaire_code=questionnaire, year=form.year.data
     )
+    if refs.needs_mapping(parsed):  # the columns are not the ones Kompas knows: map them
+        sha256 = hashlib.sha256(content).hexdigest()
+        imports.store_file(_area(), content, sha256)
+        mapped = ReferenceMapping(
+            sha256=sha256, file_name=file_name, questionnaire=questionnaire,
+            year=str(form.year.data) if form.year.data else "",
+        )  # fmt: skip
+        return _mapping_page(mapped, first=True)
+    return _preview(parsed, content, file_name, questionnaire, form.year.data)
+
+
+def _preview(
+    parsed: refs.ParsedReferences,
+    content: bytes,
+    file_name: str,
+    questionnaire: str,
+    year: int | None,
+) -> tuple[str, int]:
+    """The checked file: its problems, or what it holds and "Import" (the file waits in the
+    file area under its SHA-256 until then)."""
     sha256 = hashlib.sha256(content).hexdigest()
     if parsed.ok:
         imports.store_file(_area(), content, sha256)
@@ -155,8 +181,8 @@ def references_check() -> tuple[str, int]:
         formdata=None,
         sha256=sha256,
         file_name=file_name,
-        questionnaire=form.questionnaire.data,
-        year=str(form.year.data) if form.year.data else "",
+        questionnaire=questionnaire,
+        year=str(year) if year else "",
     )
     return render_template(
         "imports/references_preview.html",
@@ -168,6 +194,148 @@ def references_check() -> tuple[str, int]:
         source_texts=SOURCE_TEXTS,
         existing={(y, s, label) for _, y, s, label, _ in refs.imported_groups(db.session)},
     ), (200 if parsed.ok else 400)
+
+
+# --- a file in another layout: which column is what, and the year and level it lacks ---------
+
+
+@dataclass
+class ReferenceMapping:
+    """The reference mapping as the form shows it, every choice kept as sent."""
+
+    sha256: str
+    file_name: str
+    questionnaire: str
+    year: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _reference_sample(mapped: ReferenceMapping) -> mapping_domain.Sample | None:
+    path = _area() / mapped.sha256
+    if not _SHA.match(mapped.sha256) or not path.is_file():
+        return None
+    try:
+        return mapping_domain.read_sample(path)
+    except (UnreadableFile, mapping_domain.RespondentLevelFile):
+        return None
+
+
+def _mapping_page(mapped: ReferenceMapping, *, first: bool = False) -> tuple[str, int]:
+    sample = _reference_sample(mapped)
+    if sample is None:
+        flash(_("The check has run out. Upload the file again."), "error")
+        return _page(status=400)
+    if first:
+        suggested = mapping_domain.suggest_references(sample)
+        mapped.columns = dict(suggested.columns)
+        mapped.constants = dict(getattr(suggested, "constants", {}) or {})
+        if mapped.year and "year" not in mapped.columns:
+            mapped.constants.setdefault("year", mapped.year)
+    headers = list(dict.fromkeys(c for c in sample.sheets[0].header if c.strip()))
+    return render_template(
+        "imports/references_mapping.html",
+        mapped=mapped,
+        sample=sample,
+        sheet=sample.sheets[0],
+        headers=headers,
+        roles=mapping_domain.REFERENCE_ROLES,
+        role_texts=REFERENCE_ROLE_TEXTS,
+        form=KompasForm(formdata=None),
+    ), (200 if first else 400)
+
+
+REFERENCE_ROLE_TEXTS = {
+    "year": _l("Year"),
+    "level": _l("Level (Landsplan, a sector or a municipality)"),
+    "indicator": _l("Indicator"),
+    "question": _l("Question"),
+    "average": _l("Average (1–5)"),
+    "share": _l("Share (per cent)"),
+    "count": _l("Count"),
+}
+MAX_LEVEL = 100
+
+
+@bp.post("/references/mapping")
+def references_mapping() -> tuple[str, int]:
+    form = KompasForm()
+    sent = request.form
+    mapped = ReferenceMapping(
+        sha256=sent.get("sha256", "")[:64],
+        file_name=sent.get("file_name", "")[:255],
+        questionnaire=sent.get("questionnaire", "")[:50],
+        year=sent.get("year", "")[:4],
+    )
+    if not form.validate():
+        abort(400)
+    sample = _reference_sample(mapped)
+    if sample is None:
+        flash(_("The check has run out. Upload the file again."), "error")
+        return _page(status=400)
+    headers = set(sample.sheets[0].header)
+    for role in mapping_domain.REFERENCE_ROLES:
+        column = sent.get(f"col-{role}", "")
+        if len(column) > 200 or (column and column not in headers):
+            mapped.errors[f"col-{role}"] = _("The file has no column “%(column)s”.",
+                                              column=column[:200])  # fmt: skip
+        mapped.columns[role] = column[:200]
+    for name in ("year", "level"):
+        value = " ".join(sent.get(f"const-{name}", "").split())
+        mapped.constants[name] = value[: MAX_LEVEL + 1]
+    year = mapped.constants["year"]
+    if year and not (year.isdigit() and MIN_YEAR <= int(year) <= MAX_YEAR):
+        mapped.errors["const-year"] = _("Give the year as a number from %(min)s to %(max)s.",
+                                        min=MIN_YEAR, max=MAX_YEAR)  # fmt: skip
+    elif not year and not mapped.columns.get("year"):
+        mapped.errors["const-year"] = _(
+            "The file has no year column: give the year (%(min)s to %(max)s).",
+            min=MIN_YEAR, max=MAX_YEAR,
+        )  # fmt: skip
+    if len(mapped.constants["level"]) > MAX_LEVEL:
+        mapped.errors["const-level"] = _("The level can be at most %(num)s characters.",
+                                         num=MAX_LEVEL)  # fmt: skip
+    elif not mapped.columns.get("level") and not mapped.constants["level"]:
+        mapped.errors["const-level"] = _(
+            "The file has no level column: give the level, such as Landsplan."
+        )
+    if not mapped.columns.get("indicator") and not mapped.columns.get("question"):
+        mapped.errors["col-indicator"] = _("Choose the indicator or the question column.")
+    if mapped.errors:
+        mapped.message = _("Some choices do not fit the file. See below.")
+        return _mapping_page(mapped)
+    base = mapping_domain.suggest_references(sample).to_dict()
+    base["columns"] = {role: column for role, column in mapped.columns.items() if column}
+    base["constants"] = {
+        name: value
+        for name, value in mapped.constants.items()
+        if value and not mapped.columns.get(name)
+    }
+    path = _area() / mapped.sha256
+    try:
+        chosen = mapping_domain.Mapping.from_dict(base)
+        content, problems = refs.convert_mapped(path, chosen)
+    except mapping_domain.MappingError as error:
+        mapped.message = _mapping_message(error)
+        return _mapping_page(mapped)
+    if problems:
+        mapped.message = _("Some rows could not be converted. Nothing is imported.")
+        mapped.problems = problems[:200]
+        return _mapping_page(mapped)
+    parsed = refs.check_file(db.session, content, questionnaire_code=mapped.questionnaire)
+    return _preview(parsed, content, mapped.file_name, mapped.questionnaire, None)
+
+
+def _mapping_message(error: mapping_domain.MappingError) -> str:
+    danish = str(get_locale() or "da").startswith("da")
+    return (
+        getattr(error, "message_da", "")
+        if danish and getattr(error, "message_da", "")
+        else str(error)
+    )
 
 
 @bp.post("/references/import")
