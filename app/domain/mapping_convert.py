@@ -21,7 +21,13 @@ from typing import TextIO
 
 from app.domain.importing_problems import Problem, problem
 from app.domain.importing_read import UnreadableFile, UnreadableRow
-from app.domain.mapping_detect import label_value, norm
+from app.domain.mapping_detect import (
+    COUNT_WORDS,
+    DONT_KNOW_WORDS,
+    KNOWN_SCALES,
+    label_value,
+    norm,
+)
 from app.domain.mapping_read import MAX_TITLE_ROWS, SheetRows, read_sheets
 from app.domain.mapping_types import MAX_OPTIONS, Mapping, MappingError, QuestionColumns
 from app.domain.references import NotANumber, parse_danish_number
@@ -351,7 +357,7 @@ def check_mapping(mapping: Mapping) -> None:
             "which column holds the questions or the options",
             "hvilken kolonne der har spørgsmålene eller svarmulighederne",
         )
-    if "option" in columns and not {"count", "value"} & columns.keys():
+    if mapping.layout == "long" and "option" in columns and not {"count", "value"} & columns.keys():
         raise missing(
             "which column holds the count or percentage of each option",
             "hvilken kolonne der har antal eller procent for hver svarmulighed",
@@ -714,17 +720,10 @@ class _LongReader:
                     count = (self.value_header, labels[by_norm[norm(candidate.count)]][1])
                 break
         if ordered is None:
-            numbered: dict[int, str] = {}
-            for label, (_, value) in labels.items():
-                option = whole_count(label)
-                if option is None or not 1 <= option <= MAX_OPTIONS:
-                    row = labels[label][0]
-                    self.writer.problem("mapping_unknown_option", row, option_header, label)
-                    return
-                numbered[option] = value
-            ordered = [
-                (self.value_header, numbered.get(i, "")) for i in range(1, max(numbered) + 1)
-            ]
+            found = self._unmapped_labels(labels, option_header)
+            if found is None:
+                return
+            ordered, dont_know, count = found
         answers = _Answers(
             row=pending.row,
             column_prefix=self.prefix,
@@ -733,6 +732,43 @@ class _LongReader:
             count=count,
         )
         self.writer.answer(unit, pending.unit_cells, question, pending.texts, answers)
+
+    def _unmapped_labels(
+        self, labels: dict[str, tuple[int, str]], option_header: str
+    ) -> tuple[list[tuple[str, str]], tuple[str, str] | None, tuple[str, str] | None] | None:
+        """Options no group of the mapping names: numbers 1..k; else a known scale's labels;
+        else the rows' order (frequency tables list the options in the scale's order), with
+        "Ved ikke" and a total told by their words."""
+        header = self.value_header
+        dont_know = count = None
+        rest: dict[str, tuple[int, str]] = {}
+        for label, found in labels.items():
+            word = norm(label)
+            if word in DONT_KNOW_WORDS:
+                dont_know = (header, found[1])
+            elif word in COUNT_WORDS:
+                count = (header, found[1])
+            else:
+                rest[label] = found
+        if not rest:
+            return [], dont_know, count
+        numbers = {label: whole_count(label) for label in rest}
+        if all(number is not None and 1 <= number <= MAX_OPTIONS for number in numbers.values()):
+            by_number = {numbers[label]: value for label, (_, value) in rest.items()}
+            top = max(n for n in by_number if n is not None)
+            ordered = [(header, by_number.get(i, "")) for i in range(1, top + 1)]
+            return ordered, dont_know, count
+        words = {norm(label): value for label, (_, value) in rest.items()}
+        for scale in KNOWN_SCALES:
+            if set(words) <= {norm(label) for label in scale}:
+                ordered = [(header, words.get(norm(label), "")) for label in scale]
+                return ordered, dont_know, count
+        if len(rest) > MAX_OPTIONS:
+            label = list(rest)[MAX_OPTIONS]
+            self.writer.problem("mapping_unknown_option", rest[label][0], option_header, label)
+            return None
+        ordered = [(header, value) for _, value in sorted(rest.values())]
+        return ordered, dont_know, count
 
 
 @dataclass

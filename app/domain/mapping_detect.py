@@ -96,6 +96,7 @@ ROLE_WORDS: dict[str, frozenset[str]] = {
         "ikke relevant", "ved ikke / ønsker ikke at svare", "not applicable",
     ),
 }  # fmt: skip
+DONT_KNOW_WORDS = ROLE_WORDS["dont_know"]
 _ROLE_BY_WORD: dict[str, str] = {word: role for role, words in ROLE_WORDS.items() for word in words}
 
 # A header naming a person: the file holds individual answers.
@@ -152,7 +153,7 @@ _CODE = re.compile(r"^[A-Za-zÆØÅæøå]{0,10}[-_ .]?\d{1,4}[A-Za-z]?$")
 _NUMBERED_OPTION = re.compile(
     r"^(?:n|svar|option|answer|svarmulighed|mulighed|valg|kategori)?\s*(\d{1,2})$"
 )
-_COUNT_LABELS = _words(
+COUNT_WORDS = _COUNT_LABELS = _words(
     "antal", "n", "antal besvarelser", "besvarelser", "i alt", "total", "antal svar", "count"
 )  # fmt: skip
 
@@ -198,6 +199,7 @@ def _sample_sheet(sheet_rows: SheetRows, rows: int, *, title_rows: bool) -> Shee
     header: list[str] | None = None
     header_row = 0
     body: list[list[str]] = []
+    later: list[list[str]] = []  # dense rows found after the first `rows`
     counted = 0
     more = False
     number = 0
@@ -218,9 +220,17 @@ def _sample_sheet(sheet_rows: SheetRows, rows: int, *, title_rows: bool) -> Shee
         if len(body) < rows:
             check_cells(row, number)
             body.append(row)
-        elif counted > rows:
-            more = True
+            continue
+        more = True
+        # Rows that only declare units (a parent's row) say little about the columns: look a
+        # little further for rows that fill most of the header, and sample those instead.
+        if counted > _DENSE_SCAN or _dense_rows(body, len(header)) + len(later) >= rows // 2:
             break
+        if _dense(row, len(header)):
+            check_cells(row, number)
+            later.append(row)
+    if later:
+        body = body[: rows - len(later)] + later
     if header is None:
         if not above:
             return None
@@ -240,6 +250,17 @@ def _sample_sheet(sheet_rows: SheetRows, rows: int, *, title_rows: bool) -> Shee
         header_row=header_row,
         above=[_trimmed(row) for row in above],
     )
+
+
+_DENSE_SCAN = 5_000
+
+
+def _dense(row: list[str], width: int) -> bool:
+    return sum(1 for cell in row if cell.strip()) * 2 > width
+
+
+def _dense_rows(rows: list[list[str]], width: int) -> int:
+    return sum(1 for row in rows if _dense(row, width))
 
 
 def _trimmed(row: list[str]) -> list[str]:
@@ -283,7 +304,7 @@ def signature(sample: Sample) -> str:
     For one sheet per unit only the first sheet's header counts (the sheets' names are the
     units, and they change).
     """
-    sheets = sample.sheets[:1] if sample.layout == "sheets" else sample.sheets
+    sheets = [table_sheet(sample)] if sample.layout == "sheets" else sample.sheets
     parts = [sample.layout]
     for sheet in sheets:
         parts.append("\x1e".join(norm(cell) for cell in sheet.header))
@@ -295,20 +316,29 @@ def signature(sample: Sample) -> str:
 # --- roles and layout -----------------------------------------------------------------------
 
 
+_AMBIGUOUS_QUESTION = _words("spørgsmål", "question", "spm")
+_EXPLICIT_TEXT = ROLE_WORDS["question_text"] - _AMBIGUOUS_QUESTION
+
+
 def header_roles(header: list[str], rows: list[list[str]]) -> dict[str, str]:
     """role -> header, from header words and (where a word is ambiguous) the values."""
     roles: dict[str, str] = {}
+    words = [norm(cell) for cell in header]
+    explicit_text = any(word in _EXPLICIT_TEXT for word in words)
     for position, cell in enumerate(header):
-        word = norm(cell)
+        word = words[position]
         role = _ROLE_BY_WORD.get(word)
         if role is None:
             continue
-        values = [row[position] for row in rows if position < len(row) and row[position].strip()]
-        if word in _words("spørgsmål", "question") and values:
-            codes = sum(1 for value in values if _CODE.match(value.strip()))
-            role = "question_id" if codes * 2 > len(values) else "question_text"
-        if role == "question_text" and "question_text" in roles and "question_id" not in roles:
-            role = "question_id"
+        if word in _AMBIGUOUS_QUESTION:
+            values = [
+                row[position] for row in rows if position < len(row) and row[position].strip()
+            ]
+            if values:
+                codes = sum(1 for value in values if _CODE.match(value.strip()))
+                role = "question_id" if codes * 2 > len(values) else "question_text"
+            else:
+                role = "question_id" if explicit_text else "question_text"
         if role in roles:
             continue
         roles[role] = cell
@@ -348,10 +378,20 @@ def wide_columns(header: list[str]) -> list[QuestionColumns]:
     return questions
 
 
+def table_sheet(sample: Sample) -> Sheet:
+    """The first sheet whose header names a unit, a question or an option (a workbook may
+    open with a cover sheet), else the first sheet."""
+    for sheet in sample.sheets:
+        roles = header_roles(sheet.header, sheet.rows)
+        if {"unit_id", "question_id", "option"} & roles.keys():
+            return sheet
+    return sample.sheets[0]
+
+
 def detect_layout(sample: Sample) -> str:
     if is_native(sample):
         return "native"
-    first = sample.sheets[0]
+    first = table_sheet(sample)
     roles = header_roles(first.header, first.rows)
     tabled = [sheet for sheet in sample.sheets if len(sheet.header) >= 2]  # noqa: PLR2004
     if sample.format == "xlsx" and "unit_id" not in roles:
@@ -394,7 +434,7 @@ def _refuse_respondent_level(sample: Sample) -> None:
 
 def _refuse_respondent_rows(sample: Sample) -> None:
     """A file of one row per person: a unit repeating over rows of single answers."""
-    sheet = sample.sheets[0]
+    sheet = table_sheet(sample)
     roles = header_roles(sheet.header, sheet.rows)
     if sample.layout == "long" and "option" in roles:
         if not {"count", "value", "respondents"} & roles.keys():
@@ -446,9 +486,11 @@ def suggest(sample: Sample) -> Mapping:
     layout = sample.layout if sample.layout in ("long", "wide", "sheets") else "long"
     if sample.layout == "native":
         layout = "long"
-    sheet = sample.sheets[0]
+    sheet = table_sheet(sample)
     roles = header_roles(sheet.header, sheet.rows)
     values = sample.values
+    if "option" in roles and "count" in roles:
+        values = "counts"  # counts beside the percentages: read the counts
     if layout == "wide":
         columns = {role: header for role, header in roles.items() if role in _UNIT_ROLES}
         return Mapping("wide", values, columns, wide_columns(sheet.header))
@@ -506,31 +548,42 @@ def _option_groups(sheet: Sheet, candidates: list[str]) -> list[QuestionColumns]
     if all(numbered):
         ordered = sorted(zip(options, numbered, strict=True), key=lambda p: int(p[1].group(1)))  # type: ignore[union-attr]
         return [QuestionColumns("", [header for header, _ in ordered][:MAX_OPTIONS])]
-    groups = _known_scale_groups(options) or _fill_groups(sheet, options, positions)
+    groups = _scale_groups(sheet, options, positions)
     return [QuestionColumns("", group) for group in groups if 2 <= len(group) <= MAX_OPTIONS]  # noqa: PLR2004
 
 
-def _known_scale_groups(options: list[str]) -> list[list[str]] | None:
-    if not all(norm(option) in _KNOWN_LABELS for option in options):
-        return None
+def _known_scale_at(options: list[str], start: int) -> int:
+    """The length of the longest known scale whose labels the columns from `start` are."""
+    best = 0
+    for scale in KNOWN_SCALES:
+        words = [norm(label) for label in scale]
+        if [norm(o) for o in options[start : start + len(words)]] == words:
+            best = max(best, len(words))
+    return best
+
+
+def _scale_groups(sheet: Sheet, options: list[str], positions: dict[str, int]) -> list[list[str]]:
+    """Known scales first; the columns between them grouped by the rows they fill."""
     groups: list[list[str]] = []
-    rest = list(options)
-    while rest:
-        best: list[str] = []
-        for scale in KNOWN_SCALES:
-            words = [norm(label) for label in scale]
-            if [norm(o) for o in rest[: len(words)]] == words and len(words) > len(best):
-                best = rest[: len(words)]
-        if not best:
-            return None
-        groups.append(best)
-        rest = rest[len(best) :]
-    return groups
+    run: list[str] = []
+    index = 0
+    while index < len(options):
+        known = _known_scale_at(options, index)
+        if known:
+            groups += _fill_groups(sheet, run, positions)
+            run = []
+            groups.append(options[index : index + known])
+            index += known
+        else:
+            run.append(options[index])
+            index += 1
+    return groups + _fill_groups(sheet, run, positions)
 
 
 def _fill_groups(sheet: Sheet, options: list[str], positions: dict[str, int]) -> list[list[str]]:
-    """Consecutive columns filled on the same rows form a group; a column filled on rows
-    none of the group's first column fills starts a new one."""
+    """Consecutive columns filled on the same rows form a group: a column filled on rows
+    none of the group's first column fills starts a new one, and so does the first column
+    the sample never fills after one it does (and the other way round)."""
 
     def filled(header: str) -> set[int]:
         at = positions[header]
@@ -540,7 +593,7 @@ def _fill_groups(sheet: Sheet, options: list[str], positions: dict[str, int]) ->
     first_rows: set[int] = set()
     for header in options:
         rows = filled(header)
-        if groups and (not rows or rows & first_rows):
+        if groups and (rows & first_rows or (not rows and not first_rows)):
             groups[-1].append(header)
             continue
         groups.append([header])
@@ -578,24 +631,33 @@ def _option_rows(sheet: Sheet, columns: dict[str, str]) -> list[QuestionColumns]
 
 
 def _question_columns(sheet: Sheet, columns: dict[str, str]) -> list[QuestionColumns]:
-    """One sheet per unit, a row per option and a column per question."""
+    """One sheet per unit, a row per option and a column per question: each question's
+    options are the labels whose cells it fills in the sample, in row order."""
     option_at = sheet.header.index(columns["option"])
-    labels = [row[option_at].strip() for row in sheet.rows if option_at < len(row)]
-    labels = [label for label in labels if label]
+    labelled = [(row[option_at].strip(), row) for row in sheet.rows if option_at < len(row)]
+    labelled = [(label, row) for label, row in labelled if label]
+    labels = [label for label, _ in labelled]
     count = next((label for label in labels if norm(label) in _COUNT_LABELS), None)
     dont_know = next((label for label in labels if norm(label) in ROLE_WORDS["dont_know"]), None)
-    options = [label for label in labels if label not in (count, dont_know)][:MAX_OPTIONS]
     taken = set(columns.values())
-    return [
-        QuestionColumns(header, list(options), dont_know, count)
-        for header in sheet.header
-        if header.strip() and header not in taken
-    ]
+    questions = []
+    for at, header in enumerate(sheet.header):
+        if not header.strip() or header in taken:
+            continue
+        options = [
+            label
+            for label, row in labelled
+            if label not in (count, dont_know) and at < len(row) and row[at].strip()
+        ]
+        if len(options) < 2:  # noqa: PLR2004 - unanswered in the sample: every label
+            options = [label for label in labels if label not in (count, dont_know)]
+        questions.append(QuestionColumns(header, options[:MAX_OPTIONS], dont_know, count))
+    return questions
 
 
 def _sheet_cells(sample: Sample) -> tuple[str, dict[str, str]]:
     """Where a sheet names its unit and counts: the label left of the value above the table."""
-    sheet = sample.sheets[0]
+    sheet = table_sheet(sample)
     sheet_unit = "name"
     cells: dict[str, str] = {}
     for row in sheet.above:
