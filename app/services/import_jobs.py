@@ -364,10 +364,12 @@ def _check(session: Session, app: Flask, staged: StagedImport) -> None:
         for kind, found in imports.problems_by_kind(checked.result).items()
         for problem in found
     ]
-    staged = cast(StagedImport, session.get(StagedImport, staged_id))
-    if staged.state != "checking":
-        session.rollback()
+    session.expire_all()
+    found = session.get(StagedImport, staged_id)
+    if found is None or found.state != "checking":
+        session.rollback()  # discarded or replaced meanwhile: nothing to say
         return
+    staged = found
     staged.problems = problems
     staged.preview = checked.preview
     staged.ok = checked.ok
@@ -552,15 +554,17 @@ def discard(session: Session, area: Path, staged: StagedImport) -> None:
 def sweep(session: Session, area: Path, now: datetime | None = None, *,
           user_id: int | None = None) -> int:  # fmt: skip
     """Old staged uploads go with their files, but never a file an import log still keeps
-    for "Gendan". With `user_id`, also that user's earlier uploads that no job is working
-    on (one pending upload per person is enough). Half-written uploads older than a day go
+    for "Gendan". With `user_id`, also that user's earlier uploads (one pending upload per
+    person is enough). Half-written uploads older than a day go
     too. Orphaned jobs are failed first. Flushes; the number of staged uploads removed."""
     now = now or datetime.now(UTC)
     fail_orphans(session, now)
     old = StagedImport.created_at < now - STAGED_LIFETIME
     condition = old if user_id is None else or_(old, StagedImport.user_id == user_id)
+    # Never one being imported: its job is writing the results (a check may go: its job
+    # finds the row gone and stops).
     gone = list(
-        session.scalars(select(StagedImport).where(condition, StagedImport.state.not_in(RUNNING)))
+        session.scalars(select(StagedImport).where(condition, StagedImport.state != "importing"))
     )
     names: list[str] = []
     for staged in gone:

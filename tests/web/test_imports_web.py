@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -94,12 +95,79 @@ def test_broken_file_shows_every_error_and_changes_nothing(app: Flask, client: F
         assert db.session.scalar(select(ImportLog.outcome)) == "rejected"
 
 
-def test_not_a_results_file(app: Flask, client: FlaskClient, org, make_user) -> None:
+def files_kept(app: Flask) -> list[str]:
+    area = Path(app.config["IMPORT_FILES_DIR"])
+    return sorted(p.name for p in area.iterdir()) if area.is_dir() else []
+
+
+def test_not_a_results_file(app: Flask, client: FlaskClient, org, make_user,
+                            tmp_path: Path) -> None:  # fmt: skip
+    """Refused on the upload form (the measurement still chosen), in the log, not kept."""
+    app.config["IMPORT_FILES_DIR"] = str(tmp_path / "files")
     measurement_id = setup_admin(app, make_user, org)
     login(client, "hr@x.dk")
     response = upload(client, measurement_id, b"%PDF-1.7\x00\x01binary", name="r.pdf")
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
     assert "hverken en CSV-fil eller en Excel-fil" in page
+    assert re.search(rf'<option selected value="{measurement_id}"', page)
+    assert 'aria-invalid="true"' in page
+    assert files_kept(app) == []
+    with app.app_context():
+        log = db.session.scalar(select(ImportLog))
+        assert (log.outcome, log.file_name, log.summary["reason"]) == (
+            "rejected", "r.pdf", "not_csv_or_xlsx",
+        )  # fmt: skip
+        assert db.session.scalar(select(func.count()).select_from(StagedImport)) == 0
+    # htmx: the form comes back in place, with the problem.
+    response = upload(client, measurement_id, b"", name="empty.csv", HX_Request="true")
+    assert response.status_code == 400
+    assert "<html" not in response.get_data(as_text=True)
+
+
+def test_a_respondent_level_file_is_refused_and_not_kept(
+    app: Flask, client: FlaskClient, org, make_user, tmp_path: Path
+) -> None:
+    app.config["IMPORT_FILES_DIR"] = str(tmp_path / "files")
+    measurement_id = setup_admin(app, make_user, org)
+    login(client, "hr@x.dk")
+    answers = b"Respondent ID;Afdeling;PT-1;PT-2\n1;A1;4;5\n2;A1;3;4\n3;A2;5;5\n"
+    response = upload(client, measurement_id, answers, name="svar.csv")
+    assert response.status_code == 400
+    page = " ".join(response.get_data(as_text=True).split())
+    assert "enkeltpersoners svar" in page
+    assert files_kept(app) == []
+    assert result_count(app) == 0
+    with app.app_context():
+        log = db.session.scalar(select(ImportLog))
+        assert (log.outcome, log.summary["reason"]) == ("rejected", "respondent_level")
+        assert db.session.scalar(select(func.count()).select_from(StagedImport)) == 0
+
+
+def test_a_file_in_another_layout_goes_to_the_mapping(
+    app: Flask, client: FlaskClient, org, make_user, tmp_path: Path
+) -> None:
+    app.config["IMPORT_FILES_DIR"] = str(tmp_path / "files")
+    measurement_id = setup_admin(app, make_user, org)
+    login(client, "hr@x.dk")
+    wide = (
+        b"Enhed;Overordnet;Antal besvarelser;PT-1 Helt uenig;PT-1 Uenig;PT-1 Hverken eller;"
+        b"PT-1 Enig;PT-1 Helt enig\n"
+        b"A1;A;7;0;1;2;3;1\nA2;A;5;1;1;1;1;1\n"
+    )
+    response = upload(client, measurement_id, wide, name="defgo.csv")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/mapping")
+    with app.app_context():
+        staged = db.session.scalar(select(StagedImport))
+        assert (staged.state, staged.mapping) == ("uploaded", None)
+    assert files_kept(app) == [staged.sha256]
+    # The staged page sends there too, until a mapping is chosen.
+    page = client.get(f"/imports/staged/{staged.token}")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/mapping")
+    # htmx: a full page load of the mapping screen.
+    response = upload(client, measurement_id, wide, name="defgo.csv", HX_Request="true")
+    assert response.headers["HX-Redirect"].endswith("/mapping")
 
 
 def test_missing_file_keeps_the_chosen_measurement(app: Flask, client: FlaskClient, org,

@@ -58,10 +58,9 @@ def restore_ask(log_id: int) -> str:
     log = restorable.log
     measurement = log.measurement
     assert measurement is not None  # noqa: S101 - _restorable_or_404 checked it
-    content = (file_area() / log.stored_file).read_bytes()
     checked = imports.check(
         db.session,
-        content,
+        file_area() / log.stored_file,  # read streamed, never whole into memory
         file_name=log.file_name,
         year=measurement.year,
         questionnaire=measurement.questionnaire,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
 
 from flask import (
     Response,
@@ -35,6 +34,7 @@ from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.imports import bp
 from app.blueprints.imports.forms import ConfirmForm, UploadForm
 from app.blueprints.results import preparing
+from app.domain import mapping
 from app.domain.importing_read import UnreadableFile
 from app.extensions import db, htmx
 from app.models import ImportLog, Measurement, StagedImport
@@ -127,24 +127,6 @@ def existing() -> str:
     )
 
 
-def _sample(path: Path) -> Any:
-    """The first rows of the stored file and its layout (app/domain/mapping.py); None while
-    the mapping import is not there (every file is then read as in the import format)."""
-    try:
-        from app.domain import mapping
-    except ImportError:
-        return None
-    return mapping.read_sample(path)
-
-
-def _is_native(sample: Any) -> bool:
-    if sample is None:
-        return True
-    from app.domain import mapping
-
-    return bool(mapping.is_native(sample))
-
-
 def _english() -> bool:
     locale = get_locale()
     return locale is not None and locale.language == "en"
@@ -205,7 +187,7 @@ def check() -> tuple[str, int] | Response:
             stored=None, measurement=measurement, file_name=file_name,
         )  # fmt: skip
     try:
-        sample = _sample(area / stored.name)
+        sample = mapping.read_sample(area / stored.name)  # the first rows only: bounded
     except UnreadableFile as error:
         problem = error.problem
         return _refuse_upload(
@@ -213,10 +195,9 @@ def check() -> tuple[str, int] | Response:
             measurement=measurement, file_name=file_name, file_format=error.file_format,
             reason=problem.code,
         )  # fmt: skip
-    except Exception as error:  # noqa: BLE001 - RespondentLevelFile (mapping import), below
-        if type(error).__name__ != "RespondentLevelFile":
-            raise
-        reason = getattr(error, "reason_en" if _english() else "reason_da", str(error))
+    except mapping.RespondentLevelFile as error:
+        # Individual answers may never come in: refused, and the file is not kept.
+        reason = error.reason_en if _english() else error.reason_da
         return _refuse_upload(
             form, reason, stored=stored, measurement=measurement, file_name=file_name,
             reason="respondent_level",
@@ -236,17 +217,16 @@ def check() -> tuple[str, int] | Response:
     )
     db.session.add(staged)
     db.session.flush()
-    if _is_native(sample):
+    if mapping.is_native(sample):
         import_jobs.start_check(db.session, staged)  # commits, then the job runs
     else:
         db.session.commit()
-        if "imports.mapping" in current_app.view_functions:
-            target = url_for("imports.mapping", token=staged.token)
-            if htmx:
-                response = make_response("", 204)
-                response.headers["HX-Redirect"] = target
-                return response
-            return redirect(target)
+        target = url_for("imports.mapping", token=staged.token)
+        if htmx:
+            response = make_response("", 204)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)
     url = url_for("imports.staged", token=staged.token)
     if htmx:
         db.session.refresh(staged)
@@ -348,11 +328,7 @@ def _render_staged(
         failure=FAILURES.get(staged.error, FAILURES["error"]) if staged.state == "failed" else "",
         done_message=_done_message(staged) if staged.state == "imported" else "",
         in_index=in_index,
-        mapping_url=(
-            url_for("imports.mapping", token=staged.token)
-            if "imports.mapping" in current_app.view_functions
-            else None
-        ),
+        mapping_url=url_for("imports.mapping", token=staged.token),
     )
 
 
@@ -373,7 +349,7 @@ def staged(token: str) -> str | Response:
         response.headers["HX-Retarget"] = "#upload"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
-    if staged.state == "uploaded" and "imports.mapping" in current_app.view_functions:
+    if staged.state == "uploaded":  # waits for its mapping
         return redirect(url_for("imports.mapping", token=staged.token))
     return make_response(_render_staged(staged))
 
