@@ -273,7 +273,8 @@ class _Writer:
         solved = counts_from_percentages(printed, n)
         if isinstance(solved, str):
             shown = "; ".join(text.strip() for _, text in cells)
-            self.problem(solved, answers.row, None, shown, n=n)
+            where = answers.column_prefix + cells[0][0] if cells else None
+            self.problem(solved, answers.row, where, shown, n=n)
             return None
         if dont_know:
             return solved[:-1], solved[-1]
