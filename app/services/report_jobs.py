@@ -10,7 +10,9 @@ A job is a row in `report_job`, so that any app server can answer the poll. Wher
   DATABASE_URL, SECRET_KEY and KOMPAS_ENV); each worker builds the app once.
 - `inline`: in the request itself (tests, and REPORT_JOBS=inline for debugging).
 
-REPORT_JOBS in the config (or the environment) overrides the choice.
+REPORT_JOBS in the config (or the environment) overrides the choice. Issuing an annual report
+is a job too; the job itself e-mails the board once the issue is committed
+(app/services/report_mails.py), whichever backend runs it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -30,7 +31,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import IssuedReport, Measurement, ReportJob, Unit, User
+from app.models import Measurement, ReportJob, Unit, User
 
 log = logging.getLogger(__name__)
 QUEUE = "kompas-reports"
@@ -43,11 +44,6 @@ UNFINISHED = ("queued", "running")
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 _futures: dict[int, Future[Any]] = {}
-
-# Called with each issued report once it is committed, inside the job's request context (its
-# locale, and `url_for` answering with the address the issuer used). The reports blueprint
-# registers the e-mail to the board here: what it says is worded by the web layer.
-issued_listeners: list[Callable[[Session, IssuedReport], None]] = []
 
 
 def backend(app: Flask | None = None) -> str:
@@ -149,16 +145,6 @@ def run(session: Session, job_id: int) -> None:
                  finished_at=datetime.now(UTC))  # fmt: skip
 
 
-def _tell_issued(session: Session, issued: IssuedReport) -> None:
-    """The listeners of an issued (committed) report; one that fails is logged, as the
-    report itself is issued and stays so."""
-    for listener in issued_listeners:
-        try:
-            listener(session, issued)
-        except Exception:  # noqa: BLE001 - telling about it never undoes the issue
-            log.exception("telling about issued report %s failed", issued.id)
-
-
 def _reason(error: Exception) -> str:
     from app.services.report_archive import NotApproved
     from app.services.reports import ReportUnavailable
@@ -172,7 +158,7 @@ def _reason(error: Exception) -> str:
 
 def _make(session: Session, job: ReportJob) -> None:
     from app.services import pdf as pdf_service
-    from app.services import report_archive
+    from app.services import report_archive, report_mails
     from app.services import reports as reports_service
 
     def stage(name: str, progress: int) -> None:
@@ -190,7 +176,9 @@ def _make(session: Session, job: ReportJob) -> None:
             _set(session, job, state="done", progress=100, stage="done", report_id=issued.id,
                  file_name=file_name("annual", unit.code, year, issued.version),
                  finished_at=datetime.now(UTC))  # fmt: skip
-            _tell_issued(session, issued)
+            # The board is told once the issue is committed, inside the job's request context
+            # (the address the issuer used, for the links), whichever backend runs the job.
+            report_mails.tell_board_issued(session, issued, current_app.config)
             return
         report: reports_service.AnnualReport | reports_service.UnitReport
         report = reports_service.assemble_annual(session, unit, year)

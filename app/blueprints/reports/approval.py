@@ -7,7 +7,7 @@ goals read-only (issue 19).
   of the draft's current version: a later edit needs approving again.
 - Withdrawal: whoever may issue the unit's report withdraws an issued one with a reason, after
   confirming. The issued report and its PDF stay unchanged in the archive, marked withdrawn
-  with who, when and why.
+  with who, when and why; the board members told of the issue are e-mailed the withdrawal.
 - Local goals: everyone who may see the follow-up of a unit sees the goals and success
   criteria of the unit and the units above it, every year (no figures).
 """
@@ -31,7 +31,7 @@ from app.models import IssuedReport, OrganisationKind, ReportDraft, Role, Unit, 
 from app.models.tree import ancestor_ids
 from app.policy import Permission as Can
 from app.policy import current_access, may, unit_or_404
-from app.services import report_archive
+from app.services import report_archive, report_mails
 from app.services import reports as service
 from app.services.mail import Mail, deliver
 from app.vocabulary import organisation_kind, term
@@ -187,11 +187,17 @@ def withdraw(report_id: int) -> Any:
     if request.method == "POST" and withdrawn is None:
         if form.validate_on_submit():
             try:
-                report_archive.withdraw(db.session, current_user, issued, form.reason.data or "")
+                withdrawal = report_archive.withdraw(
+                    db.session, current_user, issued, form.reason.data or ""
+                )
             except report_archive.AlreadyWithdrawn:
                 db.session.rollback()
             else:
                 db.session.commit()
+                # The board that was told of the issue is told of the withdrawal, and why.
+                report_mails.tell_board_withdrawn(
+                    db.session, issued, withdrawal, current_app.config
+                )
                 flash(_("The report is withdrawn. It stays in the archive, marked as such."),
                       "success")  # fmt: skip
                 return redirect(url_for("reports.index") + "#archive-heading")
