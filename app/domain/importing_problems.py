@@ -266,6 +266,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "En celle har mere end {limit} tegn; så lange celler hører ikke til en resultatfil.",
         "A cell has more than {limit} characters; cells that long do not belong in a results file.",
     ),
+    "too_many_rows": (
+        "Filen har flere end {limit} rækker; så mange rækker hører ikke til en resultatfil. "
+        "Del filen op, eller tjek, at det er den rigtige fil.",
+        "The file has more than {limit} rows; that many do not belong in a results file. "
+        "Split the file, or check that it is the right one.",
+    ),
     "xlsx_too_large": (
         "Excel-filen fylder {value} udpakket; højst {limit} MB er tilladt. "
         "Gem kun arket med resultaterne, eller gem det som CSV.",
