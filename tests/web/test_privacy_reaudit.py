@@ -243,8 +243,9 @@ def test_national_reference_shares_beside_the_school_pin_nothing(
         "2025;stx;MO-01;;3,3 %;8.120\n",
     )
     rows = bullying_rows(hr, measurement_id)
-    assert "Landsplan 2025: 4,1 %" in rows["R"]  # printed, so the attack has its input
-    assert "stx 2025: 3,3 %" in rows["B1"]
+    assert "Landsplan 2025: 4,1 %" in rows["A"]  # printed, so the attack has its input
+    assert "stx 2025: 3,3 %" in rows["A1"]
+    # Wherever they are printed (beside "at least 3" too), they pin nothing.
     assert pinned_small_counts(rows) == []
 
 
@@ -263,25 +264,20 @@ def test_a_reference_level_that_is_our_own_institution_pins_no_class(
     so B1 (its department's only class) has exactly 1."""
     measurement_id = bullying_school(app)
     hr = signed_in(app, make_user, "hr@x.dk", [(Role.ADMIN, "R")])
-    content = (
-        "År;Niveau;Spørgsmål;Gennemsnit;Andel (%);Antal\n"
-        "2025;Landsplan;MO-01;;4,1 %;12.345\n"
-        "2025;Enhed R;MO-01;;15,2 %;33\n"  # the institution itself, as the ministry names it
-    )
+    import_references(hr, "År;Niveau;Spørgsmål;Andel (%)\n2025;Landsplan;MO-01;4,1 %\n")
+    # The institution itself, as the ministry names it: refused, left out, or imported.
+    content = "År;Niveau;Spørgsmål;Gennemsnit;Andel (%);Antal\n2025;Enhed R;MO-01;;15,2 %;33\n"
     preview = hr.post(
         "/imports/references/check",
-        data={"questionnaire": "gym", "file": (io.BytesIO(content.encode()), "noegletal.csv")},
+        data={"questionnaire": "gym", "file": (io.BytesIO(content.encode()), "institution.csv")},
         content_type="multipart/form-data",
     )
-    if preview.status_code == 200 and 'name="sha256"' in preview.get_data(as_text=True):
-        fields = dict(
-            re.findall(
-                r'name="(\w+)" type="hidden" value="([^"]*)"', preview.get_data(as_text=True)
-            )
-        )
+    markup = preview.get_data(as_text=True)
+    if preview.status_code == 200 and 'name="sha256"' in markup:
+        fields = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', markup))
         hr.post("/imports/references/import", data=fields)
     rows = bullying_rows(hr, measurement_id)
-    assert "Landsplan 2025: 4,1 %" in rows["R"]  # the national line is still welcome
+    assert "Landsplan 2025: 4,1 %" in rows["A"]  # the national line is still welcome
     assert pinned_small_counts(rows) == []
 
 
