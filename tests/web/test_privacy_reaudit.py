@@ -625,3 +625,25 @@ def test_the_student_council_reads_no_class_alert_in_the_annual_report(
     assert "Enhed A1" not in text_of(page(council, "/followup/alerts?state=all"))
     response = council.get("/reports/annual/R/2025/preview")
     assert response.status_code == 404 or "Enhed A1" not in text_of(response.get_data(as_text=True))
+
+
+def test_before_the_release_reminder_mails_tell_only_management_of_an_alert(
+    app: Flask, org, make_user
+) -> None:
+    """The reminder e-mail lists open alerts: only to leaders (management sees held results);
+    the student council, a class team and the board are told of none."""
+    held_school(app)  # C1's hits raise an alert at B
+    for email, roles in (
+        ("ledelse@x.dk", [(Role.LEADER, "R")]),
+        ("elevraad@x.dk", [(Role.COMMITTEE, "R")]),
+        ("klasse@x.dk", [(Role.MEMBER, "B1")]),
+        ("bestyrelse@x.dk", [(Role.BOARD, "R")]),
+    ):
+        make_user(email, roles)
+    with app.app_context():
+        told = {
+            digest.user.email: reminders.render(digest, "http://localhost")[1]
+            for digest in reminders.digests(db.session, date.today())
+        }
+    assert set(told) == {"ledelse@x.dk"}
+    assert "Enhed B:" in told["ledelse@x.dk"]
