@@ -26,7 +26,12 @@ from operator import itemgetter, mul
 from typing import BinaryIO
 
 from app.domain.importing_problems import MESSAGES, Problem, problem
-from app.domain.importing_read import RowSource, UnreadableFile, UnreadableRow, read_file
+from app.domain.importing_read import (
+    RowSource,
+    UnreadableFile,
+    UnreadableRow,
+    read_file,
+)
 
 __all__ = [
     "ERROR_CODES",
@@ -45,7 +50,13 @@ MIN_OPTIONS, MAX_OPTIONS = 2, 11
 HIGHER_BETTER, LOWER_BETTER = "higher_better", "lower_better"
 WARNING_CODES = frozenset({"unit_moved", "previous_unit_unknown"})
 NOTICE_CODES = frozenset({"encoding_cp1252", "ignored_column", "sheet_used"})
-ERROR_CODES = frozenset(MESSAGES) - WARNING_CODES - NOTICE_CODES
+# The mapping import's own problems (app/domain/mapping*) are never reported here.
+_MAPPING_PREFIXES = ("mapping_", "percent_", "reference_")
+ERROR_CODES = (
+    frozenset(code for code in MESSAGES if not code.startswith(_MAPPING_PREFIXES))
+    - WARNING_CODES
+    - NOTICE_CODES
+)
 
 UNIT_COLUMNS = ("unit_name", "parent_id", "unit_type", "invited", "respondents", "previous_unit_id")
 QUESTION_COLUMNS = ("question_text", "theme", "scale", "direction", "zero_tolerance")
@@ -434,11 +445,11 @@ class _Validator:
     def _read(self, rows: Iterator[list[str]]) -> None:
         try:
             header = next(rows, None)
-        except csv.Error:
-            self._error("malformed_csv", 1)
+        except csv.Error as error:
+            self._csv_error(error, 1)
             return
         except UnreadableRow as unreadable:
-            self._error(unreadable.code, 1)
+            self._unreadable(unreadable, 1)
             return
         if header is None:
             self._error("empty_file")
@@ -571,12 +582,21 @@ class _Validator:
                 result = new_draft(unit.code, question_code, counts, n, mean, dont_know)
                 result.__class__ = result_row_class
                 add_result(result)
-        except csv.Error:
-            self._error("malformed_csv", row_number + 1)
+        except csv.Error as error:
+            self._csv_error(error, row_number + 1)
         except UnreadableRow as unreadable:
-            self._error(unreadable.code, row_number + 1)
+            self._unreadable(unreadable, row_number + 1)
         finally:
             self.records = row_number - 1
+
+    def _csv_error(self, error: csv.Error, row_number: int) -> None:
+        # A cell over the csv module's field limit (file_limits.MAX_CELL) and an unclosed
+        # quote (which swallows the rest of the file into one cell) look the same here:
+        # malformed_csv names both.
+        self._error("malformed_csv", row_number)
+
+    def _unreadable(self, unreadable: UnreadableRow, row_number: int) -> None:
+        self._error(unreadable.code, row_number, None, unreadable.value, **unreadable.details)
 
     def _fit_to_header(self, row: list[str], row_number: int) -> list[str] | None:
         width = self.layout.width

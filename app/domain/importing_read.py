@@ -18,9 +18,24 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import BinaryIO, TypeVar
 
+from app.domain import file_limits
+from app.domain.file_limits import MAX_CELL, MAX_COLUMNS
 from app.domain.importing_problems import Problem, problem
+
+# Limits on any file read here, refused before memory grows (see also app/domain/file_limits):
+# rows after the header, and characters in one cell. The csv module's field limit is the
+# cell limit: a longer CSV cell stops the reader at once (csv.Error "field larger than field
+# limit"), whatever its row. Every CSV file the app reads goes through read_file.
+MAX_ROWS = 2_000_000
+csv.field_size_limit(MAX_CELL)
+# The header line is read in chunks of this size while its columns are counted.
+_HEADER_CHUNK = 64 * 1024
+# A header past the column limit is counted to its end (to say how many columns it has) for
+# at most this many bytes: time, not memory, is what a longer one would cost.
+_HEADER_COUNT_BYTES = 64 * 1024 * 1024
 
 _SNIFF_BYTES = 64 * 1024
 _UTF8_BOM = codecs.BOM_UTF8
@@ -42,11 +57,26 @@ class UnreadableFile(Exception):
 
 
 class UnreadableRow(Exception):
-    """Reading stopped at a row that cannot be read (damaged XLSX data)."""
+    """Reading stopped at a row that cannot be read (damaged XLSX data, a limit passed);
+    `details` fill the problem's message (e.g. limit=)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, value: object = "", **details: object) -> None:
         super().__init__(code)
         self.code = code
+        self.value = value
+        self.details = details
+
+
+def _limited(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    """`rows` (header first), stopping with UnreadableRow after MAX_ROWS rows below the
+    header. islice and chain run in C: the common case costs nothing per row."""
+    return chain(islice(rows, MAX_ROWS + 1), _none_left(rows))
+
+
+def _none_left(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    for _ in rows:
+        raise UnreadableRow("too_many_rows", limit=f"{MAX_ROWS:_}".replace("_", "."))
+    yield from ()
 
 
 @dataclass
@@ -121,6 +151,10 @@ def _read_csv(
     header_line = head.split(b"\n", 1)[0]
     # The separators are ASCII, so the raw bytes tell them whatever the encoding.
     separator = ";" if header_line.count(b";") > header_line.count(b",") else ","
+    columns = _header_columns(stream, start, separator.encode())
+    too_many = file_limits.header_columns_problem(columns)
+    if too_many is not None:
+        raise UnreadableFile(too_many, "csv")
     if has_bom or _valid_utf8_start(head, complete=len(head) < _SNIFF_BYTES):
         encoding = "utf-8-sig" if has_bom else "utf-8"
         try:
@@ -140,6 +174,25 @@ def _read_csv(
         )
     except UnicodeDecodeError as exc:  # a byte Windows-1252 does not define either
         raise UnreadableFile(problem("not_csv_or_xlsx"), "csv") from exc
+
+
+def _header_columns(stream: BinaryIO, start: int, separator: bytes) -> int:
+    """The columns of the header line (an upper bound: a quoted separator counts), read in
+    chunks so that a header of a million columns never sits in memory; the stream is left
+    at `start`. Counting stops after _HEADER_COUNT_BYTES of a line past MAX_COLUMNS."""
+    stream.seek(start)
+    columns = 1
+    read = 0
+    try:
+        while chunk := stream.read(_HEADER_CHUNK):
+            line, newline, _ = chunk.partition(b"\n")
+            columns += line.count(separator)
+            read += len(chunk)
+            if newline or (columns > MAX_COLUMNS and read >= _HEADER_COUNT_BYTES):
+                break
+    finally:
+        stream.seek(start)
+    return columns
 
 
 def _valid_utf8_start(head: bytes, *, complete: bool) -> bool:
@@ -163,7 +216,7 @@ def _consume_text(
     stream.seek(offset)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[type-var]
     try:
-        rows: Iterator[list[str]] = csv.reader(text, delimiter=separator)
+        rows: Iterator[list[str]] = _limited(csv.reader(text, delimiter=separator))
         if progress is not None:
             rows = _reporting(rows, stream, offset, progress)
         return consume(RowSource("csv", encoding, rows, notices))
@@ -198,6 +251,11 @@ def _reporting(
 def _read_xlsx(stream: BinaryIO, consume: Callable[[RowSource], Result]) -> Result:
     import openpyxl  # only needed for XLSX; keeps CSV imports light
 
+    # An "XLSX bomb" (a small zip unpacking to gigabytes) is refused from the zip's
+    # directory, before openpyxl unpacks anything.
+    too_large = file_limits.xlsx_size_problem(stream)
+    if too_large is not None:
+        raise UnreadableFile(too_large, "xlsx")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles, data validation…
@@ -214,7 +272,8 @@ def _read_xlsx(stream: BinaryIO, consume: Callable[[RowSource], Result]) -> Resu
             chosen = names[0]
             if len(names) > 1:
                 notices.append(problem("sheet_used", value=chosen))
-        return consume(RowSource("xlsx", None, _xlsx_rows(workbook[chosen]), notices))
+        rows = _limited(_xlsx_rows(workbook[chosen]))
+        return consume(RowSource("xlsx", None, rows, notices))
     finally:
         workbook.close()
 
@@ -223,8 +282,20 @@ def _xlsx_rows(sheet: object) -> Iterator[list[str]]:
     try:
         # Tools often write a wrong sheet size; without it openpyxl reads what is there.
         sheet.reset_dimensions()  # type: ignore[attr-defined]
+        width_checked = False
         for values in sheet.iter_rows(values_only=True):  # type: ignore[attr-defined]
-            yield [_cell_text(value) for value in values]
+            cells = [_cell_text(value) for value in values]
+            if not width_checked:
+                width_checked = True
+                while cells and not cells[-1]:
+                    cells.pop()  # formatted but empty cells right of the header
+                if len(cells) > MAX_COLUMNS:
+                    raise UnreadableRow("too_many_columns", len(cells), limit=MAX_COLUMNS)
+            if max(map(len, cells), default=0) > MAX_CELL:
+                raise UnreadableRow("cell_too_long", limit=MAX_CELL)
+            yield cells
+    except UnreadableRow:
+        raise
     except Exception as exc:  # damaged sheet XML surfaces only while reading it
         raise UnreadableRow("damaged_xlsx") from exc
 

@@ -167,6 +167,15 @@ ERROR_CASES = [
     Case("damaged_xlsx", _damaged_xlsx(), None, None),
     Case("damaged_xlsx", _zip_that_is_no_workbook(), None, None),
     Case("malformed_csv", file_with(ROOT, good(scale="x" * 200_000)), 3, None),
+    # limits (app/domain/file_limits.py); the row and XLSX-size limits need files too large
+    # for this table: tests/domain/test_import_limits.py
+    Case(
+        "too_many_columns",
+        file_with(ROOT, good(), columns=[*COLUMNS, *(f"extra_{i}" for i in range(5_000))]),
+        1,
+        None,
+    ),
+    Case("cell_too_long", xlsx_bytes([COLUMNS, ["A", *[""] * 11], ["x" * 1_001]]), 3, None),
     # the header
     Case("missing_column", file_with(good(), columns=without("unit_id")), None, "unit_id"),
     Case("missing_column", file_with(good(), columns=without("question_id")), None, "question_id"),
@@ -342,7 +351,8 @@ def test_each_error_kind_is_reported_with_its_row_and_column(case: Case) -> None
 
 
 def test_every_error_code_has_a_case() -> None:
-    assert {case.code for case in ERROR_CASES} == ERROR_CODES
+    in_limits_tests = {"too_many_rows", "xlsx_too_large"}  # tests/domain/test_import_limits.py
+    assert {case.code for case in ERROR_CASES} | in_limits_tests == ERROR_CODES
 
 
 def test_errors_stop_after_the_maximum_and_say_so() -> None:
