@@ -363,7 +363,8 @@ def build(url: str, hr_people: int) -> dict:
         db.session.remove()
         db.engine.dispose()
     return {"people": people, "versions": versions, "measurement_id": measurement.id,
-            "spare": spare_ids, "results_file": results_file}  # fmt: skip
+            "measurement_name": measurement.name, "spare": spare_ids,
+            "results_file": results_file}  # fmt: skip
 
 
 def prepare_pages(env: dict) -> None:
@@ -542,7 +543,9 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
                 return
         staged = urlsplit(headers.get("Location", "")).path
         _, page = client.request("GET", staged)[::2]
-        form = urlencode({"csrf_token": token_of(page, "")})
+        # The file replaces this year's results: HR types the measurement's name to confirm.
+        form = urlencode({"csrf_token": token_of(page, ""),
+                          "measurement_name": plan["measurement_name"]})  # fmt: skip
         events["import_started"] = time.perf_counter()
         status, _ = timed("import_confirm", client, "POST", f"{staged}/confirm", form,
                           FORM_POSTS, ok=(302,))  # fmt: skip

@@ -1,14 +1,23 @@
-"""Unit pages' results sections, rendered from the release and kept in the database.
+"""Parts of pages rendered from the release and kept in the database.
 
-The results section is the costly part of a unit page and the same for everyone who may see
-the unit's results. It is rendered once per unit, measurement and language (after an import,
-or at the first view) and stored in `prepared_section`, which every app process reads. Each new
-release deletes them all (`forget_all`, called where figures are computed): a section compares
-with the parent, the organisation and last year, which other releases decide. A deploy that
-changes the code, templates or translations changes the version, so nothing older is read.
+Three kinds, each the same for everyone who may see the unit's results, kept per unit,
+measurement and language in `prepared_section` (which every app process reads) and rendered
+once (after an import, or at the first view):
+
+- a unit page's results section (`locale` is the language alone);
+- the figures of the unit's row in the results overview (`row_key`: also how indicators are
+  shown, 0-100 or 1-5, which HR chooses);
+- the analysis step's indicators side by side (`analysis_key`).
+
+Each new release deletes them all (`forget_all`, called where figures are computed and where
+the reference figures or the indicator display change): a part compares with the parent, the
+organisation and last year, which other releases decide. A deploy that changes the code,
+templates or translations changes the version, so nothing older is read.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -57,6 +66,62 @@ def stored_units(session: Session, measurement_id: int, locale: str, version: st
             )
         )
     )
+
+
+# The `locale` column keeps the kind beside the language (String(10)): "da" a unit page's
+# section, "da:r100" / "da:r5" an overview row on the 0-100 / 1-5 scale, "da:a" the analysis.
+_DISPLAY_KEYS = {"score": "100", "scale": "5"}
+
+
+def row_key(locale: str, display: str) -> str:
+    """Where an overview row's figures are kept: by language and indicator display."""
+    return f"{locale}:r{_DISPLAY_KEYS.get(display, display)}"[:10]
+
+
+def analysis_key(locale: str) -> str:
+    """Where the analysis step's indicator table is kept, by language."""
+    return f"{locale}:a"[:10]
+
+
+def find_many(
+    session: Session, measurement_id: int, unit_ids: Collection[int], key: str, version: str
+) -> dict[int, str]:
+    """The parts kept for these units ({unit id: html}), in one query."""
+    if not unit_ids:
+        return {}
+    rows = session.execute(
+        select(PreparedSection.unit_id, PreparedSection.html).where(
+            PreparedSection.measurement_id == measurement_id,
+            PreparedSection.locale == key,
+            PreparedSection.version == version,
+            PreparedSection.unit_id.in_(list(unit_ids)),
+        )
+    )
+    return dict(rows.tuples().all())
+
+
+def store_many(
+    session: Session, measurement_id: int, parts: dict[int, str], key: str, version: str
+) -> None:
+    """Keep several units' parts of one kind, replacing those of an older version, in two
+    statements. Flushes. An IntegrityError at the flush or commit means another process kept
+    the same ones a moment before: both rendered the same release; the caller rolls back."""
+    if not parts:
+        return
+    session.execute(
+        delete(PreparedSection).where(
+            PreparedSection.measurement_id == measurement_id,
+            PreparedSection.locale == key,
+            PreparedSection.unit_id.in_(list(parts)),
+        )
+    )
+    session.add_all(
+        PreparedSection(
+            measurement_id=measurement_id, unit_id=unit_id, locale=key, version=version, html=html
+        )
+        for unit_id, html in parts.items()
+    )
+    session.flush()
 
 
 def forget_all(session: Session) -> None:

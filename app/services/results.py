@@ -424,6 +424,22 @@ def unit_view(session: Session, unit: Unit, measurement: Measurement) -> UnitVie
     )
 
 
+def shown_indicator(
+    session: Session, measurement: Measurement, unit_id: int, theme: str
+) -> float | None:
+    """The unit's own indicator for the theme where its figures are shown (as
+    `unit_view(...).indicators[theme].own`), in one small query: no questions are read."""
+    row = session.execute(
+        select(UnitFigures.shown, UnitFigures.indicators).where(
+            UnitFigures.measurement_id == measurement.id, UnitFigures.unit_id == unit_id
+        )
+    ).first()
+    if row is None or not row.shown:
+        return None
+    value = (row.indicators or {}).get(theme)
+    return float(value) if isinstance(value, int | float) else None
+
+
 # --- the overview: many units at once ------------------------------------------------------
 
 
@@ -452,17 +468,25 @@ class OverviewRow:
 
 
 def overview_rows(
-    session: Session, access: Access, measurement: Measurement, *, root_unit_id: int | None = None
+    session: Session,
+    access: Access,
+    measurement: Measurement,
+    *,
+    root_unit_id: int | None = None,
+    questions: list[Question] | None = None,
 ) -> list[OverviewRow]:
     """Every unit of the measurement the user may see results of, in tree order (depth-first,
-    siblings by name), with depth for indentation. Two queries, whatever the number of units."""
+    siblings by name), with depth for indentation. A fixed number of queries, whatever the
+    number of units; `questions`: the measurement's `question_infos`, when already read."""
     rows = session.execute(
         select(UnitFigures, Unit.code, Unit.name, Unit.unit_type).join(
             Unit, Unit.id == UnitFigures.unit_id
         ).where(UnitFigures.measurement_id == measurement.id)
         .options(undefer(UnitFigures.hidden_questions))
     ).all()  # fmt: skip
-    theme_of = {q.code: q.theme for q in question_infos(session, measurement)
+    if questions is None:
+        questions = question_infos(session, measurement)
+    theme_of = {q.code: q.theme for q in questions
                 if q.theme and not q.zero_tolerance}  # fmt: skip
     allowed = access.unit_ids(session, Permission.VIEW_RESULTS)
     previous = previous_measurement(session, measurement)

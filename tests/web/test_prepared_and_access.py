@@ -166,6 +166,11 @@ def test_kompas_prepare_makes_every_section_of_the_newest_measurement(
     result = app.test_cli_runner().invoke(args=["kompas", "prepare"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        count = db.session.scalar(select(func.count()).select_from(PreparedSection))
-    assert f"Prepared {count} results sections." in result.output
-    assert count == 6  # R, A, B, A1, A2, B1 in Danish
+        kinds = dict(
+            db.session.execute(
+                select(PreparedSection.locale, func.count()).group_by(PreparedSection.locale)
+            ).all()
+        )
+    assert "Prepared 6 results sections." in result.output
+    # R, A, B, A1, A2, B1 in Danish: each unit page's section, overview row and analysis table.
+    assert kinds == {"da": 6, "da:r100": 6, "da:a": 6}

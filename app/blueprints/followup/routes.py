@@ -31,7 +31,7 @@ from app.blueprints.followup.forms import (
     StatusForm,
     ask_the_guide,
 )
-from app.blueprints.results.routes import chosen_measurement
+from app.blueprints.results.routes import analysis_indicators_html, chosen_measurement
 from app.extensions import db, htmx
 from app.models import (
     STEPS,
@@ -112,6 +112,11 @@ def preparation_template() -> dict[str, str]:
         "agenda": str(SCHOOL_AGENDA if school else DEFAULT_AGENDA),
         "duration": str(term("dialogue.duration")),
     }
+
+
+# The indicator whose low score suggests an outside facilitator for the dialogue meeting
+# (Measurement.psychological_safety_cutoff), as the questionnaire names its theme.
+PSYCHOLOGICAL_SAFETY = "Min enhed – psykologisk tryghed"
 
 
 def _context(measurement_id: int, code: str, action: Can) -> tuple[Measurement, Unit]:
@@ -315,12 +320,22 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         )
         form = _prepare_form(which, measurement, data)
         status = 200
-    view = None
+    analysis: dict[str, Any] = {}
     if which == Step.ANALYSIS:
         figures_unit = unit
         if follow_up.uses_parent_figures and unit.parent is not None:
             figures_unit = unit.parent
-        view = results_service.unit_view(db.session, figures_unit, measurement)
+        # The indicators side by side as prepared from the release (the costly part, the same
+        # for everyone); the warning reads the one indicator it needs.
+        analysis = {
+            "figures_unit": figures_unit,
+            "indicators_html": analysis_indicators_html(
+                figures_unit, measurement, keep=request.method == "GET"
+            ),
+            "safety": results_service.shown_indicator(
+                db.session, measurement, figures_unit.id, PSYCHOLOGICAL_SAFETY
+            ),
+        }
     actions: list[Action] = []
     if which == Step.EVALUATION:
         actions = list(
@@ -344,11 +359,11 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         version=version,
         conflict=conflict,
         saved_form=saved_form,
-        view=view,
         proposals=proposals,
         actions=actions,
         psych_cutoff=measurement.psychological_safety_cutoff,
         active_step=which,
+        **analysis,
         **common,
     ), status
 

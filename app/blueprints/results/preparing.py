@@ -19,16 +19,23 @@ from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.blueprints.results.routes import render_unit_results
+from app.blueprints.results.routes import (
+    render_analysis_indicators,
+    render_overview_cells,
+    render_unit_results,
+)
 from app.extensions import db
-from app.models import Unit, UnitFigures, User
-from app.services import prepared, report_jobs
+from app.models import Measurement, Unit, UnitFigures, User
+from app.policy import Access
+from app.services import prepared, references, report_jobs
 from app.services import results as results_service
 
 log = logging.getLogger(__name__)
 
+
 def prepare(app: Flask) -> int:
-    """Render every missing results section of the newest measurement; returns how many."""
+    """Render every missing results section, overview row and analysis table of the newest
+    measurement; returns how many results sections."""
     with app.app_context():
         try:
             started = time.perf_counter()
@@ -47,31 +54,76 @@ def prepare(app: Flask) -> int:
                     .order_by(Unit.id)
                 )
             )
-            made = 0
+            made = others = 0  # results sections; overview rows and analysis tables
             for language in languages:
                 done = prepared.stored_units(db.session, newest.id, language, version)
+                analysis = prepared.analysis_key(language)
+                analysed = set(
+                    prepared.find_many(
+                        db.session, newest.id, [u.id for u in units], analysis, version
+                    )
+                )
                 with force_locale(language), app.test_request_context("/"):
+                    # The overview's rows first: one batch, and the page most opened.
+                    others += _overview_rows(newest, language, version)
                     for unit in units:
-                        if unit.id in done:
+                        if unit.id in done and unit.id in analysed:
                             continue
-                        html = render_unit_results(unit, newest, measurements)
-                        made += _kept(newest.id, unit.id, language, version, html)
+                        # One view of the release for both of the unit's parts.
+                        view = results_service.unit_view(db.session, unit, newest)
+                        parts = {}
+                        if unit.id not in done:
+                            parts[language] = render_unit_results(
+                                unit, newest, measurements, view=view
+                            )
+                        if unit.id not in analysed:
+                            parts[analysis] = render_analysis_indicators(unit, newest, view=view)
+                        if _kept(newest.id, unit.id, version, parts):
+                            made += language in parts
+                            others += analysis in parts
 
-            log.info("prepared %d results sections in %.1f s", made, time.perf_counter() - started)
+            log.info(
+                "prepared %d results sections and %d other parts in %.1f s",
+                made, others, time.perf_counter() - started,
+            )  # fmt: skip
             return made
         finally:
             db.session.remove()
 
 
-def _kept(measurement_id: int, unit_id: int, locale: str, version: str, html: str) -> int:
-    """Store and commit one section (a first view may have made it meanwhile: then 0)."""
+def _overview_rows(measurement: Measurement, language: str, version: str) -> int:
+    """The figures of every row of the measurement's overview, in the indicator display HR
+    chose; how many were made (0 where a first view made them meanwhile)."""
+    display = references.indicator_display(db.session)
+    key = prepared.row_key(language, display)
+    everyone = Access(user_id=0, is_admin=True)  # the rows themselves: access is checked on view
+    rows = results_service.overview_rows(db.session, everyone, measurement)
+    done = prepared.find_many(db.session, measurement.id, [r.unit_id for r in rows], key, version)
+    missing = [row for row in rows if row.unit_id not in done]
+    if not missing:
+        return 0
+    themes = results_service.scored_themes(results_service.question_infos(db.session, measurement))
+    made = render_overview_cells(missing, measurement, themes, display)
     try:
-        prepared.store(db.session, measurement_id, unit_id, locale, version, html)
+        prepared.store_many(db.session, measurement.id, made, key, version)
         db.session.commit()
-        return 1
+        return len(made)
     except IntegrityError:
         db.session.rollback()
         return 0
+
+
+def _kept(measurement_id: int, unit_id: int, version: str, parts: dict[str, str]) -> bool:
+    """Store and commit a unit's parts ({key: html}); False where a first view made one of
+    them meanwhile (nothing is lost: it is the same)."""
+    try:
+        for key, html in parts.items():
+            prepared.store_many(db.session, measurement_id, {unit_id: html}, key, version)
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        return False
 
 
 def schedule() -> None:
@@ -81,8 +133,6 @@ def schedule() -> None:
     if chosen == "inline":
         prepare(app)
     elif chosen == "rq":
-        report_jobs.queue(app).enqueue(
-            "app.worker.prepare_sections", job_timeout=1800
-        )
+        report_jobs.queue(app).enqueue("app.worker.prepare_sections", job_timeout=1800)
     else:
         report_jobs.pool().submit(prepare, app)

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import BaseConverter
 
 from app.blueprints.results import bp
 from app.extensions import db, htmx
@@ -50,11 +52,87 @@ def unit_results_html(
     return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
 
 
-def render_unit_results(
-    unit: Unit, measurement: Measurement, measurements: list[Measurement]
+def analysis_indicators_html(unit: Unit, measurement: Measurement, *, keep: bool) -> Markup:
+    """The analysis step's indicators side by side for the unit (empty where its figures are
+    not shown): as prepared from the release, or rendered now and (`keep`: a GET, with nothing
+    else to commit) kept for every process."""
+    key = prepared.analysis_key(str(get_locale()))
+    version = current_app.config["PREPARED_VERSION"]
+    found = prepared.find_many(db.session, measurement.id, [unit.id], key, version)
+    if unit.id in found:
+        return Markup(found[unit.id])  # noqa: S704 - our own template, autoescaped
+    html = render_analysis_indicators(unit, measurement)
+    if not keep:
+        return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
+    try:
+        prepared.store_many(db.session, measurement.id, {unit.id: html}, key, version)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # another process kept the same table a moment ago
+    return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
+
+
+def render_analysis_indicators(
+    unit: Unit, measurement: Measurement, *, view: results_service.UnitView | None = None
 ) -> str:
-    view = results_service.unit_view(db.session, unit, measurement)
+    view = view or results_service.unit_view(db.session, unit, measurement)
+    return render_template(
+        "results/_analysis_indicators.html", view=view, measurement=measurement
+    ).strip()
+
+
+def render_unit_results(
+    unit: Unit,
+    measurement: Measurement,
+    measurements: list[Measurement],
+    *,
+    view: results_service.UnitView | None = None,
+) -> str:
+    view = view or results_service.unit_view(db.session, unit, measurement)
     return render_template("results/_unit_results.html", view=view, measurements=measurements)
+
+
+def overview_cells(
+    rows: list[results_service.OverviewRow],
+    measurement: Measurement,
+    themes: list[str],
+    display: str,
+) -> dict[int, Markup]:
+    """The figures of each row of the overview ({unit id: cells}), as prepared from the release
+    (app/services/prepared.py, by language and indicator display), the missing ones rendered
+    now and kept for every process: they are the same for everyone who may see the unit."""
+    key = prepared.row_key(str(get_locale()), display)
+    version = current_app.config["PREPARED_VERSION"]
+    found = prepared.find_many(db.session, measurement.id, [r.unit_id for r in rows], key, version)
+    missing = [row for row in rows if row.unit_id not in found]
+    if missing:
+        made = render_overview_cells(missing, measurement, themes, display)
+        found.update(made)
+        try:  # made at the first view: every later one, in every process, reads them
+            prepared.store_many(db.session, measurement.id, made, key, version)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # another process kept the same rows a moment ago
+    return {unit_id: Markup(html) for unit_id, html in found.items()}  # noqa: S704 - ours
+
+
+def render_overview_cells(
+    rows: list[results_service.OverviewRow],
+    measurement: Measurement,
+    themes: list[str],
+    display: str,
+) -> dict[int, str]:
+    cells = current_app.jinja_env.get_template("results/_overview_cells.html").module.cells  # type: ignore[attr-defined]
+    return {row.unit_id: str(cells(row, themes, display, measurement)) for row in rows}
+
+
+def _unit_url(measurement: Measurement) -> Callable[[str], str]:
+    """url_for("main.unit", code=..., m=...) for many codes: routed once, then filled in with
+    the code as the route's converter writes it."""
+    marker = "kompas0marker0"
+    head, _sep, tail = url_for("main.unit", code=marker, m=measurement.id).partition(marker)
+    quoted = BaseConverter(current_app.url_map).to_url
+    return lambda code: f"{head}{quoted(code)}{tail}"
 
 
 def chosen_measurement(measurements: list[Measurement]) -> Measurement | None:
@@ -94,9 +172,14 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
     held_back = measurement is not None and not access.results_access(measurement).may_anywhere(
         Permission.VIEW_RESULTS
     )
+    questions = results_service.question_infos(db.session, measurement) if measurement else []
     rows = (
         results_service.overview_rows(
-            db.session, access.results_access(measurement), measurement, root_unit_id=root_id
+            db.session,
+            access.results_access(measurement),
+            measurement,
+            root_unit_id=root_id,
+            questions=questions,
         )
         if measurement and not held_back
         else []
@@ -108,17 +191,22 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
     if key is not None:
         shown = sorted((r for r in rows if r.shown), key=key)
         rows = shown + [r for r in rows if not r.shown]
-    themes: list[str] = []
-    if measurement is not None:
-        # Indicators only: themes of zero-tolerance questions never get a score.
-        themes = results_service.scored_themes(
-            results_service.question_infos(db.session, measurement))  # fmt: skip
+    # Indicators only: themes of zero-tolerance questions never get a score.
+    themes = results_service.scored_themes(questions)
     total = len(rows)
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
     if paginate:
         rows = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
+    display_refs = (
+        references.display_and_references(
+            db.session, measurement.questionnaire_id, measurement.year
+        )
+        if measurement is not None
+        else ("score", None)
+    )
     return {
+        "display_refs": display_refs,
         "measurements": measurements,
         "measurement": measurement,
         "rows": rows,
@@ -145,6 +233,15 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
 def overview() -> str:
     root_id = _overview_root()
     context = _overview_context(root_id=root_id)
+    measurement = context["measurement"]
+    if measurement is not None:
+        context["cells"] = overview_cells(
+            context["rows"], measurement, context["themes"], context["display_refs"][0]
+        )
+        context["unit_url"] = _unit_url(measurement)
+        context["subtree_url"] = lambda code: url_for(
+            "results.overview", m=measurement.id, root=code
+        )
     if htmx:
         return render_template("results/_overview_table.html", **context)
     return render_template("results/overview.html", **context)
