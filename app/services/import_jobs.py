@@ -500,6 +500,30 @@ def live(staged: StagedImport) -> tuple[str, int]:
     return staged.phase, staged.progress
 
 
+def orphaned(staged: StagedImport, now: datetime | None = None) -> bool:
+    """Whether a check or import was left by a process that stopped: no job runs longer."""
+    if staged.state not in RUNNING:
+        return False
+    if staged.started_at is None:
+        return True
+    return _naive(staged.started_at) < _naive(now or datetime.now(UTC)) - ORPHANED_AFTER
+
+
+def _naive(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC, PostgreSQL aware: compared as naive UTC."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def fail_if_orphaned(session: Session, staged: StagedImport) -> bool:
+    """The page's own check (a read; written only when it is so): an orphaned job is
+    failed with the reason "interrupted" (flushed). Never an UPDATE on every poll: on SQLite
+    that would wait for a running import's transaction."""
+    if not orphaned(staged):
+        return False
+    fail_orphans(session)
+    return True
+
+
 def fail_orphans(session: Session, now: datetime | None = None) -> int:
     """Checks and imports a stopped process left running (started more than ORPHANED_AFTER
     ago): failed with the reason "interrupted", so the page says so rather than spin for

@@ -122,3 +122,21 @@ def look(tab: Any, name: str) -> None:
     width = tab.evaluate("document.documentElement.scrollWidth")
     tab.set_viewport_size(size)
     assert width <= 390, f"{name}: {width} px wide on a 390-px phone"
+
+
+def sign_in(tab: Any, email: str, password: str) -> None:
+    """Sign in on the Danish login page and wait for the home page."""
+    tab.goto("/auth/login")
+    tab.get_by_label("E-mail").fill(email)
+    tab.get_by_label("Adgangskode").fill(password)
+    tab.get_by_role("button", name="Log ind").click()
+    tab.wait_for_url("**/")
+
+
+def upload_results(tab: Any, path: Path, measurement: str | None = None) -> None:
+    """On the import page: choose the measurement (its label, "APV 2026 (2026)") if given and
+    the file, and send it to be checked ("Kontrollér filen")."""
+    if measurement is not None:
+        tab.get_by_label("Måling").select_option(label=measurement)
+    tab.get_by_label("Resultatfil").set_input_files(path)
+    tab.get_by_role("button", name="Kontrollér filen").click()

@@ -4,7 +4,10 @@ page state checked with axe-core."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -12,8 +15,10 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Organisation, OrganisationKind, Role, Unit
+from app.services import imports
 from app.services.measurements import find_or_prepare_measurement
 from app.services.users import assign_role, create_user
+from tests.browser.conftest import look, sign_in, upload_results
 
 pytestmark = pytest.mark.browser
 
@@ -53,14 +58,6 @@ def hr(live_app: Flask) -> tuple[str, str]:
     return "hr@aaby.dk", PASSWORD
 
 
-def sign_in(tab, email: str, password: str) -> None:
-    tab.goto("/auth/login")
-    tab.get_by_label("E-mail").fill(email)
-    tab.get_by_label("Adgangskode").fill(password)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
-
-
 def error_rows(tab) -> list[list[str]]:
     rows = tab.get_by_role("table", name="Fejl i filen").locator("tbody tr")
     return [[cell.strip() for cell in row.locator("td").all_inner_texts()] for row in rows.all()]
@@ -97,9 +94,7 @@ def test_hr_uploads_a_broken_file_then_a_valid_one_and_imports_it(page, hr, tmp_
     # The broken file: the check replaces the form in place (htmx), with its own URL and title.
     broken = tmp_path / "apv-2026.csv"
     broken.write_text(BROKEN, encoding="utf-8")
-    tab.get_by_label("Måling").select_option(label="APV 2026 (2026)")
-    tab.get_by_label("Resultatfil").set_input_files(broken)
-    tab.get_by_role("button", name="Kontrollér filen").click()
+    upload_results(tab, broken, "APV 2026 (2026)")
     table = tab.get_by_role("table", name="Fejl i filen")
     table.wait_for()
     assert "/imports/staged/" in tab.url
@@ -145,9 +140,7 @@ def test_hr_uploads_a_broken_file_then_a_valid_one_and_imports_it(page, hr, tmp_
     # The valid file: a preview, and nothing is written before "Indlæs".
     valid = tmp_path / "apv-2026-rettet.csv"
     valid.write_text(VALID, encoding="utf-8")
-    tab.get_by_label("Måling").select_option(label="APV 2026 (2026)")
-    tab.get_by_label("Resultatfil").set_input_files(valid)
-    tab.get_by_role("button", name="Kontrollér filen").click()
+    upload_results(tab, valid, "APV 2026 (2026)")
     preview = tab.get_by_role("status").filter(has_text="Filen er gyldig.")
     preview.wait_for()
     expect(tab.get_by_role("heading", name="Kontrol af apv-2026-rettet.csv")).to_be_focused()
@@ -156,10 +149,14 @@ def test_hr_uploads_a_broken_file_then_a_valid_one_and_imports_it(page, hr, tmp_
     page.check_accessibility()
 
     tab.get_by_role("button", name="Indlæs", exact=True).click()
-    tab.wait_for_url("**/imports/")
+    tab.wait_for_url("**/imports/staged/*")
     expect(
         tab.get_by_role("status").filter(has_text="Resultaterne for APV 2026 er indlæst.")
     ).to_be_visible()
+    assert tab.title() == "Indlæsning af apv-2026-rettet.csv – Kompas"
+    page.check_accessibility()
+    tab.get_by_role("link", name="Indlæs en anden fil").click()
+    tab.wait_for_url("**/imports/")
     rows = log_rows(tab)
     assert [(r[2], r[3].split(" (")[0], r[4], r[5], r[6]) for r in rows] == [
         ("APV 2026", "apv-2026-rettet.csv", "5", "3", "Indlæst"),
@@ -170,4 +167,83 @@ def test_hr_uploads_a_broken_file_then_a_valid_one_and_imports_it(page, hr, tmp_
 
     # htmx swaps never set up the main menu again (DKFDS would add a "Mere" item each time).
     assert tab.locator(".navigation-menu .more-option").count() == 1
-    assert len(page.checked) == 7
+    assert len(page.checked) == 8
+
+
+def slowed(real: Any) -> Any:
+    """`imports.check`/`apply` that dwell on each step they report, so that the progress can
+    be watched in a browser (a real import of this little file takes milliseconds)."""
+
+    def run(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
+        def slow(phase: str, percent: int) -> None:
+            if progress is not None:
+                progress(phase, percent)
+            time.sleep(0.6)
+
+        return real(*args, progress=slow, **kwargs)
+
+    return run
+
+
+def test_hr_watches_the_check_and_the_import_run_in_the_background(
+    page, hr, live_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IMPORT_JOBS=thread, as on a server: the upload and the confirm answer at once, the page
+    shows the phase in words and a progress bar (htmx asks every second), then the outcome."""
+    live_app.config["IMPORT_JOBS"] = "thread"
+    live_app.config["IMPORT_FILES_DIR"] = str(tmp_path / "files")
+    monkeypatch.setattr(imports, "check", slowed(imports.check))
+    monkeypatch.setattr(imports, "apply", slowed(imports.apply))
+    tab = page.page
+    sign_in(tab, *hr)
+    tab.goto("/imports/")
+    valid = tmp_path / "apv-2026.csv"
+    valid.write_text(VALID, encoding="utf-8")
+    upload_results(tab, valid, "APV 2026 (2026)")
+
+    # The check runs: the phase in words and a bar, in place of the form, at its own address.
+    bar = tab.locator("progress#job-progress-bar")
+    bar.wait_for()
+    assert "/imports/staged/" in tab.url
+    expect(tab.get_by_role("heading", name="Kontrol af apv-2026.csv")).to_be_focused()
+    expect(tab.locator("#job-progress label")).to_have_text(re.compile("Læser filen|Kontrollerer"))
+    expect(tab.get_by_role("link", name="Opdater")).to_be_visible()
+    page.check_accessibility()
+    look(tab, "import-checking")
+
+    # Done: the preview takes its place and the polling stops.
+    preview = tab.get_by_role("status").filter(has_text="Filen er gyldig.")
+    preview.wait_for(timeout=20_000)
+    expect(bar).to_have_count(0)
+    expect(tab.get_by_role("heading", name="Kontrol af apv-2026.csv")).to_be_focused()
+    # The import log further down has not changed (nothing refused, nothing imported yet).
+    page.check_accessibility()
+
+    # "Indlæs": the page of the import, its progress through the phases, then the outcome.
+    tab.get_by_role("button", name="Indlæs", exact=True).click()
+    tab.wait_for_url("**/imports/staged/*")
+    expect(tab.locator("h1")).to_have_text("Indlæs resultater")
+    label = tab.locator("#job-progress label")
+    expect(label).to_have_text(
+        re.compile("Læser filen|Kontrollerer|Skriver resultaterne|Beregner tal og anonymitet|"
+                   "Åbner alarmer|Gør færdig")
+    )  # fmt: skip
+    assert tab.title() == "Indlæsning af apv-2026.csv – Kompas"
+    page.check_accessibility()
+    look(tab, "import-importing")
+    seen = set()
+    done = tab.get_by_role("status").filter(has_text="Resultaterne for APV 2026 er indlæst.")
+    for _ in range(100):
+        if done.count():
+            break
+        if label.count():
+            seen.add(label.inner_text().strip())
+        tab.wait_for_timeout(150)
+    expect(done).to_be_visible()
+    assert len(seen) >= 2, seen  # it moved on through the phases while we watched
+    page.check_accessibility()
+    look(tab, "import-done")
+    assert tab.get_by_role("link", name="Se resultaterne").is_visible()
+    tab.get_by_role("link", name="Importhistorik for APV 2026").click()
+    tab.wait_for_url("**/imports/measurements/*")
+    page.check_accessibility()

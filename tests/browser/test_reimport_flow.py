@@ -17,7 +17,7 @@ from app.models import Organisation, OrganisationKind, Role, Unit
 from app.services import followup, imports
 from app.services.measurements import find_or_prepare_measurement
 from app.services.users import assign_role, create_user
-from tests.browser.conftest import look
+from tests.browser.conftest import look, sign_in, upload_results
 
 pytestmark = pytest.mark.browser
 
@@ -80,14 +80,6 @@ def hr(live_app: Flask, tmp_path: Path) -> tuple[str, str]:
     return "hr@aaby.dk", PASSWORD
 
 
-def sign_in(tab, email: str, password: str) -> None:
-    tab.goto("/auth/login")
-    tab.get_by_label("E-mail").fill(email)
-    tab.get_by_label("Adgangskode").fill(password)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
-
-
 def test_hr_is_warned_confirms_by_name_and_restores_the_earlier_import(
     page, hr, live_app: Flask, tmp_path: Path
 ) -> None:
@@ -114,8 +106,7 @@ def test_hr_is_warned_confirms_by_name_and_restores_the_earlier_import(
     # The check: the warning again, and what changes in words.
     second = tmp_path / "apv-2027.csv"
     second.write_text(SECOND, encoding="utf-8")
-    tab.get_by_label("Resultatfil").set_input_files(second)
-    tab.get_by_role("button", name="Kontrollér filen").click()
+    upload_results(tab, second)
     tab.get_by_role("heading", name="Kontrol af apv-2027.csv").wait_for()
     expect(tab.locator("#existing-results")).to_contain_text("APV 2026 har allerede resultater")
     expect(tab.get_by_text("Dagplejen Nord omdøbes til Dagplejen Centrum")).to_be_visible()
@@ -144,14 +135,14 @@ def test_hr_is_warned_confirms_by_name_and_restores_the_earlier_import(
     # The right name: replaced, and the way back is offered.
     name.fill("APV 2026")
     tab.get_by_role("button", name="Erstat resultaterne").click()
-    tab.wait_for_url("**/imports/")
+    tab.wait_for_url("**/imports/staged/*")
     expect(
         tab.get_by_role("status").filter(has_text="Resultaterne for APV 2026 er erstattet")
     ).to_contain_text("Den tidligere indlæsning kan gendannes i 30 dage")
     page.check_accessibility()
 
     # The measurement's import history: "Gendan" asks first, then brings the names back.
-    tab.get_by_role("table", name="Importlog").get_by_role("link", name="APV 2026").first.click()
+    tab.get_by_role("link", name="Importhistorik for APV 2026").click()
     tab.wait_for_url("**/imports/measurements/*")
     expect(tab.locator("h1")).to_have_text("Importhistorik for APV 2026")
     page.check_accessibility()

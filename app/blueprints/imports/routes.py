@@ -246,7 +246,7 @@ def _staged_or_404(token: str) -> StagedImport:
         utcnow() - import_jobs.STAGED_LIFETIME
     ).replace(tzinfo=None):
         abort(404)
-    if staged.state in import_jobs.RUNNING and import_jobs.fail_orphans(db.session):
+    if import_jobs.fail_if_orphaned(db.session, staged):
         db.session.commit()  # a job a stopped process left: the page says so, not spin
         db.session.refresh(staged)
     return staged
