@@ -249,15 +249,48 @@ def _own_figures(unit: RawUnit) -> RawUnit:
 
 
 def _summed(unit: RawUnit, kids: list[RawUnit]) -> RawUnit:
-    questions: dict[str, QuestionCounts] = {}
+    per_code: dict[str, list[QuestionCounts]] = {}
     for kid in kids:
         for code, counts in kid.questions.items():
-            questions[code] = questions[code] + counts if code in questions else counts
+            found = per_code.get(code)
+            if found is None:
+                per_code[code] = [counts]
+            else:
+                found.append(counts)
+    questions = {
+        code: items[0] if len(items) == 1 else _sum_of(items) for code, items in per_code.items()
+    }
     invited = unit.invited
     if invited is None and kids and all(k.invited is not None for k in kids):
         invited = sum(k.invited for k in kids if k.invited is not None)
     respondents = sum(k.respondents or 0 for k in kids)
     return RawUnit(unit.parent, False, questions, respondents, invited)
+
+
+def _sum_of(items: list[QuestionCounts]) -> QuestionCounts:
+    """``items[0] + items[1] + ...`` in one go: the same result (and the same ValueError for
+    scales of different lengths), without a tuple per addition. A roll-up adds every unit's
+    counts of every question once, 256,000 of them in the benchmark file."""
+    distributions = [item.distribution for item in items]
+    distribution: tuple[int, ...] | None = None
+    # As the left fold of __add__: a None makes the sum None from there on; lengths are
+    # compared only while both sides have a distribution.
+    width = len(distributions[0]) if distributions[0] is not None else None
+    for other in distributions[1:]:
+        if width is None:
+            break
+        if other is None:
+            width = None
+        elif len(other) != width:
+            raise ValueError("cannot add counts of scales with different lengths")
+    if width is not None:
+        distribution = tuple(map(sum, zip(*distributions, strict=True)))  # type: ignore[arg-type]
+    return QuestionCounts(
+        distribution,
+        sum(item.dont_know for item in items),
+        sum(item.answers for item in items),
+        sum(item.value_sum for item in items),
+    )
 
 
 def unit_counts(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
@@ -25,6 +25,7 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
+from app.models.followup import zero_tolerance_alert_question
 from app.services import audit
 from app.services.questionnaires import question_texts, worded
 from app.services.results import zero_tolerance_statement
@@ -81,7 +82,12 @@ def raised_questions(session: Session, measurement: Measurement) -> dict[int, se
     return raised
 
 
-def open_alerts(session: Session, measurement: Measurement, today: date | None = None) -> int:
+def open_alerts(
+    session: Session,
+    measurement: Measurement,
+    today: date | None = None,
+    raised_codes: dict[int, set[str]] | None = None,
+) -> int:
     """After figures are computed: one alert per unit where the release raises any. Returns
     how many alerts were opened.
 
@@ -90,10 +96,29 @@ def open_alerts(session: Session, measurement: Measurement, today: date | None =
     measurement older than the newest opens none. The reaction is due `zero_tolerance_days`
     after the alert is raised: from the release date, or from today if that has passed, so
     an alert is never overdue the moment it appears.
+
+    `raised_codes` (unit id -> question codes, from `compute_figures` just now): the stored
+    release is not read back. New alerts are written in bulk, a few statements in all.
     """
     opened = today or max(measurement.results_released_on or date.today(), date.today())
     due = opened + timedelta(days=measurement.zero_tolerance_days)
-    raised = raised_questions(session, measurement)
+    if raised_codes is None:
+        raised = raised_questions(session, measurement)
+    else:
+        question_ids = dict(
+            session.execute(
+                select(Question.code, Question.id).where(
+                    Question.questionnaire_id == measurement.questionnaire_id
+                )
+            )
+            .tuples()
+            .all()
+        )
+        raised = {
+            unit_id: {question_ids[code] for code in codes if code in question_ids}
+            for unit_id, codes in raised_codes.items()
+        }
+        raised = {unit_id: ids for unit_id, ids in raised.items() if ids}
     existing = {
         a.unit_id: a
         for a in session.scalars(
@@ -102,9 +127,12 @@ def open_alerts(session: Session, measurement: Measurement, today: date | None =
             .options(selectinload(ZeroToleranceAlert.questions))
         )
     }
-    by_id = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(
-        {qid for ids in raised.values() for qid in ids}
-    )))}  # fmt: skip
+    raised_ids = {qid for ids in raised.values() for qid in ids}
+    by_id = (
+        {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(raised_ids)))}
+        if existing
+        else {}
+    )
     for unit_id, alert in existing.items():
         if alert.closed_at is not None:
             continue
@@ -116,22 +144,40 @@ def open_alerts(session: Session, measurement: Measurement, today: date | None =
     if is_history(session, measurement):
         session.flush()
         return 0
-    created = 0
-    for unit_id, wanted in raised.items():
-        if unit_id in existing:
-            continue
-        session.add(
-            ZeroToleranceAlert(
-                measurement_id=measurement.id,
-                unit_id=unit_id,
-                opened_on=opened,
-                due_on=due,
-                questions=sorted((by_id[q] for q in wanted), key=lambda q: (q.position, q.id)),
-            )
+    new = {unit_id: wanted for unit_id, wanted in raised.items() if unit_id not in existing}
+    if new:
+        session.flush()  # the changes above first
+        session.execute(
+            insert(ZeroToleranceAlert),
+            [
+                {
+                    "measurement_id": measurement.id,
+                    "unit_id": unit_id,
+                    "opened_on": opened,
+                    "due_on": due,
+                    "reaction": "",
+                    "involved": "",
+                    "closed_reason": AlertClosedReason.OPEN,
+                }
+                for unit_id in new
+            ],
         )
-        created += 1
+        alert_ids = session.execute(
+            select(ZeroToleranceAlert.unit_id, ZeroToleranceAlert.id).where(
+                ZeroToleranceAlert.measurement_id == measurement.id
+            )
+        ).tuples()
+        session.execute(
+            insert(zero_tolerance_alert_question),
+            [
+                {"alert_id": alert_id, "question_id": question_id}
+                for unit_id, alert_id in alert_ids
+                if unit_id in new
+                for question_id in sorted(new[unit_id])
+            ],
+        )
     session.flush()
-    return created
+    return len(new)
 
 
 def close_alerts_of_gone_units(session: Session, actor: User | None) -> int:

@@ -633,10 +633,10 @@ def apply(
     _keep_question_texts(session, result, measurement_id, question_ids)
     session.flush()
     report("figures", _PHASE_START["figures"])
-    outcome = compute_figures(session, measurement, actor)
+    outcome = compute_figures(session, measurement, actor, parsed=result, unit_ids=unit_ids)
     report("alerts", _PHASE_START["alerts"])
     if outcome.ok:
-        alerts.open_alerts(session, measurement)
+        alerts.open_alerts(session, measurement, raised_codes=outcome.raised)
     else:
         alerts.clear_for(session, measurement)
     alerts.close_alerts_of_gone_units(session, actor)
