@@ -1,10 +1,14 @@
 """The annual report's draft: the leadership's follow-up plan, and a local goal per
-indicator (a target score and a success criterion; set by HR, the admin)."""
+indicator (a target score and a success criterion; set by HR, the admin). A zero-tolerance
+theme (a school's "Mobning") has no score, so its goal is in words only."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
+from flask import request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -14,7 +18,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import HiddenInput
 
 from app.forms import KompasForm
@@ -34,14 +45,50 @@ class DraftForm(KompasForm):
     )
 
 
-def draft_form(themes: list[str], *, goals: bool, **kwargs: Any) -> DraftForm:
-    """The draft form with a target and a criterion per indicator when `goals` may be set."""
+class NoScoreGoal:
+    """A zero-tolerance theme's goal is in words: a score goal sent for it (`target_<n>`, a
+    field the form never shows) is refused on its words field, so nothing is saved."""
+
+    def __init__(self, theme: str, target: str) -> None:
+        self.theme, self.target = theme, target
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if (request.form.get(self.target) or "").strip():
+            raise ValidationError(
+                _(
+                    "%(theme)s is a zero-tolerance theme and has no score, so it cannot have "
+                    "a score goal. Write its goal in words.",
+                    theme=self.theme,
+                )
+            )
+
+
+def draft_form(
+    themes: list[str], *, goals: bool, no_score: Collection[str] = (), **kwargs: Any
+) -> DraftForm:
+    """The draft form with a target and a criterion per indicator when `goals` may be set;
+    a theme in `no_score` (zero tolerance) gets its goal in words only."""
 
     class Form(DraftForm):
         pass
 
     if goals:
         for index, theme in enumerate(themes):
+            if theme in no_score:
+                setattr(
+                    Form,
+                    f"criterion_{index}",
+                    StringField(
+                        _l("Goal for %(theme)s, in words", theme=theme),
+                        # No Optional(): it would clear the refusal of an empty field.
+                        validators=[NoScoreGoal(theme, f"target_{index}"), Length(max=500)],
+                        description=_l(
+                            "A zero-tolerance theme has no score, so its goal is in words "
+                            "only: for example, how soon every case is followed up."
+                        ),
+                    ),
+                )
+                continue
             setattr(
                 Form,
                 f"target_{index}",

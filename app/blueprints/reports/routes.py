@@ -137,6 +137,13 @@ def choose() -> Response:
 
 
 def _themes(year: int) -> list[str]:
+    return _goal_themes(year)[0]
+
+
+def _goal_themes(year: int) -> tuple[list[str], set[str]]:
+    """The year's themes, and those of them with zero tolerance: no score is ever published
+    for these, so their local goal is in words only. 404 unless the year's results reach
+    this person."""
     measurement = service.annual_measurement(db.session, year)
     if measurement is None:
         abort(404)
@@ -144,7 +151,8 @@ def _themes(year: int) -> list[str]:
     if not access.results_access(measurement).may_anywhere(Can.VIEW_RESULTS):
         abort(404)  # the year's results are not yet released by management to this person
     questions = results_service.question_infos(db.session, measurement)
-    return [theme for theme in results_service.themes_of(questions) if theme]
+    themes = [theme for theme in results_service.themes_of(questions) if theme]
+    return themes, results_service.zero_tolerance_themes(questions)
 
 
 @bp.route("/annual/<code>/<int:year>", methods=["GET", "POST"])
@@ -153,7 +161,7 @@ def annual(code: str, year: int) -> Any:
     """The annual report of a unit and a year: the follow-up plan and local goals to keep
     with it, a preview, a PDF, and issuing it to the board."""
     unit = _report_unit(code)
-    themes = _themes(year)
+    themes, no_score = _goal_themes(year)
     from app.blueprints.reports.approval import approval_context, may_issue
 
     may_write = may(Can.EDIT_FOLLOWUP, unit)
@@ -171,7 +179,9 @@ def annual(code: str, year: int) -> Any:
         goal = goals.get(theme) or {}
         data[f"target_{index}"] = goal.get("target")
         data[f"criterion_{index}"] = goal.get("criterion") or ""
-    form = draft_form(themes, goals=may_goals, data=data if request.method == "GET" else None)
+    form = draft_form(
+        themes, goals=may_goals, no_score=no_score, data=data if request.method == "GET" else None
+    )
     status = 200
     # The version the form was loaded at (0: no draft yet) travels with it: a save from an
     # older one changes nothing, and the writer sees what is saved next to what they typed.
@@ -189,7 +199,8 @@ def annual(code: str, year: int) -> Any:
                 new_goals = report_archive.clean_goals(
                     {
                         theme: {
-                            "target": form[f"target_{index}"].data,
+                            # A zero-tolerance theme's goal is in words only (no score).
+                            "target": None if theme in no_score else form[f"target_{index}"].data,
                             "criterion": form[f"criterion_{index}"].data,
                         }
                         for index, theme in enumerate(themes)
