@@ -13,14 +13,13 @@ import mimetypes
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from cachetools import LRUCache
 from flask import current_app, render_template
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 from werkzeug.security import safe_join
 
 # Documents refer to static files as STATIC_ORIGIN + "static/<path>" (or relative to it,
@@ -33,27 +32,41 @@ class RefusedURL(ValueError):
     pass
 
 
-class StaticOnlyFetcher(URLFetcher):
-    """Serves STATIC_ORIGIN/static/... from the app's static folder; refuses anything else."""
+# WeasyPrint is imported where a PDF is made, not when the app starts (about a second of
+# every process's start, the command line's too): StaticOnlyFetcher is made on first use.
+@cache
+def _static_only_fetcher() -> type:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self, static_folder: str | Path) -> None:
-        super().__init__(timeout=1, allowed_protocols={"https"}, allow_redirects=False)
-        self.static_folder = str(static_folder)
-        self.refused: list[str] = []
+    class StaticOnlyFetcher(URLFetcher):
+        """Serves STATIC_ORIGIN/static/... from the app's static folder; refuses anything else."""
 
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        prefix = STATIC_ORIGIN + "static/"
-        if not url.startswith(prefix):
-            self.refused.append(url)
-            raise RefusedURL(f"only the app's static files are served to PDFs: {url[:80]}")
-        path = unquote(urlsplit(url).path).removeprefix("/static/")
-        full = safe_join(self.static_folder, path)
-        if full is None or not Path(full).is_file():
-            self.refused.append(url)
-            raise RefusedURL(f"no such static file: {path[:80]}")
-        body = Path(full).read_bytes()
-        content_type = mimetypes.guess_type(full)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, body, {"Content-Type": content_type})
+        def __init__(self, static_folder: str | Path) -> None:
+            super().__init__(timeout=1, allowed_protocols={"https"}, allow_redirects=False)
+            self.static_folder = str(static_folder)
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            prefix = STATIC_ORIGIN + "static/"
+            if not url.startswith(prefix):
+                self.refused.append(url)
+                raise RefusedURL(f"only the app's static files are served to PDFs: {url[:80]}")
+            path = unquote(urlsplit(url).path).removeprefix("/static/")
+            full = safe_join(self.static_folder, path)
+            if full is None or not Path(full).is_file():
+                self.refused.append(url)
+                raise RefusedURL(f"no such static file: {path[:80]}")
+            body = Path(full).read_bytes()
+            content_type = mimetypes.guess_type(full)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+    return StaticOnlyFetcher
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StaticOnlyFetcher":
+        return _static_only_fetcher()
+    raise AttributeError(name)
 
 
 def static_url(filename: str) -> str:
@@ -107,7 +120,9 @@ def html_to_pdf(html: str) -> Rendered:
 
 def render_pdf(html: str) -> Rendered:
     """WeasyPrint itself, every time (html_to_pdf keeps what it made)."""
-    fetcher = StaticOnlyFetcher(current_app.static_folder or "")
+    from weasyprint import HTML
+
+    fetcher = _static_only_fetcher()(current_app.static_folder or "")
     start = time.perf_counter()
     document = HTML(string=html, base_url=STATIC_ORIGIN, url_fetcher=fetcher).render(**PDF_OPTIONS)
     pdf = document.write_pdf(**PDF_OPTIONS)
