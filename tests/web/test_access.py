@@ -124,6 +124,9 @@ ADMIN_GETS = {
     "imports.existing": "/imports/existing?measurement_id=1",
     "imports.history": "/imports/measurements/1",
     "imports.restore_ask": "/imports/logs/1/restore",
+    "imports.mapping": "/imports/staged/some-token/mapping",
+    "imports.profile_rename": "/imports/profiles/1/rename",
+    "imports.profile_delete": "/imports/profiles/1/delete",
 }
 ADMIN_POSTS = {
     "admin.delete_user": "/admin/users/{me}/delete",
@@ -134,6 +137,9 @@ ADMIN_POSTS = {
     "imports.references_check": "/imports/references/check",
     "imports.references_import": "/imports/references/import",
     "imports.references_display": "/imports/references/display",
+    "imports.mapping_post": "/imports/staged/some-token/mapping",
+    "imports.mapping_apply": "/imports/staged/some-token/mapping/apply",
+    "imports.references_mapping": "/imports/references/mapping",
     "admin.purge_now": "/admin/organisation/purge",
     "admin.create": "/admin/users",
     "admin.add_role": "/admin/users/{me}/roles",
