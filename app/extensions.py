@@ -39,6 +39,10 @@ def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     if type(dbapi_connection).__module__ == "sqlite3":
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Readers never wait for a writer (an import job writing its results): without it a
+        # page read during an import's write waits, and fails as "database is locked".
+        # In-memory databases (tests) keep their own journal.
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 
