@@ -398,7 +398,11 @@ class Versions:
 
     def prepared(self) -> int:
         with self.lock:
-            return self.connection.execute("SELECT count(*) FROM prepared_section").fetchone()[0]
+            # Unit pages' sections only ("da"; not the overview's rows "da:r100" nor the
+            # analysis tables "da:a", which the worker makes in the same pass).
+            return self.connection.execute(
+                "SELECT count(*) FROM prepared_section WHERE position(':' in locale) = 0"
+            ).fetchone()[0]
 
     def close(self) -> None:
         self.connection.close()
@@ -721,6 +725,47 @@ def report(results: list[dict]) -> dict[str, dict]:
     return rows
 
 
+SERVER_KINDS = [  # an access-log line's method and path -> the kind it is timed as
+    ("sign_in", "POST", re.compile(r"/auth/login")),
+    ("overview", "GET", re.compile(r"/results/(\?|$)")),
+    ("unit", "GET", re.compile(r"/units/[^/?]+(\?|$)")),
+    ("board", "GET", re.compile(r"/board/(\?|$)")),
+    ("move", "POST", re.compile(r"/board/actions/\d+/move")),
+    ("archive", "GET", re.compile(r"/reports/(\?|$)")),
+    ("step_page", "GET", re.compile(r"/followup/\d+/[^/]+/\w+$")),
+    ("autosave", "POST", re.compile(r"/followup/\d+/[^/]+/\w+$")),
+    ("admin_page", "GET", re.compile(r"/admin/users/\d+$")),
+    ("admin_edit", "POST", re.compile(r"/admin/users/\d+/")),
+    ("minimal", "GET", re.compile(r"/$")),
+]
+ACCESS_LINE = re.compile(r'"(GET|POST) (\S+) HTTP/[\d.]+" (\d+) \S+ ([\d.]+)s')
+
+
+def server_times(*logs: Path) -> None:
+    """Each kind's time in the gunicorn worker, from its access log: from the moment a worker
+    took the request to the last byte sent. Not in it: the wait in the listen queue while
+    every worker was busy (the client's time minus this is mostly that queue). A worker also
+    waits for the CPU when other processes hold it (the load average)."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for log in logs:
+        for line in log.read_text(errors="replace").splitlines():
+            match = ACCESS_LINE.search(line)
+            if not match:
+                continue
+            method, path, seconds = match[1], match[2], float(match[4])
+            for kind, wanted, pattern in SERVER_KINDS:
+                if method == wanted and pattern.match(path):
+                    found[kind].append(seconds)
+                    break
+    print(f"\nin the worker (access log){'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
+    for kind, _, _ in SERVER_KINDS:
+        times = sorted(found.get(kind, []))
+        if times:
+            p50, p95 = 1000 * percentile(times, 50), 1000 * percentile(times, 95)
+            mean = 1000 * sum(times) / len(times)
+            print(f"  {kind:<24}{len(times):>9}{p50:>9.1f}{p95:>9.1f}{mean:>9.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=120)
@@ -779,12 +824,18 @@ def main() -> int:
               f"PDFs and prepared sections made by {jobs}"
               f"{'' if args.no_import else ', an import in minute one'} ...",
               flush=True)  # fmt: skip
+        load_before = os.getloadavg()
         mixed = simulate(app_port, plan, url, args.seconds, args.users, not args.no_pdf, think,
                          args.arrive, not args.no_import)  # fmt: skip
+        load_after = os.getloadavg()
         # With pauses a thread asks less often: a longer baseline, for as many answers.
         base_seconds = max(30.0 if think[1] else 10.0, args.seconds / 4)
         base = baseline(minimal_port, base_seconds, args.users, think)
         rows = report([mixed, base])
+        server_times(app_log, minimal_log)
+        print(f"\nmachine load (1-minute average, {os.cpu_count()} cores): "
+              f"{load_before[0]:.1f} before the morning, {load_after[0]:.1f} at its end; the "
+              f"bench's own client threads and PostgreSQL share the cores")  # fmt: skip
         total = sum(len(t) for t in mixed["latencies"].values())
         errors = sum(len(e) for e in mixed["errors"].values())
         errors += sum(len(e) for e in base["errors"].values())
@@ -796,7 +847,7 @@ def main() -> int:
             line = (f"import confirmed at {events['imported'] - start:.1f} s (the confirm took "
                     f"{events['imported'] - events['import_started']:.1f} s)")  # fmt: skip
             if "prepared_again" in events:
-                line += (f"; all {events['prepared_count']} sections there again "
+                line += (f"; all {events['prepared_count']} unit page sections there again "
                          f"{events['prepared_again'] - events['imported']:.0f} s later "
                          f"(worker and first views)")  # fmt: skip
             else:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import render_template
+from flask import abort, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import func, select
@@ -91,16 +91,22 @@ def units() -> str:
 @bp.get("/units/<code>")
 @login_required
 def unit(code: str) -> str:
-    unit = unit_or_404(code, Permission.VIEW_UNIT)
-    return render_template("main/unit.html", **_unit_context(unit))
-
-
-def _unit_context(unit: Unit) -> dict[str, Any]:
     access = current_access()
-    # The unit's chain and children, read at once: the breadcrumbs, whether each of them is
-    # a link, and the children the user may open.
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        abort(404)
+    # One walk up the tree for the whole page: the unit's chain and children, read at once,
+    # decide whether the user may see it, the breadcrumbs, whether each of them is a link, and
+    # the children the user may open.
     trail, children = trail_and_children(db.session, unit)
     access.learn_chain(unit.id, [u.id for u in reversed(trail)])
+    if not access.may(db.session, Permission.VIEW_UNIT, unit.id):
+        abort(404)
+    return render_template("main/unit.html", **_unit_context(unit, trail, children))
+
+
+def _unit_context(unit: Unit, trail: list[Unit], children: list[Unit]) -> dict[str, Any]:
+    access = current_access()
     linkable = {u.id for u in trail if access.may(db.session, Permission.VIEW_UNIT, u.id)}
     children = access.visible_children(db.session, Permission.VIEW_UNIT, unit.id, children)
     may_view_results = access.may(db.session, Permission.VIEW_RESULTS, unit.id)
