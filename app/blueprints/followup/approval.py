@@ -31,6 +31,8 @@ from app.models import (
     Measurement,
     OrganisationKind,
     PlanApproval,
+    Role,
+    RoleAssignment,
     Step,
     StepState,
     Unit,
@@ -97,14 +99,43 @@ def _partner_form(unit: Unit, candidates: list[User] | None = None) -> PartnerFo
 # own data through these: the pages that include them need not know what they show.
 
 
+def _without_access(unit_id: int, partners: list[UnitPartner]) -> set[int]:
+    """The partners (by id) who can no longer edit the unit's steps: they lost the member
+    role on it, or their account is deactivated or deleted (app.policy grants a partner
+    nothing without the member role)."""
+    if not partners:
+        return set()
+    members = set(
+        db.session.scalars(
+            select(RoleAssignment.user_id).where(
+                RoleAssignment.unit_id == unit_id,
+                RoleAssignment.role == Role.MEMBER,
+                RoleAssignment.user_id.in_([p.user_id for p in partners]),
+            )
+        )
+    )
+    return {
+        p.id
+        for p in partners
+        if p.user_id not in members or not p.user.active or p.user.deleted_at is not None
+    }
+
+
 @bp.app_template_global()
 def partners_context(unit: Unit) -> dict[str, Any]:
-    """The unit's partners, and the form to name one for those who may (the leader, HR)."""
+    """The unit's partners, and the form to name one for those who may (the leader, HR).
+    Those may see a partner who lost access marked so, to remove them; anyone else sees only
+    the partners who can still edit."""
     access = current_access()
     may_name = access.may(db.session, Can.NAME_PARTNERS, unit.id)
     candidates = service.partner_candidates(db.session, unit.id) if may_name else []
+    partners = service.partners(db.session, unit.id)
+    without_access = _without_access(unit.id, partners)
+    if not may_name:
+        partners = [p for p in partners if p.id not in without_access]
     return {
-        "partners": service.partners(db.session, unit.id),
+        "partners": partners,
+        "without_access": without_access,
         "form": _partner_form(unit, candidates) if may_name else None,
         "candidates": candidates,
         "may_name": may_name,
@@ -190,6 +221,7 @@ def remove_partner(measurement_id: int, code: str, partner_id: int) -> Any:
         "followup/remove_partner.html",
         form=form,
         partner=partner,
+        has_access=partner.id not in _without_access(unit.id, [partner]),
         function_labels=FUNCTION_LABELS,
         measurement=measurement,
         unit=unit,
