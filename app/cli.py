@@ -145,6 +145,18 @@ def _school_demo() -> None:
 @click.option("--template", type=click.Choice(["gym", "apv"]), help="Built-in questionnaire.")
 @click.option("--dry-run", is_flag=True, help="Check and summarise; write nothing.")
 @click.option("--language", type=click.Choice(["da", "en"]), default="da", show_default=True)
+@click.option(
+    "--prepare/--no-prepare",
+    default=False,
+    help="Prepare every unit's results page before returning (else at their first view, "
+    "or on the worker with REDIS_URL).",
+)
+@click.option(
+    "--timings",
+    is_flag=True,
+    envvar="KOMPAS_IMPORT_TIMINGS",
+    help="Print each phase's time (app start included) on stderr.",
+)
 @with_appcontext
 def import_command(
     file: Path,
@@ -153,10 +165,23 @@ def import_command(
     template: str | None,
     dry_run: bool,
     language: str,
+    prepare: bool,
+    timings: bool,
 ) -> None:
-    """Import a results file (CSV or XLSX, see the import format) into a measurement."""
-    from app.services import imports
+    """Import a results file (CSV or XLSX, see the import format) into a measurement.
+
+    The file is read streamed from disk, once; the command returns when the release, its
+    figures and alerts are committed."""
+    import time
+
+    from app.services import imports, report_jobs
     from app.services.measurements import MeasurementError, find_or_prepare_measurement
+
+    phases: list[tuple[str, float]] = [("start", time.perf_counter())]
+
+    def progress(phase: str, percent: int) -> None:
+        if phases[-1][0] != phase:
+            phases.append((phase, time.perf_counter()))
 
     try:
         measurement = find_or_prepare_measurement(
@@ -164,14 +189,14 @@ def import_command(
         )
     except MeasurementError as error:
         raise click.ClickException(str(error)) from error
-    content = file.read_bytes()
     checked = imports.check(
         db.session,
-        content,
+        file,
         file_name=file.name,
         year=measurement.year,
         questionnaire=measurement.questionnaire,
         threshold=measurement.threshold,
+        progress=progress,
     )
     result = checked.result
     message = "message_da" if language == "da" else "message_en"
@@ -195,11 +220,53 @@ def import_command(
         click.echo("Dry run: nothing was written.")
         return
     area = imports.file_area(current_app.config, current_app.instance_path)
-    log = imports.apply(db.session, None, checked, measurement, file_area=area)
+    log = imports.apply(db.session, None, checked, measurement, file_area=area, progress=progress)
+    progress("commit", 100)
     db.session.commit()
-    preparing.schedule()
+    progress("end", 100)
     replaced = " (replacing the earlier import)" if log.replaced_earlier else ""
     click.echo(f"Imported into {measurement.name!r}{replaced}.")
+    if timings:
+        _print_timings(phases)
+    # The results pages are a cache (made at their first view otherwise): this command does
+    # not wait for them unless asked; a worker prepares them when there is one.
+    if prepare:
+        preparing.prepare(current_app._get_current_object())  # type: ignore[attr-defined]
+    elif report_jobs.backend(current_app) == "rq":
+        preparing.schedule()
+    else:
+        click.echo("Results pages are prepared at their first view (or now: kompas prepare).")
+
+
+def _print_timings(phases: list[tuple[str, float]]) -> None:
+    """Each phase's seconds and share of the whole on stderr, app start (from the process's
+    start, as Linux counts it) included."""
+    import time
+
+    now = time.perf_counter()
+    rows: list[tuple[str, float]] = []
+    started = _process_age()
+    if started is not None:
+        rows.append(("app start", started - (now - phases[0][1])))
+    for (phase, begun), (_, ended) in zip(phases, phases[1:], strict=False):
+        rows.append(("setup" if phase == "start" else phase, ended - begun))
+    total = sum(seconds for _, seconds in rows) or 1.0
+    for phase, seconds in rows:
+        click.echo(f"timing: {phase:<10} {seconds:7.2f} s {seconds / total:6.1%}", err=True)
+    click.echo(f"timing: {'total':<10} {total:7.2f} s", err=True)
+
+
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux /proc), None where that cannot be read."""
+    import os
+
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+            up = float(uptime.read().split()[0])
+        return up - started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @kompas.command("import-references")

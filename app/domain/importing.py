@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 from app.domain.importing_problems import MESSAGES, Problem, problem
 from app.domain.importing_read import (
+    PROGRESS_MASK,
     RowSource,
     UnreadableFile,
     UnreadableRow,
@@ -388,6 +389,7 @@ class _Validator:
         # run() may be called twice (a CSV file re-read as Windows-1252): start afresh.
         self.format = source.format
         self.encoding = source.encoding
+        self.tick = source.tick
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
         self.notices: list[Problem] = list(source.notices)
@@ -505,10 +507,14 @@ class _Validator:
         shared_counts = distributions.setdefault
         new_draft = _ResultRowDraft
         result_row_class = ResultRow
+        tick = self.tick
+        progress_mask = PROGRESS_MASK if tick is not None else -1  # -1: never 0 below
         row_number = 1
         try:
             for row in rows:
                 row_number += 1
+                if not row_number & progress_mask:
+                    tick()  # type: ignore[misc]
                 if len(row) != width:
                     fitted = self._fit_to_header(row, row_number)
                     if fitted is None:

@@ -87,12 +87,17 @@ class RowSource:
     encoding: str | None  # "utf-8", "utf-8-sig", "cp1252"; None for XLSX
     rows: Iterator[list[str]]
     notices: list[Problem] = field(default_factory=list)
+    # With a progress listener: to be called every PROGRESS_EVERY rows (cheap; it looks at
+    # how far the file has been read and tells the listener about every tenth of it).
+    tick: Callable[[], None] | None = None
 
 
 # Called with the share of the file read so far (0.0-1.0), about every tenth of it.
 ReadProgress = Callable[[float], None]
-# Rows between two looks at how far the file has been read.
-_PROGRESS_EVERY = 4096
+# Rows between two looks at how far the file has been read (a power of two minus one is
+# the mask a row loop tests: `row_number & PROGRESS_MASK == 0`).
+PROGRESS_EVERY = 4096
+PROGRESS_MASK = PROGRESS_EVERY - 1
 
 
 def read_file(
@@ -216,36 +221,29 @@ def _consume_text(
     stream.seek(offset)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[type-var]
     try:
-        rows: Iterator[list[str]] = _limited(csv.reader(text, delimiter=separator))
-        if progress is not None:
-            rows = _reporting(rows, stream, offset, progress)
-        return consume(RowSource("csv", encoding, rows, notices))
+        rows = _limited(csv.reader(text, delimiter=separator))
+        tick = _ticker(stream, offset, progress) if progress is not None else None
+        return consume(RowSource("csv", encoding, rows, notices, tick))
     finally:
         text.detach()  # leave the caller's stream open
 
 
-def _reporting(
-    rows: Iterator[list[str]], stream: BinaryIO, offset: int, progress: ReadProgress
-) -> Iterator[list[str]]:
-    """`rows`, telling `progress` the share of the file read about every tenth of it."""
+def _ticker(stream: BinaryIO, offset: int, progress: ReadProgress) -> Callable[[], None]:
+    """A function telling `progress` the share of the file read, about every tenth of it."""
     here = stream.tell()
     end = stream.seek(0, io.SEEK_END)
     stream.seek(here)
     size = max(end - offset, 1)
-    step = 0.1
-    next_report = step
+    next_report = [0.1]
     progress(0.0)
-    counted = 0
-    for row in rows:
-        yield row
-        counted += 1
-        if counted == _PROGRESS_EVERY:
-            counted = 0
-            done = (stream.tell() - offset) / size
-            if done >= next_report:
-                progress(done)
-                next_report = done + step
-    progress(1.0)
+
+    def tick() -> None:
+        done = (stream.tell() - offset) / size
+        if done >= next_report[0]:
+            progress(min(done, 1.0))
+            next_report[0] = done + 0.1
+
+    return tick
 
 
 def _read_xlsx(stream: BinaryIO, consume: Callable[[RowSource], Result]) -> Result:

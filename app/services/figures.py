@@ -221,7 +221,8 @@ def compute_figures(
         units = [unit for unit in units if unit.code in whole]
     rows = [_figures_row(measurement.id, ids, unit) for unit in units]
     if rows:
-        session.execute(insert(UnitFigures), rows)
+        # Core executemany on the session's connection: the ORM's bulk insert adds a third.
+        session.connection().execute(insert(UnitFigures.__table__), rows)
     shown = sum(1 for unit in units if unit.shown)
     audit_log.record(
         session, actor, "figures.computed", "measurement", measurement.id,
