@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import tempfile
 import threading
 from collections.abc import Callable
@@ -443,6 +444,10 @@ def _import(session: Session, app: Flask, staged: StagedImport) -> None:
         raise _Refused("file_missing")
     measurement = staged.measurement
     user = session.get(User, staged.user_id)
+    restore_of = (staged.preview or {}).get("restore_of")
+    if restore_of is not None:
+        _restore(session, area, staged, user, int(restore_of))
+        return
     # Checked again: the organisation may have changed since the preview.
     report = _reporter(session, staged_id, scale=1.0, in_transaction=False)
     checked = imports.check(
@@ -474,6 +479,10 @@ def _import(session: Session, app: Flask, staged: StagedImport) -> None:
         file_area=area,
         progress=_reporter(session, staged_id, scale=1.0, in_transaction=True),
     )
+    _imported(session, area, staged, entry)
+
+
+def _imported(session: Session, area: Path, staged: StagedImport, entry: ImportLog) -> None:
     staged.state = "imported"
     staged.phase = "done"
     staged.progress = 100
@@ -486,7 +495,45 @@ def _import(session: Session, app: Flask, staged: StagedImport) -> None:
         try:
             listener()
         except Exception:  # noqa: BLE001 - the import is committed; preparing is a bonus
-            log.exception("after import %s", staged_id)
+            log.exception("after import %s", staged.id)
+
+
+def start_restore(session: Session, user: User, earlier: ImportLog) -> StagedImport:
+    """ "Gendan" as a job: the earlier import's kept file is imported again (`imports.restore`:
+    checked, applied, the earlier log marked restored) by the import job, and its page shows
+    the progress like any import. Commits, then starts."""
+    staged = StagedImport(
+        token=secrets.token_urlsafe(24),
+        user_id=user.id,
+        measurement_id=earlier.measurement_id,
+        file_name=earlier.file_name,
+        sha256=earlier.sha256,
+        size_bytes=earlier.size_bytes,
+        stored_file=earlier.stored_file,
+        state="checked",
+        ok=True,
+        problems=[],
+        preview={"restore_of": earlier.id},
+    )
+    session.add(staged)
+    session.flush()
+    start_import(session, staged, update_organisation=False)
+    return staged
+
+
+def _restore(
+    session: Session, area: Path, staged: StagedImport, user: User | None, log_id: int
+) -> None:
+    earlier = session.get(ImportLog, log_id)
+    if earlier is None:
+        raise _Refused("restore_refused")
+    session.commit()  # nothing pending: the import's transaction starts clean
+    _reporter(session, staged.id, scale=1.0, in_transaction=False)("writing", 50)
+    try:
+        entry = imports.restore(session, user, earlier, area, utcnow())
+    except imports.RestoreRefused as error:
+        raise _Refused("restore_refused") from error
+    _imported(session, area, staged, entry)
 
 
 # --- what the page reads ---------------------------------------------------------------------

@@ -153,7 +153,7 @@ def test_hr_is_warned_confirms_by_name_and_restores_the_earlier_import(
     page.check_accessibility()
     look(tab, "reimport-restore")
     tab.get_by_role("button", name="Gendan", exact=True).click()
-    tab.wait_for_url("**/imports/measurements/*")
+    tab.wait_for_url("**/imports/staged/*")
     expect(tab.get_by_role("status").filter(has_text="blev gendannet")).to_contain_text(
         "Indlæsningen af apv-2026.csv blev gendannet. Opfølgninger og planer blev bevaret."
     )

@@ -580,3 +580,31 @@ def test_a_mid_size_file_uploads_and_imports_in_quick_requests(
         assert db.session.scalar(select(ImportLog.outcome)) == "imported"
     page = opener.open(f"{base}{location}", timeout=10).read().decode()
     assert "Resultaterne for Stor 2026 er indlæst" in page
+
+
+def test_gendan_runs_as_an_import_job_and_a_changed_file_restores_nothing(
+    app: Flask, client: FlaskClient, measurement_id: int, deferred
+) -> None:
+    login(client, "hr@x.dk")
+    for content, typed in ((GOOD, ""), (GOOD.replace("Team 1", "Team Et"), "APV 2026")):
+        location = upload(client, measurement_id, content.encode()).headers["Location"]
+        run_jobs(app, deferred)
+        client.post(location + "/confirm", data={"measurement_name": typed})
+        run_jobs(app, deferred)
+    with app.app_context():
+        first = db.session.scalar(select(ImportLog).order_by(ImportLog.id))
+        first_id, kept = first.id, Path(app.config["IMPORT_FILES_DIR"]) / first.stored_file
+    response = client.post(f"/imports/logs/{first_id}/restore")
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert deferred and deferred[0][0] == "import"  # the request only started it
+    assert "every 1s" in text(client.get(location))
+    # The kept file was changed meanwhile: refused, nothing changes.
+    kept.write_bytes(kept.read_bytes().replace(b"Team 1", b"Team X"))
+    run_jobs(app, deferred)
+    assert the_staged(app).error == "restore_refused"
+    page = text(client.get(location))
+    assert "Den tidligere indlæsning kunne ikke gendannes. Intet blev ændret." in page
+    with app.app_context():
+        assert db.session.scalar(select(Unit.name).where(Unit.code == "A1")) == "Team Et"
+        assert db.session.get(ImportLog, first_id).restored_at is None

@@ -228,9 +228,13 @@ def test_restore_brings_back_the_earlier_figures_and_names(
         assert event.details["import_log"] == first
         # The follow-up of Team 2 and its action were kept all along.
         assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 1
+    # The restore ran as an import job; its page says what was done.
+    assert response.headers["Location"].startswith("/imports/staged/")
     page = text(client.get(response.headers["Location"]))
     assert "Indlæsningen af apv-2026.csv blev gendannet" in page
+    assert f"/imports/measurements/{measurement_id}" in page
     # Restoring the same file again makes no sense; undoing the restore does.
+    page = text(client.get(f"/imports/measurements/{measurement_id}"))
     assert f"/imports/logs/{first}/restore" not in page
     assert f"/imports/logs/{second}/restore" in page
 

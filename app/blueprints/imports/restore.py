@@ -1,10 +1,10 @@
 """A measurement's import history and "Gendan": bring back an import that a later file
-replaced, for 30 days. Asks first; re-imports the kept file through the same pipeline."""
+replaced, for 30 days. Asks first; re-imports the kept file through the same pipeline, as an
+import job whose page shows its progress (app/services/import_jobs.py)."""
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask import Response, abort, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -12,11 +12,10 @@ from sqlalchemy.orm import selectinload
 from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.imports import bp
 from app.blueprints.imports.routes import file_area
-from app.blueprints.results import preparing
 from app.extensions import db
 from app.models import ImportLog, Measurement
 from app.models.base import utcnow
-from app.services import imports
+from app.services import import_jobs, imports
 
 
 @bp.get("/measurements/<int:measurement_id>")
@@ -83,23 +82,9 @@ def restore_ask(log_id: int) -> str:
 
 @bp.post("/logs/<int:log_id>/restore")
 def restore(log_id: int) -> Response:
+    """Restoring runs as an import job: its page shows the progress, then the outcome."""
     log = _restorable_or_404(log_id).log
     if not EmptyForm().validate_on_submit():
         abort(400)
-    measurement_id = log.measurement_id
-    try:
-        imports.restore(db.session, current_user, log, file_area(), utcnow())
-    except imports.RestoreRefused:
-        db.session.rollback()
-        flash(_("The earlier import could not be restored. Nothing was changed."), "error")
-        return redirect(url_for("imports.history", measurement_id=measurement_id))
-    db.session.commit()
-    preparing.schedule()
-    flash(
-        _(
-            "The import of %(file)s was restored. Follow-ups and plans were kept.",
-            file=log.file_name,
-        ),
-        "success",
-    )
-    return redirect(url_for("imports.history", measurement_id=measurement_id))
+    staged = import_jobs.start_restore(db.session, current_user, log)  # commits, then starts
+    return redirect(url_for("imports.staged", token=staged.token))

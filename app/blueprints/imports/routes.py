@@ -272,6 +272,7 @@ FAILURES = {
         "Nothing was imported."
     ),
     "file_missing": _l("The uploaded file is no longer kept. Nothing was imported."),
+    "restore_refused": _l("The earlier import could not be restored. Nothing was changed."),
     "error": _l("Something went wrong while the file was read or imported. Nothing was imported."),
 }
 
@@ -279,6 +280,11 @@ FAILURES = {
 def _done_message(staged: StagedImport) -> str:
     """What an import did, in words: imported, or replaced (and whether it can be undone)."""
     measurement = staged.measurement
+    if (staged.preview or {}).get("restore_of") is not None:
+        return _(
+            "The import of %(file)s was restored. Follow-ups and plans were kept.",
+            file=staged.file_name,
+        )
     entry = db.session.get(ImportLog, staged.import_log_id) if staged.import_log_id else None
     if entry is None or not entry.replaced_earlier:
         return _("The results of %(name)s were imported.", name=measurement.name)
