@@ -266,7 +266,10 @@ def step(measurement_id: int, code: str, step: str) -> Any:
 
         return plan(measurement_id, code)
     measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
-    follow_up = _followup_or_404(measurement, unit)
+    # The steps alone: a step page and its autosave never show the plan's themes and actions.
+    follow_up = service.find(db.session, measurement, unit, with_plan=False)
+    if follow_up is None:
+        abort(404)
     record = service.step_of(follow_up, which)
     common = _common(measurement, unit, follow_up)
     # The version the form was loaded at travels with it: a save from an older one changes
