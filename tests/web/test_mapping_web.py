@@ -6,15 +6,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from html.parser import HTMLParser
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from app.domain.mapping import read_sample, suggest
 from app.extensions import db
 from app.models import QuestionResult, Role, StagedImport, User
 from app.services import imports
 from app.services.measurements import find_or_prepare_measurement
+from tests import mapping_files
 from tests.conftest import login
 
 OPTIONS = ("Helt uenig", "Uenig", "Hverken eller", "Enig", "Helt enig")
@@ -232,3 +236,106 @@ def test_percentages_that_cannot_come_from_whole_counts_are_named(
     assert any(p["row"] == 2 for p in staged.problems), staged.problems
     page = client.get(f"/imports/staged/{token}").get_data(as_text=True)
     assert "40,0 %" in page
+
+
+class _FormFields(HTMLParser):
+    """What a browser would send for the mapping form as shown (the submit button aside)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action = action
+        self.inside = False
+        self.fields: dict[str, str] = {}
+        self.select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action", "").endswith(self.action)
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name"):
+            if a.get("type") in ("radio", "checkbox"):
+                if "checked" in a:
+                    self.fields[a["name"]] = a.get("value", "y")
+            else:
+                self.fields[a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self.select = a.get("name")
+            self.fields.setdefault(self.select or "", "")
+        elif tag == "option" and self.select and "selected" in a:
+            self.fields[self.select] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+
+
+def shown_form(page: str, action: str = "/mapping") -> dict[str, str]:
+    parser = _FormFields(action)
+    parser.feed(page)
+    return parser.fields
+
+
+@pytest.fixture(scope="module")
+def small_native(tmp_path_factory: pytest.TempPathFactory) -> mapping_files.Native:
+    """The generator's APV file cut to its first six units with answers and their parents."""
+    path = mapping_files.generate("apv", tmp_path_factory.mktemp("native") / "apv.csv")
+    native = mapping_files.read_native(path)
+    parents = {unit["unit_id"]: unit["parent_id"] for unit in native.units}
+    answered = list(dict.fromkeys(row["unit_id"] for row in native.rows if row["question_id"]))
+    keep: set[str] = set()
+    for unit in answered[:6]:
+        while unit:
+            keep.add(unit)
+            unit = parents.get(unit, "")
+    return mapping_files.Native([row for row in native.rows if row["unit_id"] in keep])
+
+
+LAYOUTS = {
+    "long": ("long.csv", lambda native, path: mapping_files.write_long(native, path)),
+    "long-percent": (
+        "long.csv",
+        lambda native, path: mapping_files.write_long(native, path, values="percent"),
+    ),
+    "wide-percent": (
+        "wide.csv",
+        lambda native, path: mapping_files.write_wide(native, path, values="percent"),
+    ),
+    "option-rows": ("pivot.csv", mapping_files.write_option_rows),
+    "sheets": (
+        "sheets.xlsx",
+        lambda native, path: mapping_files.write_sheets(native, path, unit_in="cell"),
+    ),
+    "option-sheets": ("option-sheets.xlsx", mapping_files.write_option_sheets),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_the_suggestion_goes_through_the_form_unchanged(
+    app: Flask, client: FlaskClient, org, make_user, small_native, tmp_path, layout: str
+) -> None:
+    """A user who accepts what Kompas suggests sends exactly that mapping: the form shows
+    every part of it (roles, questions, options, cells, sheet) and reads it back."""
+    measurement_id = setup(app, make_user, org)
+    name, write = LAYOUTS[layout]
+    path = tmp_path / name
+    write(small_native, path)
+    suggested = suggest(read_sample(path)).to_dict()
+    token = stage(app, measurement_id, path.read_bytes(), name=name)
+    login(client, "hr@x.dk")
+    page = client.get(f"/imports/staged/{token}/mapping").get_data(as_text=True)
+    fields = shown_form(page)
+    fields["action"] = "check"
+    response = client.post(f"/imports/staged/{token}/mapping", data=fields)
+    shown = response.get_data(as_text=True)
+    assert response.status_code == 302, re.findall(
+        r'alert-heading">([^<]*)|form-error-message"[^>]*>(.*?)</span>', shown
+    )
+    staged = staged_row(app, token)
+    assert staged.mapping == suggested
+    assert staged.state == "checked"
+    if layout.startswith(("long", "wide")):
+        assert staged.ok, staged.problems[:5]

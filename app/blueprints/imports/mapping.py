@@ -182,6 +182,18 @@ class Draft:
             return LONG_ROLES
         return UNIT_ROLES + LONG_ROLES if self.layout == "long" else UNIT_ROLES
 
+    def by_question(self) -> bool:
+        """Whether each row of the question table is one question (wide; a sheet with a
+        column per question) rather than a group of answer labels for every question of
+        that scale (an empty question id: long; a sheet with a row per question)."""
+        if self.layout == "wide":
+            return True
+        return (
+            self.layout == "sheets"
+            and bool(self.columns.get("option"))
+            and not self.columns.get("question_id")
+        )
+
     def cell_roles(self) -> tuple[str, ...]:
         return CELL_ROLES if self.layout == "sheets" else ()
 
@@ -364,7 +376,7 @@ def _check_draft(draft: Draft, sample: Sample, template_codes: list[str]) -> Non
         if question.empty:
             continue
         key = f"q-{i}-id"
-        if not question.question_id and draft.layout != "long":
+        if not question.question_id and draft.by_question():
             draft.errors[key] = _("Choose the question.")
         elif len(question.question_id) > MAX_QUESTION_ID:
             draft.errors[key] = _("A question id can be at most %(num)s characters.",
@@ -372,7 +384,7 @@ def _check_draft(draft: Draft, sample: Sample, template_codes: list[str]) -> Non
         elif question.question_id and template_codes and question.question_id not in template_codes:
             draft.errors[key] = _("The questionnaire has no question %(code)s.",
                                   code=question.question_id)  # fmt: skip
-        elif question.question_id in ids:
+        elif question.question_id and question.question_id in ids:
             draft.errors[key] = _("The question %(code)s is mapped twice.",
                                   code=question.question_id or "–")  # fmt: skip
         ids.add(question.question_id)
