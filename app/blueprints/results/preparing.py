@@ -1,12 +1,14 @@
 """Results sections prepared after an import, before anyone asks for them.
 
 On a results morning every leader opens their units' pages within the same hour, and HR opens
-them all. After an import (web or `flask kompas import`) a job renders the results section of
-every active unit of the newest measurement, in each language users have chosen, into
-`prepared_section` (app/services/prepared.py), where every app process reads it. It runs where
-reports run (app/services/report_jobs.py): on an RQ worker with REDIS_URL, else in a thread of
-the app server. A section not prepared (another measurement, a deploy since) is made at its
-first view and kept the same way. `flask --app wsgi kompas prepare` runs it at once.
+them all. After an import (web or `flask kompas import`) a job renders, for the newest
+measurement and in each language users have chosen, the figures of every row of the results
+overview (first: one batch), then the results section and the analysis step's indicator table
+of every active unit, into `prepared_section` (app/services/prepared.py), where every app
+process reads them. It runs where reports run (app/services/report_jobs.py): on an RQ worker
+with REDIS_URL, else in a thread of the app server. A part not prepared (another measurement,
+a deploy since) is made at its first view and kept the same way. `flask --app wsgi kompas
+prepare` runs it at once.
 """
 
 from __future__ import annotations
