@@ -245,8 +245,15 @@ def test_restore_of_another_or_expired_import_is_refused(
     first, second = replace_by_mistake(app, client, measurement_id)
     before = state(app)
     # The current import, an unknown one, a refused one: nothing to restore.
-    bad = upload(client, measurement_id, "not;a;file\n", "junk.csv")
-    assert client.get(bad).status_code == 200
+    refused = client.post(
+        "/imports/check",
+        data={
+            "measurement_id": str(measurement_id),
+            "file": (io.BytesIO(b"%PDF-1.7\x00"), "r.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400
     with app.app_context():
         rejected = db.session.scalar(select(ImportLog.id).where(ImportLog.outcome == "rejected"))
     for log_id in (second, 999, rejected):
