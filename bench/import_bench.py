@@ -1,30 +1,74 @@
-"""Import benchmark: Kompas' full import against pandas.read_csv + DataFrame.to_sql.
+"""Import benchmark: what the user waits for, against pandas loading the same file.
 
-    .venv/bin/python bench/import_bench.py [--units 5000] [--database-url URL]
+    .venv/bin/python bench/import_bench.py [--units 5000] [--repeat 3]
+        [--database-url postgresql+psycopg://...] [--postgres]
 
-Generates the large file with ../shared/tools/gen_results.py (cached in bench/data/), then
-measures, each in a fresh process so that peak memory is the import's own:
-  ours:     parse + validate + write (units, results, log) into a fresh, migrated database
-  baseline: pandas.read_csv + DataFrame.to_sql of the same file into a fresh database
-and prints both times, the ratio ours/baseline (target <= 1.0) and our peak memory
-(target < 300 MB). Without --database-url it runs on a temporary SQLite file; pass a
-PostgreSQL URL (an empty database it may fill) to measure there.
+Generates the large file with ../shared/tools/gen_results.py (cached in bench/data/), then,
+interleaved and best of --repeat, each in a fresh process against a fresh database:
+
+  ours:     `flask --app wsgi kompas import FILE --timings`, the real command line: app start,
+            reading, validating, writing, figures (release and audit), alerts and the commit,
+            into a freshly migrated database (the migration is not timed);
+  baseline: a fresh `python` that imports pandas, then `pandas.read_csv` + `DataFrame.to_sql`
+            of the same file into an empty database.
+
+Both pay their interpreter start and imports. It prints each phase's share of our import (as
+the command reports it), the peak memory of each process (ru_maxrss of the child), the ratio
+ours/baseline with the targets (<= 1.0x, < 300 MB), and how long the two attack files take to
+be refused (a 7.9 MB CSV with a million columns; an XLSX "bomb" that unpacks to 400 MB),
+with the refusing process's peak memory (targets: < 2 s, < 200 MB).
+
+Without --database-url it runs on temporary SQLite files. --database-url: a PostgreSQL
+database it may empty (its public schema is dropped and made again before every run);
+--postgres: the same with TEST_DATABASE_URL (it starts nothing).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
+import re
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT.parent / "shared" / "tools" / "gen_results.py"
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
+FLASK = [PYTHON, "-m", "flask", "--app", "wsgi"]
+
+BASELINE = """
+import sys
+import pandas
+from sqlalchemy import create_engine
+path, url = sys.argv[1], sys.argv[2]
+engine = create_engine(url)
+frame = pandas.read_csv(path, sep=";")
+frame.to_sql("baseline_results", engine, index=False)
+engine.dispose()
+"""
+
+REFUSAL = """
+import sys, time
+from pathlib import Path
+from app.domain.importing import parse_results
+start = time.perf_counter()
+with Path(sys.argv[1]).open("rb") as stream:
+    result = parse_results(stream)
+print(f"{time.perf_counter() - start:.3f}", result.errors[0].code if result.errors else "ok")
+"""
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    phases: list[tuple[str, float]] = field(default_factory=list)
+    output: str = ""
 
 
 def large_file(units: int) -> Path:
@@ -39,103 +83,177 @@ def large_file(units: int) -> Path:
     return path
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def run_ours(path: Path, url: str) -> dict:
-    sys.path.insert(0, str(ROOT))
-    from app import create_app
-    from app.extensions import db
-    from app.services import imports
-    from app.services.measurements import find_or_prepare_measurement
-
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        if url.startswith("postgresql"):
-            db.drop_all()
-        db.create_all()
+def timed(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> Run:
+    """Run `command` in a fresh process: wall time, and its own peak memory (ru_maxrss)."""
+    with tempfile.TemporaryFile("w+") as out:
         start = time.perf_counter()
-        content = path.read_bytes()
-        measurement = find_or_prepare_measurement(
-            db.session, name="Benchmark", year=2025, template_code=None
+        child = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read()
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:6])} failed:\n{output[-3000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024, output=output)
+
+
+def fresh_database(url: str | None, tmp: Path, name: str, migrate: bool) -> str:
+    """An empty database (migrated for ours); the URL."""
+    if url is None:
+        path = tmp / f"{name}.db"
+        path.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    else:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+        engine.dispose()
+    if migrate:
+        subprocess.run(
+            [*FLASK, "db", "upgrade"],
+            env=environment(url, tmp),
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
         )
-        checked = imports.check(
-            db.session, content, file_name=path.name, year=2025,
-            questionnaire=measurement.questionnaire,
-        )  # fmt: skip
-        parsed = time.perf_counter()
-        assert checked.ok, checked.result.errors[:3]
-        imports.apply(db.session, None, checked, measurement)
-        db.session.commit()
-        done = time.perf_counter()
-    return {"seconds": done - start, "parse": parsed - start, "write": done - parsed,
-            "peak_mb": peak_mb()}  # fmt: skip
+    return url
 
 
-def run_baseline(path: Path, url: str) -> dict:
-    import pandas
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS baseline_results")
-    start = time.perf_counter()
-    frame = pandas.read_csv(path, sep=";")
-    frame.to_sql("baseline_results", engine, index=False)
-    done = time.perf_counter()
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS baseline_results")
-    return {"seconds": done - start, "peak_mb": peak_mb()}
+def environment(url: str, tmp: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "KOMPAS_ENV": "development",
+        "IMPORT_FILES_DIR": str(tmp / "import_files"),
+        "PYTHONPATH": str(ROOT),
+    }
 
 
-def in_child(kind: str, path: Path, url: str) -> dict:
-    output = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--file", str(path), "--database-url", url],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return json.loads(output.stdout.strip().splitlines()[-1])
+def run_ours(path: Path, url: str | None, tmp: Path) -> Run:
+    database = fresh_database(url, tmp, "ours", migrate=True)
+    command = [*FLASK, "kompas", "import", str(path), "--measurement", "Benchmark"]
+    run = timed([*command, "--year", "2025", "--timings"], environment(database, tmp))
+    for line in run.output.splitlines():
+        found = re.match(r"timing: (.+?)\s+([0-9.]+) s", line)
+        if found and found.group(1) != "total":
+            run.phases.append((found.group(1), float(found.group(2))))
+    return run
+
+
+def run_baseline(path: Path, url: str | None, tmp: Path) -> Run:
+    database = fresh_database(url, tmp, "baseline", migrate=False)
+    return timed([PYTHON, "-c", BASELINE, str(path), database], environment(database, tmp))
+
+
+def million_columns(tmp: Path) -> Path:
+    """A 7.9 MB CSV whose header has a million columns."""
+    path = tmp / "million-columns.csv"
+    header = "unit_id;" + ";".join(f"c{i}" for i in range(1_000_000))
+    path.write_text(header[:7_888_000] + "\nA;1\n")
+    return path
+
+
+def xlsx_bomb(tmp: Path) -> Path:
+    """A small XLSX whose sheet unpacks to 400 MB (written in chunks, never in memory)."""
+    path = tmp / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            chunk = b"<row><c><v>1</v></c></row>" * 40_000
+            for _ in range(400 * 1024 * 1024 // len(chunk)):
+                sheet.write(chunk)
+    return path
+
+
+def refusal(path: Path, tmp: Path) -> tuple[Run, Run]:
+    """The refusal as the command line gives it (app start included) and the reader alone."""
+    database = fresh_database(None, tmp, "attack", migrate=True)
+    env = environment(database, tmp)
+    command = [*FLASK, "kompas", "import", str(path), "--measurement", "A", "--year", "2025"]
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, _, usage = os.wait4(child.pid, 0)
+        cli = Run(time.perf_counter() - start, usage.ru_maxrss / 1024)
+        out.seek(0)
+        cli.output = out.read()
+    reader = timed([PYTHON, "-c", REFUSAL, str(path)], env)
+    return cli, reader
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=5000)
-    parser.add_argument("--database-url")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--child", choices=["ours", "baseline"], help=argparse.SUPPRESS)
-    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help="an empty PostgreSQL database it may fill")
+    parser.add_argument("--postgres", action="store_true", help="use TEST_DATABASE_URL")
+    parser.add_argument("--no-attacks", action="store_true", help="skip the attack files")
     args = parser.parse_args()
-    if args.child:
-        runner = run_ours if args.child == "ours" else run_baseline
-        print(json.dumps(runner(args.file, args.database_url)))
-        return
-
+    url = args.database_url
+    if args.postgres:
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            raise SystemExit("--postgres needs TEST_DATABASE_URL (a database it may empty)")
     path = large_file(args.units)
-    with tempfile.TemporaryDirectory() as tmp:
-        ours_url = args.database_url or f"sqlite:///{tmp}/ours.db"
-        base_url = args.database_url or f"sqlite:///{tmp}/baseline.db"
-        database = "PostgreSQL" if ours_url.startswith("postgresql") else "SQLite"
-        ours, base = [], []
+    database = "PostgreSQL" if url else "SQLite"
+    ours: list[Run] = []
+    base: list[Run] = []
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
         for _ in range(args.repeat):  # interleaved, so both see the same machine load
-            base.append(in_child("baseline", path, base_url))
-            ours.append(in_child("ours", path, ours_url))
-            if not args.database_url:
-                for name in ("ours.db", "baseline.db"):
-                    Path(tmp, name).unlink(missing_ok=True)
-    best_ours = min(ours, key=lambda r: r["seconds"])
-    best_base = min(base, key=lambda r: r["seconds"])
-    size_mb = path.stat().st_size / 1e6
-    print(f"import benchmark: {args.units} units, {size_mb:.0f} MB, {database}, "
-          f"best of {args.repeat}")  # fmt: skip
-    print(f"  baseline (pandas read_csv + to_sql): {best_base['seconds']:6.2f} s   "
-          f"peak {best_base['peak_mb']:.0f} MB")  # fmt: skip
-    print(f"  kompas import (parse+validate+write): {best_ours['seconds']:6.2f} s   "
-          f"peak {max(r['peak_mb'] for r in ours):.0f} MB   "
-          f"(parse {best_ours['parse']:.2f} s, write {best_ours['write']:.2f} s)")  # fmt: skip
-    print(f"  ratio kompas/baseline: {best_ours['seconds'] / best_base['seconds']:.2f}   "
-          f"(target <= 1.0; peak memory target < 300 MB)")  # fmt: skip
+            base.append(run_baseline(path, url, tmp))
+            ours.append(run_ours(path, url, tmp))
+        best_ours = min(ours, key=lambda run: run.seconds)
+        best_base = min(base, key=lambda run: run.seconds)
+        rows = sum(1 for _ in path.open("rb")) - 1
+        print(
+            f"import benchmark: {args.units} units, {rows:,} rows, "
+            f"{path.stat().st_size / 1e6:.0f} MB, {database}, best of {args.repeat}, "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+        print(
+            f"  baseline (python + import pandas + read_csv + to_sql): "
+            f"{best_base.seconds:6.2f} s   peak {max(r.peak_mb for r in base):4.0f} MB   "
+            f"(all: {', '.join(f'{r.seconds:.2f}' for r in base)})"
+        )
+        print(
+            f"  kompas import (the command line, file to committed release): "
+            f"{best_ours.seconds:6.2f} s   peak {max(r.peak_mb for r in ours):4.0f} MB   "
+            f"(all: {', '.join(f'{r.seconds:.2f}' for r in ours)})"
+        )
+        total = sum(seconds for _, seconds in best_ours.phases) or 1.0
+        for phase, seconds in best_ours.phases:
+            if seconds >= 0.005:
+                print(f"      {phase:<10} {seconds:6.2f} s  {seconds / total:6.1%}")
+        ratio = best_ours.seconds / best_base.seconds
+        peak = max(r.peak_mb for r in ours)
+        print(
+            f"  ratio kompas/pandas: {ratio:.2f}x (target <= 1.0x: "
+            f"{'met' if ratio <= 1.0 else 'NOT met'}); peak {peak:.0f} MB (target < 300 MB: "
+            f"{'met' if peak < 300 else 'NOT met'})"
+        )
+        if args.no_attacks:
+            return
+        for label, attack in (
+            ("million-column CSV", million_columns(tmp)),
+            ("XLSX bomb", xlsx_bomb(tmp)),
+        ):
+            cli, reader = refusal(attack, tmp)
+            refused = next(
+                (line for line in cli.output.splitlines() if line.startswith("error:")), "?"
+            )
+            seconds, code = reader.output.split()[:2]
+            print(
+                f"  {label} ({attack.stat().st_size / 1e6:.1f} MB): refused ({code}) by the "
+                f"reader in {float(seconds):.2f} s, peak {reader.peak_mb:.0f} MB; the command "
+                f"line in {cli.seconds:.2f} s (app start included), peak {cli.peak_mb:.0f} MB "
+                f"(targets < 2 s, < 200 MB)\n      {refused[:150]}"
+            )
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("KOMPAS_ENV", "testing")
     main()
