@@ -608,3 +608,46 @@ def test_gendan_runs_as_an_import_job_and_a_changed_file_restores_nothing(
     with app.app_context():
         assert db.session.scalar(select(Unit.name).where(Unit.code == "A1")) == "Team Et"
         assert db.session.get(ImportLog, first_id).restored_at is None
+
+
+def test_a_mapped_file_is_converted_checked_and_imported_by_the_jobs(
+    app: Flask, client: FlaskClient, measurement_id: int, deferred
+) -> None:
+    """A row per unit with a column per question and option: the upload waits for its
+    mapping; the check job converts it into the import format beside it, checks that, and the
+    import job imports it; the converted file goes, the kept one is the converted file."""
+    from app.domain import mapping
+
+    options = ("Helt uenig", "Uenig", "Hverken eller", "Enig", "Helt enig")
+    header = ["Enhed", "Overordnet", "Antal besvarelser"] + [
+        f"{q} {o}" for q in ("PT-1", "PT-2") for o in options
+    ]
+    rows = [
+        ["A1", "A", "7", "0", "1", "2", "3", "1", "1", "1", "2", "2", "1"],
+        ["A2", "A", "5", "1", "1", "1", "1", "1", "0", "0", "1", "2", "2"],
+    ]
+    wide = "\n".join(";".join(r) for r in [header, *rows]).encode() + b"\n"
+    login(client, "hr@x.dk")
+    response = upload(client, measurement_id, wide, name="defgo.csv")
+    assert response.headers["Location"].endswith("/mapping")
+    assert deferred == []  # nothing to check before the mapping
+    area = Path(app.config["IMPORT_FILES_DIR"])
+    with app.app_context():
+        staged = db.session.scalar(select(StagedImport))
+        chosen = mapping.suggest(mapping.read_sample(area / staged.stored_file))
+        staged.mapping = chosen.to_dict()
+        import_jobs.start_check(db.session, staged)  # as the mapping screen does
+        token = staged.token
+    run_jobs(app, deferred)
+    staged = the_staged(app)
+    assert (staged.state, staged.ok) == ("checked", True), staged.problems
+    converted = area / f"converted-{token}.csv"
+    assert converted.read_text(encoding="utf-8").startswith("unit_id;")
+    client.post(f"/imports/staged/{token}/confirm")
+    run_jobs(app, deferred)
+    assert the_staged(app).state == "imported"
+    assert count(app, QuestionResult) == 4
+    assert not converted.exists()
+    with app.app_context():
+        kept = db.session.scalar(select(ImportLog.stored_file))
+    assert (area / kept).read_text(encoding="utf-8").startswith("unit_id;")
