@@ -289,7 +289,7 @@ def _labels(sheets: list[Sheet]) -> list[str]:
     """For a sheet per unit: the texts of the sheets' rows (the rows that are options)."""
     seen: dict[str, None] = {}
     for sheet in sheets:
-        for row in sheet.rows:
+        for row in [*sheet.above, *sheet.rows]:
             for cell in row[:2]:
                 if cell.strip():
                     seen.setdefault(cell, None)
@@ -453,7 +453,10 @@ def _render(
         template,
         staged=staged,
         sample=sample,
-        sheet=sheets[0] if sheets else None,
+        # The sheet shown: the first with the widest table (not a cover sheet).
+        sheet=max(sheets, key=lambda sheet: (len(sheet.header), len(sheet.rows)))
+        if sheets
+        else None,
         shown_rows=SHOWN_ROWS,
         draft=draft,
         headers=_headers(sheets),
