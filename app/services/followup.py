@@ -450,7 +450,9 @@ def overview(
                 Action.deleted_at.is_(None),
             )
             .group_by(Action.follow_up_id)
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     alerts: dict[int, list[ZeroToleranceAlert]] = {}
     for alert in session.scalars(
@@ -496,9 +498,16 @@ def overview(
 
 
 def followup_document(
-    session: Session, measurement: Measurement, unit_ids: set[int] | None
+    session: Session,
+    measurement: Measurement,
+    unit_ids: set[int] | None,
+    results_unit_ids: set[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The follow-up of every unit as JSON-ready data (`kompas export-followup`, the API)."""
+    """The follow-up of every unit as JSON-ready data (`kompas export-followup`, the API).
+
+    `unit_ids`: the units whose follow-up is given (None: all). `results_unit_ids`: those whose
+    light, re-measurement and alerts may be given too (None: all) — they are results, which a
+    school holds until management releases them; elsewhere they are null and empty."""
     from sqlalchemy.orm import aliased
 
     escalated_unit = aliased(Unit)
@@ -558,13 +567,15 @@ def followup_document(
             continue
         follow_up = by_unit.get(unit_id)
         steps = {s.step: s for s in follow_up.steps} if follow_up else {}
+        results_given = results_unit_ids is None or unit_id in results_unit_ids
         document.append(
             {
                 "unit": code,
-                "colour": colour,
-                "remeasure": follow_up.remeasure
-                if follow_up
-                else _needs_remeasure(colour, overall, average),
+                "colour": colour if results_given else None,
+                "remeasure": results_given
+                and (
+                    follow_up.remeasure if follow_up else _needs_remeasure(colour, overall, average)
+                ),
                 "steps": {
                     step.value: {
                         "state": steps[step].state.value if step in steps else "not_started",
@@ -574,7 +585,7 @@ def followup_document(
                     for step in STEPS
                 },
                 "actions": actions.get(follow_up.id, []) if follow_up else [],
-                "alerts": alerts.get(unit_id, []),
+                "alerts": alerts.get(unit_id, []) if results_given else [],
             }
         )
     return document

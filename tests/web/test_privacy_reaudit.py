@@ -571,13 +571,6 @@ def test_a_report_of_a_held_year_does_not_reach_the_board_before_the_release(
             assert client.get(f"/reports/archive/{report_id}/download").status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy: before the release, /api/v1/measurements/<id>/followup gives the student "
-    "council and a class team every visible unit's traffic light, 're-measure' flag and "
-    "alerts (app/blueprints/api/routes.py measurement_followup asks the full Access, not "
-    "results_access)",
-)
 def test_before_the_release_the_followup_api_gives_no_lights_or_alerts(
     app: Flask, org, make_user
 ) -> None:

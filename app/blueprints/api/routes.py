@@ -37,4 +37,12 @@ def measurement_followup(measurement_id: int) -> Response:
     if not access.may_anywhere(Permission.VIEW_FOLLOWUP):
         abort(404)
     allowed = access.unit_ids(db.session, Permission.VIEW_FOLLOWUP)
-    return jsonify(followup_document(db.session, measurement, allowed))
+    # Lights and alerts are results: before management releases a school's results, only the
+    # person's admin and leader roles see them (as in measurement_results).
+    results_access = access.results_access(measurement)
+    with_results = (
+        results_access.unit_ids(db.session, Permission.VIEW_RESULTS)
+        if results_access.may_anywhere(Permission.VIEW_RESULTS)
+        else set()
+    )
+    return jsonify(followup_document(db.session, measurement, allowed, with_results))
