@@ -134,3 +134,61 @@ def test_hr_maps_a_wide_percentages_file_saves_a_profile_and_reuses_it(
     expect(tab.get_by_text("Profilen “Defgo, bred” er slettet.")).to_be_visible()
     with live_app.app_context():
         assert db.session.query(ImportProfile).count() == 0
+
+
+@pytest.fixture
+def school_hr(live_app: Flask) -> tuple[str, str]:
+    with live_app.app_context():
+        db.session.add(Organisation(name="Åby Gymnasium", kind=OrganisationKind.SCHOOL))
+        root = Unit(code="AG", name="Åby Gymnasium", unit_type="institution")
+        db.session.add(root)
+        db.session.flush()
+        user = create_user(
+            db.session, None, email="ejer@aaby-gym.dk", name="Eva Ejer", password=PASSWORD
+        )
+        assign_role(db.session, None, user, root, Role.ADMIN)
+        find_or_prepare_measurement(db.session, name="Trivsel 2025", year=2025, template_code="gym")
+        db.session.commit()
+    return "ejer@aaby-gym.dk", PASSWORD
+
+
+def test_reference_figures_with_unknown_columns_are_mapped_then_imported(
+    page, school_hr, live_app: Flask, tmp_path: Path
+) -> None:
+    from app.models import ReferenceFigure
+    from tests.web.test_references_mapping import MINISTRY
+
+    tab = page.page
+    tab.set_viewport_size({"width": 1280, "height": 900})
+    tab.goto("/auth/login")
+    tab.get_by_label("E-mail").fill(school_hr[0])
+    tab.get_by_label("Adgangskode").fill(school_hr[1])
+    tab.get_by_role("button", name="Log ind").click()
+    tab.wait_for_url("**/")
+
+    ministry = tmp_path / "noegletal-ministeriet.csv"
+    ministry.write_bytes(MINISTRY)
+    tab.goto("/imports/references")
+    tab.get_by_label("Fil med sammenligningstal").set_input_files(ministry)
+    tab.get_by_role("button", name="Kontrollér filen").click()
+    expect(tab.get_by_role("heading", name="Kortlæg sammenligningstallene")).to_be_visible()
+    both_widths(page, "references-mapping")
+
+    # The year is missing: asked for, with the choices kept.
+    tab.get_by_label("Niveau (Landsplan, en sektor eller en kommune)").select_option("Institution")
+    tab.get_by_label("Indikator").select_option("Indikatornavn")
+    tab.get_by_label("Gennemsnit (1–5)").select_option("Score")
+    page.expect_console_error("status of 400")
+    tab.get_by_role("button", name="Kontrollér filen").click()
+    expect(tab.get_by_text("Filen har ingen kolonne med år: angiv året")).to_be_visible()
+    expect(tab.get_by_label("Gennemsnit (1–5)")).to_have_value("Score")
+    both_widths(page, "references-mapping-error")
+
+    tab.get_by_label("År (valgfri)").fill("2025")
+    tab.get_by_role("button", name="Kontrollér filen").click()
+    expect(tab.get_by_role("table", name="Hvad filen indeholder")).to_contain_text("Landsplan 2025")
+    both_widths(page, "references-mapped-preview")
+    tab.get_by_role("button", name="Indlæs").click()
+    tab.wait_for_url("**/imports/references")
+    with live_app.app_context():
+        assert db.session.query(ReferenceFigure).count() >= 2

@@ -83,8 +83,9 @@ class ReferenceUploadForm(KompasForm):
         _l("File with reference figures"),
         validators=[FileRequired(message=_l("Choose the file with the reference figures."))],
         description=_l(
-            "CSV or Excel (XLSX) with the columns år, niveau, indikator or spørgsmål, "
-            "gennemsnit, andel and antal, numbers written the Danish way (3,6)."
+            "CSV or Excel (XLSX), numbers written the Danish way (3,6). With the columns år, "
+            "niveau, indikator or spørgsmål, gennemsnit, andel and antal the file is checked at "
+            "once; with other columns you say which is which."
         ),
     )
 
@@ -326,6 +327,8 @@ def references_mapping() -> tuple[str, int]:
         mapped.problems = problems[:200]
         return _mapping_page(mapped)
     parsed = refs.check_file(db.session, content, questionnaire_code=mapped.questionnaire)
+    if parsed.ok:  # the converted file waits for "Import" instead of the original
+        path.unlink(missing_ok=True)
     return _preview(parsed, content, mapped.file_name, mapped.questionnaire, None)
 
 
