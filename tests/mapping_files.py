@@ -43,7 +43,14 @@ class Native:
         return list(seen.values())
 
     def answers(self, unit: str) -> list[dict[str, str]]:
-        return [row for row in self.rows if row["unit_id"] == unit and row["question_id"]]
+        """The unit's question rows (indexed once: the large file has 5,000 units)."""
+        if not hasattr(self, "_by_unit"):
+            index: dict[str, list[dict[str, str]]] = {}
+            for row in self.rows:
+                if row["question_id"]:
+                    index.setdefault(row["unit_id"], []).append(row)
+            self._by_unit = index
+        return self._by_unit.get(unit, [])
 
     def scales(self) -> list[list[str]]:
         """The distinct answer scales, in order of first appearance."""

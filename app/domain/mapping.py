@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 from app.domain.importing_problems import Problem, problem
-from app.domain.importing_read import UnreadableFile
+from app.domain.importing_read import UnreadableFile, UnreadableRow
 from app.domain.mapping_convert import (
     check_mapping,
     convert,
@@ -43,7 +43,7 @@ from app.domain.mapping_detect import (
     suggest,
     wide_columns,
 )
-from app.domain.mapping_read import SheetRows, read_sheets
+from app.domain.mapping_read import SheetRows, read_sheets, row_problem
 from app.domain.mapping_types import (
     REFERENCE_ROLES,
     ROLES,
@@ -74,6 +74,7 @@ __all__ = [
     "counts_from_percentages",
     "header_roles",
     "is_native",
+    "norm",
     "percentage",
     "read_sample",
     "signature",
@@ -163,7 +164,10 @@ def convert_references(path: Path, mapping: Mapping, out: TextIO) -> list[Proble
             raise UnreadableFile(problem("empty_file"), file_format)
         return _reference_rows(chosen, mapping)
 
-    problems, rows = read_sheets(path, run, all_sheets=bool(mapping.sheet))
+    try:
+        problems, rows = read_sheets(path, run, all_sheets=bool(mapping.sheet))
+    except UnreadableRow as unreadable:
+        problems, rows = [row_problem(unreadable.code)], []
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     writer.writerow(REFERENCE_HEADER)
     writer.writerows(rows)

@@ -10,7 +10,7 @@ problem naming it. The output then goes through the same validation as a native 
 from __future__ import annotations
 
 import csv
-import math
+import functools
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -28,7 +28,7 @@ from app.domain.mapping_detect import (
     label_value,
     norm,
 )
-from app.domain.mapping_read import MAX_TITLE_ROWS, SheetRows, read_sheets
+from app.domain.mapping_read import MAX_TITLE_ROWS, SheetRows, read_sheets, row_problem
 from app.domain.mapping_types import MAX_OPTIONS, Mapping, MappingError, QuestionColumns
 from app.domain.references import NotANumber, parse_danish_number
 
@@ -49,8 +49,15 @@ class _Stop(Exception):
 # --- numbers ----------------------------------------------------------------------------------
 
 
+# Nearly every count is a small number: a dict lookup beats parsing it.
+_SMALL_WHOLE: dict[str, int] = {str(number): number for number in range(10_000)}
+
+
 def whole_count(text: str) -> int | None:
     """A count written any way a tool writes it ("12", "1.234", "12,0"); None if not one."""
+    number = _SMALL_WHOLE.get(text)
+    if number is not None:
+        return number
     try:
         value = parse_danish_number(text)
     except NotANumber:
@@ -60,10 +67,12 @@ def whole_count(text: str) -> int | None:
     return int(value)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def percentage(text: str) -> tuple[Fraction, int] | None:
     """A printed percentage as an exact fraction and its number of decimals; None if not one.
 
-    "87,5 %" -> (175/2, 1); "88" -> (88, 0); "87.5" -> (175/2, 1).
+    "87,5 %" -> (175/2, 1); "88" -> (88, 0); "87.5" -> (175/2, 1). (Cached: a file repeats
+    the same few hundred percentages.)
     """
     try:
         value = parse_danish_number(text)
@@ -88,16 +97,19 @@ def counts_from_percentages(printed: list[tuple[Fraction, int]], n: int) -> list
 
     Each count c must satisfy |100·c/n − p| ≤ half a unit of p's last printed decimal, and the
     counts must add up to n. Returns "percent_not_counts" when no counts do,
-    "percent_ambiguous" when more than one set does.
+    "percent_ambiguous" when more than one set does. Exact: integer arithmetic only.
     """
     if n == 0:
         return [0] * len(printed) if all(p == 0 for p, _ in printed) else "percent_not_counts"
     lows: list[int] = []
     highs: list[int] = []
     for value, decimals in printed:
-        tolerance = Fraction(5, 10 ** (decimals + 1))
-        low = max(0, math.ceil((value - tolerance) * n / 100))
-        high = min(n, math.floor((value + tolerance) * n / 100))
+        # p = a/b, tolerance 5/10^(d+1): c within n·(10^(d+1)·a ∓ 5·b) / (100·10^(d+1)·b).
+        a, b = value.numerator, value.denominator
+        unit = 10 ** (decimals + 1)
+        denominator = 100 * unit * b
+        low = max(0, -(-n * (unit * a - 5 * b) // denominator))
+        high = min(n, n * (unit * a + 5 * b) // denominator)
         if low > high:
             return "percent_not_counts"
         lows.append(low)
@@ -140,10 +152,13 @@ class _Writer:
     width: int  # options written: n_1 … n_width
     with_dont_know: bool
     problems: list[Problem] = field(default_factory=list)
+    origins: list[tuple[str, int]] | None = None  # (sheet, row) of each row written
+    sheet: str = ""  # the sheet being read ("" for CSV)
     declared: set[str] = field(default_factory=set)
     answered: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self._last_unit: tuple[tuple[tuple[str, str], ...] | None, list[str]] = (None, [])
         self.csv = csv.writer(self.out, delimiter=";", lineterminator="\n")
         header = ["unit_id", *self.unit_fields, "question_id", *self.question_fields]
         header += [f"n_{option}" for option in range(1, self.width + 1)]
@@ -161,6 +176,15 @@ class _Writer:
         self.problems.append(problem(code, row, lowered, value, **details))
 
     def unit_values(self, unit_cells: dict[str, tuple[str, str]], row: int) -> list[str] | None:
+        key = tuple(unit_cells.values())
+        if key == self._last_unit[0]:
+            return self._last_unit[1]  # the unit of the row before: checked already
+        values = self._unit_values(unit_cells, row)
+        if values is not None:
+            self._last_unit = (key, values)
+        return values
+
+    def _unit_values(self, unit_cells: dict[str, tuple[str, str]], row: int) -> list[str] | None:
         values: list[str] = []
         ok = True
         for name in self.unit_fields:
@@ -186,6 +210,8 @@ class _Writer:
         self.declared.add(unit)
         blank = [""] * (len(self.question_fields) + self.width + int(self.with_dont_know))
         self.csv.writerow([unit, *values, "", *blank])
+        if self.origins is not None:
+            self.origins.append((self.sheet, row))
 
     def answer(
         self,
@@ -207,6 +233,8 @@ class _Writer:
             cells.append("" if dont_know is None else str(dont_know))
         texts = [question_cells.get(name, "") for name in self.question_fields]
         self.csv.writerow([unit, *unit_values, question, *texts, *cells])
+        if self.origins is not None:
+            self.origins.append((self.sheet, answers.row))
 
     def _counts(
         self, answers: _Answers, unit_cells: dict[str, tuple[str, str]]
@@ -284,12 +312,23 @@ class _Writer:
 # --- the layouts --------------------------------------------------------------------------------
 
 
-def convert(path: Path, mapping: Mapping, out: TextIO) -> list[Problem]:
+def convert(
+    path: Path,
+    mapping: Mapping,
+    out: TextIO,
+    *,
+    source_rows: list[tuple[str, int]] | None = None,
+) -> list[Problem]:
     """Stream `path` through `mapping`, writing a native results CSV to `out`.
 
     Returns the problems found (each naming its row, column and value); an empty list means
     the file was converted. Raises MappingError when the mapping does not fit the file and
     importing_read.UnreadableFile when the file cannot be read.
+
+    source_rows: when given, filled with the (sheet name, row number) in the uploaded file of
+    each data row written, in order: row r of the converted file (header = 1) came from
+    source_rows[r - 2], so a problem the native validation finds can be shown where the user
+    sees it. The sheet name is "" for CSV.
     """
     check_mapping(mapping)
     width = _width(mapping)
@@ -309,7 +348,10 @@ def convert(path: Path, mapping: Mapping, out: TextIO) -> list[Problem]:
             question_fields=[name for name in _QUESTION_FIELDS if name in mapping.columns],
             width=width,
             with_dont_know=_has_dont_know(mapping),
+            origins=source_rows,
         )
+        if source_rows is not None:
+            source_rows.clear()  # a CSV file read again from the start
         try:
             if mapping.layout == "sheets":
                 _sheets(sheets, mapping, writer)
@@ -318,7 +360,7 @@ def convert(path: Path, mapping: Mapping, out: TextIO) -> list[Problem]:
         except _Stop:
             pass
         except UnreadableRow as unreadable:
-            writer.problems.append(problem(unreadable.code))
+            writer.problems.append(row_problem(unreadable.code))
         return writer.problems, spool  # type: ignore[return-value]
 
     every_sheet = mapping.layout == "sheets" or bool(mapping.sheet)
@@ -452,6 +494,7 @@ def _table(sheet: SheetRows, mapping: Mapping, writer: _Writer) -> None:
     positions = _positions(header)
     _check_columns(mapping, positions)
     prefix = f"{sheet.name}!" if mapping.sheet else ""
+    writer.sheet = sheet.name
     if mapping.layout == "wide":
         _wide_rows(sheet.rows, header_number, positions, mapping, writer, prefix)
     else:
@@ -479,15 +522,19 @@ def _check_columns(mapping: Mapping, positions: dict[str, int]) -> None:
         )
 
 
+def _unit_columns(mapping: Mapping, positions: dict[str, int]) -> list[tuple[str, str, int | None]]:
+    """(field, header, position) of the per-unit columns the mapping names."""
+    return [
+        (name, mapping.columns[name], positions.get(norm(mapping.columns[name])))
+        for name in _UNIT_FIELDS
+        if name in mapping.columns
+    ]
+
+
 def _unit_cells(
-    mapping: Mapping, row: list[str], positions: dict[str, int]
+    located: list[tuple[str, str, int | None]], row: list[str]
 ) -> dict[str, tuple[str, str]]:
-    cells: dict[str, tuple[str, str]] = {}
-    for name in _UNIT_FIELDS:
-        header = mapping.columns.get(name)
-        if header is not None:
-            cells[name] = (header, _cell(row, positions.get(norm(header))))
-    return cells
+    return {name: (header, _cell(row, at)) for name, header, at in located}
 
 
 def _wide_rows(
@@ -499,6 +546,7 @@ def _wide_rows(
     prefix: str,
 ) -> None:
     unit_at = positions[norm(mapping.columns["unit_id"])]
+    unit_columns = _unit_columns(mapping, positions)
     plan = [
         (
             question,
@@ -514,7 +562,7 @@ def _wide_rows(
         if not any(cell.strip() for cell in row):
             continue
         unit = _cell(row, unit_at).strip()
-        unit_cells = _unit_cells(mapping, row, positions)
+        unit_cells = _unit_cells(unit_columns, row)
         if not unit:
             writer.problem("mapping_missing_unit", number, prefix + mapping.columns["unit_id"])
             continue
@@ -571,6 +619,8 @@ class _LongReader:
         self.count_at = at("count") if self.option_at is None else None
         self.dont_know_at = at("dont_know")
         self.question_fields = {name: at(name) for name in _QUESTION_FIELDS if name in columns}
+        self.unit_columns = _unit_columns(mapping, positions)
+        self._located_groups: dict[int, list[tuple[str, int]]] = {}
         self.specific = {q.question_id: q for q in mapping.questions if q.question_id}
         self.groups = [q for q in mapping.questions if not q.question_id]
         # A row per option: (unit, question) -> collected labels, in order of first row.
@@ -583,7 +633,7 @@ class _LongReader:
             unit, unit_cells = self.fixed_unit
         else:
             unit = _cell(row, self.unit_at).strip()
-            unit_cells = _unit_cells(self.mapping, row, self.positions)
+            unit_cells = _unit_cells(self.unit_columns, row)
             if not unit:
                 self.writer.problem(
                     "mapping_missing_unit", number, self.prefix + self.mapping.columns["unit_id"]
@@ -622,21 +672,30 @@ class _LongReader:
         )
         self.writer.answer(unit, unit_cells, question, texts, answers)
 
+    def _located(self, group: QuestionColumns) -> list[tuple[str, int]]:
+        """A group's option columns with their positions (worked out once per group)."""
+        located = self._located_groups.get(id(group))
+        if located is None:
+            located = [(name, self.positions[norm(name)]) for name in group.options]
+            self._located_groups[id(group)] = located
+        return located
+
     def _options_for(self, question: str, row: list[str]) -> _Chosen:
         chosen = self.specific.get(question)
         if chosen is None:
             best: QuestionColumns | None = None
             best_filled = -1
             for group in self.groups:
-                filled = sum(
-                    1 for name in group.options if _cell(row, self.positions[norm(name)]).strip()
-                )
+                filled = 0
+                for _, at in self._located(group):
+                    if at < len(row) and row[at].strip():
+                        filled += 1
                 if filled > best_filled:
                     best, best_filled = group, filled
             chosen = best
         if chosen is None:
             return _Chosen([], None)
-        options = [(name, _cell(row, self.positions[norm(name)])) for name in chosen.options]
+        options = [(name, _cell(row, at)) for name, at in self._located(chosen)]
         return _Chosen(options, chosen)
 
     def _dont_know(self, question: str, row: list[str], chosen: _Chosen) -> tuple[str, str] | None:
@@ -812,6 +871,7 @@ def _sheets(sheets: Iterator[SheetRows], mapping: Mapping, writer: _Writer) -> N
         for role, where in mapping.cells.items():
             unit_cells[role] = (f"{sheet.name}!{where}", label_value(above, where) or "")
         prefix = f"{sheet.name}!"
+        writer.sheet = sheet.name
         if by_option:
             _check_columns(mapping, positions)
             _option_table(

@@ -14,8 +14,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from app.domain import file_limits
-from app.domain.importing_read import UnreadableFile
-from app.domain.mapping_read import MAX_TITLE_ROWS, SheetRows, check_cells, read_sheets
+from app.domain.importing_read import UnreadableFile, UnreadableRow
+from app.domain.mapping_read import (
+    MAX_TITLE_ROWS,
+    SheetRows,
+    check_cells,
+    read_sheets,
+    row_problem,
+)
 from app.domain.mapping_types import (
     CELL_REF,
     MAX_OPTIONS,
@@ -180,7 +186,10 @@ def read_sample(path: Path, *, rows: int = 20) -> Sample:
                 found.append(sheet)
         return file_format, found
 
-    file_format, sheets = read_sheets(path, consume)
+    try:
+        file_format, sheets = read_sheets(path, consume)
+    except UnreadableRow as unreadable:
+        raise UnreadableFile(row_problem(unreadable.code)) from unreadable
     if not sheets:
         from app.domain.importing_problems import problem
 

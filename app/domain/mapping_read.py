@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from app.domain import file_limits
-from app.domain.importing_problems import problem
+from app.domain.importing_problems import Problem, problem
 from app.domain.importing_read import RowSource, UnreadableFile, UnreadableRow, read_file
 
 Result = TypeVar("Result")
@@ -72,7 +72,15 @@ def _csv_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:
     try:
         yield from rows
     except Exception as exc:  # csv.Error: an unclosed quote, a field over the csv limit
-        raise UnreadableRow("malformed_csv") from exc
+        too_long = "field larger than field limit" in str(exc)
+        raise UnreadableRow("cell_too_long" if too_long else "malformed_csv") from exc
+
+
+def row_problem(code: str) -> Problem:
+    """The problem for an UnreadableRow's code."""
+    if code == "cell_too_long":
+        return problem(code, limit=file_limits.MAX_CELL)
+    return problem(code)
 
 
 def _read_xlsx(stream: BinaryIO, consume: Consume[Result], all_sheets: bool) -> Result:

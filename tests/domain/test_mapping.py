@@ -510,3 +510,26 @@ def test_converted_results_go_through_the_native_validation(tmp_path: Path) -> N
     result = parse_results(io.BytesIO(("\ufeff" + text).encode("utf-8")))
     # The file defines no scale and no questionnaire was chosen: the native checks speak.
     assert not result.ok and {p.code for p in result.errors} == {"missing_column"}
+
+
+def test_each_converted_row_knows_where_it_came_from(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "wide.csv", WIDE_PERCENT)
+    origins: list[tuple[str, int]] = []
+    out = io.StringIO()
+    convert(source, suggest(read_sample(source)), out, source_rows=origins)
+    assert len(out.getvalue().splitlines()) == 1 + len(origins)
+    assert origins == [("", 2), ("", 4)]  # row 3 was refused
+
+
+def test_a_cell_too_long_while_converting_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "long-cell.csv",
+        [["Enhed", "PT-1 Enig", "PT-1 Uenig"], ["A", "1", "2"], ["B", "x" * 200_000, "1"]],
+    )
+    with pytest.raises(UnreadableFile):
+        read_sample(source)  # the sample sees it already
+    mapping = Mapping("wide", "counts", {"unit_id": "Enhed"}, [
+        QuestionColumns("PT-1", ["PT-1 Enig", "PT-1 Uenig"])
+    ])  # fmt: skip
+    problems, _ = converted(source, mapping)
+    assert [p.code for p in problems] == ["cell_too_long"]
