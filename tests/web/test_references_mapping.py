@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ReferenceFigure
+from app.models import ImportProfile, ReferenceFigure
+from app.services import import_profiles
 from tests.conftest import login
 from tests.web.test_reference_figures import FT, REFERENCES, check, setup_school
 
@@ -123,3 +124,53 @@ def test_cli_import_references_keeps_working(app: Flask, make_user, org, tmp_pat
     assert result.exit_code == 0, result.output
     assert "Imported" in result.output
     assert (2025, "Landsplan", FT, 3.9) in figures(app)
+
+
+def test_a_reference_mapping_saved_as_a_profile_fills_the_next_file(
+    app: Flask, client: FlaskClient, make_user, org
+) -> None:
+    setup_school(app, make_user, org)
+    login(client, "hr@x.dk")
+    page = check(client, MINISTRY).get_data(as_text=True)
+    sent = mapping_form(page, save_profile="y", new_profile_name="Ministeriet, nøgletal")
+    preview = client.post("/imports/references/mapping", data=sent)
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:3000]
+    with app.app_context():
+        profiles = list(db.session.scalars(select(ImportProfile)))
+        assert [(p.name, p.kind) for p in profiles] == [("Ministeriet, nøgletal", "references")]
+
+    # Next year's file of the same layout: the form comes filled from the profile.
+    next_year = MINISTRY.replace(b"3,9", b"3,8")
+    page = check(client, next_year, "noegletal-2026.csv").get_data(as_text=True)
+    assert "udfyldt fra den gemte profil “Ministeriet, nøgletal”" in page
+    assert re.search(r'<option value="Score" selected>', page)
+    assert 'name="const-year" value=""' in page  # last year's year is not offered again
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    for role in ("year", "level", "indicator", "question", "average", "share", "count"):
+        chosen = re.search(rf'name="col-{role}".*?(?:<option value="([^"]*)" selected>|</select>)',
+                           page, re.S)  # fmt: skip
+        fields[f"col-{role}"] = (chosen.group(1) or "") if chosen else ""
+    fields["const-year"], fields["const-level"] = "2026", ""
+    preview = client.post("/imports/references/mapping", data=fields)
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:3000]
+    assert "Landsplan 2026" in preview.get_data(as_text=True)
+
+
+def test_a_taken_profile_name_keeps_the_reference_mapping(
+    app: Flask, client: FlaskClient, make_user, org
+) -> None:
+    setup_school(app, make_user, org)
+    login(client, "hr@x.dk")
+    with app.app_context():
+        import_profiles.save(
+            db.session, None, name="Ministeriet", signature="", mapping={}, kind="references"
+        )
+        db.session.commit()
+    page = check(client, MINISTRY).get_data(as_text=True)
+    sent = mapping_form(page, save_profile="y", new_profile_name="ministeriet")
+    response = client.post("/imports/references/mapping", data=sent)
+    assert response.status_code == 400
+    shown = response.get_data(as_text=True)
+    assert "Der er allerede en profil, der hedder “ministeriet”" in shown
+    assert 'value="ministeriet"' in shown and 'value="2025"' in shown
+    assert figures(app) == []

@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -25,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.blueprints.imports import bp
+from app.blueprints.imports.mapping import PROFILE_PROBLEMS
 from app.domain import mapping as mapping_domain
 from app.domain.importing_problems import Problem
 from app.domain.importing_read import UnreadableFile
@@ -32,7 +34,7 @@ from app.domain.references import MAX_YEAR, MIN_YEAR
 from app.extensions import db
 from app.forms import KompasForm
 from app.models import Measurement, Questionnaire
-from app.services import imports
+from app.services import import_profiles, imports
 from app.services import references as refs
 from app.vocabulary import offered_questionnaire
 
@@ -213,6 +215,10 @@ class ReferenceMapping:
     errors: dict[str, str] = field(default_factory=dict)
     message: str = ""
     problems: list[Problem] = field(default_factory=list)
+    profile_id: int | None = None  # the saved profile the form was filled from
+    profile_name: str = ""
+    save_profile: bool = False
+    new_profile_name: str = ""
 
 
 def _reference_sample(mapped: ReferenceMapping) -> mapping_domain.Sample | None:
@@ -232,8 +238,18 @@ def _mapping_page(mapped: ReferenceMapping, *, first: bool = False) -> tuple[str
         return _page(status=400)
     if first:
         suggested = mapping_domain.suggest_references(sample)
+        # A profile saved for files of this layout fills the form: one click applies it.
+        for profile in import_profiles.for_signature(
+            db.session, mapping_domain.signature(sample), kind="references"
+        ):
+            try:
+                suggested = mapping_domain.Mapping.from_dict(profile.mapping)
+            except mapping_domain.MappingError:
+                continue
+            mapped.profile_id, mapped.profile_name = profile.id, profile.name
+            break
         mapped.columns = dict(suggested.columns)
-        mapped.constants = dict(getattr(suggested, "constants", {}) or {})
+        mapped.constants = dict(suggested.constants)
         if mapped.year and "year" not in mapped.columns:
             mapped.constants.setdefault("year", mapped.year)
     headers = list(dict.fromkeys(c for c in sample.sheets[0].header if c.strip()))
@@ -270,9 +286,15 @@ def references_mapping() -> tuple[str, int]:
         file_name=sent.get("file_name", "")[:255],
         questionnaire=sent.get("questionnaire", "")[:50],
         year=sent.get("year", "")[:4],
+        profile_id=int(sent["profile_id"]) if sent.get("profile_id", "").isdigit() else None,
+        profile_name=sent.get("profile_name", "")[: import_profiles.MAX_NAME],
+        save_profile=bool(sent.get("save_profile")),
+        new_profile_name=sent.get("new_profile_name", "")[: import_profiles.MAX_NAME + 1],
     )
     if not form.validate():
         abort(400)
+    if len(mapped.new_profile_name) > import_profiles.MAX_NAME:
+        mapped.errors["new_profile_name"] = str(PROFILE_PROBLEMS["too_long"])
     sample = _reference_sample(mapped)
     if sample is None:
         flash(_("The check has run out. Upload the file again."), "error")
@@ -327,9 +349,38 @@ def references_mapping() -> tuple[str, int]:
         mapped.problems = problems[:200]
         return _mapping_page(mapped)
     parsed = refs.check_file(db.session, content, questionnaire_code=mapped.questionnaire)
+    if parsed.ok and mapped.save_profile:
+        try:
+            import_profiles.save(
+                db.session,
+                current_user,
+                name=mapped.new_profile_name,
+                signature=mapping_domain.signature(sample),
+                mapping=_for_next_year(chosen),
+                kind="references",
+            )
+        except import_profiles.ProfileError as error:
+            mapped.errors["new_profile_name"] = str(PROFILE_PROBLEMS[error.code]) % {
+                "name": error.name
+            }
+            mapped.message = _("The profile could not be saved. See below.")
+            return _mapping_page(mapped)
+        db.session.commit()
+    elif parsed.ok and mapped.profile_id is not None:
+        profile = import_profiles.get(db.session, mapped.profile_id, kind="references")
+        if profile is not None and profile.mapping == _for_next_year(chosen):
+            import_profiles.mark_used(profile)
+            db.session.commit()
     if parsed.ok:  # the converted file waits for "Import" instead of the original
         path.unlink(missing_ok=True)
     return _preview(parsed, content, mapped.file_name, mapped.questionnaire, None)
+
+
+def _for_next_year(chosen: mapping_domain.Mapping) -> dict[str, Any]:
+    """The mapping as a profile keeps it: a year typed for this file is not next year's."""
+    kept = chosen.to_dict()
+    kept["constants"] = {k: v for k, v in kept["constants"].items() if k != "year"}
+    return kept
 
 
 def _mapping_message(error: mapping_domain.MappingError) -> str:
