@@ -102,3 +102,15 @@ def test_the_analysis_step_reads_its_prepared_indicator_table(
     monkeypatch.setattr(results_service, "unit_view", counting)
     assert _indicators(hr.get(step).get_data(as_text=True)) == first
     assert calls == [1]
+
+
+@pytest.mark.parametrize("code", ["AK-BF-001", "A B", "Ø/æ&x=1", "100%", "a+b?c#d", "'q'"])
+def test_the_overviews_links_are_written_as_url_for_writes_them(app: Flask, code: str) -> None:
+    from flask import url_for
+
+    measurement = Measurement(id=7)
+    with app.test_request_context("/"):
+        assert results_routes._unit_url(measurement)(code) == url_for("main.unit", code=code, m=7)
+        assert results_routes._subtree_url(measurement)(code) == url_for(
+            "results.overview", m=7, root=code
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote_plus
 
 from flask import Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
@@ -135,6 +136,17 @@ def _unit_url(measurement: Measurement) -> Callable[[str], str]:
     return lambda code: f"{head}{quoted(code)}{tail}"
 
 
+def _subtree_url(measurement: Measurement) -> Callable[[str], str]:
+    """url_for("results.overview", m=..., root=...) for many codes: routed once, then the code
+    filled in as werkzeug writes a query value (urlencode with its safe characters)."""
+    marker = "kompas0marker0"
+    head, _sep, tail = url_for("results.overview", m=measurement.id, root=marker).partition(marker)
+    return lambda code: f"{head}{quote_plus(code, safe=QUERY_SAFE)}{tail}"
+
+
+QUERY_SAFE = "!$'()*,/:;?@"  # werkzeug.urls._urlencode's
+
+
 def chosen_measurement(measurements: list[Measurement]) -> Measurement | None:
     wanted = request.args.get("m", type=int)
     if wanted is not None:
@@ -239,9 +251,7 @@ def overview() -> str:
             context["rows"], measurement, context["themes"], context["display_refs"][0]
         )
         context["unit_url"] = _unit_url(measurement)
-        context["subtree_url"] = lambda code: url_for(
-            "results.overview", m=measurement.id, root=code
-        )
+        context["subtree_url"] = _subtree_url(measurement)
     if htmx:
         return render_template("results/_overview_table.html", **context)
     return render_template("results/overview.html", **context)
