@@ -167,7 +167,7 @@ def convert_references(path: Path, mapping: Mapping, out: TextIO) -> list[Proble
     try:
         problems, rows = read_sheets(path, run, all_sheets=bool(mapping.sheet))
     except UnreadableRow as unreadable:
-        problems, rows = [row_problem(unreadable.code)], []
+        problems, rows = [row_problem(unreadable)], []
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     writer.writerow(REFERENCE_HEADER)
     writer.writerows(rows)

@@ -360,7 +360,7 @@ def convert(
         except _Stop:
             pass
         except UnreadableRow as unreadable:
-            writer.problems.append(row_problem(unreadable.code))
+            writer.problems.append(row_problem(unreadable))
         return writer.problems, spool  # type: ignore[return-value]
 
     every_sheet = mapping.layout == "sheets" or bool(mapping.sheet)

@@ -153,7 +153,7 @@ _KNOWN_LABELS = {norm(label) for scale in KNOWN_SCALES for label in scale}
 
 # A wide header: a question code, then the option ("GYM-01 Helt enig", "PT-1_1", "FT-01 (3)").
 _WIDE_HEADER = re.compile(
-    r"^(?P<q>[A-Za-zÆØÅæøå]{1,10}[-_ .]?\d{1,3}[A-Za-z]?)\s*(?:[-_:.(]\s*|\s+)(?P<o>.+?)\)?$"
+    r"^(?P<q>[A-Za-zÆØÅæøå]{1,10}[-_ .]{0,2}\d{1,3}[A-Za-z]?)\s*(?:[-_:.(]\s*|\s+)(?P<o>.+?)\)?$"
 )
 _CODE = re.compile(r"^[A-Za-zÆØÅæøå]{0,10}[-_ .]?\d{1,4}[A-Za-z]?$")
 _NUMBERED_OPTION = re.compile(
@@ -189,7 +189,7 @@ def read_sample(path: Path, *, rows: int = 20) -> Sample:
     try:
         file_format, sheets = read_sheets(path, consume)
     except UnreadableRow as unreadable:
-        raise UnreadableFile(row_problem(unreadable.code)) from unreadable
+        raise UnreadableFile(row_problem(unreadable)) from unreadable
     if not sheets:
         from app.domain.importing_problems import problem
 
@@ -372,8 +372,10 @@ def wide_columns(header: list[str]) -> list[QuestionColumns]:
         options: list[tuple[int, str]] = []
         dont_know = count = None
         for position, (option, cell) in enumerate(parts):
-            word = norm(option)
-            if ROLE_WORDS["dont_know"].__contains__(word) or word in _words("vi", "dk"):
+            # "Jeg klarer mig godt - Helt enig (%)": the option is the last part, no marks.
+            word = norm(option.rsplit(" - ", 1)[-1].replace("%", " "))
+            word = " ".join(w for w in word.split() if w not in ("pct", "procent", "andel"))
+            if word in DONT_KNOW_WORDS or word in _words("vi", "dk"):
                 dont_know = cell
             elif word in _COUNT_LABELS or word in ROLE_WORDS["respondents"]:
                 count = cell

@@ -23,6 +23,8 @@ Result = TypeVar("Result")
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 # How many rows above a table's header may hold titles ("Enhed: 2025stxA").
 MAX_TITLE_ROWS = 30
+# Rows of one sheet, as importing_read allows a file.
+MAX_ROWS = 2_000_000
 
 
 @dataclass
@@ -71,16 +73,25 @@ def read_sheets(path: Path, consume: Consume[Result], *, all_sheets: bool = True
 def _csv_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:
     try:
         yield from rows
+    except UnreadableRow:
+        raise
     except Exception as exc:  # csv.Error: an unclosed quote, a field over the csv limit
         too_long = "field larger than field limit" in str(exc)
         raise UnreadableRow("cell_too_long" if too_long else "malformed_csv") from exc
 
 
-def row_problem(code: str) -> Problem:
-    """The problem for an UnreadableRow's code."""
-    if code == "cell_too_long":
-        return problem(code, limit=file_limits.MAX_CELL)
-    return problem(code)
+def row_problem(unreadable: UnreadableRow) -> Problem:
+    """The problem an UnreadableRow stands for."""
+    details: dict[str, object] = dict(getattr(unreadable, "details", {}) or {})
+    if unreadable.code == "cell_too_long":
+        details.setdefault("limit", file_limits.MAX_CELL)
+    elif unreadable.code == "too_many_columns":
+        details.setdefault("limit", file_limits.MAX_COLUMNS)
+    try:
+        value = getattr(unreadable, "value", "")
+        return problem(unreadable.code, None, None, value, **details)  # type: ignore[arg-type]
+    except KeyError:  # a placeholder the reader did not fill
+        return problem("malformed_csv")
 
 
 def _read_xlsx(stream: BinaryIO, consume: Consume[Result], all_sheets: bool) -> Result:
@@ -107,10 +118,16 @@ def _read_xlsx(stream: BinaryIO, consume: Consume[Result], all_sheets: bool) -> 
 def _xlsx_rows(sheet: object) -> Iterator[list[str]]:
     try:
         sheet.reset_dimensions()  # type: ignore[attr-defined]
-        for cells in sheet.iter_rows():  # type: ignore[attr-defined]
+        for number, cells in enumerate(sheet.iter_rows(), start=1):  # type: ignore[attr-defined]
             row = [_cell_text(cell) for cell in cells]
             while row and row[-1] == "":
                 row.pop()
+            if len(row) > file_limits.MAX_COLUMNS:
+                raise UnreadableRow("too_many_columns", len(row))
+            if max(map(len, row), default=0) > file_limits.MAX_CELL:
+                raise UnreadableRow("cell_too_long")
+            if number > MAX_ROWS:
+                raise UnreadableRow("too_many_rows", limit=f"{MAX_ROWS:_}".replace("_", "."))
             yield row
     except UnreadableRow:
         raise
