@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -35,6 +34,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -496,13 +496,13 @@ def mapping(token: str) -> tuple[str, int] | Response:
             draft = Draft.of(mapping_domain.suggest(sample))
     else:
         profiles = import_profiles.for_signature(db.session, mapping_domain.signature(sample))
-        draft = None
-        if profiles:
+        chosen = mapping_domain.suggest(sample)
+        if profiles:  # the form filled from the profile offered first
             try:
-                draft = Draft.of(Mapping.from_dict(profiles[0].mapping))
+                chosen = Mapping.from_dict(profiles[0].mapping)
             except MappingError:
-                draft = None
-        draft = draft or Draft.of(mapping_domain.suggest(sample))
+                pass
+        draft = Draft.of(chosen)
     return _render(staged, sample, draft)
 
 

@@ -385,11 +385,7 @@ def _for_next_year(chosen: mapping_domain.Mapping) -> dict[str, Any]:
 
 def _mapping_message(error: mapping_domain.MappingError) -> str:
     danish = str(get_locale() or "da").startswith("da")
-    return (
-        getattr(error, "message_da", "")
-        if danish and getattr(error, "message_da", "")
-        else str(error)
-    )
+    return error.message_da if danish and error.message_da else str(error)
 
 
 @bp.post("/references/import")
