@@ -371,14 +371,15 @@ def _check(session: Session, app: Flask, staged: StagedImport) -> None:
         session.rollback()  # discarded or replaced meanwhile: nothing to say
         return
     staged = found
+    restore_of = (staged.preview or {}).get("restore_of")
     staged.problems = problems
-    staged.preview = checked.preview
+    staged.preview = {**checked.preview, **({"restore_of": restore_of} if restore_of else {})}
     staged.ok = checked.ok
     staged.state = "checked"
     staged.phase = "done"
     staged.progress = 100
     staged.finished_at = utcnow()
-    if not checked.ok:
+    if not checked.ok and not restore_of:  # (an earlier import that no longer fits is no upload)
         user = session.get(User, staged.user_id)
         imports.log_rejected(session, user, checked, measurement)
     session.commit()
@@ -498,10 +499,31 @@ def _imported(session: Session, area: Path, staged: StagedImport, entry: ImportL
             log.exception("after import %s", staged.id)
 
 
-def start_restore(session: Session, user: User, earlier: ImportLog) -> StagedImport:
-    """ "Gendan" as a job: the earlier import's kept file is imported again (`imports.restore`:
-    checked, applied, the earlier log marked restored) by the import job, and its page shows
-    the progress like any import. Commits, then starts."""
+def restoring(staged: StagedImport) -> int | None:
+    """The earlier import (its log's id) a staged "Gendan" brings back, or None."""
+    value = (staged.preview or {}).get("restore_of")
+    return int(value) if value is not None else None
+
+
+def restore_of(session: Session, user: User, earlier: ImportLog) -> StagedImport:
+    """ "Gendan" of an earlier import: the user's own staged restore of it (the check of its
+    kept file runs as a job, so asking is as quick as any page), made and started when there
+    is none yet. Then `start_import` brings it back (`imports.restore`: checked again,
+    applied, the earlier log marked restored). Commits when it starts a check."""
+    since = datetime.now(UTC) - STAGED_LIFETIME
+    for staged in session.scalars(
+        select(StagedImport)
+        .where(
+            StagedImport.user_id == user.id, StagedImport.measurement_id == earlier.measurement_id
+        )
+        .order_by(StagedImport.id.desc())
+    ):
+        if (
+            restoring(staged) == earlier.id
+            and staged.state in ("checking", "checked")
+            and _naive(staged.created_at) >= _naive(since)
+        ):
+            return staged
     staged = StagedImport(
         token=secrets.token_urlsafe(24),
         user_id=user.id,
@@ -510,14 +532,13 @@ def start_restore(session: Session, user: User, earlier: ImportLog) -> StagedImp
         sha256=earlier.sha256,
         size_bytes=earlier.size_bytes,
         stored_file=earlier.stored_file,
-        state="checked",
-        ok=True,
+        state="checking",
         problems=[],
         preview={"restore_of": earlier.id},
     )
     session.add(staged)
     session.flush()
-    start_import(session, staged, update_organisation=False)
+    start_check(session, staged)
     return staged
 
 

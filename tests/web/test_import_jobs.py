@@ -594,10 +594,18 @@ def test_gendan_runs_as_an_import_job_and_a_changed_file_restores_nothing(
     with app.app_context():
         first = db.session.scalar(select(ImportLog).order_by(ImportLog.id))
         first_id, kept = first.id, Path(app.config["IMPORT_FILES_DIR"]) / first.stored_file
+    # Asking: the kept file is checked by a job, the page shows its progress, then the changes.
+    ask = text(client.get(f"/imports/logs/{first_id}/restore"))
+    assert "Gendan r.csv" in ask and "every 1s" in ask
+    assert [kind for kind, _ in deferred] == ["check"]
+    run_jobs(app, deferred)
+    ask = text(client.get(f"/imports/logs/{first_id}/restore"))  # the same check, done
+    assert deferred == []
+    assert "Team Et omdøbes til Team 1" in ask
     response = client.post(f"/imports/logs/{first_id}/restore")
     assert response.status_code == 302
     location = response.headers["Location"]
-    assert deferred and deferred[0][0] == "import"  # the request only started it
+    assert [kind for kind, _ in deferred] == ["import"]  # the request only started it
     assert "every 1s" in text(client.get(location))
     # The kept file was changed meanwhile: refused, nothing changes.
     kept.write_bytes(kept.read_bytes().replace(b"Team 1", b"Team X"))

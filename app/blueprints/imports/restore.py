@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.imports import bp
-from app.blueprints.imports.routes import file_area
+from app.blueprints.imports.routes import file_area, render_staged
 from app.extensions import db
 from app.models import ImportLog, Measurement
 from app.models.base import utcnow
@@ -52,39 +52,23 @@ def _restorable_or_404(log_id: int) -> imports.Restorable:
 
 @bp.get("/logs/<int:log_id>/restore")
 def restore_ask(log_id: int) -> str:
-    """What restoring would do, in words, before anything is done."""
-    restorable = _restorable_or_404(log_id)
-    log = restorable.log
-    measurement = log.measurement
-    assert measurement is not None  # noqa: S101 - _restorable_or_404 checked it
-    checked = imports.check(
-        db.session,
-        file_area() / log.stored_file,  # read streamed, never whole into memory
-        file_name=log.file_name,
-        year=measurement.year,
-        questionnaire=measurement.questionnaire,
-        threshold=measurement.threshold,
-        measurement=measurement,
-    )
-    db.session.rollback()  # checking writes nothing; leave no transaction open either
-    return render_template(
-        "imports/restore.html",
-        restorable=restorable,
-        log=log,
-        measurement=measurement,
-        checked=checked,
-        pv=checked.preview,
-        existing=imports.existing_results(db.session, measurement),
-        current=imports.imported_logs(db.session, measurement.id)[-1],
-        form=EmptyForm(),
-    )
+    """What restoring would do, in words, before anything is done. The kept file is checked
+    by a job (its progress shown as any upload's): no request reads it through."""
+    log = _restorable_or_404(log_id).log
+    staged = import_jobs.restore_of(db.session, current_user, log)  # starts the check
+    db.session.refresh(staged)
+    return render_staged(staged)
 
 
 @bp.post("/logs/<int:log_id>/restore")
 def restore(log_id: int) -> Response:
-    """Restoring runs as an import job: its page shows the progress, then the outcome."""
+    """ "Gendan": the import job brings the earlier import back; its page shows the progress,
+    then the restore done."""
     log = _restorable_or_404(log_id).log
     if not EmptyForm().validate_on_submit():
         abort(400)
-    staged = import_jobs.start_restore(db.session, current_user, log)  # commits, then starts
+    staged = import_jobs.restore_of(db.session, current_user, log)
+    if staged.state == "checked" and staged.ok:
+        import_jobs.start_import(db.session, staged, update_organisation=False)
+    # Still being checked, or it no longer fits: its page says so.
     return redirect(url_for("imports.staged", token=staged.token))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Response,
@@ -230,7 +231,7 @@ def check() -> tuple[str, int] | Response:
     url = url_for("imports.staged", token=staged.token)
     if htmx:
         db.session.refresh(staged)
-        response = make_response(_render_staged(staged, fragment=True, in_index=True))
+        response = make_response(render_staged(staged, fragment=True, in_index=True))
         response.headers["HX-Push-Url"] = url
         return response
     return redirect(url)
@@ -298,7 +299,7 @@ def _done_message(staged: StagedImport) -> str:
     )
 
 
-def _render_staged(
+def render_staged(
     staged: StagedImport,
     *,
     fragment: bool = False,
@@ -319,8 +320,15 @@ def _render_staged(
     confirm_form = confirm_form or ConfirmForm()
     confirm_form.measurement_name.flags.required = existing is not None
     phase, progress = import_jobs.live(staged)
+    restore: dict[str, Any] = {}
+    earlier_id = import_jobs.restoring(staged)
+    if earlier_id is not None:  # "Gendan": the earlier import and the one it replaces
+        earlier = db.session.get(ImportLog, earlier_id)
+        logs = imports.imported_logs(db.session, staged.measurement_id)
+        restore = {"log": earlier, "current": logs[-1] if logs else None}
     return render_template(
         template,
+        restore=restore,
         staged=staged,
         errors=errors,
         others=others,
@@ -348,16 +356,16 @@ def staged(token: str) -> str | Response:
     if htmx and request.args.get("part") == "progress":
         if staged.state in import_jobs.RUNNING:
             return make_response(
-                _render_staged(staged, in_index=in_index, template="imports/_progress.html")
+                render_staged(staged, in_index=in_index, template="imports/_progress.html")
             )
         # Done: the whole upload area makes way for the outcome, and the polling stops.
-        response = make_response(_render_staged(staged, fragment=True, in_index=in_index))
+        response = make_response(render_staged(staged, fragment=True, in_index=in_index))
         response.headers["HX-Retarget"] = "#upload"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
     if staged.state == "uploaded":  # waits for its mapping
         return redirect(url_for("imports.mapping", token=staged.token))
-    return make_response(_render_staged(staged))
+    return make_response(render_staged(staged))
 
 
 @bp.get("/staged/<token>/errors.csv")
@@ -395,7 +403,7 @@ def confirm(token: str) -> Response | tuple[str, int]:
     if staged.state != "checked" or not staged.ok:
         abort(400)
     if not form.validate_on_submit():  # CSRF is checked before the view: a field is too long
-        return _render_staged(staged, confirm_form=form), 400
+        return render_staged(staged, confirm_form=form), 400
     measurement = staged.measurement
     existing = imports.existing_results(db.session, measurement)
     if existing is not None and not _same_name(form.measurement_name.data, measurement.name):
@@ -406,7 +414,7 @@ def confirm(token: str) -> Response | tuple[str, int]:
                 name=measurement.name,
             )
         ]
-        return _render_staged(staged, confirm_form=form), 400
+        return render_staged(staged, confirm_form=form), 400
     import_jobs.start_import(
         db.session, staged, update_organisation=bool(form.update_organisation.data)
     )
