@@ -271,13 +271,15 @@ def step(measurement_id: int, code: str, step: str) -> Any:
     if follow_up is None:
         abort(404)
     record = service.step_of(follow_up, which)
-    common = _common(measurement, unit, follow_up)
+    # The page's frame (breadcrumbs, steps, dates) only where a page is shown: an autosave
+    # that succeeds answers with a word and the new version.
+    may_edit = current_access().may(db.session, Can.EDIT_FOLLOWUP, unit.id)
     # The version the form was loaded at travels with it: a save from an older one changes
     # nothing, and the writer sees what is saved next to what they typed (issue 17).
     version = record.version
     conflict = None
     if request.method == "POST":
-        if not common["may_edit"]:
+        if not may_edit:
             abort(404)
         form = _prepare_form(which, measurement, None)
         expected = request.form.get("version", type=int)
@@ -309,7 +311,7 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         else:
             status = 400
     else:
-        if which == Step.PREPARATION and common["may_edit"]:
+        if which == Step.PREPARATION and may_edit:
             # Stored when first shown, so the printed invitation never has an empty agenda
             # (issue 18), whether or not anyone typed in the form.
             if plan_service.keep_template_text(record, preparation_template()):
@@ -323,6 +325,7 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         )
         form = _prepare_form(which, measurement, data)
         status = 200
+    common = _common(measurement, unit, follow_up)
     analysis: dict[str, Any] = {}
     if which == Step.ANALYSIS:
         figures_unit = unit
