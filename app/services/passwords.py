@@ -13,7 +13,6 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
-from zxcvbn import zxcvbn
 
 from app.models import AuditEvent, User
 
@@ -67,6 +66,9 @@ def weakness(password: str, user_inputs: tuple[str, ...] = ()) -> LazyString | N
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         return _l("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    # Imported here: its word lists take a third of a second of every process's start.
+    from zxcvbn import zxcvbn
+
     if _is_run(password) or (
         zxcvbn(password[:100], user_inputs=[*_LOCAL_WORDS, *user_inputs])["score"] < MIN_STRENGTH
     ):
