@@ -335,6 +335,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The unit {unit} and the question {question} already have answers for {value} in row "
         "{first_row}.",
     ),
+    "mapping_unit_repeated": (
+        "Enheden {value} står allerede i række {first_row}. En bred fil har én række pr. "
+        "enhed; står en enhed i flere rækker, er det måske enkeltpersoners svar, og de må ikke "
+        "indlæses. Hent frekvenstabellen pr. enhed i stedet.",
+        "The unit {value} is already on row {first_row}. A wide file has one row per unit; a "
+        "unit on several rows may be individual answers, which may not be imported. Export "
+        "the frequency table per unit instead.",
+    ),
     "mapping_sheet_without_table": (
         'Arket "{value}" har ikke kolonnerne fra kortlægningen og er ikke læst.',
         'The sheet "{value}" does not have the columns of the mapping and was not read.',

@@ -547,6 +547,7 @@ def _wide_rows(
 ) -> None:
     unit_at = positions[norm(mapping.columns["unit_id"])]
     unit_columns = _unit_columns(mapping, positions)
+    seen: dict[str, int] = {}  # unit -> its row
     plan = [
         (
             question,
@@ -565,6 +566,11 @@ def _wide_rows(
         unit_cells = _unit_cells(unit_columns, row)
         if not unit:
             writer.problem("mapping_missing_unit", number, prefix + mapping.columns["unit_id"])
+            continue
+        first_row = seen.setdefault(unit, number)
+        if first_row != number:
+            column = prefix + mapping.columns["unit_id"]
+            writer.problem("mapping_unit_repeated", number, column, unit, first_row=first_row)
             continue
         answered = False
         for question, options, dont_know, count in plan:

@@ -533,3 +533,12 @@ def test_a_cell_too_long_while_converting_is_a_problem_not_a_crash(tmp_path: Pat
     ])  # fmt: skip
     problems, _ = converted(source, mapping)
     assert [p.code for p in problems] == ["cell_too_long"]
+
+
+def test_a_unit_repeating_in_a_wide_file_beyond_the_sample_is_refused(tmp_path: Path) -> None:
+    rows: list[list[object]] = [["Afdeling", "PT-1 Uenig", "PT-1 Enig"]]
+    rows += [[f"A-{i}", 3, 4] for i in range(40)] + [["A-3", 1, 0]]
+    source = write_csv(tmp_path / "wide.csv", rows)
+    problems, _ = converted(source, suggest(read_sample(source)))
+    assert [(p.row, p.code, p.value) for p in problems] == [(42, "mapping_unit_repeated", "A-3")]
+    assert "individual answers" in problems[0].message_en and "række 5" in problems[0].message_da
