@@ -502,9 +502,11 @@ def suggest(sample: Sample) -> Mapping:
     values = sample.values
     if "option" in roles and "count" in roles:
         values = "counts"  # counts beside the percentages: read the counts
+    # A workbook whose table is not on the first sheet (or one named "results"): name it.
+    chosen = sheet.name if sample.format == "xlsx" and sheet is not sample.sheets[0] else ""
     if layout == "wide":
         columns = {role: header for role, header in roles.items() if role in _UNIT_ROLES}
-        return Mapping("wide", values, columns, wide_columns(sheet.header))
+        return Mapping("wide", values, columns, wide_columns(sheet.header), sheet=chosen)
     columns = {role: header for role, header in roles.items()}
     if layout == "sheets":
         for role in ("unit_id", "parent_id", "unit_type"):
@@ -518,7 +520,7 @@ def suggest(sample: Sample) -> Mapping:
             questions = _question_columns(sheet, columns)
     else:
         questions = _option_groups(sheet, [h for h in sheet.header if h not in taken and h])
-    mapping = Mapping(layout, values, columns, questions)
+    mapping = Mapping(layout, values, columns, questions, sheet=chosen if layout == "long" else "")
     if layout == "sheets":
         mapping.sheet_unit, mapping.cells = _sheet_cells(sample)
     return mapping

@@ -542,3 +542,27 @@ def test_a_unit_repeating_in_a_wide_file_beyond_the_sample_is_refused(tmp_path: 
     problems, _ = converted(source, suggest(read_sample(source)))
     assert [(p.row, p.code, p.value) for p in problems] == [(42, "mapping_unit_repeated", "A-3")]
     assert "individual answers" in problems[0].message_en and "række 5" in problems[0].message_da
+
+
+def test_a_workbook_with_a_cover_sheet_names_the_sheet_with_the_table(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    cover = workbook.active
+    cover.title = "Forside"
+    cover.append(["APV 2026 – resultater pr. afdeling"])
+    data = workbook.create_sheet("Data")
+    data.append(["Rapport dannet 3. marts 2026"])
+    data.append([])
+    data.append(["Afdeling", "Inviterede", "Antal besvarelser", "KA-1 Nej", "KA-1 Ja"])
+    data.append(["AK-BF", 1234, "1.200", 1150, 50])
+    source = tmp_path / "apv.xlsx"
+    workbook.save(source)
+    sample = read_sample(source)
+    assert sample.layout == "wide"
+    mapping = suggest(sample)
+    assert mapping.sheet == "Data"
+    problems, text = converted(source, mapping)
+    assert problems == []
+    assert text.splitlines() == [
+        "unit_id;invited;respondents;question_id;n_1;n_2",
+        "AK-BF;1234;1200;KA-1;1150;50",
+    ]
