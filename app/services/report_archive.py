@@ -34,6 +34,7 @@ from app.policy import Access, Permission
 from app.services import audit
 from app.services import pdf as pdf_service
 from app.services import reports as reports_service
+from app.services.release import holds_results
 
 
 def clean_goals(goals: dict[str, Any], themes: list[str]) -> dict[str, dict[str, Any]]:
@@ -117,6 +118,11 @@ def _unchanged(draft: ReportDraft, followup_plan: str | None, goals: dict[str, A
 
 class NotApproved(Exception):
     """The draft's current version has no approval: nothing is issued."""
+
+
+class NotReleased(Exception):
+    """The year's results are held until management releases them: the board gets nothing
+    before the class teams and the student council do."""
 
 
 class ApprovalRefused(Exception):
@@ -307,6 +313,9 @@ def issue_annual(
     draft = reports_service.draft_for(session, unit, year)
     if not is_approved(draft):
         raise NotApproved(unit.id)
+    measurement = reports_service.annual_measurement(session, year)
+    if measurement is not None and measurement.released_at is None and holds_results(session):
+        raise NotReleased(unit.id)
     if report is None:
         stage("assembling", 10)
         report = reports_service.assemble_annual(session, unit, year, today=today)

@@ -146,11 +146,13 @@ def run(session: Session, job_id: int) -> None:
 
 
 def _reason(error: Exception) -> str:
-    from app.services.report_archive import NotApproved
+    from app.services.report_archive import NotApproved, NotReleased
     from app.services.reports import ReportUnavailable
 
     if isinstance(error, NotApproved):
         return "not_approved"
+    if isinstance(error, NotReleased):
+        return "not_released"
     if isinstance(error, ReportUnavailable):
         return str(error.args[0]) if error.args else "unavailable"
     return "error"
@@ -181,7 +183,11 @@ def _make(session: Session, job: ReportJob) -> None:
             report_mails.tell_board_issued(session, issued, current_app.config)
             return
         report: reports_service.AnnualReport | reports_service.UnitReport
-        report = reports_service.assemble_annual(session, unit, year)
+        # The units the asker may read below the report's unit, as the route found them.
+        readable = params.get("readable")
+        report = reports_service.assemble_annual(
+            session, unit, year, readable=None if readable is None else set(readable)
+        )
         stage("rendering", 40)
         rendered = pdf_service.annual_pdf(report)
         name = file_name("annual", unit.code, year)

@@ -694,11 +694,14 @@ def assemble_annual(
     followup_plan: str | None = None,
     goals: dict[str, Any] | None = None,
     today: date | None = None,
+    readable: set[int] | None = None,
 ) -> AnnualReport:
     """The annual follow-up report of `unit` (the organisation or a subtree) for `year`.
 
     The follow-up plan and goals default to the unit's draft for the year. A fixed number
-    of queries, whatever the number of units.
+    of queries, whatever the number of units. `readable`: the units below whose lights,
+    alerts, plans and evaluations the reader may see (None: all) — a student council reading
+    the institution's report learns nothing of a class whose page is closed to it.
     """
     today = today or date.today()
     measurement = annual_measurement(session, year)
@@ -722,7 +725,12 @@ def assemble_annual(
         m.id: _rows(session, m.id) if m is previous else _rows(session, m.id, unit.id)
         for m in history[:-1]
     }
+    last_rows = earlier_rows.get(previous.id, {}) if previous else {}
     below, children_of = _below(rows, unit.id)
+    if readable is not None:
+        below = [i for i in below if i in readable]
+        children_of = {p: [c for c in cs if c in readable] for p, cs in children_of.items()}
+        last_rows = {i: r for i, r in last_rows.items() if i == unit.id or i in readable}
     in_scope = {unit.id, *below}
     names, codes = {}, {}
     for unit_id, code, name in session.execute(select(Unit.id, Unit.code, Unit.name)):
@@ -759,7 +767,6 @@ def assemble_annual(
                            questions_total)
         )  # fmt: skip
 
-    last_rows = earlier_rows.get(previous.id, {}) if previous else {}
     plans = _plans(session, measurement, in_scope)
     deadline = measurement.action_plan_deadline
 

@@ -467,12 +467,6 @@ def test_before_the_release_the_student_council_and_board_get_no_number_anywhere
     assert "Samlet score" not in text_of(page(council, "/units/B"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy: before the release, the student council opens the annual report's "
-    "preview of the institution and its departments (overall score, traffic lights, alerts); "
-    "app/blueprints/reports/routes.py annual_preview never asks whether the year is released",
-)
 def test_before_the_release_the_student_council_opens_no_annual_report_preview(
     app: Flask, org, make_user
 ) -> None:
@@ -509,12 +503,6 @@ def test_before_the_release_a_second_role_adds_no_counts_to_the_home(
         assert int(units.group(1)) <= 3, counts  # A, A1, A2  # noqa: PLR2004
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy: before the release, the annual report of a unit outside a leader's "
-    "units opens through their student-council role (app/blueprints/reports/routes.py "
-    "_report_unit/_themes check may_anywhere, not the unit)",
-)
 def test_before_the_release_a_second_role_opens_no_annual_report_outside_ones_units(
     app: Flask, org, make_user
 ) -> None:
@@ -545,12 +533,6 @@ def approve(app: Flask, code: str, year: int, approver_email: str) -> None:
         db.session.commit()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy: an annual report of a year whose results are held can be issued, and "
-    "the board and student council then read its figures in the archive before the release "
-    "(app/blueprints/reports/routes.py issue, app/services/report_archive.py issue_annual)",
-)
 def test_a_report_of_a_held_year_does_not_reach_the_board_before_the_release(
     app: Flask, org, make_user
 ) -> None:
@@ -591,12 +573,6 @@ def test_before_the_release_the_followup_api_gives_no_lights_or_alerts(
             assert entry["remeasure"] is False, entry
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy: the student council never sees a class's results or alerts, yet the "
-    "annual report preview of the institution names a class with an open bullying alert "
-    "(app/services/reports.py assemble_annual/_alerts list every unit below, whoever reads)",
-)
 def test_the_student_council_reads_no_class_alert_in_the_annual_report(
     app: Flask, org, make_user
 ) -> None:

@@ -52,6 +52,10 @@ def _messages() -> dict[str, str]:
             "Nothing was issued: the plan was changed after it was approved. It needs "
             "approving again."
         ),
+        "not_released": _(
+            "Nothing was issued: the year's results have not been released yet. Release "
+            "them first, then issue the report."
+        ),
     }
 
 
@@ -136,20 +140,33 @@ def choose() -> Response:
     return redirect(url_for("reports.annual", code=code, year=year))
 
 
-def _themes(year: int) -> list[str]:
-    return _goal_themes(year)[0]
+def _year_measurement(unit: Unit, year: int) -> Measurement:
+    """The year's measurement, if its results at `unit` reach this person, else 404.
 
-
-def _goal_themes(year: int) -> tuple[list[str], set[str]]:
-    """The year's themes, and those of them with zero tolerance: no score is ever published
-    for these, so their local goal is in words only. 404 unless the year's results reach
-    this person."""
+    Asked per unit, not anywhere: before management releases a school's results only the
+    person's admin and leader roles count, and a second role (student council elsewhere)
+    must not open this unit's report through them."""
     measurement = service.annual_measurement(db.session, year)
     if measurement is None:
         abort(404)
-    access = current_access()
-    if not access.results_access(measurement).may_anywhere(Can.VIEW_RESULTS):
-        abort(404)  # the year's results are not yet released by management to this person
+    if not current_access().results_access(measurement).may(db.session, Can.VIEW_RESULTS, unit.id):
+        abort(404)
+    return measurement
+
+
+def _readable(unit: Unit, year: int) -> list[int] | None:
+    """The units whose figures, alerts and plans this person may read in `unit`'s annual
+    report of `year` (None: all); 404 unless the year's results at `unit` reach them."""
+    measurement = _year_measurement(unit, year)
+    found = current_access().results_access(measurement).unit_ids(db.session, Can.VIEW_RESULTS)
+    return None if found is None else sorted(found)
+
+
+def _goal_themes(unit: Unit, year: int) -> tuple[list[str], set[str]]:
+    """The year's themes, and those of them with zero tolerance: no score is ever published
+    for these, so their local goal is in words only. 404 unless the year's results at
+    `unit` reach this person."""
+    measurement = _year_measurement(unit, year)
     questions = results_service.question_infos(db.session, measurement)
     themes = [theme for theme in results_service.themes_of(questions) if theme]
     return themes, results_service.zero_tolerance_themes(questions)
@@ -161,7 +178,7 @@ def annual(code: str, year: int) -> Any:
     """The annual report of a unit and a year: the follow-up plan and local goals to keep
     with it, a preview, a PDF, and issuing it to the board."""
     unit = _report_unit(code)
-    themes, no_score = _goal_themes(year)
+    themes, no_score = _goal_themes(unit, year)
     from app.blueprints.reports.approval import approval_context, may_issue
 
     may_write = may(Can.EDIT_FOLLOWUP, unit)
@@ -268,8 +285,11 @@ def annual(code: str, year: int) -> Any:
 @login_required
 def annual_preview(code: str, year: int) -> str:
     unit = _report_unit(code)
+    readable = _readable(unit, year)
     try:
-        report = service.assemble_annual(db.session, unit, year)
+        report = service.assemble_annual(
+            db.session, unit, year, readable=None if readable is None else set(readable)
+        )
     except service.ReportUnavailable:
         abort(404)
     return render_template(
@@ -312,8 +332,7 @@ def _busy() -> Response | None:
 @login_required
 def annual_pdf(code: str, year: int) -> Response:
     unit = _report_unit(code)
-    _themes(year)
-    return _start("annual", {"unit_id": unit.id, "year": year})
+    return _start("annual", {"unit_id": unit.id, "year": year, "readable": _readable(unit, year)})
 
 
 @bp.route("/annual/<code>/<int:year>/issue", methods=["GET", "POST"])
@@ -325,10 +344,12 @@ def issue(code: str, year: int) -> Any:
     unit = _report_unit(code)
     if not may(Can.ISSUE_REPORTS, unit):  # in a school: management only (app.policy)
         abort(404)
-    _themes(year)
+    measurement = _year_measurement(unit, year)
     draft = service.draft_for(db.session, unit, year)
     version = draft.version if draft else 0
     approved = report_archive.is_approved(draft)
+    # The board would read the figures before the class teams and the student council.
+    held = not current_access().results_released(measurement)
     form = IssueForm(data={"version": version} if request.method == "GET" else None)
     status = 200
     changed = False
@@ -338,8 +359,9 @@ def issue(code: str, year: int) -> Any:
                 changed = True
                 form.version.data, form.version.raw_data = version, [str(version)]
                 status = 409
-            elif not approved:
-                # Issuing needs a named approval of the draft as it stands (issue 19).
+            elif not approved or held:
+                # Issuing needs a named approval of the draft as it stands (issue 19), and
+                # results released to everyone.
                 status = 409
             else:
                 return _start("annual", {"unit_id": unit.id, "year": year}, issue=True,
@@ -354,6 +376,8 @@ def issue(code: str, year: int) -> Any:
         draft=draft,
         changed=changed,
         approved=approved,
+        held=held,
+        measurement=measurement,
         title=_("Annual follow-up report %(year)s", year=year) + f" – {unit.name}",
         next_version=report_archive.next_version(db.session, "annual", unit.id, year),
         recipients=report_archive.board_recipients(db.session, unit),
