@@ -181,7 +181,7 @@ def read_sample(path: Path, *, rows: int = 20) -> Sample:
         for index, sheet_rows in enumerate(sheets):
             if index >= MAX_SAMPLE_SHEETS:
                 break
-            sheet = _sample_sheet(sheet_rows, rows, title_rows=file_format == "xlsx")
+            sheet = _sample_sheet(sheet_rows, rows, title_rows=True)
             if sheet is not None:
                 found.append(sheet)
         return file_format, found

@@ -566,3 +566,20 @@ def test_a_workbook_with_a_cover_sheet_names_the_sheet_with_the_table(tmp_path: 
         "unit_id;invited;respondents;question_id;n_1;n_2",
         "AK-BF;1234;1200;KA-1;1150;50",
     ]
+
+
+def test_a_csv_report_with_title_lines_above_its_table(tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "report.csv",
+        [
+            ["Frekvenstabel: Trivselsmåling 2025", "", ""],
+            ["", "", ""],
+            ["Enhed", "Spørgsmål", "Nej", "Ja, en enkelt gang", "Ja, flere gange"],
+            ["T-1", "KA-1", "9", "1", "0"],
+        ],
+    )
+    sample = read_sample(source)
+    assert (sample.layout, sample.sheets[0].header_row) == ("long", 3)
+    assert sample.sheets[0].above[0][0] == "Frekvenstabel: Trivselsmåling 2025"
+    problems, text = converted(source, suggest(sample))
+    assert problems == [] and text.splitlines()[1] == "T-1;KA-1;9;1;0"
