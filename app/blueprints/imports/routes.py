@@ -397,8 +397,8 @@ def confirm(token: str) -> Response | tuple[str, int]:
     second confirm (a double click, another tab) starts nothing: it shows the first."""
     staged = _staged_or_404(token)
     url = url_for("imports.staged", token=token)
-    if staged.state in ("importing", "imported"):
-        return redirect(url)
+    if staged.state in ("checking", "importing", "imported"):
+        return redirect(url)  # not checked yet, or imported already: its page says how far
     form = ConfirmForm()
     if staged.state != "checked" or not staged.ok:
         abort(400)
