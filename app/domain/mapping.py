@@ -54,7 +54,7 @@ from app.domain.mapping_types import (
     Sample,
     Sheet,
 )
-from app.domain.references import NotANumber, parse_danish_number
+from app.domain.references import SECTORS, NotANumber, parse_danish_number
 
 __all__ = [
     "REFERENCE_ROLES",
@@ -118,11 +118,30 @@ def suggest_references(sample: Sample) -> Mapping:
         year = _YEAR.search(titles)
         if year:
             constants["year"] = year.group(1)
+    figures = {"average", "share", "count"} & columns.keys()
+    levels = [cell for cell in sheet.header if cell.strip() and _is_level(cell)]
+    if "level" not in columns and not figures and levels:
+        # The levels side by side ("Indikator; Landsplan; stx; Aarhus Kommune"): one figure.
+        lowered = titles.casefold()
+        figure = "share" if "andel" in lowered else "count" if "antal" in lowered else "average"
+        constants["figure"] = figure
+        questions = [QuestionColumns(level, [], column=level) for level in levels]
+        return Mapping("wide", "counts", columns, questions, constants=constants)
     if "level" not in columns:
         lowered = titles.casefold()
         if any(word in lowered for word in _LEVEL_WORDS):
             constants["level"] = "Landsplan"
     return Mapping("long", "counts", columns, [], constants=constants)
+
+
+def _is_level(header: str) -> bool:
+    word = norm(header)
+    return (
+        word in _LEVEL_WORDS
+        or word in SECTORS
+        or word.endswith(" kommune")
+        or word.startswith("kommune ")
+    )
 
 
 def convert_references(path: Path, mapping: Mapping, out: TextIO) -> list[Problem]:
@@ -135,10 +154,15 @@ def convert_references(path: Path, mapping: Mapping, out: TextIO) -> list[Proble
             f"{sorted(unknown)[0]} is not a role of reference figures.",
             f"{sorted(unknown)[0]} er ikke en rolle for referencetal.",
         )
+    wide = mapping.layout == "wide"
+    if wide:
+        _check_wide_references(mapping)
     for role, english, danish in (
         ("year", "the year", "året"),
         ("level", "the level (national, sector or municipality)", "niveauet"),
     ):
+        if role == "level" and wide:
+            continue
         if role not in columns and not mapping.constants.get(role):
             raise MappingError(
                 f"The mapping does not say {english}: a column or a value for the whole file.",
@@ -149,7 +173,7 @@ def convert_references(path: Path, mapping: Mapping, out: TextIO) -> list[Proble
             "The mapping does not say which column holds the indicator or the question.",
             "Kortlægningen siger ikke, hvilken kolonne der har indikatoren eller spørgsmålet.",
         )
-    if not {"average", "share", "count"} & columns.keys():
+    if not wide and not {"average", "share", "count"} & columns.keys():
         raise MappingError(
             "The mapping names no column with figures (average, share or count).",
             "Kortlægningen nævner ingen kolonne med tal (gennemsnit, andel eller antal).",
@@ -174,59 +198,97 @@ def convert_references(path: Path, mapping: Mapping, out: TextIO) -> list[Proble
     return problems
 
 
+def _check_wide_references(mapping: Mapping) -> None:
+    if not mapping.questions or not all(level.column for level in mapping.questions):
+        raise MappingError(
+            "The mapping does not say which column holds each level's figures.",
+            "Kortlægningen siger ikke, hvilken kolonne der har hvert niveaus tal.",
+        )
+    if mapping.constants.get("figure", "average") not in ("average", "share", "count"):
+        raise MappingError(
+            "The figure of a level's column must be average, share or count.",
+            "Tallet i et niveaus kolonne skal være gennemsnit, andel eller antal.",
+        )
+
+
 def _reference_rows(sheet: SheetRows, mapping: Mapping) -> tuple[list[Problem], list[list[str]]]:
-    wanted = {norm(header) for header in mapping.columns.values()}
+    if mapping.layout == "wide":
+        # One row per level: the level's column holds the figure the mapping names.
+        figure = mapping.constants.get("figure", "average")
+        per_level = [
+            Mapping(
+                "long",
+                "counts",
+                {**mapping.columns, figure: level.column or level.question_id},
+                constants={**mapping.constants, "level": level.question_id},
+            )
+            for level in mapping.questions
+        ]
+        wanted_all = {norm(level.column or "") for level in mapping.questions}
+        return _rows_by_level(sheet, per_level, wanted_all)
+    return _rows_by_level(sheet, [mapping], set())
+
+
+def _rows_by_level(
+    sheet: SheetRows, mappings: list[Mapping], extra: set[str]
+) -> tuple[list[Problem], list[list[str]]]:
+    wanted = {name for m in mappings for name in map(norm, m.columns.values())} | extra
     problems: list[Problem] = []
     out: list[list[str]] = []
-    header: list[str] | None = None
-    header_number = 0
+    positions: dict[str, int] | None = None  # of the header's columns, once it is found
     for number, row in enumerate(sheet.rows, start=1):
-        if header is None:
+        if positions is None:
             if wanted <= {norm(cell) for cell in row}:
-                header, header_number = row, number
+                positions = {norm(cell): index for index, cell in reversed(list(enumerate(row)))}
             elif number > 30:  # noqa: PLR2004
                 break
             continue
         if not any(cell.strip() for cell in row):
             continue
-        positions = {norm(cell): index for index, cell in reversed(list(enumerate(header)))}
-
-        def cell(role: str, row: list[str] = row, positions: dict[str, int] = positions) -> str:
-            name = mapping.columns.get(role)
-            if name is None:
-                return mapping.constants.get(role, "")
-            index = positions[norm(name)]
-            return row[index].strip() if index < len(row) else ""
-
-        figures: list[str] = []
-        bad = False
-        for role in ("average", "share", "count"):
-            text = cell(role)
-            try:
-                value = parse_danish_number(text) if text else None
-            except NotANumber:
-                problems.append(
-                    problem("mapping_not_percent" if role == "share" else "not_a_number",
-                            number, mapping.columns.get(role, role).lower(), text)
-                )  # fmt: skip
-                bad = True
-                continue
-            figures.append("" if value is None else _danish(value))
-        if bad:
-            if len(problems) >= 100:  # noqa: PLR2004
-                break
-            continue
-        out.append([cell("year"), cell("level"), cell("indicator"), cell("question"), *figures])
-        if len(out) > 20_000:  # noqa: PLR2004 - references.MAX_ROWS names it
+        for mapping in mappings:
+            line = _reference_line(mapping, number, row, positions, problems)
+            if line is not None:
+                out.append(line)
+        if len(problems) >= 100 or len(out) > 20_000:  # noqa: PLR2004 - references.MAX_ROWS
             break
-    if header is None:
-        names = ", ".join(f'"{name}"' for name in mapping.columns.values())
+    if positions is None:
+        names = ", ".join(f'"{name}"' for name in sorted(wanted))
         raise MappingError(
             f"The file has no header row with the columns {names}.",
             f"Filen har ingen overskriftsrække med kolonnerne {names}.",
         )
-    del header_number
     return problems, out
+
+
+def _reference_line(
+    mapping: Mapping,
+    number: int,
+    row: list[str],
+    positions: dict[str, int],
+    problems: list[Problem],
+) -> list[str] | None:
+    def cell(role: str) -> str:
+        name = mapping.columns.get(role)
+        if name is None:
+            return mapping.constants.get(role, "")
+        index = positions[norm(name)]
+        return row[index].strip() if index < len(row) else ""
+
+    figures: list[str] = []
+    bad = False
+    for role in ("average", "share", "count"):
+        text = cell(role)
+        try:
+            value = parse_danish_number(text) if text else None
+        except NotANumber:
+            code = "mapping_not_percent" if role == "share" else "not_a_number"
+            problems.append(problem(code, number, mapping.columns.get(role, role).lower(), text))
+            bad = True
+            continue
+        figures.append("" if value is None else _danish(value))
+    if bad:
+        return None
+    return [cell("year"), cell("level"), cell("indicator"), cell("question"), *figures]
 
 
 def _danish(value: float) -> str:

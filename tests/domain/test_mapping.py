@@ -583,3 +583,32 @@ def test_a_csv_report_with_title_lines_above_its_table(tmp_path: Path) -> None:
     assert sample.sheets[0].above[0][0] == "Frekvenstabel: Trivselsmåling 2025"
     problems, text = converted(source, suggest(sample))
     assert problems == [] and text.splitlines()[1] == "T-1;KA-1;9;1;0"
+
+
+def test_reference_levels_side_by_side(tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "levels.csv",
+        [
+            ["Indikatorgennemsnit, skoleåret 2024/25", "", "", ""],
+            ["Indikator", "Landsplan", "stx", "Aarhus Kommune"],
+            ["Social trivsel", "4,1", "4,2", "-"],
+            ["Mobning", "1,2", "*", "1,3"],
+        ],
+    )
+    sample = read_sample(source)
+    mapping = suggest_references(sample)
+    assert mapping.layout == "wide"
+    assert [level.column for level in mapping.questions] == ["Landsplan", "stx", "Aarhus Kommune"]
+    assert mapping.constants == {"year": "2024", "figure": "average"}
+    out = io.StringIO()
+    assert convert_references(source, mapping, out) == []
+    rows = list(csv.reader(io.StringIO(out.getvalue()), delimiter=";"))
+    parsed = parse_references(rows, indicators=["Social trivsel", "Mobning"], questions={})
+    assert parsed.ok, parsed.problems
+    assert sorted((r.source, r.label, r.indicator, r.average) for r in parsed.rows) == [
+        ("municipality", "Aarhus Kommune", "Mobning", 1.3),
+        ("national", "Landsplan", "Mobning", 1.2),
+        ("national", "Landsplan", "Social trivsel", 4.1),
+        ("sector", "stx", "Social trivsel", 4.2),
+    ]
+    assert parsed.suppressed_rows == 2  # "-" and "*": left out, never 0
