@@ -133,6 +133,11 @@ def test_the_requests_parse_nothing_the_jobs_do(
     assert '<progress id="job-progress-bar" max="100" value="0">' in page
     assert "Læser filen" in page and ">Opdater</a>" in page
 
+    # "Indlæs" before the check is done (a script, a stale tab): the page, nothing started.
+    early = client.post(response.headers["Location"] + "/confirm")
+    assert early.status_code == 302 and early.headers["Location"] == response.headers["Location"]
+    assert deferred == [("check", staged.id)]
+
     run_jobs(app, deferred)
     assert parsed == ["check"]
     assert the_staged(app).state == "checked"
