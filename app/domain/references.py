@@ -145,13 +145,19 @@ def parse_references(
     indicators: Iterable[str],
     questions: Mapping[str, str],
     year: int | None = None,
+    own_names: Iterable[str] = (),
 ) -> ParsedReferences:
     """Rows of cell texts, header first, to reference rows and problems.
 
     ``indicators``: the questionnaire's indicator (theme) names; ``questions``: its question
     codes -> texts (a question cell may hold either). ``year``: for a file without a year column.
+    ``own_names``: the organisation's and its units' names and codes. A level naming one of
+    them is refused: figures of our own units from elsewhere, printed beside what the release
+    publishes, would undo its bounds (a share x our answer count gives back a count that the
+    release says only "at least 3" of).
     """
     result = ParsedReferences()
+    own = {normalised(name) for name in own_names if name.strip()}
     by_indicator = {normalised(name): name for name in indicators if name}
     by_question = {normalised(code): code for code in questions}
     by_question.update({normalised(text): code for code, text in questions.items()})
@@ -185,6 +191,9 @@ def parse_references(
             continue
         row = _row(number, cells, columns, year, by_indicator, by_question, result)
         if row is None:
+            continue
+        if normalised(row.label) in own:
+            result.problems.append(ReferenceProblem(number, "own_level", row.label))
             continue
         figure = (row.year, row.source, row.label, row.indicator, row.question_code)
         if figure in seen:

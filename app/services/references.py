@@ -26,7 +26,7 @@ from app.domain.references import (
     ReferenceRow,
     parse_references,
 )
-from app.models import Organisation, Question, Questionnaire, ReferenceFigure, User
+from app.models import Organisation, Question, Questionnaire, ReferenceFigure, Unit, User
 from app.services import audit, prepared
 
 if TYPE_CHECKING:
@@ -95,8 +95,15 @@ def check_file(
     if not themes and not questions:
         return _refused("unknown_questionnaire", questionnaire_code)
 
+    own_names = [
+        *session.scalars(select(Organisation.name)),
+        *(name for pair in session.execute(select(Unit.name, Unit.code)) for name in pair),
+    ]
+
     def consume(source: RowSource) -> ParsedReferences:
-        return parse_references(source.rows, indicators=themes, questions=questions, year=year)
+        return parse_references(
+            source.rows, indicators=themes, questions=questions, year=year, own_names=own_names
+        )
 
     try:
         return read_file(io.BytesIO(content), consume)

@@ -249,12 +249,6 @@ def test_national_reference_shares_beside_the_school_pin_nothing(
     assert pinned_small_counts(rows) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy: a reference level naming our own institution is imported and printed "
-    "beside our figures; its share × our answer count undoes the release's 'at least 3' and "
-    "pins a class's bullying hits to 1 (app/domain/references.py, app/services/references.py)",
-)
 def test_a_reference_level_that_is_our_own_institution_pins_no_class(
     app: Flask, org, make_user
 ) -> None:

@@ -60,6 +60,11 @@ PROBLEM_TEXTS = {
     "bad_share": _l("The share “%(value)s” is not a per cent from 0 to 100."),
     "bad_count": _l("The count “%(value)s” is not a whole number."),
     "no_rows": _l("The file has no figures."),
+    "own_level": _l(
+        "The level “%(value)s” is this organisation or one of its units. Reference figures "
+        "are others' figures (national, sector, municipality): our own come from our results, "
+        "and printed beside them they could reveal a small group's answers."
+    ),
 }
 SOURCE_TEXTS = {
     "national": _l("National"),
