@@ -3,10 +3,13 @@ through the mapping, gives the same units, questions and counts as the native fi
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.domain.importing import ImportResult, KnownUnit, parse_results
 from app.domain.mapping import (
@@ -204,3 +207,65 @@ def test_saved_mapping_reapplies_to_next_years_file(
     native = _parse(next_native)
     converted = _parse(_converted(next_year, mapping, tmp_path), native)
     _assert_same(native, converted)
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> dict[str, dict[str, list[int]]]:
+    """unit -> question -> counts over its k options (the same k for a question)."""
+    questions = {f"Q-{i + 1}": draw(st.integers(2, 7)) for i in range(draw(st.integers(1, 3)))}
+    units = [f"U-{i + 1:02d}" for i in range(draw(st.integers(1, 6)))]
+    table: dict[str, dict[str, list[int]]] = {}
+    for unit in units:
+        n = draw(st.integers(1, 100))  # one number of answers per unit: every question
+        table[unit] = {}
+        for question, k in questions.items():
+            cuts = sorted(draw(st.lists(st.integers(0, n), min_size=k - 1, max_size=k - 1)))
+            table[unit][question] = [b - a for a, b in zip([0, *cuts], [*cuts, n], strict=True)]
+    return table
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(table=tables(), layout=st.sampled_from(["wide", "long"]), decimals=st.sampled_from([0, 1]))
+def test_any_table_of_counts_survives_printed_percentages(
+    tmp_path: Path, table: dict[str, dict[str, list[int]]], layout: str, decimals: int
+) -> None:
+    """Whole counts, printed as a tool prints percentages with the unit's number of answers,
+    in either layout, convert back to exactly those counts."""
+    source = tmp_path / f"{layout}-{decimals}.csv"
+    questions = next(iter(table.values()))
+    k_max = max(len(counts) for counts in questions.values())
+    rows: list[list[str]]
+    if layout == "wide":
+        header = ["Enhed", "Antal besvarelser"] + [
+            f"{q}_{o}" for q, counts in questions.items() for o in range(1, len(counts) + 1)
+        ]
+        rows = [header]
+        for unit, answers in table.items():
+            n = sum(next(iter(answers.values())))
+            line = [unit, str(n)]
+            for counts in answers.values():
+                line += mapping_files.percentages(counts, n, decimals)
+            rows.append(line)
+    else:
+        header = ["Enhed", "Spørgsmål", "Antal besvarelser"]
+        header += [f"Svar {o}" for o in range(1, k_max + 1)]
+        rows = [header]
+        for unit, answers in table.items():
+            for question, counts in answers.items():
+                n = sum(counts)
+                shown = mapping_files.percentages(counts, n, decimals)
+                rows.append([unit, question, str(n), *shown, *[""] * (k_max - len(counts))])
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows(rows)
+    sample = read_sample(source)
+    assert (sample.layout, sample.values) == (layout, "percent")
+    out = io.StringIO()
+    assert convert(source, suggest(sample), out) == []
+    found: dict[str, dict[str, list[int]]] = {}
+    for row in csv.DictReader(io.StringIO(out.getvalue()), delimiter=";"):
+        if row["question_id"]:
+            counts = [row[f"n_{o}"] for o in range(1, k_max + 1) if row.get(f"n_{o}")]
+            found.setdefault(row["unit_id"], {})[row["question_id"]] = [int(c) for c in counts]
+    assert found == table
