@@ -57,10 +57,17 @@ def read_sheets(path: Path, consume: Consume[Result], *, all_sheets: bool = True
         first_line = stripped.split(b"\n", 1)[0]
         separator = b";" if first_line.count(b";") > first_line.count(b",") else b","
         width = file_limits.count_csv_columns(stripped, separator)
-        if stripped.strip() and (width is None or width > file_limits.MAX_COLUMNS):
-            too_many = file_limits.header_columns_problem(
-                width if width is not None else file_limits.MAX_COLUMNS + 1
-            )
+        if stripped.strip() and width is None:
+            # The first line does not end within the bytes read: too many columns, or a cell
+            # far too long; either way it is refused without reading the line.
+            if stripped.count(separator) >= file_limits.MAX_COLUMNS:
+                limit = file_limits.MAX_COLUMNS
+                raise UnreadableFile(
+                    problem("too_many_columns", row=1, value=f"over {limit}", limit=limit), "csv"
+                )
+            raise UnreadableFile(problem("cell_too_long", row=1, limit=file_limits.MAX_CELL), "csv")
+        if width is not None and width > file_limits.MAX_COLUMNS:
+            too_many = file_limits.header_columns_problem(width)
             assert too_many is not None  # noqa: S101 - width is above the limit
             raise UnreadableFile(too_many, "csv")
 

@@ -345,6 +345,13 @@ def test_a_million_columns_are_refused_without_reading_the_line(tmp_path: Path) 
     with pytest.raises(UnreadableFile) as refused:
         read_sample(source)
     assert refused.value.problem.code == "too_many_columns"
+    assert "over 5000 columns" in refused.value.problem.message_en
+    assert "over 5000 kolonner" in refused.value.problem.message_da
+    one_huge_cell = tmp_path / "cell.csv"
+    one_huge_cell.write_bytes(b"Enhed;" + b"x" * 1_000_000 + b"\n")
+    with pytest.raises(UnreadableFile) as refused:
+        read_sample(one_huge_cell)
+    assert refused.value.problem.code == "cell_too_long"
 
 
 def test_a_cell_too_long_is_refused(tmp_path: Path) -> None:
