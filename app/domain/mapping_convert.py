@@ -415,6 +415,11 @@ def check_mapping(mapping: Mapping) -> None:
             "hvor antallet af besvarelser står, som procenter skal regnes om med",
         )
     for question in mapping.questions:
+        if mapping.layout != "long" and not question.question_id.strip():
+            raise MappingError(
+                "Every question in the mapping needs its id (e.g. PT-1).",
+                "Hvert spørgsmål i kortlægningen skal have sit id (fx PT-1).",
+            )
         if len(question.options) > MAX_OPTIONS:
             raise MappingError(
                 f"The question {question.question_id} has more than {MAX_OPTIONS} options.",
