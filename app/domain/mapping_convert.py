@@ -415,7 +415,10 @@ def check_mapping(mapping: Mapping) -> None:
             "hvor antallet af besvarelser står, som procenter skal regnes om med",
         )
     for question in mapping.questions:
-        if mapping.layout != "long" and not question.question_id.strip():
+        by_column = mapping.layout == "wide" or (
+            mapping.layout == "sheets" and "question_id" not in columns
+        )
+        if by_column and not question.question_id.strip():
             raise MappingError(
                 "Every question in the mapping needs its id (e.g. PT-1).",
                 "Hvert spørgsmål i kortlægningen skal have sit id (fx PT-1).",
