@@ -637,8 +637,11 @@ def audit_release(
     themes = indicator_themes(infos.values())
     for code, row in units.items():
         if not row.shown:
-            if row.respondents is not None or row.questions or row.indicators or (
-                row.overall_score is not None or row.zero_tolerance_hits
+            if (
+                row.respondents is not None
+                or row.questions
+                or row.indicators
+                or (row.overall_score is not None or row.zero_tolerance_hits)
             ):
                 problems.append(f"hidden unit {code!r} publishes figures")
             continue
