@@ -40,6 +40,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.importing_problems import Problem
+from app.domain.importing_read import UnreadableFile
 from app.extensions import db
 from app.models import ImportLog, Measurement, StagedImport, User
 from app.models.base import utcnow
@@ -392,10 +393,21 @@ def _convert(session: Session, area: Path, staged: StagedImport) -> None:
 
     if not staged.stored_file or not (area / staged.stored_file).is_file():
         raise _Refused("file_missing")
+    problems: list[Problem]
     try:
         chosen = mapping_domain.Mapping.from_dict(dict(staged.mapping or {}))
+        handle, temporary = tempfile.mkstemp(dir=area, prefix=TEMPORARY_PREFIX)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+                problems = mapping_domain.convert(area / staged.stored_file, chosen, out)
+            os.replace(temporary, area / converted_name(staged))
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    # from_dict and convert both raise MappingError for a mapping that does not fit the file
+    # (a column it names is missing, no header row), convert UnreadableFile for a bad file.
     except mapping_domain.MappingError as error:
-        problems: list[Problem] = [
+        problems = [
             Problem(
                 row=None,
                 column=None,
@@ -405,17 +417,8 @@ def _convert(session: Session, area: Path, staged: StagedImport) -> None:
                 message_en=str(error),
             )
         ]
-    else:
-        target = area / converted_name(staged)
-        handle, temporary = tempfile.mkstemp(dir=area, prefix=TEMPORARY_PREFIX)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                problems = mapping_domain.convert(area / staged.stored_file, chosen, out)
-            os.replace(temporary, target)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+    except UnreadableFile as error:
+        problems = [error.problem]
     if not problems:
         return
     staged.problems = [{**imports.problem_dict(p), "kind": "error"} for p in problems]

@@ -664,3 +664,31 @@ def test_a_mapped_file_is_converted_checked_and_imported_by_the_jobs(
     with app.app_context():
         kept = db.session.scalar(select(ImportLog.stored_file))
     assert (area / kept).read_text(encoding="utf-8").startswith("unit_id;")
+
+
+def test_a_mapping_naming_a_column_the_file_lacks_is_refused_in_words_not_a_failure(
+    app: Flask, client: FlaskClient, measurement_id: int, deferred
+) -> None:
+    """`convert` itself raises MappingError when a column the mapping names is not in the
+    file (a profile from last year's layout): the check says so as the file's problem, and
+    the job does not end as 'failed' with nothing to read."""
+    from app.domain import mapping
+
+    options = ("Helt uenig", "Uenig", "Hverken eller", "Enig", "Helt enig")
+    header = ["Enhed", "Overordnet", "Antal besvarelser"] + [f"PT-1 {o}" for o in options]
+    wide = (";".join(header) + "\nA1;A;7;0;1;2;3;1\n").encode()
+    login(client, "hr@x.dk")
+    upload(client, measurement_id, wide, name="defgo.csv")
+    area = Path(app.config["IMPORT_FILES_DIR"])
+    with app.app_context():
+        staged = db.session.scalar(select(StagedImport))
+        chosen = mapping.suggest(mapping.read_sample(area / staged.stored_file)).to_dict()
+        chosen["columns"]["unit_id"] = "Enhedskode fra sidste år"
+        staged.mapping = chosen
+        import_jobs.start_check(db.session, staged)
+    run_jobs(app, deferred)
+    staged = the_staged(app)
+    assert (staged.state, staged.ok) == ("checked", False)
+    assert [p["code"] for p in staged.problems] == ["mapping"]
+    assert "Enhedskode fra sidste år" in staged.problems[0]["message_da"]
+    assert count(app, QuestionResult) == 0
