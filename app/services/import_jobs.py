@@ -341,8 +341,9 @@ def _reporter(session: Session, staged_id: int, *, scale: float, in_transaction:
 def _check(session: Session, app: Flask, staged: StagedImport) -> None:
     area = _area(app)
     staged_id = staged.id
+    origins: list[tuple[str, int]] = []  # a converted row's (sheet, row) in the upload
     if staged.mapping:
-        _convert(session, area, staged)
+        _convert(session, area, staged, origins)
         session.refresh(staged)
         if staged.state != "checking":
             return
@@ -362,7 +363,7 @@ def _check(session: Session, app: Flask, staged: StagedImport) -> None:
         progress=_reporter(session, staged_id, scale=2.0, in_transaction=False),
     )
     problems = [
-        {**problem, "kind": kind}
+        {**_where_uploaded(problem, origins), "kind": kind}
         for kind, found in imports.problems_by_kind(checked.result).items()
         for problem in found
     ]
@@ -386,7 +387,20 @@ def _check(session: Session, app: Flask, staged: StagedImport) -> None:
     session.commit()
 
 
-def _convert(session: Session, area: Path, staged: StagedImport) -> None:
+def _where_uploaded(problem: dict[str, Any], origins: list[tuple[str, int]]) -> dict[str, Any]:
+    """A problem of the converted file named by the row (and sheet) of the file the user
+    uploaded: row r of the converted file came from origins[r - 2] (row 1 is its header)."""
+    row = problem.get("row")
+    if not origins or not isinstance(row, int) or not 2 <= row < len(origins) + 2:  # noqa: PLR2004
+        return problem
+    sheet, source_row = origins[row - 2]
+    column = problem.get("column")
+    return {**problem, "row": source_row, "column": f"{sheet}: {column}" if sheet else column}
+
+
+def _convert(
+    session: Session, area: Path, staged: StagedImport, origins: list[tuple[str, int]]
+) -> None:
     """A mapped file into Kompas's own layout (a native CSV beside it); its problems are the
     staged file's, and a file that does not convert is refused (checked, not ok)."""
     from app.domain import mapping as mapping_domain
@@ -399,7 +413,9 @@ def _convert(session: Session, area: Path, staged: StagedImport) -> None:
         handle, temporary = tempfile.mkstemp(dir=area, prefix=TEMPORARY_PREFIX)
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                problems = mapping_domain.convert(area / staged.stored_file, chosen, out)
+                problems = mapping_domain.convert(
+                    area / staged.stored_file, chosen, out, source_rows=origins
+                )
             os.replace(temporary, area / converted_name(staged))
         finally:
             if os.path.exists(temporary):

@@ -692,3 +692,34 @@ def test_a_mapping_naming_a_column_the_file_lacks_is_refused_in_words_not_a_fail
     assert [p["code"] for p in staged.problems] == ["mapping"]
     assert "Enhedskode fra sidste år" in staged.problems[0]["message_da"]
     assert count(app, QuestionResult) == 0
+
+
+def test_a_mapped_files_problems_name_the_rows_of_the_file_uploaded(
+    app: Flask, client: FlaskClient, measurement_id: int, deferred
+) -> None:
+    """The converted file has a row per unit and question; the person knows only their own
+    file, a row per unit. A parent that names no unit, on the upload's 4th row, is named so."""
+    from app.domain import mapping
+
+    options = ("Helt uenig", "Uenig", "Hverken eller", "Enig", "Helt enig")
+    header = ["Enhed", "Overordnet", "Antal besvarelser"] + [
+        f"{q} {o}" for q in ("PT-1", "PT-2") for o in options
+    ]
+    rows = [
+        ["A1", "A", "7", "0", "1", "2", "3", "1", "1", "1", "2", "2", "1"],
+        ["A2", "A", "5", "1", "1", "1", "1", "1", "0", "0", "1", "2", "2"],
+        ["A9", "NOWHERE", "5", "1", "1", "1", "1", "1", "0", "0", "1", "2", "2"],
+    ]
+    wide = "\n".join(";".join(r) for r in [header, *rows]).encode() + b"\n"
+    login(client, "hr@x.dk")
+    upload(client, measurement_id, wide, name="defgo.csv")
+    area = Path(app.config["IMPORT_FILES_DIR"])
+    with app.app_context():
+        staged = db.session.scalar(select(StagedImport))
+        staged.mapping = mapping.suggest(mapping.read_sample(area / staged.stored_file)).to_dict()
+        import_jobs.start_check(db.session, staged)
+    run_jobs(app, deferred)
+    staged = the_staged(app)
+    assert staged.ok is False
+    errors = [p for p in staged.problems if p["kind"] == "error"]
+    assert errors and {p["row"] for p in errors} == {4}, errors
