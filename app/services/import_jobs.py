@@ -180,9 +180,10 @@ def log_refused(
 
 
 def start_check(session: Session, staged: StagedImport) -> None:
-    """Check the staged file (converting it first when it has a mapping) in the background.
+    """Mark the staged file for its check (converting it first when it has a mapping).
 
-    Commits the session (the job's own session must see the row), then starts the job."""
+    Flushes; the caller commits (the job's own session must see the row) and then calls
+    `submit(staged)`, as report jobs are created, committed and submitted."""
     staged.state = "checking"
     staged.phase = "converting" if staged.mapping else "reading"
     staged.progress = 0
@@ -190,14 +191,14 @@ def start_check(session: Session, staged: StagedImport) -> None:
     staged.ok = False
     staged.started_at = utcnow()
     staged.finished_at = None
-    session.commit()
-    _submit("check", staged.id)
+    session.flush()
 
 
 def start_import(session: Session, staged: StagedImport, *, update_organisation: bool) -> bool:
     """Import the checked file in the background. Only one import per staged file: the state
     moves from "checked" to "importing" in one conditional UPDATE, so a second confirm (a
-    double click, a second tab) starts nothing and answers False. Commits, then starts."""
+    double click, a second tab) starts nothing and answers False. Flushes; the caller commits
+    and then calls `submit(staged)`."""
     moved = session.execute(
         update(StagedImport)
         .where(
@@ -217,12 +218,15 @@ def start_import(session: Session, staged: StagedImport, *, update_organisation:
         .execution_options(synchronize_session=False)
     )
     if getattr(moved, "rowcount", 0) != 1:
-        session.rollback()
         return False
-    session.commit()
     session.refresh(staged)
-    _submit("import", staged.id)
     return True
+
+
+def submit(staged: StagedImport) -> None:
+    """Start the job the staged file was marked for (`start_check`, `start_import`), after the
+    caller committed that mark."""
+    _submit("import" if staged.state == "importing" else "check", staged.id)
 
 
 def _submit(kind: str, staged_id: int) -> None:
@@ -524,11 +528,12 @@ def restoring(staged: StagedImport) -> int | None:
     return int(value) if value is not None else None
 
 
-def restore_of(session: Session, user: User, earlier: ImportLog) -> StagedImport:
+def restore_of(session: Session, user: User, earlier: ImportLog) -> tuple[StagedImport, bool]:
     """ "Gendan" of an earlier import: the user's own staged restore of it (the check of its
     kept file runs as a job, so asking is as quick as any page), made and started when there
     is none yet. Then `start_import` brings it back (`imports.restore`: checked again,
-    applied, the earlier log marked restored). Commits when it starts a check."""
+    applied, the earlier log marked restored). Flushes; when the returned file is "checking"
+    made now (the second value True), the caller commits and submits it."""
     since = datetime.now(UTC) - STAGED_LIFETIME
     for staged in session.scalars(
         select(StagedImport)
@@ -542,7 +547,7 @@ def restore_of(session: Session, user: User, earlier: ImportLog) -> StagedImport
             and staged.state in ("checking", "checked")
             and _naive(staged.created_at) >= _naive(since)
         ):
-            return staged
+            return staged, False
     staged = StagedImport(
         token=secrets.token_urlsafe(24),
         user_id=user.id,
@@ -558,7 +563,7 @@ def restore_of(session: Session, user: User, earlier: ImportLog) -> StagedImport
     session.add(staged)
     session.flush()
     start_check(session, staged)
-    return staged
+    return staged, True
 
 
 def _restore(

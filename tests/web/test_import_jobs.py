@@ -650,6 +650,8 @@ def test_a_mapped_file_is_converted_checked_and_imported_by_the_jobs(
         chosen = mapping.suggest(mapping.read_sample(area / staged.stored_file))
         staged.mapping = chosen.to_dict()
         import_jobs.start_check(db.session, staged)  # as the mapping screen does
+        db.session.commit()
+        import_jobs.submit(staged)
         token = staged.token
     run_jobs(app, deferred)
     staged = the_staged(app)
@@ -686,6 +688,8 @@ def test_a_mapping_naming_a_column_the_file_lacks_is_refused_in_words_not_a_fail
         chosen["columns"]["unit_id"] = "Enhedskode fra sidste år"
         staged.mapping = chosen
         import_jobs.start_check(db.session, staged)
+        db.session.commit()
+        import_jobs.submit(staged)
     run_jobs(app, deferred)
     staged = the_staged(app)
     assert (staged.state, staged.ok) == ("checked", False)
@@ -718,6 +722,8 @@ def test_a_mapped_files_problems_name_the_rows_of_the_file_uploaded(
         staged = db.session.scalar(select(StagedImport))
         staged.mapping = mapping.suggest(mapping.read_sample(area / staged.stored_file)).to_dict()
         import_jobs.start_check(db.session, staged)
+        db.session.commit()
+        import_jobs.submit(staged)
     run_jobs(app, deferred)
     staged = the_staged(app)
     assert staged.ok is False

@@ -430,10 +430,13 @@ class _Discard(io.StringIO):
 
 
 def start_check(staged: StagedImport) -> None:
-    """Hand the mapped file to the check job (app/services/import_jobs.py)."""
+    """Hand the mapped file to the check job (app/services/import_jobs.py): marked, committed
+    with the mapping, then started."""
     from app.services import import_jobs
 
     import_jobs.start_check(db.session, staged)
+    db.session.commit()
+    import_jobs.submit(staged)
 
 
 def _render(

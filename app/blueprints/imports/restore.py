@@ -55,7 +55,10 @@ def restore_ask(log_id: int) -> str:
     """What restoring would do, in words, before anything is done. The kept file is checked
     by a job (its progress shown as any upload's): no request reads it through."""
     log = _restorable_or_404(log_id).log
-    staged = import_jobs.restore_of(db.session, current_user, log)  # starts the check
+    staged, new = import_jobs.restore_of(db.session, current_user, log)
+    db.session.commit()
+    if new:
+        import_jobs.submit(staged)  # the kept file's check
     db.session.refresh(staged)
     return render_staged(staged)
 
@@ -67,8 +70,14 @@ def restore(log_id: int) -> Response:
     log = _restorable_or_404(log_id).log
     if not EmptyForm().validate_on_submit():
         abort(400)
-    staged = import_jobs.restore_of(db.session, current_user, log)
-    if staged.state == "checked" and staged.ok:
-        import_jobs.start_import(db.session, staged, update_organisation=False)
+    staged, new = import_jobs.restore_of(db.session, current_user, log)
+    started = (
+        staged.state == "checked"
+        and staged.ok
+        and import_jobs.start_import(db.session, staged, update_organisation=False)
+    )
+    db.session.commit()
+    if new or started:
+        import_jobs.submit(staged)
     # Still being checked, or it no longer fits: its page says so.
     return redirect(url_for("imports.staged", token=staged.token))

@@ -219,7 +219,9 @@ def check() -> tuple[str, int] | Response:
     db.session.add(staged)
     db.session.flush()
     if mapping.is_native(sample):
-        import_jobs.start_check(db.session, staged)  # commits, then the job runs
+        import_jobs.start_check(db.session, staged)
+        db.session.commit()
+        import_jobs.submit(staged)
     else:
         db.session.commit()
         target = url_for("imports.mapping", token=staged.token)
@@ -415,9 +417,13 @@ def confirm(token: str) -> Response | tuple[str, int]:
             )
         ]
         return render_staged(staged, confirm_form=form), 400
-    import_jobs.start_import(
+    if import_jobs.start_import(
         db.session, staged, update_organisation=bool(form.update_organisation.data)
-    )
+    ):
+        db.session.commit()
+        import_jobs.submit(staged)
+    else:
+        db.session.rollback()  # a second confirm: the first one's import runs
     return redirect(url)
 
 
