@@ -377,10 +377,15 @@ def for_person(
         if led:
             below = access.subtree(session, frozenset(led)) - led
             todo.leads_department = bool(below)
-        wants_counts = Role.ADMIN in roles or Role.COMMITTEE in roles
+        # Counts over many units are results: before a school's release only the person's
+        # admin and leader roles count (a leader who also sits on the student council gets
+        # no counts over the institution through it).
+        scoped = access.results_access(measurement)
+        scoped_roles = scoped.roles()
+        wants_counts = Role.ADMIN in scoped_roles or Role.COMMITTEE in scoped_roles
         wanted: set[int] | None = led | partnered | below
         if wants_counts:
-            wanted = visible
+            wanted = scoped.unit_ids(session, Permission.VIEW_FOLLOWUP)
         elif visible is not None:
             wanted = wanted & visible if wanted is not None else visible
         statuses = unit_statuses(session, measurement, wanted, today) if wanted != set() else []

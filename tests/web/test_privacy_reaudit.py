@@ -474,12 +474,6 @@ def test_before_the_release_the_student_council_opens_no_annual_report_preview(
         ), url
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy: before the release, a department leader who also holds the student "
-    "council's role gets the home's counts over the whole institution "
-    "(app/services/todo.py for_person asks the full Access, not results_access)",
-)
 def test_before_the_release_a_second_role_adds_no_counts_to_the_home(
     app: Flask, org, make_user
 ) -> None:
