@@ -533,12 +533,13 @@ def build_release(
         zero_tolerance_questions=zero_tolerance,
     )
     cutoffs = TrafficLightCutoffs(rules.yellow_from, rules.green_from)
-    themes = indicator_themes(infos.values())
+    plan = _UnitPlan.of(infos)
 
     def release(repair: bool) -> tuple[dict[str, UnitRelease], list[str]]:
         zt = zero_tolerance_release(counts, suppression, zero_tolerance, repair=repair)
+        made: dict[tuple[int, str], dict[str, Any]] = {}
         units = {
-            code: _unit_release(code, unit, suppression, zt, infos, themes, cutoffs)
+            code: _unit_release(code, unit, suppression, zt, plan, cutoffs, made)
             for code, unit in effective.items()
         }
         return units, audit_release(counts, infos, units, suppression, rules)
@@ -549,49 +550,121 @@ def build_release(
     return Release(units, suppression, problems)
 
 
+class _UnitPlan(NamedTuple):
+    """What :func:`_unit_release` needs of the questions, worked out once per release.
+
+    ``scale[code]``: ``None`` for a zero-tolerance question, else ``(k, lower_better, info)``.
+    ``inline``: the questions whose whole-number score is computed inline (exactly as
+    :func:`question_score` does); the others (a scale or direction it refuses) go through it.
+    ``themes``: each indicator's question codes, in the theme's order.
+    """
+
+    scale: dict[str, tuple[int, bool, QuestionInfo] | None]
+    inline: frozenset[str]
+    themes: list[tuple[str, tuple[str, ...], frozenset[str]]]
+
+    @classmethod
+    def of(cls, infos: Mapping[str, QuestionInfo]) -> _UnitPlan:
+        scale: dict[str, tuple[int, bool, QuestionInfo] | None] = {
+            code: None if info.zero_tolerance else (info.k, info.direction == "lower_better", info)
+            for code, info in infos.items()
+        }
+        inline = frozenset(
+            code
+            for code, info in infos.items()
+            if 2 <= info.k <= 11 and info.direction in ("higher_better", "lower_better")
+        )
+        themes = [
+            (theme, codes, frozenset(codes))
+            for theme, qs in indicator_themes(infos.values()).items()
+            for codes in (tuple(q.code for q in qs),)
+        ]
+        return cls(scale, inline, themes)
+
+
 def _unit_release(
     code: str,
     unit: RawUnit,
     suppression: Suppression,
     zt: ZeroToleranceRelease,
-    infos: Mapping[str, QuestionInfo],
-    themes: Mapping[str, list[QuestionInfo]],
+    plan: _UnitPlan,
     cutoffs: TrafficLightCutoffs,
+    made: dict[tuple[int, str], dict[str, Any]],
 ) -> UnitRelease:
+    """One unit's row. This runs for every unit and question of an import (256,000 in the
+    benchmark file), so the per-question work is inlined: the score is the one correctly
+    rounded division :func:`question_score` makes of whole numbers, the mean the one of
+    :func:`mean_for_display`; anything else (a mean-only row) goes through them.
+
+    ``made``: the entries made so far in this release, by the counts object and the
+    question. The import shares one counts object among the units with the same answers
+    (most of the benchmark file's), so their entry is made once and the units share it: an
+    entry depends on nothing else, and nothing changes a release's entries after it is made."""
     if code not in suppression.shown:
         return UnitRelease(code, unit.parent, False, suppression.hidden.get(code))
     hidden: dict[str, str] = dict(suppression.hidden_questions.get(code, {}))
     statements = zt.statements.get(code, {})
+    alerts = zt.alerts
     published: dict[str, dict[str, Any]] = {}
     scores: dict[str, float | None] = {}
+    scale, inline = plan.scale, plan.inline
     for question_code, figures in unit.questions.items():
-        question = infos[question_code]
+        spec = scale[question_code]
         if question_code in hidden:
             continue
-        if question.zero_tolerance:
+        if spec is None:  # zero tolerance
             statement = statements.get(question_code, WITHHELD)
             published[question_code] = {
                 "c": None, "n": figures.answers, "dk": None, "mean": None, "score": None,
                 "zk": statement.kind, "zt": statement.hits,
-                "za": (code, question_code) in zt.alerts,
+                "za": (code, question_code) in alerts,
             }  # fmt: skip
             continue
-        direction: Direction = question.direction  # type: ignore[assignment]
-        score = question_score(figures, question.k, direction)
-        mean = mean_for_display(figures)
+        key = (id(figures), question_code)
+        entry = made.get(key)
+        if entry is not None:
+            published[question_code] = entry
+            scores[question_code] = entry["score"]
+            continue
+        distribution = figures.distribution
+        answers = figures.answers
+        value_sum = figures.value_sum
+        score: float | None
+        mean: float | None
+        k, lower_better, info = spec
+        if question_code in inline and isinstance(value_sum, int):
+            if distribution is not None and len(distribution) != k:
+                raise ValueError(f"distribution has {len(distribution)} options, the scale {k}")
+            if answers:
+                above_one = value_sum - answers  # (mean - 1) x answers
+                span = answers * (k - 1)
+                if lower_better:
+                    score = (span - above_one) * 100 / span
+                else:
+                    score = above_one * 100 / span
+                mean = value_sum / answers
+            else:
+                score = mean = None
+        else:
+            direction: Direction = info.direction  # type: ignore[assignment]
+            score = question_score(figures, k, direction)
+            shown_mean = mean_for_display(figures)
+            mean = float(shown_mean) if shown_mean is not None else None
         scores[question_code] = score
-        published[question_code] = {
-            "c": list(figures.distribution) if figures.distribution is not None else None,
-            "n": figures.answers,
+        published[question_code] = made[key] = {
+            "c": list(distribution) if distribution is not None else None,
+            "n": answers,
             "dk": figures.dont_know,
-            "mean": float(mean) if mean is not None else None,
+            "mean": mean,
             "score": score,
         }
-    indicators = {
-        theme: theme_score(scores.get(q.code) for q in qs)
-        for theme, qs in themes.items()
-        if any(q.code in unit.questions for q in qs)
-    }
+    indicators: dict[str, float | None] = {}
+    questions = unit.questions.keys()
+    for theme, codes, code_set in plan.themes:
+        if questions.isdisjoint(code_set):
+            continue
+        shown = [s for s in map(scores.get, codes) if s is not None]
+        indicators[theme] = fsum(shown) / len(shown) if shown else None
     overall = theme_score(indicators.values())
     return UnitRelease(
         code=code,

@@ -6,6 +6,7 @@ marks the measurement as blocked, so nothing unsafe can be shown.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -219,10 +220,9 @@ def compute_figures(
             _first_tree(session, measurement.remeasure_of_id),
         )
         units = [unit for unit in units if unit.code in whole]
-    rows = [_figures_row(measurement.id, ids, unit) for unit in units]
+    rows = _figures_rows(measurement.id, ids, units)
     if rows:
-        # Core executemany on the session's connection: the ORM's bulk insert adds a third.
-        session.connection().execute(insert(UnitFigures.__table__), rows)
+        _insert_figures(session, rows)
     shown = sum(1 for unit in units if unit.shown)
     audit_log.record(
         session, actor, "figures.computed", "measurement", measurement.id,
@@ -260,19 +260,86 @@ def _first_tree(session: Session, first_id: int) -> dict[str, str | None]:
     return {code: parent_code for code, parent_code in rows}
 
 
-def _figures_row(measurement_id: int, ids: dict[str, int], unit: UnitRelease) -> dict[str, Any]:
-    return {
-        "measurement_id": measurement_id,
-        "unit_id": ids[unit.code],
-        "parent_unit_id": ids.get(unit.parent) if unit.parent else None,
-        "shown": unit.shown,
-        "hidden_reason": unit.hidden_reason,
-        "respondents": unit.respondents,
-        "invited": unit.invited,
-        "overall_score": unit.overall_score,
-        "colour": unit.colour,
-        "indicators": unit.indicators,
-        "zero_tolerance_hits": unit.zero_tolerance_hits,
-        "questions": unit.questions,
-        "hidden_questions": unit.hidden_questions,
-    }
+FIGURES_COLUMNS = (
+    "measurement_id", "unit_id", "parent_unit_id", "shown", "hidden_reason", "respondents",
+    "invited", "overall_score", "colour", "indicators", "zero_tolerance_hits", "questions",
+    "hidden_questions",
+)  # fmt: skip
+_JSON_COLUMNS = frozenset({"indicators", "questions", "hidden_questions"})
+
+
+def _figures_rows(
+    measurement_id: int, ids: dict[str, int], units: list[UnitRelease]
+) -> list[tuple[Any, ...]]:
+    """One row per unit in the order of FIGURES_COLUMNS, its JSON columns as the text
+    SQLAlchemy's JSON type would write (``json.dumps`` with its defaults), byte for byte.
+
+    The release shares one entry among the units whose answers to a question are the same
+    (most units of a large file), so each entry is encoded once and a unit's ``questions``
+    is joined from the encoded entries: ``json.dumps`` of a dict is ``{`` + ``"key": value``
+    pairs joined by ``, `` + ``}``, which is exactly what is built here."""
+    dumps = json.dumps
+    entry_text: dict[int, str] = {}
+    key_text: dict[str, str] = {}
+    rows = []
+    for unit in units:
+        pairs = []
+        for code, entry in unit.questions.items():
+            text = entry_text.get(id(entry))
+            if text is None:
+                text = entry_text[id(entry)] = dumps(entry)
+            key = key_text.get(code)
+            if key is None:
+                key = key_text[code] = dumps(code) + ": "
+            pairs.append(key + text)
+        rows.append(
+            (
+                measurement_id,
+                ids[unit.code],
+                ids.get(unit.parent) if unit.parent else None,
+                unit.shown,
+                unit.hidden_reason,
+                unit.respondents,
+                unit.invited,
+                unit.overall_score,
+                unit.colour,
+                dumps(unit.indicators),
+                unit.zero_tolerance_hits,
+                "{" + ", ".join(pairs) + "}",
+                dumps(unit.hidden_questions),
+            )
+        )
+    return rows
+
+
+def _insert_figures(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Write the release's rows on the session's connection, inside its transaction: COPY on
+    PostgreSQL, the driver's executemany on SQLite (both take the JSON as the text made
+    above); elsewhere a Core insert of the decoded values."""
+    connection = session.connection()
+    columns = ", ".join(FIGURES_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        driver_connection = connection.connection.driver_connection
+        if driver_connection is None:  # only after the pool invalidated it
+            raise RuntimeError("the database connection was closed")
+        with driver_connection.cursor().copy(
+            f"COPY unit_figures ({columns}) FROM STDIN"  # noqa: S608
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    if connection.dialect.name == "sqlite":
+        marks = ", ".join("?" * len(FIGURES_COLUMNS))
+        statement = f"INSERT INTO unit_figures ({columns}) VALUES ({marks})"  # noqa: S608
+        connection.exec_driver_sql(statement, rows)
+        return
+    connection.execute(
+        insert(UnitFigures.__table__),
+        [
+            {
+                name: json.loads(value) if name in _JSON_COLUMNS else value
+                for name, value in zip(FIGURES_COLUMNS, row, strict=True)
+            }
+            for row in rows
+        ],
+    )

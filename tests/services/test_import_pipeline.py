@@ -210,3 +210,36 @@ def test_the_roll_up_sums_as_adding_counts_one_by_one(
         for code, counts in questions.items():
             expected[code] = expected[code] + counts if code in expected else counts
     assert effective == expected
+
+
+def test_the_release_is_stored_as_the_json_the_orm_would_write(ctx: Flask, tmp_path: Path) -> None:
+    """The figures are written with their JSON encoded once per shared entry and joined, not
+    through SQLAlchemy's JSON type: the stored text must be what that type writes
+    (``json.dumps`` of the value, its defaults), byte for byte, in every JSON column."""
+    import json
+
+    from sqlalchemy import text
+
+    path = generate("apv", tmp_path / "apv.csv", seed=11)
+    measurement = find_or_prepare_measurement(db.session, name="M", year=2025, template_code="apv")
+    checked = imports.check(
+        db.session, path, file_name=path.name, year=2025, questionnaire=measurement.questionnaire
+    )
+    assert checked.ok
+    imports.apply(db.session, None, checked, measurement)
+    stored = db.session.execute(
+        text("SELECT indicators, questions, hidden_questions FROM unit_figures")
+    ).all()
+    assert len(stored) > 100
+    shared_entries = 0
+    for row in stored:
+        for column in row:
+            assert isinstance(column, str)
+            assert column == json.dumps(json.loads(column))
+        shared_entries += row[1].count('"score": ')
+    assert shared_entries > 1000
+    # And the ORM reads back what the release made (a recompute writes the same rows).
+    fast = released()
+    assert compute_figures(db.session, measurement).ok
+    db.session.expire_all()
+    assert released()["figures"] == fast["figures"]
