@@ -275,6 +275,22 @@ def test_a_reference_level_that_is_our_own_institution_pins_no_class(
     assert pinned_small_counts(rows) == []
 
 
+def test_a_municipality_with_one_gymnasium_pins_no_class(app: Flask, org, make_user) -> None:
+    """A municipality whose only gymnasium is ours publishes our figures under its own name,
+    which no name check catches: a reference share of a zero-tolerance question stands only
+    beside our own exact share, never beside "at least 3" or "fewer than 3"."""
+    measurement_id = bullying_school(app)
+    hr = signed_in(app, make_user, "hr@x.dk", [(Role.ADMIN, "R")])
+    import_references(
+        hr, "År;Niveau;Spørgsmål;Gennemsnit;Andel (%);Antal\n2025;Fjordby;MO-01;;15,2 %;33\n"
+    )
+    rows = bullying_rows(hr, measurement_id)
+    assert "Fjordby 2025: 15,2 %" in rows["A"]  # imported, and printed beside an exact share
+    for code in ("R", "B", "B1"):  # "at least 3", "fewer than 3"
+        assert "Fjordby" not in rows[code], rows[code]
+    assert pinned_small_counts(rows) == []
+
+
 # --- 3: alerts around a class that hides the question ---------------------------------------
 
 
