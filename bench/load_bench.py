@@ -49,10 +49,12 @@
    Minute one (--no-import leaves it out): the first HR person, at a random moment between
    10 s and 50 s, imports this year's results file again through the web import: GET
    /imports/ ("import_page"), POST /imports/check with the demo's file (app.demo.
-   demo_results_csv, multipart, "import_check"), GET the staged page, POST .../confirm
-   ("import_confirm": the check again, the write of the results, the figures, the new
-   release; it deletes every prepared section and queues their preparation on the RQ
-   worker, which makes them at idle priority while the morning goes on).
+   demo_results_csv, multipart, "import_check": the upload; the check runs as a job), the
+   staged page polled once a second as htmx does ("import_poll") until the preview with the
+   confirm form is there, POST .../confirm ("import_confirm": starts the import job), then
+   the page polled until the import is done (the check again, the write of the results, the
+   figures, the new release; it deletes every prepared section and queues their preparation
+   on the RQ worker, which makes them at idle priority while the morning goes on).
    Then, on the same machine, the same number of threads request the minimal page, with the
    same pauses, for a quarter of the time (at least 30 s with pauses, 10 s without): the
    baseline "minimal".
@@ -94,6 +96,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
@@ -546,17 +549,40 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
                 errors["import_check"].append(f"{status} POST /imports/check")
                 return
         staged = urlsplit(headers.get("Location", "")).path
-        _, page = client.request("GET", staged)[::2]
+        # The check runs as a job: HR's page polls it every second (as htmx does) until the
+        # preview with the confirm form is there.
+        page = wait_for(client, staged, lambda text: 'name="measurement_name"' in text)
+        if page is None:
+            with lock:
+                errors["import_check"].append("the check job did not finish in 300 s")
+            return
         # The file replaces this year's results: HR types the measurement's name to confirm.
         form = urlencode({"csrf_token": token_of(page, ""),
                           "measurement_name": plan["measurement_name"]})  # fmt: skip
         events["import_started"] = time.perf_counter()
         status, _ = timed("import_confirm", client, "POST", f"{staged}/confirm", form,
                           FORM_POSTS, ok=(302,))  # fmt: skip
-        if status == 302:
+        if status != 302:
+            return
+        # The import runs as a job too: done when the page shows no progress bar any more.
+        if wait_for(client, staged, lambda text: "<progress" not in text) is None:
             with lock:
-                release["epoch"] += 1
-            events["imported"] = time.perf_counter()
+                errors["import_confirm"].append("the import job did not finish in 300 s")
+            return
+        with lock:
+            release["epoch"] += 1
+        events["imported"] = time.perf_counter()
+
+    def wait_for(client: Client, path: str, done: Callable[[str], bool]) -> bytes | None:
+        """The page at `path`, polled once a second (each poll timed as "import_poll") until
+        `done` says it is there; None after 300 s."""
+        deadline = time.perf_counter() + 300
+        while time.perf_counter() < deadline:
+            status, page = timed("import_poll", client, "GET", path)
+            if status == 200 and done(page.decode("utf-8", "replace")):
+                return page
+            time.sleep(1)
+        return None
 
     def person(index: int) -> None:
         try:
@@ -701,7 +727,7 @@ def baseline(port: int, seconds: float, users: int, think: tuple[float, float]) 
 
 ORDER = ["sign_in", "overview", "unit_first", "unit_repeat", "board", "move", "archive", "pdf",
          "pdf_poll", "step_page", "autosave", "admin_page", "role_edit", "user_edit",
-         "import_page", "import_check", "import_confirm", "minimal"]  # fmt: skip
+         "import_page", "import_check", "import_poll", "import_confirm", "minimal"]  # fmt: skip
 
 
 def report(results: list[dict]) -> dict[str, dict]:
