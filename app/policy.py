@@ -40,6 +40,7 @@ from app.models import (
     UnitPartner,
     User,
 )
+from app.models.org import organisation_row
 from app.models.tree import ancestor_ids, subtree_ids
 
 
@@ -362,9 +363,7 @@ def load_access(session: Session, user: User) -> Access:
             )
         )
     organisation = session.execute(
-        select(Organisation.kind, Organisation.hold_results_until_released)
-        .order_by(Organisation.id)
-        .limit(1)
+        organisation_row(Organisation.kind, Organisation.hold_results_until_released)
     ).first()
     return Access(
         user_id=user.id,

@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import g
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import Organisation, OrganisationKind, Role
+from app.models.org import organisation_value
 
 SCHOOL, MUNICIPALITY = OrganisationKind.SCHOOL, OrganisationKind.MUNICIPALITY
 
@@ -243,7 +243,7 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
 def organisation_kind() -> OrganisationKind:
     if "organisation_kind" not in g:
         try:
-            kind = db.session.scalar(select(Organisation.kind).order_by(Organisation.id).limit(1))
+            kind = organisation_value(db.session, Organisation.kind)
         except SQLAlchemyError:
             # An error page for a failed request still renders: its wording is not worth a
             # second failure, so it reads as a municipality's.

@@ -18,7 +18,14 @@ from app.models.followup import (
     UnitPartner,
     ZeroToleranceAlert,
 )
-from app.models.org import Organisation, OrganisationKind, Unit
+from app.models.org import (
+    Organisation,
+    OrganisationKind,
+    Unit,
+    organisation_row,
+    organisation_value,
+    the_organisation,
+)
 from app.models.reports import IssuedReport, ReportDraft, ReportJob, ReportWithdrawal
 from app.models.results import (
     ImportLog,
@@ -75,4 +82,7 @@ __all__ = [
     "UnitFigures",
     "UnitResult",
     "User",
+    "organisation_row",
+    "organisation_value",
+    "the_organisation",
 ]

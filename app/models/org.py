@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    ScalarSelect,
+    Select,
+    String,
+    func,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import str_enum, utcnow
@@ -41,6 +52,37 @@ class Organisation(db.Model):
     indicator_display: Mapped[str] = mapped_column(
         String(10), default="score", server_default="score"
     )
+
+
+_Value = TypeVar("_Value")
+_Row = TypeVar("_Row", bound=tuple[object, ...])
+
+
+def _first(statement: Select[_Row]) -> Select[_Row]:
+    """The organisation's row: the first one, by id. On PostgreSQL an updated row moves in
+    the heap, so "the first row" without an order is not always the same one. Every read of
+    the organisation below goes through here."""
+    return statement.order_by(Organisation.id).limit(1)
+
+
+def organisation_row(*columns: InstrumentedAttribute[object]) -> Select[tuple[object, ...]]:
+    """Some of the organisation's columns in one query."""
+    return _first(select(*columns))
+
+
+def organisation_id() -> ScalarSelect[int]:
+    """The organisation's id, to join other tables to its row in one query."""
+    return select(func.min(Organisation.id)).scalar_subquery()
+
+
+def the_organisation(session: Session) -> Organisation | None:
+    """The organisation Kompas serves (None before the first setup)."""
+    return session.scalar(_first(select(Organisation)))
+
+
+def organisation_value(session: Session, column: InstrumentedAttribute[_Value]) -> _Value | None:
+    """One setting of the organisation, read from the same row as `the_organisation`."""
+    return session.scalar(_first(select(column)))
 
 
 class Unit(db.Model):

@@ -21,6 +21,7 @@ from app.models import (
     Step,
     User,
 )
+from app.models.org import organisation_value
 from app.services.reminders import COPENHAGEN
 
 MEETING_LENGTH = timedelta(hours=2, minutes=30)  # a workplace's dialogue meeting (the seeds)
@@ -68,10 +69,7 @@ def feed(session: Session, user: User) -> bytes:
         .where(FollowUp.unit_id.in_(units), FollowUpStep.step == Step.PREPARATION)
         .options(selectinload(FollowUpStep.follow_up).selectinload(FollowUp.unit))
     )
-    school = (
-        session.scalar(select(Organisation.kind).order_by(Organisation.id).limit(1))
-        == OrganisationKind.SCHOOL
-    )
+    school = organisation_value(session, Organisation.kind) == OrganisationKind.SCHOOL
     length, title = (
         (CLASS_DIALOGUE_LENGTH, "Dialog i klassen") if school else (MEETING_LENGTH, "Dialogmøde")
     )

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, OrganisationKind, User
+from app.models.org import the_organisation
 from app.services import audit
 from app.services.retention import (
     MAX_RETENTION_YEARS,
@@ -36,7 +36,7 @@ class Settings:
 
 
 def current(session: Session) -> Organisation | None:
-    return session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    return the_organisation(session)
 
 
 def ensure(session: Session, name: str, kind: OrganisationKind | None = None) -> Organisation:

@@ -27,6 +27,7 @@ from app.domain.references import (
     parse_references,
 )
 from app.models import Organisation, Question, Questionnaire, ReferenceFigure, Unit, User
+from app.models.org import organisation_id, organisation_value, the_organisation
 from app.services import audit, prepared
 
 if TYPE_CHECKING:
@@ -261,7 +262,7 @@ def display_and_references(
                 ReferenceFigure.year == year,
             ),
         )
-        .where(Organisation.id == select(func.min(Organisation.id)).scalar_subquery())
+        .where(Organisation.id == organisation_id())
     ).all()
     if not rows:  # no organisation row yet: the default display
         code = session.scalar(
@@ -312,16 +313,14 @@ def imported_groups(session: Session) -> list[tuple[str, int, str, str, int]]:
 
 def indicator_display(session: Session) -> str:
     """ "score" (0-100) or "scale" (averages on 1-5, as the ministry), as HR chose."""
-    chosen = session.scalar(
-        select(Organisation.indicator_display).order_by(Organisation.id).limit(1)
-    )
+    chosen = organisation_value(session, Organisation.indicator_display)
     return chosen if chosen in DISPLAYS else "score"
 
 
 def set_indicator_display(session: Session, actor: User | None, display: str) -> None:
     if display not in DISPLAYS:
         raise ValueError(display)
-    organisation = session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    organisation = the_organisation(session)
     if organisation is None or organisation.indicator_display == display:
         return
     before = organisation.indicator_display

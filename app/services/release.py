@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Measurement, Organisation, User
 from app.models.base import utcnow
+from app.models.org import organisation_value
 from app.services import audit
 
 
@@ -30,11 +30,7 @@ class ReleaseStatus:
 
 
 def holds_results(session: Session) -> bool:
-    return bool(
-        session.scalar(
-            select(Organisation.hold_results_until_released).order_by(Organisation.id).limit(1)
-        )
-    )
+    return bool(organisation_value(session, Organisation.hold_results_until_released))
 
 
 def status(session: Session, measurement: Measurement, *, held: bool) -> ReleaseStatus:

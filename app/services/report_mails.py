@@ -19,10 +19,10 @@ from typing import Any
 from flask import url_for
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import IssuedReport, Organisation, OrganisationKind, ReportWithdrawal, User
+from app.models.org import organisation_value
 from app.services import report_archive
 from app.services.mail import Mail, deliver
 
@@ -31,7 +31,7 @@ LANGUAGES = ("da", "en")
 
 
 def organisation_kind(session: Session) -> OrganisationKind | None:
-    return session.scalar(select(Organisation.kind).order_by(Organisation.id).limit(1))
+    return organisation_value(session, Organisation.kind)
 
 
 def audience(kind: OrganisationKind | None) -> str:

@@ -41,6 +41,7 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
+from app.models.org import organisation_value
 from app.services import followup as followup_service
 from app.services import results as results_service
 from app.services.alerts import alert_state
@@ -95,7 +96,7 @@ def _history(session: Session, measurement: Measurement) -> list[Measurement]:
 
 
 def organisation_name(session: Session) -> str:
-    return session.scalar(select(Organisation.name).order_by(Organisation.id).limit(1)) or ""
+    return organisation_value(session, Organisation.name) or ""
 
 
 # --- the unit report -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from app.models import (
     UnitFigures,
     UnitResult,
 )
+from app.models.org import organisation_value
 from app.policy import Access, Permission
 from app.services.questionnaires import questions_as_asked
 from app.services.references import ReferenceColumns, indicator_display, references_beside
@@ -419,8 +420,7 @@ def unit_view(session: Session, unit: Unit, measurement: Measurement) -> UnitVie
         themes=themes,
         references=references_beside(session, measurement.questionnaire.code, measurement.year),
         display=indicator_display(session),
-        school=session.scalar(select(Organisation.kind).order_by(Organisation.id).limit(1))
-        == OrganisationKind.SCHOOL,
+        school=organisation_value(session, Organisation.kind) == OrganisationKind.SCHOOL,
     )
 
 

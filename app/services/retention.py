@@ -29,6 +29,7 @@ from app.models import (
     ZeroToleranceAlert,
 )
 from app.models.followup import INCLUDE_DELETED_ACTIONS
+from app.models.org import organisation_value
 from app.services import audit, imports, prepared
 
 DEFAULT_RETENTION_YEARS = 5
@@ -65,14 +66,12 @@ class PurgePreview:
 
 
 def retention_years(session: Session) -> int:
-    years = session.scalar(select(Organisation.retention_years).order_by(Organisation.id).limit(1))
+    years = organisation_value(session, Organisation.retention_years)
     return years or DEFAULT_RETENTION_YEARS
 
 
 def purges_issued_reports(session: Session) -> bool:
-    return bool(
-        session.scalar(select(Organisation.purge_issued_reports).order_by(Organisation.id).limit(1))
-    )
+    return bool(organisation_value(session, Organisation.purge_issued_reports))
 
 
 def oldest_kept_year(session: Session, today: date, years: int | None = None) -> int:

@@ -32,6 +32,7 @@ from app.models import (
     Unit,
     User,
 )
+from app.models.org import organisation_value
 from app.policy import Permission, current_access, require
 from app.services import audit, passwords, spreadsheets, user_mail
 from app.services import release as release_service
@@ -142,7 +143,7 @@ def invite(user: User) -> Mail:
     user.invited_at = datetime.now(UTC)
     audit.record(db.session, current_user, "user.invited", "user", user.id)
     link = url_for("auth.set_password", token=token, _external=True)
-    organisation = db.session.scalar(select(Organisation.name).order_by(Organisation.id).limit(1))
+    organisation = organisation_value(db.session, Organisation.name)
     return user_mail.invitation(
         user, link, current_app.config["SET_PASSWORD_LINK_HOURS"], organisation or ""
     )

@@ -41,6 +41,7 @@ from app.models import (
     Unit,
     User,
 )
+from app.models.org import organisation_value
 from app.policy import Permission as Can
 from app.services import followup as service
 from app.services import plan as plan_service
@@ -524,10 +525,7 @@ def _printable(measurement_id: int, code: str) -> dict[str, Any]:
         "follow_up": follow_up,
         "unthemed": unthemed,
         "status_labels": STATUS_LABELS,
-        "organisation": db.session.scalar(
-            select(Organisation.name).order_by(Organisation.id).limit(1)
-        )
-        or "Kompas",
+        "organisation": organisation_value(db.session, Organisation.name) or "Kompas",
         "made_with": _("Made with the students of the class.")
         if organisation_kind() == OrganisationKind.SCHOOL
         else _("Made with the employees of the workplace."),

@@ -47,6 +47,7 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
+from app.models.org import organisation_value
 from app.policy import Permission as Can
 from app.policy import current_access, require, unit_or_404
 from app.services import alerts as alert_service
@@ -697,9 +698,7 @@ def invitation_pdf(measurement_id: int, code: str) -> Response:
             meeting_day = format_date(date.fromisoformat(data["meeting_date"]), "full")
         except ValueError:
             meeting_day = data["meeting_date"]
-    organisation = (
-        db.session.scalar(select(Organisation.name).order_by(Organisation.id).limit(1)) or "Kompas"
-    )
+    organisation = organisation_value(db.session, Organisation.name) or "Kompas"
     html = render_template(
         "reports/pdf/invitation.html",
         report=SimpleNamespace(organisation=organisation, generated_on=date.today()),
