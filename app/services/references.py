@@ -97,7 +97,7 @@ def check_file(
         return _refused("unknown_questionnaire", questionnaire_code)
 
     own_names = [
-        *session.scalars(select(Organisation.name)),
+        organisation_value(session, Organisation.name) or "",
         *(name for pair in session.execute(select(Unit.name, Unit.code)) for name in pair),
     ]
 
