@@ -537,7 +537,7 @@ def build_release(
 
     def release(repair: bool) -> tuple[dict[str, UnitRelease], list[str]]:
         zt = zero_tolerance_release(counts, suppression, zero_tolerance, repair=repair)
-        made: dict[tuple[int, str], dict[str, Any]] = {}
+        made: dict[int, dict[str, Any]] = {}
         units = {
             code: _unit_release(code, unit, suppression, zt, plan, cutoffs, made)
             for code, unit in effective.items()
@@ -553,21 +553,26 @@ def build_release(
 class _UnitPlan(NamedTuple):
     """What :func:`_unit_release` needs of the questions, worked out once per release.
 
-    ``scale[code]``: ``None`` for a zero-tolerance question, else ``(k, lower_better, info)``.
-    ``inline``: the questions whose whole-number score is computed inline (exactly as
-    :func:`question_score` does); the others (a scale or direction it refuses) go through it.
+    ``scale[code]``: ``None`` for a zero-tolerance question, else ``(k, lower_better, info,
+    shape)``; ``shape`` (0 to 23) tells the scales apart: an entry depends only on the counts
+    and the shape. ``inline``: the questions whose whole-number score is computed inline
+    (exactly as :func:`question_score` does); the others (a scale or direction it refuses)
+    go through it, each time.
     ``themes``: each indicator's question codes, in the theme's order.
     """
 
-    scale: dict[str, tuple[int, bool, QuestionInfo] | None]
+    scale: dict[str, tuple[int, bool, QuestionInfo, int] | None]
     inline: frozenset[str]
     themes: list[tuple[str, tuple[str, ...], frozenset[str]]]
 
     @classmethod
     def of(cls, infos: Mapping[str, QuestionInfo]) -> _UnitPlan:
-        scale: dict[str, tuple[int, bool, QuestionInfo] | None] = {
-            code: None if info.zero_tolerance else (info.k, info.direction == "lower_better", info)
+        scale: dict[str, tuple[int, bool, QuestionInfo, int] | None] = {
+            code: None
+            if info.zero_tolerance
+            else (info.k, lower, info, info.k * 2 + lower if 2 <= info.k <= 11 else 0)
             for code, info in infos.items()
+            for lower in (info.direction == "lower_better",)
         }
         inline = frozenset(
             code
@@ -589,17 +594,18 @@ def _unit_release(
     zt: ZeroToleranceRelease,
     plan: _UnitPlan,
     cutoffs: TrafficLightCutoffs,
-    made: dict[tuple[int, str], dict[str, Any]],
+    made: dict[int, dict[str, Any]],
 ) -> UnitRelease:
     """One unit's row. This runs for every unit and question of an import (256,000 in the
     benchmark file), so the per-question work is inlined: the score is the one correctly
     rounded division :func:`question_score` makes of whole numbers, the mean the one of
     :func:`mean_for_display`; anything else (a mean-only row) goes through them.
 
-    ``made``: the entries made so far in this release, by the counts object and the
-    question. The import shares one counts object among the units with the same answers
-    (most of the benchmark file's), so their entry is made once and the units share it: an
-    entry depends on nothing else, and nothing changes a release's entries after it is made."""
+    ``made``: the entries made so far in this release, by the counts object and the scale's
+    shape (``id << 5 | shape``: ids are distinct while the counts live). The import shares
+    one counts object among the units and questions with the same answers (most of the
+    benchmark file's), so their entry is made once and they share it: an entry depends on
+    nothing else, and nothing changes a release's entries after it is made."""
     if code not in suppression.shown:
         return UnitRelease(code, unit.parent, False, suppression.hidden.get(code))
     hidden: dict[str, str] = dict(suppression.hidden_questions.get(code, {}))
@@ -620,7 +626,8 @@ def _unit_release(
                 "za": (code, question_code) in alerts,
             }  # fmt: skip
             continue
-        key = (id(figures), question_code)
+        k, lower_better, info, shape = spec
+        key = id(figures) << 5 | shape if question_code in inline else -1
         entry = made.get(key)
         if entry is not None:
             published[question_code] = entry
@@ -631,8 +638,7 @@ def _unit_release(
         value_sum = figures.value_sum
         score: float | None
         mean: float | None
-        k, lower_better, info = spec
-        if question_code in inline and isinstance(value_sum, int):
+        if key >= 0 and isinstance(value_sum, int):
             if distribution is not None and len(distribution) != k:
                 raise ValueError(f"distribution has {len(distribution)} options, the scale {k}")
             if answers:
@@ -651,13 +657,16 @@ def _unit_release(
             shown_mean = mean_for_display(figures)
             mean = float(shown_mean) if shown_mean is not None else None
         scores[question_code] = score
-        published[question_code] = made[key] = {
+        entry = {
             "c": list(distribution) if distribution is not None else None,
             "n": answers,
             "dk": figures.dont_know,
             "mean": mean,
             "score": score,
         }
+        published[question_code] = entry
+        if key >= 0:
+            made[key] = entry
     indicators: dict[str, float | None] = {}
     questions = unit.questions.keys()
     for theme, codes, code_set in plan.themes:
