@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, fields, make_dataclass
 from operator import itemgetter, mul
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from app.domain.importing_problems import MESSAGES, Problem, problem
 from app.domain.importing_read import (
@@ -88,6 +88,7 @@ _SMALL_WHOLE: dict[str, int] = {
     **{str(number): number for number in range(10_000)},
 }
 _OPTION_WEIGHTS = range(1, MAX_OPTIONS + 1)
+_NOT_FAST: tuple[None, int, None] = (None, 0, None)  # cells the row loop leaves to the slow path
 # No organisation counts more people; a larger count is a row error, not a database overflow.
 MAX_COUNT = 10_000_000
 # Tools that deliver both a distribution and a mean round the mean, often to one decimal.
@@ -505,6 +506,10 @@ class _Validator:
         # benchmark file): rows share one tuple per distribution.
         distributions: dict[tuple[int | None, ...], tuple[int | None, ...]] = {}
         shared_counts = distributions.setdefault
+        # And the cells as written map to their counts, n and mean, worked out once per
+        # way of writing a distribution (or _NOT_FAST: a cell that is not a small number).
+        counts_by_cells: dict[tuple[str, ...], tuple[Any, int, float | None]] = {}
+        by_cells = counts_by_cells.get
         new_draft = _ResultRowDraft
         result_row_class = ResultRow
         tick = self.tick
@@ -556,23 +561,30 @@ class _Validator:
                     cells = answer_cells(row)
                     k = question.k
                     if cells[k:] == question.empty_tail:
-                        counts = tuple(map(small_whole, cells[:k]))
-                        if dont_know_position is not None:
+                        written = cells[:k]
+                        known = by_cells(written)
+                        if known is None:
+                            counts = tuple(map(small_whole, written))
+                            if None in counts:
+                                known = _NOT_FAST
+                            else:
+                                counts = shared_counts(counts, counts)
+                                n = sum(counts)  # type: ignore[arg-type]
+                                mean = sum(map(mul, counts, weights)) / n if n else None  # type: ignore[arg-type]
+                                known = (counts, n, mean)
+                            counts_by_cells[written] = known
+                        counts, n, mean = known
+                        if dont_know_position is not None and counts is not None:
                             dont_know_cell = row[dont_know_position]
                             if dont_know_cell:
                                 dont_know = small_whole(dont_know_cell)
-                        if None in counts or dont_know is None:
-                            counts = None
-                        else:
-                            counts = shared_counts(counts, counts)
+                                if dont_know is None:
+                                    counts = None
                 if counts is None:
                     answers = self._answers_from_row(question, row, row_number)
                     if answers is None:
                         continue
                     counts, n, mean, dont_know = answers
-                else:
-                    n = sum(counts)  # type: ignore[arg-type]
-                    mean = sum(map(mul, counts, weights)) / n if n else None  # type: ignore[arg-type]
                 total = n + dont_know  # type: ignore[operator]
                 if total > unit.answer_limit:
                     self._error(
