@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
+from flask import Flask
 from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
@@ -46,7 +47,61 @@ def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-migrate = Migrate()
+class LazyMigrate:
+    """Flask-Migrate, imported when a migration is asked for, not at every app start.
+
+    Flask-Migrate imports Alembic, a sixth of a second of every process's start (the import
+    command's, a worker's) that only `flask db ...` and code calling its functions use. This
+    registers the same `db` command, which loads Flask-Migrate when it is run (its options
+    and subcommands are Flask-Migrate's own), and puts a stand-in at
+    ``app.extensions["migrate"]`` that loads it at its first use (``flask_migrate.upgrade()``,
+    migrations/env.py). Loading calls ``Migrate().init_app`` with the same arguments, which
+    puts the real configuration and command in place of the stand-ins."""
+
+    def init_app(self, app: Flask, db: Any, **options: Any) -> None:
+        loaded: list[Any] = []
+
+        def load() -> Any:
+            if not loaded:
+                from flask_migrate import Migrate
+
+                Migrate().init_app(app, db, **options)
+                loaded.append(app.extensions["migrate"])
+            return loaded[0]
+
+        app.extensions["migrate"] = _LoadedOnFirstUse(load)
+        app.cli.add_command(_DbCommand(load), name="db")
+
+
+class _LoadedOnFirstUse:
+    def __init__(self, load: Any) -> None:
+        self._load = load
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._load(), name)
+
+
+class _DbCommand(click.Command):
+    """`flask db`: Flask-Migrate's command group, loaded when the command is run."""
+
+    def __init__(self, load: Any) -> None:
+        super().__init__("db", help="Perform database migrations.")
+        self._load = load
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        self._load()
+        from flask_migrate.cli import db as group
+
+        return group.make_context(info_name, args, parent=parent, **extra)
+
+
+migrate = LazyMigrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
