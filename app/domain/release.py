@@ -795,10 +795,11 @@ def _audit_indicators(
         if theme not in themes:
             problems.append(f"unit {code!r} publishes an indicator for {theme!r}")
             continue
+        shown = row.questions
         published = [
-            row.questions[q.code]["score"]
-            for q in themes[theme]
-            if q.code in row.questions and row.questions[q.code].get("score") is not None
+            score
+            for entry in map(shown.get, [q.code for q in themes[theme]])
+            if entry is not None and (score := entry.get("score")) is not None
         ]
         expected = fsum(published) / len(published) if published else None
         if (value is None) != (expected is None) or (

@@ -285,13 +285,13 @@ def _sum_of(items: list[QuestionCounts]) -> QuestionCounts:
             raise ValueError("cannot add counts of scales with different lengths")
     if width is not None:
         distribution = tuple(map(sum, zip(*distributions, strict=True)))  # type: ignore[arg-type]
-    dont_know = answers = 0
-    value_sum: Fraction | int = 0
-    for item in items:
-        dont_know += item.dont_know
-        answers += item.answers
-        value_sum += item.value_sum
-    return QuestionCounts(distribution, dont_know, answers, value_sum)
+    # sum() adds left to right from 0, as the loop of __add__ would (ints, or Fractions).
+    return QuestionCounts(
+        distribution,
+        sum([item.dont_know for item in items]),
+        sum([item.answers for item in items]),
+        sum([item.value_sum for item in items]),
+    )
 
 
 def unit_counts(
