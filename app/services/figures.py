@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import (  # type: ignore[attr-defined]
+    JSONEncoder,
+    c_make_encoder,
+    encode_basestring_ascii,
+)
 from operator import mul
 from typing import Any
 
@@ -268,6 +274,22 @@ FIGURES_COLUMNS = (
 _JSON_COLUMNS = frozenset({"indicators", "questions", "hidden_questions"})
 
 
+def _json_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` with its defaults, for many small dicts: the C encoder that
+    ``json.dumps`` makes anew on every call (with ``check_circular``, which a release's
+    entries never need), made once; half the cost per entry, the same text. Plain
+    ``json.dumps`` where the C accelerator is missing."""
+    if c_make_encoder is None:
+        return json.dumps
+    encode = c_make_encoder(
+        None, JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return lambda value: "".join(encode(value, 0))
+
+
+_encode_entry = _json_encoder()
+
+
 def _figures_rows(
     measurement_id: int, ids: dict[str, int], units: list[UnitRelease]
 ) -> list[tuple[Any, ...]]:
@@ -279,6 +301,7 @@ def _figures_rows(
     is joined from the encoded entries: ``json.dumps`` of a dict is ``{`` + ``"key": value``
     pairs joined by ``, `` + ``}``, which is exactly what is built here."""
     dumps = json.dumps
+    encode = _encode_entry
     entry_text: dict[int, str] = {}
     key_text: dict[str, str] = {}
     rows = []
@@ -287,7 +310,7 @@ def _figures_rows(
         for code, entry in unit.questions.items():
             text = entry_text.get(id(entry))
             if text is None:
-                text = entry_text[id(entry)] = dumps(entry)
+                text = entry_text[id(entry)] = encode(entry)
             key = key_text.get(code)
             if key is None:
                 key = key_text[code] = dumps(code) + ": "

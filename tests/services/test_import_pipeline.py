@@ -243,3 +243,26 @@ def test_the_release_is_stored_as_the_json_the_orm_would_write(ctx: Flask, tmp_p
     assert compute_figures(db.session, measurement).ok
     db.session.expire_all()
     assert released()["figures"] == fast["figures"]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(st.text(max_size=6), json_values, max_size=6))
+def test_the_entry_encoder_writes_what_json_dumps_writes(value: dict[str, Any]) -> None:
+    import json
+
+    from app.services.figures import _encode_entry
+
+    assert _encode_entry(value) == json.dumps(value)
