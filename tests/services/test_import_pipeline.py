@@ -266,3 +266,23 @@ def test_the_entry_encoder_writes_what_json_dumps_writes(value: dict[str, Any]) 
     from app.services.figures import _encode_entry
 
     assert _encode_entry(value) == json.dumps(value)
+
+
+def test_the_cycle_collector_is_on_again_after_an_import(ctx: Flask, tmp_path: Path) -> None:
+    import gc
+
+    path = generate("gym", tmp_path / "gym.csv", seed=2)
+    measurement = find_or_prepare_measurement(db.session, name="M", year=2025, template_code="gym")
+    checked = imports.check(
+        db.session, path, file_name=path.name, year=2025, questionnaire=measurement.questionnaire
+    )
+    assert gc.isenabled()
+    imports.apply(db.session, None, checked, measurement)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):  # and after one that fails
+        imports.apply(db.session, None, checked, measurement, progress=_fail)
+    assert gc.isenabled()
+
+
+def _fail(phase: str, percent: int) -> None:
+    raise RuntimeError(phase)
