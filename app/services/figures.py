@@ -345,6 +345,13 @@ def _insert_figures(session: Session, rows: list[tuple[Any, ...]]) -> None:
         driver_connection = connection.connection.driver_connection
         if driver_connection is None:  # only after the pool invalidated it
             raise RuntimeError("the database connection was closed")
+        # The rows' JSON (25 MB for 5,000 units) is compressed as it is stored: lz4 where
+        # the server has it takes half of pglz's time. For this transaction only; reading
+        # is the same either way.
+        if connection.exec_driver_sql(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        ).scalar():
+            connection.exec_driver_sql("SET LOCAL default_toast_compression = 'lz4'")
         with driver_connection.cursor().copy(
             f"COPY unit_figures ({columns}) FROM STDIN"  # noqa: S608
         ) as copy:

@@ -228,7 +228,10 @@ def test_the_release_is_stored_as_the_json_the_orm_would_write(ctx: Flask, tmp_p
     assert checked.ok
     imports.apply(db.session, None, checked, measurement)
     stored = db.session.execute(
-        text("SELECT indicators, questions, hidden_questions FROM unit_figures")
+        text(
+            "SELECT CAST(indicators AS TEXT), CAST(questions AS TEXT),"
+            " CAST(hidden_questions AS TEXT) FROM unit_figures"
+        )
     ).all()
     assert len(stored) > 100
     shared_entries = 0
