@@ -26,6 +26,9 @@ SCOPED = {
     "board.calendar",
     "imports.staged",
     "imports.errors_csv",
+    "imports.mapping",
+    "imports.profile_rename",  # a saved mapping: the organisation's, HR only, no unit
+    "imports.profile_delete",
     "reports.job",
     "reports.job_download",
     "static",
