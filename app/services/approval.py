@@ -366,11 +366,37 @@ def decide(
     return result
 
 
+def partners_without_access(session: Session, unit_id: int, named: list[UnitPartner]) -> set[int]:
+    """The partners (by id) who can no longer edit the unit's steps: they lost the member
+    role on it, or their account is deactivated or deleted (app.policy grants a partner
+    nothing without the member role)."""
+    if not named:
+        return set()
+    members = set(
+        session.scalars(
+            select(RoleAssignment.user_id).where(
+                RoleAssignment.unit_id == unit_id,
+                RoleAssignment.role == Role.MEMBER,
+                RoleAssignment.user_id.in_([p.user_id for p in named]),
+            )
+        )
+    )
+    return {
+        p.id
+        for p in named
+        if p.user_id not in members or not p.user.active or p.user.deleted_at is not None
+    }
+
+
 def decision_recipients(session: Session, approval: PlanApproval) -> list[User]:
-    """Who hears the decision: the sender and the unit's partners (active, once each)."""
+    """Who hears the decision: the sender and the unit's partners who still have access
+    (active, once each)."""
     people: dict[int, User] = {}
     if approval.requested_by is not None:
         people[approval.requested_by.id] = approval.requested_by
-    for partner in partners(session, approval.follow_up.unit_id):
-        people.setdefault(partner.user_id, partner.user)
+    named = partners(session, approval.follow_up.unit_id)
+    gone = partners_without_access(session, approval.follow_up.unit_id, named)
+    for partner in named:
+        if partner.id not in gone:
+            people.setdefault(partner.user_id, partner.user)
     return [u for u in people.values() if u.active and u.id != approval.approver_id]

@@ -157,3 +157,22 @@ def test_a_school_teacher_who_left_the_class_team_is_marked(
     assert "Klasseteam" in section
     tina_line = re.search(r"<li[^>]*>(?:(?!</li>).)*Tina TR.*?</li>", section, re.S)
     assert tina_line and NO_ACCESS in tina_line.group(0) and "Fjern" in tina_line.group(0)
+
+
+def test_a_partner_who_lost_the_member_role_hears_no_approval_decision(
+    app: Flask, trio: dict[str, int]
+) -> None:
+    """The decision on the plan goes to the sender and the partners who can still edit it."""
+    from app.models import FollowUp, PlanApproval
+    from app.services import approval as approval_service
+
+    _take_member_role(app, _as(app, "hanne@x.dk"), trio["tina"])
+    with app.app_context():
+        follow_up = db.session.scalar(select(FollowUp))
+        approval = PlanApproval(follow_up=follow_up, requested_by_id=trio["lise"])
+        db.session.add(approval)
+        db.session.flush()
+        told = {u.id for u in approval_service.decision_recipients(db.session, approval)}
+        db.session.rollback()
+    assert trio["anders"] in told
+    assert trio["tina"] not in told

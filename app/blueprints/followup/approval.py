@@ -31,8 +31,6 @@ from app.models import (
     Measurement,
     OrganisationKind,
     PlanApproval,
-    Role,
-    RoleAssignment,
     Step,
     StepState,
     Unit,
@@ -100,25 +98,7 @@ def _partner_form(unit: Unit, candidates: list[User] | None = None) -> PartnerFo
 
 
 def _without_access(unit_id: int, partners: list[UnitPartner]) -> set[int]:
-    """The partners (by id) who can no longer edit the unit's steps: they lost the member
-    role on it, or their account is deactivated or deleted (app.policy grants a partner
-    nothing without the member role)."""
-    if not partners:
-        return set()
-    members = set(
-        db.session.scalars(
-            select(RoleAssignment.user_id).where(
-                RoleAssignment.unit_id == unit_id,
-                RoleAssignment.role == Role.MEMBER,
-                RoleAssignment.user_id.in_([p.user_id for p in partners]),
-            )
-        )
-    )
-    return {
-        p.id
-        for p in partners
-        if p.user_id not in members or not p.user.active or p.user.deleted_at is not None
-    }
+    return service.partners_without_access(db.session, unit_id, partners)
 
 
 @bp.app_template_global()
