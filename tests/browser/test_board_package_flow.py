@@ -30,6 +30,9 @@ def demo(live_app: Flask) -> None:
 def sign_in(tab, who: str) -> None:
     tab.context.clear_cookies()
     tab.goto("/auth/login")
+    # On CI's two busy cores (both suites side by side) the sign-in page after the approval
+    # has taken over 30 s to come; alone it takes well under one. Waited for up to 90 s.
+    expect(tab.get_by_label("E-mail")).to_be_visible(timeout=90_000)
     tab.get_by_label("E-mail").fill(f"{who}@{DEMO_DOMAIN}")
     tab.get_by_label("Adgangskode").fill(PASSWORD)
     tab.get_by_role("button", name="Log ind").click()
