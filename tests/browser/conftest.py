@@ -140,3 +140,33 @@ def upload_results(tab: Any, path: Path, measurement: str | None = None) -> None
         tab.get_by_label("Måling").select_option(label=measurement)
     tab.get_by_label("Resultatfil").set_input_files(path)
     tab.get_by_role("button", name="Kontrollér filen").click()
+
+
+def add_survey_owner(
+    live_app: Flask,
+    *,
+    kind: str,
+    organisation: str,
+    root: tuple[str, str, str],
+    owner: tuple[str, str],
+    password: str,
+    measurement: tuple[str, int, str],
+) -> tuple[str, str]:
+    """An organisation with its root unit (code, name, type), one survey owner (e-mail, name)
+    and a measurement on a template (name, year, template code): what an import test starts
+    from. Returns the owner's e-mail and password."""
+    from app.models import Organisation, OrganisationKind, Role, Unit
+    from app.services.measurements import find_or_prepare_measurement
+    from app.services.users import assign_role, create_user
+
+    with live_app.app_context():
+        db.session.add(Organisation(name=organisation, kind=OrganisationKind(kind)))
+        unit = Unit(code=root[0], name=root[1], unit_type=root[2])
+        db.session.add(unit)
+        db.session.flush()
+        user = create_user(db.session, None, email=owner[0], name=owner[1], password=password)
+        assign_role(db.session, None, user, unit, Role.ADMIN)
+        name, year, template = measurement
+        find_or_prepare_measurement(db.session, name=name, year=year, template_code=template)
+        db.session.commit()
+    return owner[0], password

@@ -13,12 +13,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from app.extensions import db
-from app.models import Organisation, OrganisationKind, Role, Unit
 from app.services import imports
-from app.services.measurements import find_or_prepare_measurement
-from app.services.users import assign_role, create_user
-from tests.browser.conftest import look, sign_in, upload_results
+from tests.browser.conftest import add_survey_owner, look, sign_in, upload_results
 
 pytestmark = pytest.mark.browser
 
@@ -44,18 +40,11 @@ BROKEN = (
 
 @pytest.fixture
 def hr(live_app: Flask) -> tuple[str, str]:
-    with live_app.app_context():
-        db.session.add(Organisation(name="Åby Kommune", kind=OrganisationKind.MUNICIPALITY))
-        root = Unit(code="AK", name="Åby Kommune", unit_type="kommune")
-        db.session.add(root)
-        db.session.flush()
-        user = create_user(
-            db.session, None, email="hr@aaby.dk", name="Hanne Rask", password=PASSWORD
-        )
-        assign_role(db.session, None, user, root, Role.ADMIN)
-        find_or_prepare_measurement(db.session, name="APV 2026", year=2026, template_code="apv")
-        db.session.commit()
-    return "hr@aaby.dk", PASSWORD
+    return add_survey_owner(
+        live_app, kind="municipality", organisation="Åby Kommune",
+        root=("AK", "Åby Kommune", "kommune"), owner=("hr@aaby.dk", "Hanne Rask"),
+        password=PASSWORD, measurement=("APV 2026", 2026, "apv"),
+    )  # fmt: skip
 
 
 def error_rows(tab) -> list[list[str]]:

@@ -14,10 +14,8 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import ImportProfile, Organisation, OrganisationKind, Role, Unit
-from app.services.measurements import find_or_prepare_measurement
-from app.services.users import assign_role, create_user
-from tests.browser.conftest import look
+from app.models import ImportProfile
+from tests.browser.conftest import add_survey_owner, look
 from tests.web.test_mapping_web import wide_percent_csv
 
 pytestmark = pytest.mark.browser
@@ -32,18 +30,11 @@ UNITS = {
 
 @pytest.fixture
 def hr(live_app: Flask) -> tuple[str, str]:
-    with live_app.app_context():
-        db.session.add(Organisation(name="Åby Kommune", kind=OrganisationKind.MUNICIPALITY))
-        root = Unit(code="AK", name="Åby Kommune", unit_type="kommune")
-        db.session.add(root)
-        db.session.flush()
-        user = create_user(
-            db.session, None, email="hr@aaby.dk", name="Hanne Rask", password=PASSWORD
-        )
-        assign_role(db.session, None, user, root, Role.ADMIN)
-        find_or_prepare_measurement(db.session, name="APV 2026", year=2026, template_code="apv")
-        db.session.commit()
-    return "hr@aaby.dk", PASSWORD
+    return add_survey_owner(
+        live_app, kind="municipality", organisation="Åby Kommune",
+        root=("AK", "Åby Kommune", "kommune"), owner=("hr@aaby.dk", "Hanne Rask"),
+        password=PASSWORD, measurement=("APV 2026", 2026, "apv"),
+    )  # fmt: skip
 
 
 def both_widths(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -138,18 +129,11 @@ def test_hr_maps_a_wide_percentages_file_saves_a_profile_and_reuses_it(
 
 @pytest.fixture
 def school_hr(live_app: Flask) -> tuple[str, str]:
-    with live_app.app_context():
-        db.session.add(Organisation(name="Åby Gymnasium", kind=OrganisationKind.SCHOOL))
-        root = Unit(code="AG", name="Åby Gymnasium", unit_type="institution")
-        db.session.add(root)
-        db.session.flush()
-        user = create_user(
-            db.session, None, email="ejer@aaby-gym.dk", name="Eva Ejer", password=PASSWORD
-        )
-        assign_role(db.session, None, user, root, Role.ADMIN)
-        find_or_prepare_measurement(db.session, name="Trivsel 2025", year=2025, template_code="gym")
-        db.session.commit()
-    return "ejer@aaby-gym.dk", PASSWORD
+    return add_survey_owner(
+        live_app, kind="school", organisation="Åby Gymnasium",
+        root=("AG", "Åby Gymnasium", "institution"), owner=("ejer@aaby-gym.dk", "Eva Ejer"),
+        password=PASSWORD, measurement=("Trivsel 2025", 2025, "gym"),
+    )  # fmt: skip
 
 
 def test_reference_figures_with_unknown_columns_are_mapped_then_imported(
