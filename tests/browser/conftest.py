@@ -125,7 +125,14 @@ def look(tab: Any, name: str) -> None:
 
 
 def sign_in(tab: Any, email: str, password: str) -> None:
-    """Sign in on the Danish login page and wait for the home page."""
+    """Sign in afresh on the Danish login page and wait for the home page.
+
+    The page before is left first and then the cookies are cleared: a response still on its
+    way (a stylesheet, a font) carries the earlier person's refreshed session cookie and, landing
+    after the clear, signed that person in again, so the login page redirected home (CI flake
+    in the board package flow)."""
+    tab.goto("about:blank")
+    tab.context.clear_cookies()
     tab.goto("/auth/login")
     tab.get_by_label("E-mail").fill(email)
     tab.get_by_label("Adgangskode").fill(password)

@@ -28,6 +28,7 @@ from app.models import (
 from app.services import followup as followup_service
 from app.services.users import assign_role, create_user
 from tests.browser.conftest import AxePage, look
+from tests.browser.conftest import sign_in as sign_in_afresh
 from tests.conftest import Inbox
 from tests.followup_data import measure
 
@@ -59,11 +60,7 @@ def measured(live_app: Flask) -> dict[str, int]:
 
 
 def sign_in(tab: Page, email: str) -> None:
-    tab.goto("/auth/login")
-    tab.get_by_label("E-mail").fill(email)
-    tab.get_by_label("Adgangskode").fill(PASSWORD)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
+    sign_in_afresh(tab, email, PASSWORD)
 
 
 def flash(tab: Page, text: str):  # noqa: ANN201 - a Playwright locator

@@ -34,6 +34,7 @@ from app.models import (
 from app.services import board, followup
 from app.services.users import assign_role, create_user
 from tests.browser.conftest import look
+from tests.browser.conftest import sign_in as sign_in_afresh
 from tests.followup_data import measure
 
 pytestmark = pytest.mark.browser
@@ -102,11 +103,7 @@ def actions(live_app: Flask) -> dict[str, int]:
 
 
 def sign_in(tab: Page, email: str) -> None:
-    tab.goto("/auth/login")
-    tab.get_by_label("E-mail").fill(email)
-    tab.get_by_label("Adgangskode").fill(PASSWORD)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
+    sign_in_afresh(tab, email, PASSWORD)
 
 
 def open_board(tab: Page) -> None:

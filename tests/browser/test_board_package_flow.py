@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from app.demo import DEMO_DOMAIN, build_demo
 from app.extensions import db
 from tests.browser.conftest import AxePage, look
+from tests.browser.conftest import sign_in as sign_in_afresh
 
 pytestmark = pytest.mark.browser
 
@@ -28,15 +29,7 @@ def demo(live_app: Flask) -> None:
 
 
 def sign_in(tab, who: str) -> None:
-    tab.context.clear_cookies()
-    tab.goto("/auth/login")
-    # On CI's two busy cores (both suites side by side) the sign-in page after the approval
-    # has taken over 30 s to come; alone it takes well under one. Waited for up to 90 s.
-    expect(tab.get_by_label("E-mail")).to_be_visible(timeout=90_000)
-    tab.get_by_label("E-mail").fill(f"{who}@{DEMO_DOMAIN}")
-    tab.get_by_label("Adgangskode").fill(PASSWORD)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
+    sign_in_afresh(tab, f"{who}@{DEMO_DOMAIN}", PASSWORD)
 
 
 def test_approve_issue_and_withdraw_the_annual_report(page: AxePage, demo: None) -> None:

@@ -22,6 +22,7 @@ from app.models import Organisation, OrganisationKind, PlanApproval, Role, Unit
 from app.services import approval as approval_service
 from app.services.users import assign_role, create_user
 from tests.browser.conftest import AxePage, look
+from tests.browser.conftest import sign_in as sign_in_afresh
 from tests.followup_data import measure
 
 pytestmark = pytest.mark.browser
@@ -52,11 +53,7 @@ def measured(live_app: Flask) -> int:
 
 
 def sign_in(tab: Page, email: str) -> None:
-    tab.goto("/auth/login")
-    tab.get_by_label("E-mail").fill(email)
-    tab.get_by_label("Adgangskode").fill(PASSWORD)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
+    sign_in_afresh(tab, email, PASSWORD)
 
 
 def steps_nav(tab: Page) -> Locator:

@@ -14,6 +14,7 @@ from app.services import imports
 from app.services.measurements import find_or_prepare_measurement
 from app.services.users import assign_role, create_user
 from tests.browser.conftest import look
+from tests.browser.conftest import sign_in as sign_in_afresh
 from tests.followup_data import CSV, HEADER, _rows
 
 pytestmark = pytest.mark.browser
@@ -55,11 +56,7 @@ def measured(live_app: Flask) -> dict[str, int]:
 
 
 def sign_in(tab) -> None:
-    tab.goto("/auth/login")
-    tab.get_by_label("E-mail").fill("hr@x.dk")
-    tab.get_by_label("Adgangskode").fill(PASSWORD)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
+    sign_in_afresh(tab, "hr@x.dk", PASSWORD)
 
 
 def test_a_remeasurement_says_what_it_is_and_the_bars_have_a_key(page, measured) -> None:

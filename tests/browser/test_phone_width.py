@@ -14,6 +14,7 @@ from app.demo import DEMO_DOMAIN, build_demo
 from app.extensions import db
 from app.models import Measurement
 from tests.browser.conftest import AxePage
+from tests.browser.conftest import sign_in as sign_in_afresh
 
 pytestmark = pytest.mark.browser
 
@@ -35,11 +36,7 @@ def demo(live_app: Flask) -> int:
 
 
 def sign_in(tab, who: str) -> None:
-    tab.goto("/auth/login")
-    tab.get_by_label("E-mail").fill(f"{who}@{DEMO_DOMAIN}")
-    tab.get_by_label("Adgangskode").fill(PASSWORD)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
+    sign_in_afresh(tab, f"{who}@{DEMO_DOMAIN}", PASSWORD)
 
 
 def fits_the_phone(page: AxePage, url: str) -> None:

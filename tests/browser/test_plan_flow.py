@@ -17,6 +17,7 @@ from app.models import Measurement, Organisation, OrganisationKind, Role, Unit
 from app.services import followup
 from app.services.users import assign_role, create_user
 from tests.browser.conftest import look
+from tests.browser.conftest import sign_in as sign_in_afresh
 from tests.followup_data import measure
 
 pytestmark = pytest.mark.browser
@@ -60,11 +61,7 @@ def plan_url(live_app: Flask) -> str:
 
 
 def sign_in(tab: Page, email: str) -> None:
-    tab.goto("/auth/login")
-    tab.get_by_label("E-mail").fill(email)
-    tab.get_by_label("Adgangskode").fill(PASSWORD)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
+    sign_in_afresh(tab, email, PASSWORD)
 
 
 def action_row(tab: Page, title: str) -> Locator:

@@ -15,6 +15,7 @@ from app.models import Organisation, OrganisationKind, Role, Unit
 from app.services import imports
 from app.services.measurements import find_or_prepare_measurement
 from app.services.users import assign_role, create_user
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -76,14 +77,6 @@ def leader(live_app: Flask) -> tuple[str, str]:
         assign_role(db.session, None, user, department, Role.LEADER)
         db.session.commit()
     return "leder@aaby.dk", PASSWORD
-
-
-def sign_in(tab, email: str, password: str) -> None:
-    tab.goto("/auth/login")
-    tab.get_by_label("E-mail").fill(email)
-    tab.get_by_label("Adgangskode").fill(password)
-    tab.get_by_role("button", name="Log ind").click()
-    tab.wait_for_url("**/")
 
 
 def cells(row) -> list[str]:
