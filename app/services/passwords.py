@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -121,13 +122,17 @@ def set_password(user: User, password: str) -> None:
     user.end_sessions()
 
 
-# Dummy hash so that an unknown e-mail costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+@cache
+def _dummy_hash() -> str:
+    """A hash no one's password matches, so that an unknown e-mail costs the same time as a
+    wrong password. Made at the first sign-in, not at import: every process start (the
+    command line's import, each worker) would otherwise pay a whole argon2 hash."""
+    return _hasher.hash("not a password of anyone")
 
 
 def burn_time() -> None:
     try:
-        _hasher.verify(_DUMMY_HASH, "wrong")
+        _hasher.verify(_dummy_hash(), "wrong")
     except VerificationError:
         pass
 
