@@ -380,7 +380,7 @@ def measurement(measurement_id: int) -> tuple[str, int] | Response:
             if had_results:
                 outcome = compute_figures(db.session, record, current_user)
                 if outcome.ok:
-                    alerts.open_alerts(db.session, record)
+                    alerts.open_alerts(db.session, record, raised_codes=outcome.raised)
             audit.record(
                 db.session,
                 current_user,
