@@ -2,9 +2,11 @@
 the anonymity release raises an alert for at the unit. The leader closes it with one
 documented reaction; alerts of units that no longer exist close as such.
 
-Alerts come only from the stored release (`UnitFigures.questions[code]["za"]`): the unit
-whose own residual group has hits gets it, or the nearest unit above that shows the question,
-never a unit that hides it. Nothing here counts answers.
+Alerts come only from the audited release (its entries' `"za"`): the unit whose own residual
+group has hits gets it, or the nearest unit above that shows the question, never a unit that
+hides it. A re-measurement stores the figures only of the units it measured again whole, but
+raises every alert of its release (`figures.compute_figures` hands them over), also at a unit
+above them whose figures are not stored. Nothing here counts answers.
 """
 
 from __future__ import annotations
@@ -98,7 +100,10 @@ def open_alerts(
     an alert is never overdue the moment it appears.
 
     `raised_codes` (unit id -> question codes, from `compute_figures` just now): the stored
-    release is not read back. New alerts are written in bulk, a few statements in all.
+    release is not read back. Always pass it for a re-measurement: its release raises alerts
+    at units above the re-measured ones whose figures are not stored (measured in part), and
+    reading the stored figures back would drop those alerts. New alerts are written in bulk,
+    a few statements in all.
     """
     opened = today or max(measurement.results_released_on or date.today(), date.today())
     due = opened + timedelta(days=measurement.zero_tolerance_days)
@@ -288,18 +293,28 @@ class QuestionStatement:
 
 
 def statements(session: Session, alert: ZeroToleranceAlert) -> list[QuestionStatement]:
-    """The alert's questions with the release's statement at its unit."""
-    stored = session.scalar(
-        select(UnitFigures.questions).where(
+    """The alert's questions with the release's statement at its unit.
+
+    A re-measurement stores no figures of a unit it measured only in part (the units below
+    it measured again are not all of it), yet the release may raise an alert there: the
+    hits of re-measured units below it too small to be shown. Then every question says
+    ("remeasured_below", None): no statement, no count, the page says where the answers
+    come from."""
+    row = session.execute(
+        select(UnitFigures.shown, UnitFigures.questions).where(
             UnitFigures.measurement_id == alert.measurement_id,
             UnitFigures.unit_id == alert.unit_id,
-            UnitFigures.shown.is_(True),
         )
-    )
+    ).first()
+    stored = row.questions if row is not None and row.shown else None
+    below = row is None and alert.measurement.remeasure_of_id is not None
     lines = []
     # Worded as the measurement's file asked them (the template's text otherwise).
     texts = question_texts(session, alert.measurement_id)
     for question in worded(list(alert.questions), texts):
+        if below:
+            lines.append(QuestionStatement(question, ("remeasured_below", None)))
+            continue
         said = zero_tolerance_statement((stored or {}).get(question.code))
         lines.append(QuestionStatement(question, said or ("withheld", None)))
     return lines

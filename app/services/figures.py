@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import (  # type: ignore[attr-defined]
@@ -35,7 +35,7 @@ from app.models import Measurement, Question, QuestionResult, Unit, UnitFigures,
 from app.services import audit as audit_log
 from app.services import prepared
 
-__all__ = ["FiguresOutcome", "QuestionInfo", "compute_figures"]
+__all__ = ["FiguresOutcome", "QuestionInfo", "compute_figures", "raised_alerts"]
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,9 @@ class FiguresOutcome:
     units: int
     shown: int
     problems: list[str]
-    # unit id -> codes of the zero-tolerance questions the stored release raises an alert
-    # for there (shown units only): what `alerts.open_alerts` would read back.
+    # unit id -> codes of the zero-tolerance questions the release raises an alert for there
+    # (shown units only). For a re-measurement this includes units above the ones measured
+    # again whose figures are not stored: pass it to `alerts.open_alerts`.
     raised: dict[int, set[str]] = field(default_factory=dict)
 
     @property
@@ -235,16 +236,37 @@ def compute_figures(
         units=len(rows), shown=shown,
     )  # fmt: skip
     session.flush()
+    # Alerts from the whole audited release, not only the units stored: a re-measurement's
+    # hits of a hidden unit sit at the nearest unit above that shows the question, and that
+    # unit is often one not measured again whole (not stored). Its alert is still raised.
     zero_tolerance = [q.code for q in questions.values() if q.zero_tolerance]
-    raised: dict[int, set[str]] = {}
+    raised = {
+        ids[code]: codes
+        for code, codes in raised_alerts(release.units.values(), zero_tolerance).items()
+    }
+    return FiguresOutcome(units=len(rows), shown=shown, problems=[], raised=raised)
+
+
+def raised_alerts(
+    units: Iterable[UnitRelease], zero_tolerance: Collection[str]
+) -> dict[str, set[str]]:
+    """unit code -> the zero-tolerance questions the release raises an alert for there.
+
+    Pass every unit of the audited release. The alerts are part of what the anonymity audit
+    checked (each sits at a shown unit whose residual group has hits, the group at least the
+    sensitive threshold), so raising them publishes nothing the audit did not allow, also
+    where the unit's figures are not stored (a re-measurement's unit measured in part)."""
+    raised: dict[str, set[str]] = {}
+    if not zero_tolerance:
+        return raised
     for unit in units:
-        if not unit.shown or not zero_tolerance:
+        if not unit.shown:
             continue
         stored = unit.questions or {}
         hit = {code for code in zero_tolerance if (stored.get(code) or {}).get("za")}
         if hit:
-            raised[ids[unit.code]] = hit
-    return FiguresOutcome(units=len(rows), shown=shown, problems=[], raised=raised)
+            raised[unit.code] = hit
+    return raised
 
 
 def _first_tree(session: Session, first_id: int) -> dict[str, str | None]:
