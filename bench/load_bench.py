@@ -39,8 +39,10 @@
                POST every 2-4 s (typing, then htmx's `input delay:1500ms`), each
                the whole form as htmx serialises it (hidden csrf_token, inputs,
                checked boxes, selected options, textareas with a line added),
-               no version: the step form carries none, so the last save wins;
-               a 409 would be counted as a conflict and the page re-read        15
+               with the version the page was loaded at, updated from each save's
+               answer as htmx does (out of band); a 409 (another person saved the
+               same step in between: the demo's leaders share their steps) is
+               counted as a conflict and the person stops typing there          15
      hr_edit   HR only: its spare account's page GET /admin/users/<id>
                ("admin_page"), then either a role given and taken back (POST
                .../roles, POST .../roles/<a>/delete, "role_edit") or the account
@@ -120,6 +122,7 @@ DOMAIN_LOGINS = ("hr@", "chef.bf@", "leder@")  # who does a results morning: HR 
 MIX = [("overview", 20), ("unit", 25), ("board", 15), ("move", 10), ("archive", 5),
        ("pdf", 5), ("writing", 15), ("hr_edit", 10)]  # fmt: skip
 CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
+STEP_VERSION = re.compile(rb'id="step-version" value="(\d+)"')
 FORM_POSTS = {"Content-Type": "application/x-www-form-urlencoded"}
 HTMX = {**FORM_POSTS, "HX-Request": "true"}
 WRITING_STEPS = ("analysis", "preparation", "dialogue", "evaluation")  # the plan has no autosave
@@ -498,9 +501,16 @@ def simulate(port: int, plan: dict, url: str, seconds: float, users: int, pdf: b
             time.sleep(rng.uniform(2, 4))
             field = fields[rng.choice(form.textareas)]
             field[1] = (field[1] + f" Noteret {n} ({rng.randrange(1000)}).")[-2000:]
-            status, _ = timed("autosave", client, "POST", form.action,
-                              urlencode([tuple(f) for f in fields]), HTMX,
-                              ok=(200, 409))  # fmt: skip
+            status, answer = timed("autosave", client, "POST", form.action,
+                                   urlencode([tuple(f) for f in fields]), HTMX,
+                                   ok=(200, 409))  # fmt: skip
+            saved = STEP_VERSION.search(answer)
+            if status == 200 and saved:
+                # The new version comes back out of band, and htmx puts it into the form:
+                # the next save is not taken for a stale one.
+                for f in fields:
+                    if f[0] == "version":
+                        f[1] = saved.group(1).decode()
             if status == 409:
                 with lock:
                     conflicts["autosave"] += 1
