@@ -39,13 +39,13 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
         MUNICIPALITY: _l("— not HR this time —"),
     },
     "approver.extra.needed": {
-        SCHOOL: _l("The plan of a red unit is approved by management too: choose one."),
+        SCHOOL: _l("When the result is red, management approves the plan too: choose someone."),
         MUNICIPALITY: _l("The plan of a red unit is approved by HR too: choose one."),
     },
     "approval.explained": {
         SCHOOL: _l(
-            "The plan is approved by the education leader; a red unit’s plan by management "
-            "too. Send it when it is ready."
+            "The plan is approved by the education leader, and by management too when the "
+            "result is red. Send it when it is ready."
         ),
         MUNICIPALITY: _l(
             "The plan is approved by the department head; a red unit’s plan by HR too. Send it "
@@ -53,7 +53,7 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
         ),
     },
     "approval.red": {
-        SCHOOL: _l("The unit is red: the education leader and management both approve the plan."),
+        SCHOOL: _l("The result is red: the education leader and management both approve the plan."),
         MUNICIPALITY: _l("The unit is red: the department head and HR both approve the plan."),
     },
     "approval.head": {
@@ -68,8 +68,8 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
     },
     "approval.no_head": {
         SCHOOL: _l(
-            "No leader above this unit can approve the plan. Ask the survey owner to give the "
-            "education leader a leader role."
+            "No education leader can approve the plan yet. Ask the survey owner to give the "
+            "education leader the management role on the education."
         ),
         MUNICIPALITY: _l(
             "No leader above this unit can approve the plan. Ask HR to give the department head "
@@ -77,7 +77,7 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
         ),
     },
     "route.red.heading": {
-        SCHOOL: _l("Red unit: follow-up with the education leader and management"),
+        SCHOOL: _l("Red result: follow-up with the education leader and management"),
         MUNICIPALITY: _l("Red unit: follow-up with the department head and HR"),
     },
     "route.red.text": {
@@ -92,7 +92,7 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
         ),
     },
     "route.yellow.heading": {
-        SCHOOL: _l("Yellow unit below the average: follow-up with the education leader"),
+        SCHOOL: _l("Yellow result below the average: follow-up with the education leader"),
         MUNICIPALITY: _l("Yellow unit below the average: follow-up with the department head"),
     },
     "route.yellow.text": {
@@ -107,8 +107,8 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
     },
     "partners.who": {
         SCHOOL: _l(
-            "Only people with the teacher / class team role on this unit can be named. The "
-            "survey owner gives the roles."
+            "Only teachers with the teacher / class team role here can be named. The survey "
+            "owner gives the roles."
         ),
         MUNICIPALITY: _l(
             "Only people with a member role on this unit can be named. HR gives the roles."
@@ -117,19 +117,86 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
     "partners.intro": {
         SCHOOL: _l(
             "The teachers of the class team run the class dialogue and the action plan; they "
-            "can edit the steps of this unit."
+            "can edit the steps of this follow-up."
         ),
         MUNICIPALITY: _l(
             "The leader owns the dialogue and the action plan together with these people; they "
             "can edit the steps of this unit."
         ),
     },
+    # A school's unit is a class, an education, a department or the institution: where
+    # "the unit" would read as a municipal word, a school's text names the unit itself.
+    "route.green.text": {
+        SCHOOL: _l(
+            "%(unit)s runs its own follow-up: analysis, dialogue, action plan and evaluation."
+        ),
+        MUNICIPALITY: _l(
+            "The unit runs its own follow-up: analysis, dialogue meeting, action plan and "
+            "evaluation."
+        ),
+    },
+    "followup.starts": {
+        SCHOOL: _l(
+            "The follow-up has not been started yet. The class team or management starts it."
+        ),
+        MUNICIPALITY: _l("The follow-up has not been started yet. Your leader starts it."),
+    },
+    "alert.someone": {
+        SCHOOL: _l(
+            "Someone in %(unit)s answered other than “no”. Kompas never shows who. Management "
+            "records what was done about it."
+        ),
+        MUNICIPALITY: _l(
+            "Someone in the unit answered other than “no”. Kompas never shows who. The leader "
+            "records what was done about it."
+        ),
+    },
+    "alerts.explained": {
+        SCHOOL: _l(
+            "An alert is raised where answers other than “no” to a question about offensive "
+            "behaviour are shown: at the nearest class, education or department whose figures "
+            "for the question are shown, naming none below it. Management must react within "
+            "the measurement’s deadline. Alerts are counted, never the answers behind them."
+        ),
+        MUNICIPALITY: _l(
+            "An alert is raised where answers other than “no” to a question about offensive "
+            "behaviour are shown: at the nearest unit whose figures for the question are shown, "
+            "naming no unit below it. The leader must react within the measurement’s deadline. "
+            "Alerts are counted, never the answers behind them."
+        ),
+    },
+    "escalate.explained": {
+        SCHOOL: _l(
+            "An action %(unit)s cannot solve itself can be passed up to the education, "
+            "department or institution above it, or to a named function. It then shows on "
+            "their list too, with where it came from."
+        ),
+        MUNICIPALITY: _l(
+            "An action the unit cannot solve itself can be passed up to a unit above, or to a "
+            "named function. It then shows on their list too, with where it came from."
+        ),
+    },
+    "plan.escalated_here": {
+        SCHOOL: _l("Actions passed on to %(unit)s"),
+        MUNICIPALITY: _l("Actions passed on to this unit"),
+    },
+    "home.member": {
+        SCHOOL: _l("See your classes’ results and keep your actions moving on the status arrow."),
+        MUNICIPALITY: _l(
+            "See your unit's results and keep your actions moving on the status arrow."
+        ),
+    },
+    "board.scope.unit": {SCHOOL: _l("Where I have a role"), MUNICIPALITY: _l("My unit")},
+    "board.scope.subtree": {
+        SCHOOL: _l("Where I have a role, and everything under it"),
+        MUNICIPALITY: _l("My unit and the units under it"),
+    },
     "partners.you": {
         SCHOOL: _l("You are on the class team: you run this class's follow-up."),
         MUNICIPALITY: _l("You own this follow-up with the leader (trio)."),
     },
     "partners.choose": {
-        SCHOOL: _l("Choose a teacher with the class team role on the unit, and their function."),
+        SCHOOL: _l("Choose a teacher with the class team role here, and their function."),
         MUNICIPALITY: _l("Choose a person with a member role on the unit, and their function."),
     },
     "preparation.intro": {
