@@ -21,6 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,14 +33,16 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from app import create_app
-from app.demo import DEMO_DOMAIN, build_demo
+from app.demo import DEMO_DOMAIN, DEMO_LOGINS, build_demo
 from app.demo_school import build_school_demo, newest_year, school_logins
 from app.extensions import db
 from app.models import (
     Action,
     FollowUp,
     ImportLog,
+    ImportProfile,
     IssuedReport,
+    Measurement,
     Organisation,
     OrganisationKind,
     PlanApproval,
@@ -49,16 +52,29 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
+from tests import mapping_files
 from tests.conftest import Inbox
 from tests.services.test_reports import pdf_text
+from tests.web.test_mapping_web import shown_form, stage
 
 PASSWORD = "demo password 1"  # noqa: S105 - test fixture
 
 # The municipality's words. Acronyms are matched as capitals only ("med" is Danish for
-# "with"); the rest in any case and with any ending ("trioen", "medarbejdere").
+# "with"); the rest in any case and with any ending ("trioen", "medarbejdere", "lederen";
+# not "uddannelseslederen" nor "ledelsen": a school has management, not a leader).
 MUNICIPAL_WORDS = re.compile(
     r"\b(?:MED|AMO|APV|AMR|HR)\b"
-    r"|\b(?i:trio|medarbejder|arbejdsmiljø|HR-afdeling|afdelingschef|politisk\w* udvalg)\w*"
+    r"|\b(?i:trio|medarbejder|arbejdsmiljø|arbejdsplads|tillidsrepræsentant|HR-afdeling"
+    r"|afdelingschef|leder|politisk\w* udvalg)\w*"
+    # "The unit" where a school's text means a class (or its education): a school reads its
+    # own word or the unit's name there. Elsewhere "enhed" is a school's word too (a unit
+    # can be a class, an education, a department or the institution), so these are phrases.
+    r"|(?i:\b(?:enheden står selv|nogen i enheden|din enheds|enheden ikke selv|min enhed\b"
+    r"|denne enhed\b|gul enhed under|rød enheds? plan|rød enhed:))"
+)
+# A school's words, which a municipality must never read.
+SCHOOL_WORDS = re.compile(
+    r"(?i)\b(?:klasseteam|elevråd|uddannelsesleder|klassedialog|bestyrelse)\w*"
 )
 
 # Routes no link leads to, and why they are left out of the walk.
@@ -69,9 +85,9 @@ NOT_LINKED = {
     "board.calendar": "a calendar feed with a secret token",
     "imports.staged": "reached by uploading a file",
     "imports.errors_csv": "reached by uploading a file",
-    "imports.mapping": "reached by uploading a file in another layout (test_mapping_web.py)",
-    "imports.profile_rename": "reached from a saved profile; the demo has none",
-    "imports.profile_delete": "reached from a saved profile; the demo has none",
+    "imports.mapping": "reached by uploading a file in another layout (mapping_walk below)",
+    "imports.profile_rename": "reached from a saved profile (mapping_walk below)",
+    "imports.profile_delete": "reached from a saved profile (mapping_walk below)",
     "imports.restore_ask": "reached from a restore button (a form)",
     "reports.job": "reached by making a PDF (walked below)",
     "reports.job_download": "reached by making a PDF (walked below)",
@@ -89,7 +105,9 @@ PER_ENDPOINT = 2  # distinct URLs walked per route and role: enough to see every
 
 
 def scrub(text: str) -> str:
-    return MUNICIPAL_WORDS.sub("xx", text)
+    """The municipal words blanked out, each as long as it was: "leder@" and "medarbejder@"
+    stay two addresses."""
+    return MUNICIPAL_WORDS.sub(lambda found: "x" * len(found.group(0)), text)
 
 
 def scrub_value(value: object) -> object:
@@ -237,9 +255,9 @@ def text_of(response) -> str:  # noqa: ANN001 - a test response
     return response.get_data(as_text=True)
 
 
-def leaks(text: str) -> list[str]:
-    """Each municipal word with a little of its context."""
-    return [text[max(0, m.start() - 50) : m.end() + 50] for m in MUNICIPAL_WORDS.finditer(text)]
+def leaks(text: str, words: re.Pattern[str] = MUNICIPAL_WORDS) -> list[str]:
+    """Each municipal word (or each of `words`) with a little of its context."""
+    return [text[max(0, m.start() - 50) : m.end() + 50] for m in words.finditer(text)]
 
 
 def real_ids(app: Flask) -> list[dict[str, object]]:
@@ -301,7 +319,9 @@ def seeds(app: Flask, walked: set[str]) -> list[str]:
     return urls
 
 
-def walk(app: Flask, client: FlaskClient) -> tuple[dict[str, list[str]], dict[str, str]]:
+def walk(
+    app: Flask, client: FlaskClient, words: re.Pattern[str] = MUNICIPAL_WORDS
+) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Follow every link from the home page (GETs only), then try the routes no link led to
     with real ids. Returns the municipal words found per URL, and the endpoint of every URL
     that answered 200."""
@@ -337,8 +357,8 @@ def walk(app: Flask, client: FlaskClient) -> tuple[dict[str, list[str]], dict[st
             continue  # not this role's, or an hx-get that needs its form's fields
         per_endpoint[endpoint] += 1
         read[url] = endpoint
-        if words := leaks(text_of(response)):
-            found[url] = words
+        if seen := leaks(text_of(response), words):
+            found[url] = seen
         if response.headers.get("Content-Type", "").startswith("text/html"):
             for attribute, link in LINK.findall(response.get_data(as_text=True)):
                 parts = urlsplit(html.unescape(link))
@@ -470,8 +490,76 @@ def test_a_municipality_keeps_its_words(municipality: Flask) -> None:
     assert "followup.step" in read.values()
 
 
-def test_the_scrub_leaves_kompas_wording_alone() -> None:
-    assert scrub("Lederen og trioen planlægger; MED-udvalget med HR") == (
-        "Lederen og xx planlægger; xx-udvalget med xx"
+def test_a_municipality_reads_no_school_words_on_any_page(
+    municipality: Flask, gymnasium: Flask
+) -> None:
+    # The words are found where they belong: a teacher's home page names the class team.
+    teacher = signed_in(gymnasium, owner_email(gymnasium).replace("ejer@", "laerer@"))
+    assert leaks(text_of(teacher.get("/")), SCHOOL_WORDS)
+    first_seen: dict[str, str] = {}
+    for login in DEMO_LOGINS:
+        found, _ = walk(municipality, signed_in(municipality, login.email), SCHOOL_WORDS)
+        for url, words in found.items():
+            for word in words:
+                first_seen.setdefault(word, f"{login.email} {url}")
+    assert not first_seen, "\n".join(f"{where}: …{word}…" for word, where in first_seen.items())
+
+
+def mapping_walk(app: Flask, client: FlaskClient, path: Path) -> dict[str, str]:
+    """A file in a survey tool's layout taken through the mapping screen by the survey owner:
+    the screen, a mapping that does not fit (it comes back with its messages), the checked
+    file, the saved profile on the upload page, its rename and delete pages. The visible
+    text of each, by name."""
+    with app.app_context():
+        measurement_id = db.session.scalars(
+            select(Measurement.id).order_by(Measurement.year.desc())
+        ).first()
+    assert measurement_id is not None
+    token = stage(app, measurement_id, path.read_bytes(), email=owner_email(app), name=path.name)
+    texts: dict[str, str] = {}
+    screen = client.get(f"/imports/staged/{token}/mapping")
+    assert screen.status_code == 200
+    texts["mapping screen"] = text_of(screen)
+    fields = shown_form(screen.get_data(as_text=True))
+    wrong = client.post(
+        f"/imports/staged/{token}/mapping", data={**fields, "action": "check", "col-unit_id": ""}
     )
-    assert json.dumps(scrub_value({"a": ["Medarbejdere"]})) == '{"a": ["xx"]}'
+    assert wrong.status_code == 400
+    texts["mapping that does not fit"] = text_of(wrong)
+    data = {**fields, "action": "check", "save_profile": "y", "profile_name": "Defgo bred"}
+    checked = client.post(f"/imports/staged/{token}/mapping", data=data)
+    assert checked.status_code == 302, leaks(text_of(checked))
+    texts["checked file"] = text_of(client.get(checked.headers["Location"]))
+    upload = client.get("/imports/")
+    texts["upload page with the profile"] = text_of(upload)
+    with app.app_context():
+        profile_id = db.session.scalar(select(ImportProfile.id))
+    for page in ("rename", "delete"):
+        texts[f"profile {page}"] = text_of(client.get(f"/imports/profiles/{profile_id}/{page}"))
+    return texts
+
+
+def owner_email(app: Flask) -> str:
+    with app.app_context():
+        return db.session.scalars(select(User.email).where(User.email.startswith("ejer@"))).one()
+
+
+def test_a_schools_mapping_and_profile_pages_speak_the_schools_words(
+    gymnasium: Flask, tmp_path: Path
+) -> None:
+    native = mapping_files.read_native(mapping_files.generate("gym", tmp_path / "gym.csv"))
+    units = native.units[:8]
+    keep = {unit["unit_id"] for unit in units}
+    path = tmp_path / "defgo-bred.csv"
+    small = mapping_files.Native([row for row in native.rows if row["unit_id"] in keep])
+    mapping_files.write_wide(small, path, values="percent")
+    texts = mapping_walk(gymnasium, signed_in(gymnasium, owner_email(gymnasium)), path)
+    assert "Defgo bred" in texts["upload page with the profile"]
+    assert {name: leaks(text) for name, text in texts.items()} == {name: [] for name in texts}
+
+
+def test_the_scrub_leaves_kompas_wording_alone() -> None:
+    assert scrub("Lederen og trioen planlægger; MED-udvalget med HR og uddannelseslederen") == (
+        "xxxxxxx og xxxxxx planlægger; xxx-udvalget med xx og uddannelseslederen"
+    )
+    assert json.dumps(scrub_value({"a": ["Medarbejdere"]})) == '{"a": ["xxxxxxxxxxxx"]}'
