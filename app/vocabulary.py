@@ -186,9 +186,11 @@ TERMS: dict[str, dict[OrganisationKind, LazyString]] = {
             "See your unit's results and keep your actions moving on the status arrow."
         ),
     },
-    "board.scope.unit": {SCHOOL: _l("Where I have a role"), MUNICIPALITY: _l("My unit")},
+    # The board's one unit (named beside the count): a school's may be a class, an education,
+    # a department or the institution, so it is "the chosen one", not "mine".
+    "board.scope.unit": {SCHOOL: _l("The chosen unit"), MUNICIPALITY: _l("My unit")},
     "board.scope.subtree": {
-        SCHOOL: _l("Where I have a role, and everything under it"),
+        SCHOOL: _l("The chosen unit and the units under it"),
         MUNICIPALITY: _l("My unit and the units under it"),
     },
     "partners.you": {
