@@ -226,3 +226,21 @@ def test_changing_the_re_measurements_rules_keeps_the_alert(
     with app.app_context():
         after = alerts_of(remeasured)
         assert set(after) == {"A", "B"} and after["B"].id == before
+
+
+def test_the_follow_up_of_a_unit_measured_in_part_offers_no_start_that_fails(
+    app: Flask, remeasured: int, make_user
+) -> None:
+    """The alert page links back to B's follow-up in the re-measurement; B has no figures
+    there (measured in part), so a follow-up cannot be started: the page says why and offers
+    no button that would answer 404 (found in the browser walk)."""
+    client = signed_in(app, make_user, "leder@x.dk", [(Role.LEADER, "B")])
+    response = client.get(f"/followup/{remeasured}/B/")
+    assert response.status_code == 200
+    markup = response.get_data(as_text=True)
+    assert "Start opfølgningen" not in markup
+    assert "ikke målt igen som helhed" in text_of(markup)
+    # The first measurement's follow-up is where B's plan lives: linked.
+    with app.app_context():
+        first = db.session.get(Measurement, remeasured).remeasure_of_id
+    assert f"/followup/{first}/B/" in markup
