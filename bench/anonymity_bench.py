@@ -174,8 +174,8 @@ def showing_of(
     shown = suppression.shown
     hidden = suppression.hidden_questions
     return {
-        q: {u.id for u in units if q in u.zt_hits} & shown
-        - {uid for uid, questions in hidden.items() if q in questions}
+        q: {u.id for u in units if q in u.zt_hits}
+        & shown - {uid for uid, questions in hidden.items() if q in questions}
         for q in sorted(zt)
     }
 

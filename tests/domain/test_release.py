@@ -372,7 +372,8 @@ def test_leak_4_fewer_than_3_is_never_pinned_by_a_parents_number() -> None:
     org = org_of(
         {"P": None, "A": "P", "B": "P"},
         {"P": (0, 0, 0), "A": (10, 2, 0), "B": (10, 1, 1)},
-        t=5, s=10,
+        t=5,
+        s=10,
     )
     units = release_of(org)
     assert units["A"].questions["Z"]["zk"] == "few" and units["B"].questions["Z"]["zk"] == "few"
@@ -399,9 +400,7 @@ def question_figures(org: Org) -> release._QuestionFigures:
         zero_tolerance_questions={"Z"},
     )
     forest = release._forest(counts)
-    showing = [
-        "Z" in u.zt_hits and suppression.is_question_shown(u.id, "Z") for u in forest.units
-    ]
+    showing = ["Z" in u.zt_hits and suppression.is_question_shown(u.id, "Z") for u in forest.units]
     return release._question_figures(forest, showing, "Z")
 
 

@@ -47,9 +47,7 @@ class NewPasswordForm(KompasForm):
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current = PasswordField(
-        _l("Current password"), validators=[DataRequired(), Length(max=200)]
-    )
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
 
 
 class LanguageForm(KompasForm):
