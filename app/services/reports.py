@@ -388,6 +388,7 @@ class AlertLine:
     due_on: date
     reaction_on: date | None
     state: str  # answered | answered_late | open | overdue
+    remeasurement: str | None = None  # the re-measurement's name, where it raised the alert
 
 
 @dataclass
@@ -1199,24 +1200,47 @@ def _alerts(
     names: dict[int, str],
     today: date,
 ) -> tuple[list[AlertCount], list[AlertLine], int, int]:
-    """Zero-tolerance alerts (one per unit) at shown units only, and whether each got a
-    reaction in time: per question, how many alerts name it and in which state; the alerts
-    without a reaction in time (the most overdue first); how many alerts, how many of them
-    pending. Alerts closed because their unit is gone are left out."""
+    """Zero-tolerance alerts (one per unit) of the year's measurement and of its released
+    re-measurements, at shown units only, and whether each got a reaction in time: per
+    question, how many alerts name it and in which state; the alerts without a reaction in time
+    (the most overdue first); how many alerts, how many of them pending. Alerts closed because
+    their unit is gone are left out.
+
+    A re-measurement's alert may stand at a unit it measured only in part (no stored figures
+    there): its release audited that unit as shown with the question, so it counts; an alert
+    at a unit its stored figures hide never does."""
     counts: dict[str, AlertCount] = {}
     order = {"overdue": 0, "answered_late": 1, "open": 2}
     pending: list[tuple[Any, ...]] = []
     total = 0
+    again = {
+        m.id: (m.name, _rows(session, m.id))
+        for m in session.scalars(
+            select(Measurement).where(
+                Measurement.remeasure_of_id == measurement.id,
+                Measurement.anonymity_ok.is_(True),
+            )
+        )
+    }
     alerts = session.scalars(
         select(ZeroToleranceAlert)
-        .where(ZeroToleranceAlert.measurement_id == measurement.id)
+        .where(ZeroToleranceAlert.measurement_id.in_([measurement.id, *again]))
         .options(selectinload(ZeroToleranceAlert.questions))
         .order_by(ZeroToleranceAlert.id)
     )
     for alert in alerts:
-        row = rows.get(alert.unit_id)
-        if alert.unit_id not in in_scope or row is None or not row.shown:
+        if alert.unit_id not in in_scope:
             continue
+        remeasurement = None
+        if alert.measurement_id == measurement.id:
+            row = rows.get(alert.unit_id)
+            if row is None or not row.shown:
+                continue
+        else:
+            remeasurement, again_rows = again[alert.measurement_id]
+            again_row = again_rows.get(alert.unit_id)
+            if again_row is not None and not again_row.shown:
+                continue
         state = alert_state(alert, today)
         if state == "unit_gone":
             continue
@@ -1230,12 +1254,14 @@ def _alerts(
             name = names.get(alert.unit_id, "")
             pending.append(
                 (order[state], alert.due_on, name, "; ".join(texts), alert.opened_on,
-                 alert.reaction_on, state)
+                 alert.reaction_on, state, remeasurement or "")
             )  # fmt: skip
     pending.sort()
     lines = [
-        AlertLine(name, text, opened_on, due_on, reaction_on, state)
-        for _order, due_on, name, text, opened_on, reaction_on, state in pending[:LIST_LIMIT]
+        AlertLine(name, text, opened_on, due_on, reaction_on, state, remeasurement or None)
+        for _order, due_on, name, text, opened_on, reaction_on, state, remeasurement in pending[
+            :LIST_LIMIT
+        ]
     ]
     return list(counts.values()), lines, total, len(pending)
 

@@ -244,3 +244,21 @@ def test_the_follow_up_of_a_unit_measured_in_part_offers_no_start_that_fails(
     with app.app_context():
         first = db.session.get(Measurement, remeasured).remeasure_of_id
     assert f"/followup/{first}/B/" in markup
+
+
+def test_the_annual_report_counts_the_re_measurements_alerts(
+    app: Flask, remeasured: int, make_user
+) -> None:
+    """The board's annual report tells whether every zero-tolerance alert of the year got a
+    reaction: the re-measurement's alerts (A's, and B's above the re-measured units) are among
+    them, named with the re-measurement, and no hidden unit is named."""
+    client = signed_in(app, make_user, "hr@x.dk", [(Role.ADMIN, "R")])
+    report = page(client, "/reports/annual/R/2026/preview")
+    section = report.split("reaktion i tide", 1)[1]
+    assert "0 / 2" in report  # two alerts, neither answered yet
+    for unit in ("Enhed A", "Enhed B"):
+        assert f"{unit} {AGAIN}" in section, unit
+    for hidden in ("B1", "B2", "B3"):  # under the threshold in the re-measurement
+        assert hidden not in report.split(), hidden
+    # A1 is shown, but its zero-tolerance question is not (6 < 10): its hits are A's alert.
+    assert f"Enhed A1 {AGAIN}" not in section
