@@ -100,11 +100,13 @@ def open_alerts(
     an alert is never overdue the moment it appears.
 
     `raised_codes` (unit id -> question codes, from `compute_figures` just now): the stored
-    release is not read back. Always pass it for a re-measurement: its release raises alerts
-    at units above the re-measured ones whose figures are not stored (measured in part), and
-    reading the stored figures back would drop those alerts. New alerts are written in bulk,
-    a few statements in all.
+    release is not read back. Required for a re-measurement (ValueError otherwise): its
+    release raises alerts at units above the re-measured ones whose figures are not stored
+    (measured in part), and reading the stored figures back would drop those alerts. New
+    alerts are written in bulk, a few statements in all.
     """
+    if raised_codes is None and measurement.remeasure_of_id is not None:
+        raise ValueError("a re-measurement's alerts come from its release: pass raised_codes")
     opened = today or max(measurement.results_released_on or date.today(), date.today())
     due = opened + timedelta(days=measurement.zero_tolerance_days)
     if raised_codes is None:

@@ -262,3 +262,16 @@ def test_the_annual_report_counts_the_re_measurements_alerts(
         assert hidden not in report.split(), hidden
     # A1 is shown, but its zero-tolerance question is not (6 < 10): its hits are A's alert.
     assert f"Enhed A1 {AGAIN}" not in section
+
+
+def test_a_re_measurements_alerts_are_never_read_back_from_the_stored_figures(
+    app: Flask, remeasured: int
+) -> None:
+    """Reading the stored figures back would drop B's alert (B is not stored): the service
+    refuses to open a re-measurement's alerts without the release's own list."""
+    from app.services import alerts
+
+    with app.app_context():
+        measurement = db.session.get(Measurement, remeasured)
+        with pytest.raises(ValueError, match="raised_codes"):
+            alerts.open_alerts(db.session, measurement)
