@@ -818,11 +818,12 @@ def assemble_annual(
     statuses = Counter(plan_state(i) for i in in_scope)
     coverage = Coverage(len(in_scope), statuses["on_time"], statuses["late"], deadline)
 
+    again = _released_remeasurements(session, measurement)
     remeasured, due, measured_again, remeasure_names = _remeasurements(
-        session, measurement, rows, in_scope, names
+        session, measurement, rows, in_scope, names, again
     )
     alert_counts, alerts, alerts_total, alerts_pending = _alerts(
-        session, measurement, rows, in_scope, names, today
+        session, measurement, rows, in_scope, names, today, again
     )
     by_theme, by_status, overdue, escalated, ratings, common = _actions(
         session, measurement, in_scope, today
@@ -1134,12 +1135,36 @@ def _day(value: datetime | date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+@dataclass
+class _Remeasurement:
+    id: int
+    name: str
+    rows: dict[int, _Row]
+
+
+def _released_remeasurements(session: Session, measurement: Measurement) -> list[_Remeasurement]:
+    """The measurement's re-measurements whose release passed its audit, oldest first, each
+    with its stored rows: read once for the report's re-measurement and alert sections."""
+    return [
+        _Remeasurement(m.id, m.name, _rows(session, m.id))
+        for m in session.scalars(
+            select(Measurement)
+            .where(
+                Measurement.remeasure_of_id == measurement.id,
+                Measurement.anonymity_ok.is_(True),
+            )
+            .order_by(Measurement.id)
+        )
+    ]
+
+
 def _remeasurements(
     session: Session,
     measurement: Measurement,
     rows: dict[int, _Row],
     in_scope: set[int],
     names: dict[int, str],
+    again: list[_Remeasurement],
 ) -> tuple[list[Remeasured], int, int, list[str]]:
     """Units due to be measured again (red, or yellow below the average: the routing rule) and
     what the re-measurement showed, shown figures only."""
@@ -1163,19 +1188,9 @@ def _remeasurements(
             needed = followup_service._needs_remeasure(row.colour, row.overall, average)
         if needed:
             due.append(unit_id)
-    again = list(
-        session.scalars(
-            select(Measurement)
-            .where(
-                Measurement.remeasure_of_id == measurement.id,
-                Measurement.anonymity_ok.is_(True),
-            )
-            .order_by(Measurement.id)
-        )
-    )  # fmt: skip
     after: dict[int, _Row] = {}
     for m in again:  # the latest re-measurement of a unit counts
-        for unit_id, row in _rows(session, m.id).items():
+        for unit_id, row in m.rows.items():
             if unit_id in due:
                 after[unit_id] = row
     lines = []
@@ -1199,6 +1214,7 @@ def _alerts(
     in_scope: set[int],
     names: dict[int, str],
     today: date,
+    again: list[_Remeasurement],
 ) -> tuple[list[AlertCount], list[AlertLine], int, int]:
     """Zero-tolerance alerts (one per unit) of the year's measurement and of its released
     re-measurements, at shown units only, and whether each got a reaction in time: per
@@ -1213,18 +1229,10 @@ def _alerts(
     order = {"overdue": 0, "answered_late": 1, "open": 2}
     pending: list[tuple[Any, ...]] = []
     total = 0
-    again = {
-        m.id: (m.name, _rows(session, m.id))
-        for m in session.scalars(
-            select(Measurement).where(
-                Measurement.remeasure_of_id == measurement.id,
-                Measurement.anonymity_ok.is_(True),
-            )
-        )
-    }
+    by_id = {m.id: m for m in again}
     alerts = session.scalars(
         select(ZeroToleranceAlert)
-        .where(ZeroToleranceAlert.measurement_id.in_([measurement.id, *again]))
+        .where(ZeroToleranceAlert.measurement_id.in_([measurement.id, *by_id]))
         .options(selectinload(ZeroToleranceAlert.questions))
         .order_by(ZeroToleranceAlert.id)
     )
@@ -1237,8 +1245,9 @@ def _alerts(
             if row is None or not row.shown:
                 continue
         else:
-            remeasurement, again_rows = again[alert.measurement_id]
-            again_row = again_rows.get(alert.unit_id)
+            remeasured_by = by_id[alert.measurement_id]
+            remeasurement = remeasured_by.name
+            again_row = remeasured_by.rows.get(alert.unit_id)
             if again_row is not None and not again_row.shown:
                 continue
         state = alert_state(alert, today)
