@@ -11,9 +11,9 @@ empty PostgreSQL database), then measures in the same run, best of --repeat:
   overview page    GET /results/ for an admin through the Flask test client (first page of
                    200 rows; the tree of every unit is built for it), and, for scale, the
                    full CSV export and the JSON API of every unit
-  baseline         merely summing the counts up the tree: read the stored question_result
-                   rows and the parents, and add each unit's counts into all its ancestors
-                   with plain dicts
+  baseline         merely summing the counts up the tree: read the stored counts (each
+                   unit's question_counts document) and the parents, and add each unit's
+                   counts into all its ancestors with plain dicts
 
 and prints the times and the ratios against the baseline.
 """
@@ -68,24 +68,22 @@ def sum_up_the_tree(session: Any, measurement_id: int) -> dict[int, dict[int, li
     into its parent once, deepest units first), with plain dicts and lists."""
     from sqlalchemy import select
 
-    from app.models import QuestionResult, UnitResult
+    from app.models import UnitResult
 
-    parent = dict(
-        session.execute(
-            select(UnitResult.unit_id, UnitResult.parent_unit_id).where(
-                UnitResult.measurement_id == measurement_id
-            )
-        ).all()
-    )
-    totals: dict[int, dict[int, list[int]]] = {unit_id: {} for unit_id in parent}
+    parent: dict[int, int | None] = {}
+    totals: dict[int, dict[int, list[int]]] = {}
     rows = session.execute(
-        select(QuestionResult.unit_id, QuestionResult.question_id, QuestionResult.counts).where(
-            QuestionResult.measurement_id == measurement_id
+        select(UnitResult.unit_id, UnitResult.parent_unit_id, UnitResult.question_counts).where(
+            UnitResult.measurement_id == measurement_id
         )
     )
-    for unit_id, question_id, counts in rows:
-        if counts is not None:
-            totals[unit_id][question_id] = [int(c) for c in counts.split(",")]
+    for unit_id, parent_id, document in rows:
+        parent[unit_id] = parent_id
+        totals[unit_id] = {
+            int(question_id): list(entry["counts"])
+            for question_id, entry in document.items()
+            if "counts" in entry
+        }
     depth: dict[int, int] = {}
     for unit_id in parent:
         chain = []
@@ -158,7 +156,7 @@ def run(path: Path, url: str, repeat: int) -> None:
 
     from app import create_app
     from app.extensions import db
-    from app.models import Measurement, QuestionResult, Role, Unit, UnitFigures
+    from app.models import Measurement, Role, Unit, UnitFigures, UnitResult
     from app.services import figures as figures_module
     from app.services import imports
     from app.services.measurements import find_or_prepare_measurement
@@ -192,11 +190,14 @@ def run(path: Path, url: str, repeat: int) -> None:
                 UnitFigures.measurement_id == measurement_id, UnitFigures.shown.is_(True)
             )
         )  # fmt: skip
-        results = db.session.scalar(
-            select(func.count()).select_from(QuestionResult).where(
-                QuestionResult.measurement_id == measurement_id
+        results = sum(
+            len(document)
+            for document in db.session.scalars(
+                select(UnitResult.question_counts).where(
+                    UnitResult.measurement_id == measurement_id
+                )
             )
-        )  # fmt: skip
+        )
         root = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)))
         user = create_user(db.session, None, email=EMAIL, name="Bench", password=PASSWORD)
         assign_role(db.session, None, user, root, Role.ADMIN)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -10,11 +12,15 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
+from app.models import UnitResult
+from app.services import imports
+from app.services.measurements import find_or_prepare_measurement
+from tests.mapping_files import GENERATOR
 
 
 @pytest.fixture
@@ -123,4 +129,54 @@ def test_auth_secret_upgrade_keeps_users_and_roles(empty_database_url) -> None:
                     )
                 ).scalar()
                 assert new_id > deleted
+        db.engine.dispose()
+
+
+def test_answer_counts_keep_through_the_move_to_one_document_per_unit(
+    empty_database_url, tmp_path
+) -> None:
+    """The counts were a question_result row per unit and question; they are one document per
+    unit now. Down to the rows and up again, every count, n, mean and "don't know" stays."""
+    from tests.stored_counts import stored_answers
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    path = tmp_path / "apv.csv"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "apv", "--seed", "5", "-o", str(path)],
+        check=True,
+        timeout=60,
+    )
+    with app.app_context():
+        upgrade(directory="migrations")
+        measurement = find_or_prepare_measurement(
+            db.session, name="APV", year=2025, template_code="apv"
+        )
+        checked = imports.check(
+            db.session, path, file_name=path.name, year=2025,
+            questionnaire=measurement.questionnaire,
+        )  # fmt: skip
+        assert checked.ok, checked.result.errors[:3]
+        imports.apply(db.session, None, checked, measurement)
+        # One answer given as n and mean only (a survey tool without distributions).
+        row = db.session.scalars(select(UnitResult).where(UnitResult.has_own_rows)).first()
+        question_id = next(iter(row.question_counts))
+        row.question_counts = {
+            **row.question_counts,
+            question_id: {"n": 12, "mean": 3.25, "dont_know": 1},
+        }
+        db.session.commit()
+        before = stored_answers()
+        assert len(before) == len(checked.result.results) > 1000
+        db.session.remove()
+
+        downgrade(directory="migrations", revision="f941ce1ba857")
+        with db.engine.begin() as connection:
+            rows = connection.execute(
+                text("SELECT count(*), count(counts), sum(n) FROM question_result")
+            ).one()
+            assert rows[0] == len(before) and rows[1] == len(before) - 1
+            assert rows[2] == sum(a.n if a.counts is None else sum(a.counts) for a in before)
+        upgrade(directory="migrations")
+        assert stored_answers() == before
+        db.session.remove()
         db.engine.dispose()

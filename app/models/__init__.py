@@ -30,7 +30,6 @@ from app.models.reports import IssuedReport, ReportDraft, ReportJob, ReportWithd
 from app.models.results import (
     ImportLog,
     ImportProfile,
-    QuestionResult,
     StagedImport,
     UnitResult,
 )
@@ -69,7 +68,6 @@ __all__ = [
     "PreparedSection",
     "OrganisationKind",
     "Question",
-    "QuestionResult",
     "Questionnaire",
     "ReportDraft",
     "ReferenceFigure",

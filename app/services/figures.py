@@ -19,7 +19,7 @@ from json.encoder import (  # type: ignore[attr-defined]
 from operator import mul
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, aliased
 
 from app.domain.importing import ImportResult
@@ -31,9 +31,9 @@ from app.domain.release import (
     remeasured_units,
 )
 from app.domain.scoring import QuestionCounts, RawUnit, roll_up
-from app.models import Measurement, Question, QuestionResult, Unit, UnitFigures, UnitResult, User
+from app.models import Measurement, Question, Unit, UnitFigures, UnitResult, User
 from app.services import audit as audit_log
-from app.services import prepared
+from app.services import bulk, prepared
 
 __all__ = ["FiguresOutcome", "QuestionInfo", "compute_figures", "raised_alerts"]
 
@@ -81,7 +81,7 @@ def _raw_units(
     rows = session.execute(
         select(
             Unit.id, Unit.code, UnitResult.parent_unit_id, UnitResult.has_own_rows,
-            UnitResult.respondents, UnitResult.invited,
+            UnitResult.respondents, UnitResult.invited, UnitResult.question_counts,
         )
         .join(UnitResult, UnitResult.unit_id == Unit.id)
         .where(UnitResult.measurement_id == measurement.id)
@@ -91,22 +91,23 @@ def _raw_units(
     parents = {row.id: row.parent_unit_id for row in rows}
     _parents_outside(session, code_of, ids, parents)
 
+    code_of_question = {str(question_id): info.code for question_id, info in questions.items()}
     per_unit: dict[int, dict[str, QuestionCounts]] = {unit_id: {} for unit_id in code_of}
-    results = session.execute(
-        select(
-            QuestionResult.unit_id, QuestionResult.question_id, QuestionResult.counts,
-            QuestionResult.n, QuestionResult.mean, QuestionResult.dont_know,
-        ).where(QuestionResult.measurement_id == measurement.id)
-    )  # fmt: skip
-    for unit_id, question_id, counts, n, mean, dont_know in results:
-        code = questions[question_id].code
-        if counts is not None:
-            figures = QuestionCounts.from_distribution(
-                [int(c) for c in counts.split(",")], dont_know
-            )
-        else:
-            figures = QuestionCounts.from_mean(n, mean if n else 1, dont_know)
-        per_unit[unit_id][code] = figures
+    for row in rows:
+        figures_of = per_unit[row.id]
+        for question_id, entry in (row.question_counts or {}).items():
+            code = code_of_question.get(question_id)
+            if code is None:  # a question deleted since: its counts go with it
+                continue
+            if "counts" in entry:
+                figures_of[code] = QuestionCounts.from_distribution(
+                    entry["counts"], entry["dont_know"]
+                )
+            else:
+                n = entry["n"]
+                figures_of[code] = QuestionCounts.from_mean(
+                    n, entry["mean"] if n else 1, entry["dont_know"]
+                )
 
     by_id = {row.id: row for row in rows}
     raw: dict[str, RawUnit] = {}
@@ -358,40 +359,6 @@ def _figures_rows(
 
 
 def _insert_figures(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Write the release's rows on the session's connection, inside its transaction: COPY on
-    PostgreSQL, the driver's executemany on SQLite (both take the JSON as the text made
-    above); elsewhere a Core insert of the decoded values."""
-    connection = session.connection()
-    columns = ", ".join(FIGURES_COLUMNS)
-    if connection.dialect.name == "postgresql":
-        driver_connection = connection.connection.driver_connection
-        if driver_connection is None:  # only after the pool invalidated it
-            raise RuntimeError("the database connection was closed")
-        # The rows' JSON (25 MB for 5,000 units) is compressed as it is stored: lz4 where
-        # the server has it takes half of pglz's time. For this transaction only; reading
-        # is the same either way.
-        if connection.exec_driver_sql(
-            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
-        ).scalar():
-            connection.exec_driver_sql("SET LOCAL default_toast_compression = 'lz4'")
-        with driver_connection.cursor().copy(
-            f"COPY unit_figures ({columns}) FROM STDIN"  # noqa: S608
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    if connection.dialect.name == "sqlite":
-        marks = ", ".join("?" * len(FIGURES_COLUMNS))
-        statement = f"INSERT INTO unit_figures ({columns}) VALUES ({marks})"  # noqa: S608
-        connection.exec_driver_sql(statement, rows)
-        return
-    connection.execute(
-        insert(UnitFigures.__table__),
-        [
-            {
-                name: json.loads(value) if name in _JSON_COLUMNS else value
-                for name, value in zip(FIGURES_COLUMNS, row, strict=True)
-            }
-            for row in rows
-        ],
-    )
+    """Write the release's rows (their JSON columns as the text made above) in the
+    session's transaction."""
+    bulk.insert_rows(session, UnitFigures.__table__, FIGURES_COLUMNS, rows, _JSON_COLUMNS)

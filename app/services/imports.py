@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -18,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +42,13 @@ from app.models import (
     PlanTheme,
     Question,
     Questionnaire,
-    QuestionResult,
     Unit,
     UnitResult,
     User,
     ZeroToleranceAlert,
 )
 from app.models.base import utcnow
-from app.services import alerts, audit
+from app.services import alerts, audit, bulk
 from app.services.figures import compute_figures
 
 
@@ -647,26 +646,16 @@ def _apply(
         )
         is not None
     )
-    session.execute(delete(QuestionResult).where(QuestionResult.measurement_id == measurement.id))
     session.execute(delete(UnitResult).where(UnitResult.measurement_id == measurement.id))
 
     measurement_id = measurement.id
-    session.connection().execute(  # Core executemany, as in _upsert_units
-        insert(UnitResult.__table__),
-        [
-            {
-                "measurement_id": measurement_id,
-                "unit_id": unit_ids[u.code],
-                "parent_unit_id": unit_ids[u.parent_code] if u.parent_code else None,
-                "respondents": u.respondents,
-                "invited": u.invited,
-                "has_own_rows": u.has_own_rows,
-                "previous_codes": "|".join(u.previous_codes),
-            }
-            for u in result.units
-        ],
+    bulk.insert_rows(
+        session,
+        UnitResult.__table__,
+        UNIT_RESULT_COLUMNS,
+        _unit_result_rows(result, measurement_id, unit_ids, question_ids),
+        json_columns={"question_counts"},
     )
-    _insert_question_results(session, result, measurement_id, unit_ids, question_ids)
     _keep_question_texts(session, result, measurement_id, question_ids)
     session.flush()
     report("figures", _PHASE_START["figures"])
@@ -714,81 +703,63 @@ def _apply(
     return log
 
 
-QUESTION_RESULT_COLUMNS = (
+UNIT_RESULT_COLUMNS = (
     "measurement_id",
     "unit_id",
-    "question_id",
-    "counts",
-    "n",
-    "mean",
-    "dont_know",
+    "parent_unit_id",
+    "respondents",
+    "invited",
+    "has_own_rows",
+    "previous_codes",
+    "question_counts",
 )
 
 
-def _question_result_rows(
+def _unit_result_rows(
     result: ImportResult,
     measurement_id: int,
     unit_ids: dict[str, int],
     question_ids: dict[str, int],
 ) -> Iterator[tuple[Any, ...]]:
-    join = ",".join
-    # The parser shares one tuple per distribution (35,000 in 256,000 rows of the benchmark
-    # file): each is written out as text once.
-    texts: dict[tuple[int, ...], str] = {}
+    """One row per unit in the order of UNIT_RESULT_COLUMNS, its question counts as the JSON
+    text SQLAlchemy's JSON type would write (``json.dumps`` with its defaults).
+
+    The bulk of an import is here: ~260,000 answers of a large organisation. The parser
+    shares one tuple per distribution (35,000 in 256,000 rows of the benchmark file), so each
+    (distribution, don't know) is encoded once and a unit's document is joined from the
+    encoded entries: ``json.dumps`` of a dict is ``{`` + ``"key": value`` pairs joined by
+    ``, `` + ``}``, exactly what is built here."""
+    dumps = json.dumps
+    entry_text: dict[tuple[Any, ...], str] = {}
+    key_text = {code: dumps(str(question_id)) + ": " for code, question_id in question_ids.items()}
+    pairs_of: dict[str, list[str]] = {u.code: [] for u in result.units}
     for row in result.results:
         counts = row.counts
-        text = None
-        if counts is not None:
-            text = texts.get(counts)
-            if text is None:
-                text = texts[counts] = join(map(str, counts))
+        key: tuple[Any, ...] = (
+            (counts, row.dont_know)
+            if counts is not None
+            else (None, row.n, row.mean, row.dont_know)
+        )
+        text = entry_text.get(key)
+        if text is None:
+            entry: dict[str, Any] = (
+                {"counts": list(counts), "dont_know": row.dont_know}
+                if counts is not None
+                else {"n": row.n, "mean": row.mean, "dont_know": row.dont_know}
+            )
+            text = entry_text[key] = dumps(entry)
+        pairs_of[row.unit_code].append(key_text[row.question_code] + text)
+    for unit in result.units:
         yield (
             measurement_id,
-            unit_ids[row.unit_code],
-            question_ids[row.question_code],
-            text,
-            row.n,
-            row.mean,
-            row.dont_know,
+            unit_ids[unit.code],
+            unit_ids[unit.parent_code] if unit.parent_code else None,
+            unit.respondents,
+            unit.invited,
+            unit.has_own_rows,
+            "|".join(unit.previous_codes),
+            "{" + ", ".join(pairs_of[unit.code]) + "}",
         )
-
-
-def _insert_question_results(
-    session: Session,
-    result: ImportResult,
-    measurement_id: int,
-    unit_ids: dict[str, int],
-    question_ids: dict[str, int],
-) -> None:
-    """The bulk of an import: one row per unit and question, ~260,000 for a large organisation.
-
-    PostgreSQL gets them through COPY, SQLite through the driver's executemany with plain
-    tuples (SQLAlchemy's per-row parameter processing would double the time). Both run on the
-    session's connection, inside its transaction.
-    """
-    rows = _question_result_rows(result, measurement_id, unit_ids, question_ids)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        columns = ", ".join(QUESTION_RESULT_COLUMNS)
-        driver_connection = connection.connection.driver_connection
-        if driver_connection is None:  # only after the pool invalidated it
-            raise RuntimeError("the database connection was closed")
-        cursor = driver_connection.cursor()
-        with cursor.copy(f"COPY question_result ({columns}) FROM STDIN") as copy:  # noqa: S608
-            for row in rows:
-                copy.write_row(row)
-        return
-    if connection.dialect.name == "sqlite":
-        columns = ", ".join(QUESTION_RESULT_COLUMNS)
-        marks = ", ".join("?" * len(QUESTION_RESULT_COLUMNS))
-        statement = f"INSERT INTO question_result ({columns}) VALUES ({marks})"  # noqa: S608
-        while batch := list(islice(rows, 50_000)):
-            connection.exec_driver_sql(statement, batch)
-        return
-    connection.execute(
-        insert(QuestionResult.__table__),
-        [dict(zip(QUESTION_RESULT_COLUMNS, row, strict=True)) for row in rows],
-    )
 
 
 def log_rejected(

@@ -23,10 +23,10 @@ from app.models import (
     FollowUp,
     Measurement,
     Organisation,
-    QuestionResult,
     Role,
     Unit,
     UnitFigures,
+    UnitResult,
     User,
     ZeroToleranceAlert,
 )
@@ -66,7 +66,7 @@ def test_purge_deletes_old_measurements_with_everything_on_them(app: Flask, two_
     assert result.exit_code == 0 and "deleted APV 2020 (2020)" in result.output
     with app.app_context():
         assert db.session.get(Measurement, old) is None
-        for model in (QuestionResult, UnitFigures, FollowUp, ZeroToleranceAlert):
+        for model in (UnitResult, UnitFigures, FollowUp, ZeroToleranceAlert):
             assert count(model, measurement_id=old) == 0, model
             assert count(model, measurement_id=new) > 0, model
         assert db.session.scalars(select(Action.title)).all() == ["Handling 2026"]

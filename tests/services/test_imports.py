@@ -11,8 +11,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ImportLog, Measurement, Question, QuestionResult, Unit, UnitResult
+from app.models import ImportLog, Measurement, Question, Unit, UnitResult
 from app.services import imports
+from tests.stored_counts import StoredAnswer, stored_answers
 
 GENERATOR = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "gen_results.py"
 
@@ -98,13 +99,8 @@ def _import(path: Path, measurement: Measurement) -> None:
     imports.apply(db.session, None, checked, measurement)
 
 
-def _stored(measurement_id: int) -> list[tuple]:
-    return sorted(
-        db.session.execute(
-            select(QuestionResult.unit_id, QuestionResult.question_id, QuestionResult.counts,
-                   QuestionResult.dont_know).where(QuestionResult.measurement_id == measurement_id)
-        ).all()
-    )  # fmt: skip
+def _stored(measurement_id: int) -> list[StoredAnswer]:
+    return stored_answers(UnitResult.measurement_id == measurement_id)
 
 
 def test_reimport_replaces_and_a_failing_reimport_keeps_the_old(ctx, tmp_path) -> None:
@@ -126,19 +122,19 @@ def test_reimport_replaces_and_a_failing_reimport_keeps_the_old(ctx, tmp_path) -
     assert db.session.scalar(select(ImportLog).order_by(ImportLog.id.desc())).replaced_earlier
 
     # A crash in the middle of writing: everything goes back to the second import.
-    original = imports._insert_question_results
+    original = imports._unit_result_rows
 
     def crash(*args, **kwargs):
-        original(*args, **kwargs)
+        yield from original(*args, **kwargs)
         raise RuntimeError("the process died")
 
-    imports._insert_question_results = crash
+    imports._unit_result_rows = crash
     try:
         with pytest.raises(RuntimeError):
             _import(first, measurement)
         db.session.rollback()
     finally:
-        imports._insert_question_results = original
+        imports._unit_result_rows = original
     assert _stored(measurement.id) == after
     assert db.session.scalar(select(func.count()).select_from(ImportLog)) == 2
 

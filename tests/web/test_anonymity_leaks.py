@@ -38,10 +38,11 @@ from sqlalchemy import select
 from app import create_app
 from app.demo import DEMO_DOMAIN, build_demo
 from app.extensions import db
-from app.models import Measurement, Question, QuestionResult, Role, Unit
+from app.models import Measurement, Question, Role, Unit, UnitResult
 from tests.conftest import login
 from tests.services.test_figures import answers, declare, load, team
 from tests.services.test_reports import pdf_text
+from tests.stored_counts import stored_answers
 
 KA = "Krænkende adfærd"  # apv: KA-1..KA-4, zero tolerance, 3 options
 MOBNING = "Mobning"  # gym: MO-01..MO-06, zero tolerance, 3 options
@@ -796,14 +797,19 @@ def true_cumulative_hits(demo: Flask, measurement_id: int, question: str) -> dic
     with demo.app_context():
         parent_of = dict(db.session.execute(select(Unit.id, Unit.parent_id)).all())
         code_of = dict(db.session.execute(select(Unit.id, Unit.code)).all())
-        rows = db.session.execute(
-            select(QuestionResult.unit_id, QuestionResult.counts)
-            .join(Question, Question.id == QuestionResult.question_id)
-            .where(QuestionResult.measurement_id == measurement_id, Question.code == question)
-        ).all()
+        question_id = db.session.scalar(
+            select(Question.id)
+            .join(Measurement, Measurement.questionnaire_id == Question.questionnaire_id)
+            .where(Measurement.id == measurement_id, Question.code == question)
+        )
+        rows = [
+            (answer.unit_id, answer.counts)
+            for answer in stored_answers(UnitResult.measurement_id == measurement_id)
+            if answer.question_id == question_id
+        ]
     hits = dict.fromkeys(code_of.values(), 0)
     for unit_id, counts in rows:
-        own = sum(int(c) for c in counts.split(",")[1:]) if counts else 0
+        own = sum(counts[1:]) if counts else 0
         at: int | None = unit_id
         while at is not None:
             hits[code_of[at]] += own

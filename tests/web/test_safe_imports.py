@@ -21,7 +21,6 @@ from app.models import (
     FollowUp,
     ImportLog,
     Measurement,
-    QuestionResult,
     Role,
     StagedImport,
     Unit,
@@ -31,6 +30,7 @@ from app.models.base import utcnow
 from app.services import followup, imports, retention
 from app.services.measurements import find_or_prepare_measurement
 from tests.conftest import login
+from tests.stored_counts import stored_answers
 
 HEADER = "unit_id;unit_name;parent_id;invited;question_id;n_1;n_2;n_3;n_4;n_5;n_dont_know\n"
 FIRST = (
@@ -101,14 +101,11 @@ def import_first(app: Flask, client: FlaskClient, measurement_id: int) -> None:
 def state(app: Flask) -> dict[str, object]:
     """What a replacing import would change: names, results, logs, the staged file."""
     with app.app_context():
+        code_of = dict(db.session.execute(select(Unit.id, Unit.code)).tuples().all())
         return {
             "names": dict(db.session.execute(select(Unit.code, Unit.name)).tuples().all()),
             "results": sorted(
-                db.session.execute(
-                    select(Unit.code, QuestionResult.counts).join(
-                        Unit, Unit.id == QuestionResult.unit_id
-                    )
-                ).tuples()
+                (code_of[answer.unit_id], answer.counts) for answer in stored_answers()
             ),
             "figures": sorted(
                 db.session.scalars(
