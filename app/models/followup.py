@@ -228,9 +228,12 @@ def _leave_deleted_actions_out(state: ORMExecuteState) -> None:
     """A deleted action waits only for "Fortryd": every ORM query of every list, count,
     export, report and lazy load leaves it out, without each one having to remember a filter
     (SQLAlchemy's with_loader_criteria recipe). Refreshing an object already loaded is left
-    alone, so an action deleted in this request can still be read."""
+    alone, so an action deleted in this request can still be read. A statement on tables only
+    (no ORM entity) is run as plain SQL, which loader criteria never change: it is left as it
+    is, rather than copied with the option on every run (0.2-0.5 ms of Python each time)."""
     if (
         state.is_select
+        and state.is_orm_statement
         and not state.is_column_load
         and not state.execution_options.get(INCLUDE_DELETED_ACTIONS, False)
     ):
