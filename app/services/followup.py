@@ -462,9 +462,19 @@ def overview(
         )
     ):
         alerts.setdefault(alert.unit_id, []).append(alert)
+    # A re-measurement raises an alert at a unit it measured only in part, whose figures are
+    # not stored: the unit is still a row (without figures), or HR would not see the alert.
+    with_figures = {unit.id for _figures, unit in figure_rows}
+    without_figures = [unit_id for unit_id in alerts if unit_id not in with_figures]
+    rows: list[tuple[UnitFigures | None, Unit]] = [(f, u) for f, u in figure_rows]
+    if without_figures:
+        rows += [
+            (None, unit)
+            for unit in session.scalars(select(Unit).where(Unit.id.in_(without_figures)))
+        ]
     deadline = measurement.action_plan_deadline
     entries = []
-    for figures, unit in figure_rows:
+    for figures, unit in rows:
         if unit_ids is not None and unit.id not in unit_ids:
             continue
         follow_up = follow_ups.get(unit.id)

@@ -228,8 +228,19 @@ def unit_statuses(
     if unit_ids is not None:
         alerts_query = alerts_query.where(ZeroToleranceAlert.unit_id.in_(unit_ids))
     alerts = {unit_id: (n, late) for unit_id, n, late in session.execute(alerts_query)}
+    # As the follow-up overview (followup.overview): a unit a re-measurement measured only in
+    # part has an alert but no figures row; it counts, or the count and its list disagree.
+    listed = {unit.id for unit, _shown, _colour in rows}
+    without_figures = [unit_id for unit_id in alerts if unit_id not in listed]
+    units = [(unit, shown, colour) for unit, shown, colour in rows]
+    if without_figures:
+        units += [
+            (unit, False, None)
+            for unit in session.scalars(select(Unit).where(Unit.id.in_(without_figures)))
+        ]
+        units.sort(key=lambda row: row[0].code)
     statuses = []
-    for unit, shown, colour in rows:
+    for unit, shown, colour in units:
         follow_up = follow_ups.get(unit.id)
         step = current_step(follow_up)
         open_alerts, overdue_alerts = alerts.get(unit.id, (0, 0))

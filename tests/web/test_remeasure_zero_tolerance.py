@@ -275,3 +275,35 @@ def test_a_re_measurements_alerts_are_never_read_back_from_the_stored_figures(
         measurement = db.session.get(Measurement, remeasured)
         with pytest.raises(ValueError, match="raised_codes"):
             alerts.open_alerts(db.session, measurement)
+
+
+def test_the_follow_up_overview_lists_the_alert_at_a_unit_measured_in_part(
+    app: Flask, remeasured: int, make_user
+) -> None:
+    """The overview's "only with open alerts" filter is where HR follows who has reacted: B's
+    alert (B measured again in part, so no figures stored) must be a row there, as it is on
+    the alert list and the home page, with no figures and no hidden unit."""
+    client = signed_in(app, make_user, "hr@x.dk", [(Role.ADMIN, "R")])
+    response = client.get(f"/followup/overview?m={remeasured}&alerts=1")
+    assert response.status_code == 200
+    listed = response.get_data(as_text=True)
+    rows = re.findall(r"<tr\b.*?</tr>", listed, flags=re.S)
+    shown = [text_of(row) for row in rows[1:]]
+    assert [" ".join(row.split()[:2]) for row in shown] == ["Enhed A", "Enhed B"], shown
+    assert "Vises ikke" in shown[1] and "B1" not in text_of(listed).split()
+    exported = client.get(f"/followup/overview.csv?m={remeasured}&alerts=1").get_data(as_text=True)
+    assert [line.split(";")[0] for line in exported.splitlines()[1:]] == ["A", "B"], exported
+
+
+def test_the_home_counts_the_same_units_with_alerts_as_the_overview_lists(
+    app: Flask, remeasured: int
+) -> None:
+    from app.services import todo
+
+    with app.app_context():
+        measurement = db.session.get(Measurement, remeasured)
+        statuses = todo.unit_statuses(db.session, measurement, None, date.today())
+        with_alerts = [s.unit.code for s in statuses if s.open_alerts]
+        assert with_alerts == ["A", "B"] and todo.count(statuses).with_alerts == 2
+        b = next(s for s in statuses if s.unit.code == "B")
+        assert (b.shown, b.colour) == (False, None)
