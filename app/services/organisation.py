@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
-from app.models import Organisation, OrganisationKind, User
+from app.models import Organisation, OrganisationKind, Unit, User
 from app.models.org import the_organisation
 from app.services import audit
 from app.services.retention import (
@@ -21,6 +22,22 @@ from app.services.retention import (
 )
 
 MAX_NAME_LENGTH = 200
+
+
+def example_unit_code(session: Session) -> str | None:
+    """A unit id of the organisation's own for the examples on forms (a school's class, a
+    municipality's team, never the other kind's): the first active unit with none below it."""
+    child = aliased(Unit)
+    return session.scalar(
+        select(Unit.code)
+        .where(
+            Unit.active.is_(True),
+            Unit.parent_id.is_not(None),
+            ~exists().where(child.parent_id == Unit.id, child.active.is_(True)),
+        )
+        .order_by(Unit.code)
+        .limit(1)
+    )
 
 
 class SettingsError(ValueError):

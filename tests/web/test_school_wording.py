@@ -563,3 +563,19 @@ def test_the_scrub_leaves_kompas_wording_alone() -> None:
         "xxxxxxx og xxxxxx planlægger; xxx-udvalget med xx og uddannelseslederen"
     )
     assert json.dumps(scrub_value({"a": ["Medarbejdere"]})) == '{"a": ["xxxxxxxxxxxx"]}'
+
+
+def test_the_admin_examples_name_a_unit_of_the_schools_own(gymnasium: Flask) -> None:
+    """The role form and the user-import example showed a municipal team id (AK-BF-001) at a
+    gymnasium: they now show an id of the organisation's own, a class."""
+    owner = signed_in(gymnasium, owner_email(gymnasium))
+    with gymnasium.app_context():
+        user_id = db.session.scalars(select(User.id).where(User.email.startswith("laerer@"))).one()
+        classes = set(db.session.scalars(select(Unit.code).where(Unit.unit_type == "klasse")))
+    role_form = visible_text(owner.get(f"/admin/users/{user_id}").get_data(as_text=True))
+    example = re.search(r"Enhedens id, fx (\S+)\. Begynd", role_form)
+    assert example and example.group(1) in classes, role_form[:300]
+    upload = owner.get("/admin/users/import").get_data(as_text=True)
+    unit_cells = re.findall(r"<td>[^<]*@example\.dk</td><td>([^<]+)</td>", upload)
+    assert len(unit_cells) == 2 and set(unit_cells) <= classes, unit_cells
+    assert "AK-BF" not in role_form + upload

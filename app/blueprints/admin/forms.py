@@ -43,7 +43,8 @@ class RoleForm(KompasForm):
     unit_code = StringField(
         _l("Unit"),
         validators=[DataRequired(), Length(max=100)],
-        description=_l("The unit id, e.g. AK-BF. Start typing to pick from the list."),
+        # With an example of the organisation's own (admin routes): a school's class id.
+        description=_l("The unit id. Start typing to pick from the list."),
     )
     # The least powerful role is the one offered: giving HR's rights takes a deliberate choice.
     role = SelectField(

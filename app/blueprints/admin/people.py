@@ -23,6 +23,7 @@ from app.extensions import db
 from app.forms import KompasForm
 from app.models import Role
 from app.services import audit, user_import
+from app.services import organisation as organisation_service
 from app.services.mail import deliver
 from app.vocabulary import role_label
 
@@ -72,7 +73,11 @@ def _unstage(token: str) -> list[user_import.ImportRow] | None:
 def _upload_page(form: UserImportForm, status: int = 200) -> tuple[str, int]:
     roles = [str(role_label(role)) for role in Role]
     return render_template(
-        "admin/user_import.html", form=form, roles=roles, role_label=role_label
+        "admin/user_import.html",
+        form=form,
+        roles=roles,
+        role_label=role_label,
+        example_code=organisation_service.example_unit_code(db.session) or "A1",
     ), status
 
 

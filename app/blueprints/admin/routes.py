@@ -35,6 +35,7 @@ from app.models import (
 from app.models.org import organisation_value
 from app.policy import Permission, current_access, require
 from app.services import audit, passwords, spreadsheets, user_mail
+from app.services import organisation as organisation_service
 from app.services import release as release_service
 from app.services.mail import Mail, deliver
 from app.services.users import (
@@ -161,6 +162,11 @@ def _render_user(
 ) -> tuple[str, int]:
     role_form = role_form or RoleForm()
     role_form.role.choices = _role_choices()
+    example = organisation_service.example_unit_code(db.session)
+    if example:
+        role_form.unit_code.description = _(
+            "The unit id, e.g. %(code)s. Start typing to pick from the list.", code=example
+        )
     assignments = db.session.scalars(
         select(RoleAssignment)
         .where(RoleAssignment.user_id == user.id)
