@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Executable,
     ForeignKey,
     Integer,
     String,
@@ -34,6 +35,8 @@ from app.models.base import str_enum, utcnow
 from app.models.org import Unit
 from app.models.survey import Measurement
 from app.models.user import User
+
+_S = TypeVar("_S", bound=Executable)
 
 
 class Step(enum.StrEnum):
@@ -223,6 +226,13 @@ class Action(db.Model):
 INCLUDE_DELETED_ACTIONS = "include_deleted_actions"
 
 
+# Marks a statement that carries the criteria already (without_deleted_actions).
+_LEFT_OUT = "deleted_actions_left_out"
+_NOT_DELETED = with_loader_criteria(
+    Action, lambda cls: cls.deleted_at.is_(None), include_aliases=True
+)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _leave_deleted_actions_out(state: ORMExecuteState) -> None:
     """A deleted action waits only for "Fortryd": every ORM query of every list, count,
@@ -236,10 +246,16 @@ def _leave_deleted_actions_out(state: ORMExecuteState) -> None:
         and state.is_orm_statement
         and not state.is_column_load
         and not state.execution_options.get(INCLUDE_DELETED_ACTIONS, False)
+        and not state.execution_options.get(_LEFT_OUT, False)
     ):
-        state.statement = state.statement.options(
-            with_loader_criteria(Action, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
-        )
+        state.statement = state.statement.options(_NOT_DELETED)
+
+
+def without_deleted_actions(statement: _S) -> _S:
+    """The statement with deleted actions left out now, for a statement built once (at
+    import) and run on every request: the listener above would copy it with the same option
+    on every run, and SQLAlchemy work out the copy's cache key again (up to 0.6 ms)."""
+    return statement.options(_NOT_DELETED).execution_options(**{_LEFT_OUT: True})
 
 
 class ActionUpdate(db.Model):

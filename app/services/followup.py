@@ -8,6 +8,7 @@ again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -72,7 +73,11 @@ def current_step(follow_up: FollowUp | None) -> Step:
     """The first step that is not done (the evaluation when all are)."""
     if follow_up is None:
         return Step.ANALYSIS
-    states = {s.step: s.state for s in follow_up.steps}
+    return step_reached({s.step: s.state for s in follow_up.steps})
+
+
+def step_reached(states: Mapping[str, str]) -> Step:
+    """current_step from the states of a follow-up's steps ({step: state}), read alone."""
     for step in STEPS:
         if states.get(step) != StepState.DONE:
             return step

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Unit
+from app.models.followup import without_deleted_actions
 from app.models.tree import ancestor_ids, subtree_ids, subtree_select
 
 __all__ = [
@@ -17,19 +18,33 @@ __all__ = [
 ]
 
 
-def trail_and_children(session: Session, unit: Unit) -> tuple[list[Unit], list[Unit]]:
-    """The unit's breadcrumbs (root first, the unit itself last) and its active children
-    (by name), in one query: a unit page shows both."""
-    chain = select(Unit.id, Unit.parent_id).where(Unit.id == unit.id).cte(recursive=True)
+def _trail_query() -> Select[tuple[Unit]]:
+    """The unit of :code, the units above it and its active children, in one query."""
+    unit_id = select(Unit.id).where(Unit.code == bindparam("code")).scalar_subquery()
+    chain = select(Unit.id, Unit.parent_id).where(Unit.id == unit_id).cte(recursive=True)
     parent = aliased(Unit)
     chain = chain.union_all(
         select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id)
     )
-    found = session.scalars(
+    return without_deleted_actions(
         select(Unit)
-        .where(or_(Unit.id.in_(select(chain.c.id)), (Unit.parent_id == unit.id) & Unit.active))
+        .where(or_(Unit.id.in_(select(chain.c.id)), (Unit.parent_id == unit_id) & Unit.active))
         .order_by(Unit.name, Unit.id)  # the children's order, as Unit.children has it
-    ).all()
+    )
+
+
+# Built once: building a recursive query costs more than running it.
+_TRAIL = _trail_query()
+
+
+def trail_and_children(session: Session, code: str) -> tuple[list[Unit], list[Unit]]:
+    """The breadcrumbs of the unit with this code (root first, the unit itself last; [] if
+    there is no such unit) and its active children (by name), in one query: a unit page
+    shows both."""
+    found = session.scalars(_TRAIL, {"code": code}).all()
+    unit = next((u for u in found if u.code == code), None)
+    if unit is None:
+        return [], []
     by_id = {u.id: u for u in found}
     trail: list[Unit] = []
     current: int | None = unit.id

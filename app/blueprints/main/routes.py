@@ -6,14 +6,24 @@ from typing import Any
 from flask import abort, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from app.blueprints.followup.routes import STEP_TITLES
 from app.blueprints.main import bp
 from app.blueprints.results.routes import chosen_measurement, unit_results_html
 from app.extensions import db
-from app.models import AuditEvent, Measurement, Role, Unit, User, ZeroToleranceAlert
+from app.models import (
+    AuditEvent,
+    FollowUp,
+    FollowUpStep,
+    Measurement,
+    Role,
+    Step,
+    Unit,
+    User,
+    ZeroToleranceAlert,
+)
 from app.policy import Permission, current_access, require, unit_or_404
 from app.services import followup as followup_service
 from app.services import release as release_service
@@ -92,17 +102,47 @@ def units() -> str:
 @login_required
 def unit(code: str) -> str:
     access = current_access()
-    unit = db.session.scalar(select(Unit).where(Unit.code == code))
-    if unit is None:
+    # One walk up the tree for the whole page: the unit, its chain and children, read at
+    # once, decide whether the user may see it, the breadcrumbs, whether each of them is a
+    # link, and the children the user may open.
+    trail, children = trail_and_children(db.session, code)
+    if not trail:
         abort(404)
-    # One walk up the tree for the whole page: the unit's chain and children, read at once,
-    # decide whether the user may see it, the breadcrumbs, whether each of them is a link, and
-    # the children the user may open.
-    trail, children = trail_and_children(db.session, unit)
+    unit = trail[-1]
     access.learn_chain(unit.id, [u.id for u in reversed(trail)])
     if not access.may(db.session, Permission.VIEW_UNIT, unit.id):
         abort(404)
     return render_template("main/unit.html", **_unit_context(unit, trail, children))
+
+
+# The unit page reads only how far the follow-up has come and how many alerts are open: as
+# plain SQL built once (no plan, no step texts, no ORM objects).
+_follow_up = FollowUp.__table__
+_step = FollowUpStep.__table__
+_STEP_STATES = (
+    select(_follow_up.c.id, _step.c.step, _step.c.state)
+    .select_from(_follow_up.outerjoin(_step, _step.c.follow_up_id == _follow_up.c.id))
+    .where(
+        _follow_up.c.measurement_id == bindparam("measurement_id"),
+        _follow_up.c.unit_id == bindparam("unit_id"),
+    )
+)
+_alert = ZeroToleranceAlert.__table__
+_OPEN_ALERTS = select(func.count(_alert.c.id)).where(
+    _alert.c.measurement_id == bindparam("measurement_id"),
+    _alert.c.unit_id == bindparam("unit_id"),
+    _alert.c.closed_at.is_(None),
+)
+
+
+def _progress(measurement_id: int, unit_id: int) -> tuple[bool, Step, int]:
+    """Whether the unit's follow-up of the measurement is started, its current step
+    (services.followup.step_reached) and the unit's open zero-tolerance alerts."""
+    keys = {"measurement_id": measurement_id, "unit_id": unit_id}
+    rows = db.session.execute(_STEP_STATES, keys).all()
+    states = {row.step: row.state for row in rows if row.step is not None}
+    open_alerts = db.session.scalar(_OPEN_ALERTS, keys) or 0
+    return bool(rows), followup_service.step_reached(states), open_alerts
 
 
 def _unit_context(unit: Unit, trail: list[Unit], children: list[Unit]) -> dict[str, Any]:
@@ -113,7 +153,8 @@ def _unit_context(unit: Unit, trail: list[Unit], children: list[Unit]) -> dict[s
     measurements = results_service.measurements_with_figures(db.session)
     measurement = None
     results_html = None
-    follow_up = None
+    started = False
+    current_step = Step.ANALYSIS
     open_alerts = 0
     held_back = False
     if may_view_results and measurements:
@@ -121,14 +162,7 @@ def _unit_context(unit: Unit, trail: list[Unit], children: list[Unit]) -> dict[s
         held_back = access.held_back(db.session, measurement, unit.id)  # type: ignore[arg-type]
     if may_view_results and measurement is not None and not held_back:
         results_html = unit_results_html(unit, measurement, measurements)
-        follow_up = followup_service.find(db.session, measurement, unit, with_plan=False)  # type: ignore[arg-type]
-        open_alerts = db.session.scalar(
-            select(func.count(ZeroToleranceAlert.id)).where(
-                ZeroToleranceAlert.measurement_id == measurement.id,  # type: ignore[union-attr]
-                ZeroToleranceAlert.unit_id == unit.id,
-                ZeroToleranceAlert.closed_at.is_(None),
-            )
-        )
+        started, current_step, open_alerts = _progress(measurement.id, unit.id)
     return {
         "unit": unit,
         "trail": trail,
@@ -146,8 +180,8 @@ def _unit_context(unit: Unit, trail: list[Unit], children: list[Unit]) -> dict[s
         "measurements": measurements,
         "measurement": measurement,
         "results_html": results_html,
-        "follow_up": follow_up,
-        "current_step": followup_service.current_step(follow_up),
+        "follow_up": started,
+        "current_step": current_step,
         "step_titles": STEP_TITLES,
         "open_alerts": open_alerts,
         "may_view_followup": access.may(db.session, Permission.VIEW_FOLLOWUP, unit.id),
