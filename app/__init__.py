@@ -95,25 +95,27 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("Please sign in to see this page.")
 
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm import joinedload
+
+    from app.models import User
+    from app.models.followup import without_deleted_actions
+
+    # With the roles in the same query: every page asks what the user may do. Built once:
+    # it runs on every request.
+    user_with_roles = without_deleted_actions(
+        select(User).where(User.id == bindparam("user_id")).options(joinedload(User.roles))
+    )
+
     @login_manager.user_loader
     def load_user(session_id: str) -> Any:
-        import hmac
-
-        from sqlalchemy import select
-        from sqlalchemy.orm import joinedload
-
-        from app.models import User
-
         # "<id>:<secret>" (User.get_id): a session made before the secret changed, or for an
         # account since deleted, loads nobody.
         user_id, _, secret = session_id.partition(":")
         if not (user_id.isascii() and user_id.isdigit()) or not secret or len(user_id) > 18:
             return None
-        # With the roles in the same query: every page asks what the user may do.
         user = (
-            db.session.execute(
-                select(User).where(User.id == int(user_id)).options(joinedload(User.roles))
-            )
+            db.session.execute(user_with_roles, {"user_id": int(user_id)})
             .unique()
             .scalar_one_or_none()
         )

@@ -40,6 +40,7 @@ from app.models import (
     UnitPartner,
     User,
 )
+from app.models.followup import without_deleted_actions
 from app.models.org import organisation_row
 from app.models.tree import ancestor_ids, subtree_ids
 
@@ -344,6 +345,12 @@ class Access:
         return self._subtrees[root_ids]
 
 
+# Read on every request: built once.
+_ORGANISATION_RULES = without_deleted_actions(
+    organisation_row(Organisation.kind, Organisation.hold_results_until_released)
+)
+
+
 def load_access(session: Session, user: User) -> Access:
     rows = [(assignment.role, assignment.unit_id) for assignment in user.roles]
     partner_units: frozenset[int] = frozenset()
@@ -362,9 +369,7 @@ def load_access(session: Session, user: User) -> Access:
                 .where(UnitPartner.user_id == user.id)
             )
         )
-    organisation = session.execute(
-        organisation_row(Organisation.kind, Organisation.hold_results_until_released)
-    ).first()
+    organisation = session.execute(_ORGANISATION_RULES).first()
     return Access(
         user_id=user.id,
         is_admin=any(role == Role.ADMIN for role, _ in rows),

@@ -19,23 +19,26 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from app.models import PreparedSection
+
+_section = PreparedSection.__table__
+# Read by every unit page: built once, on the table (plain SQL, no ORM work).
+_FIND = select(_section.c.html).where(
+    _section.c.measurement_id == bindparam("measurement_id"),
+    _section.c.unit_id == bindparam("unit_id"),
+    _section.c.locale == bindparam("locale"),
+    _section.c.version == bindparam("version"),
+)
 
 
 def find(
     session: Session, measurement_id: int, unit_id: int, locale: str, version: str
 ) -> str | None:
-    return session.scalar(
-        select(PreparedSection.html).where(
-            PreparedSection.measurement_id == measurement_id,
-            PreparedSection.unit_id == unit_id,
-            PreparedSection.locale == locale,
-            PreparedSection.version == version,
-        )
-    )
+    keys = {"measurement_id": measurement_id, "unit_id": unit_id}
+    return session.scalar(_FIND, {**keys, "locale": locale, "version": version})
 
 
 def store(

@@ -24,26 +24,28 @@ from app.models import (
     UnitFigures,
     UnitResult,
 )
+from app.models.followup import without_deleted_actions
 from app.models.org import organisation_value
 from app.policy import Access, Permission
 from app.services.questionnaires import questions_as_asked
 from app.services.references import ReferenceColumns, indicator_display, references_beside
 
+# Read by most pages: built once.
+_WITH_FIGURES = without_deleted_actions(
+    select(Measurement)
+    .where(Measurement.anonymity_ok.is_(True))
+    .order_by(
+        Measurement.year.desc(),
+        Measurement.remeasure_of_id.is_(None).desc(),
+        Measurement.id.desc(),
+    )
+)
+
 
 def measurements_with_figures(session: Session) -> list[Measurement]:
     """Newest first, a re-measurement after the measurement it follows up; only those whose
     figures passed the anonymity audit."""
-    return list(
-        session.scalars(
-            select(Measurement)
-            .where(Measurement.anonymity_ok.is_(True))
-            .order_by(
-                Measurement.year.desc(),
-                Measurement.remeasure_of_id.is_(None).desc(),
-                Measurement.id.desc(),
-            )
-        )
-    )
+    return list(session.scalars(_WITH_FIGURES))
 
 
 def previous_measurement(session: Session, measurement: Measurement) -> Measurement | None:
