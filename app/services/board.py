@@ -136,6 +136,21 @@ def _base_query() -> Select[Any]:
     )
 
 
+# The parts of the board's queries that never change, built once (every board adds its
+# filter to them): building them was a tenth of a board's time.
+_CARDS = _base_query()
+_RANKED = select(
+    Action.id,
+    func.row_number().over(partition_by=Action.status, order_by=_URGENCY).label("rank"),
+)
+_SUMMARY = (
+    select(Action.status, PlanTheme.title, Action.owner_user_id, User.name, func.count())
+    .select_from(Action)
+    .outerjoin(PlanTheme, PlanTheme.id == Action.theme_id)
+    .outerjoin(User, User.id == Action.owner_user_id)
+)
+
+
 def _conditions(
     session: Session,
     access: Access,
@@ -214,17 +229,11 @@ def board(
     """
     in_scope = _conditions(session, access, user, wanted, unit, today)
     where = in_scope + _chosen(wanted)
-    query = _base_query()
+    query = _CARDS
     if per_column is None:
         query = query.where(*where).order_by(*_URGENCY).limit(2000)
     else:
-        ranked = _joined(
-            select(
-                Action.id,
-                func.row_number().over(partition_by=Action.status, order_by=_URGENCY).label("rank"),
-            ),
-            wanted,
-        )
+        ranked = _joined(_RANKED, wanted)
         ranks = ranked.where(*where).subquery()
         query = (
             query.join(ranks, ranks.c.id == Action.id)
@@ -232,16 +241,20 @@ def board(
             .order_by(Action.status, ranks.c.rank)
         )
     rows = session.execute(query).all()
-    # The measurements (one or a few) read once, rather than again on every row.
+    # The measurements (one or a few) read once, rather than again on every row; none when
+    # the session holds them already (the board's page lists them all first).
     measurement_ids = sorted({row[-1] for row in rows})
-    measurements = (
-        {
-            m.id: m
-            for m in session.scalars(select(Measurement).where(Measurement.id.in_(measurement_ids)))
-        }
-        if measurement_ids
-        else {}
+    held = (
+        session.identity_map.get(session.identity_key(Measurement, m_id))
+        for m_id in measurement_ids
     )
+    measurements = {m.id: m for m in held if isinstance(m, Measurement)}
+    missing = [m_id for m_id in measurement_ids if m_id not in measurements]
+    if missing:
+        measurements.update(
+            (m.id, m)
+            for m in session.scalars(select(Measurement).where(Measurement.id.in_(missing)))
+        )
     soon = today + timedelta(days=SOON_DAYS)
     cards = []
     for action, action_unit, theme, owner, escalated_unit, measurement_id in rows:
@@ -282,12 +295,7 @@ def _summary(
 ) -> tuple[dict[int, int], FilterChoices]:
     """Cards per status, and every theme and owner in scope whichever are chosen: one
     grouped query over the filter without its theme and owner, which are counted here."""
-    query = (
-        select(Action.status, PlanTheme.title, Action.owner_user_id, User.name, func.count())
-        .select_from(Action)
-        .outerjoin(PlanTheme, PlanTheme.id == Action.theme_id)
-        .outerjoin(User, User.id == Action.owner_user_id)
-    )
+    query = _SUMMARY
     if wanted.measurement:
         query = query.join(FollowUp, FollowUp.id == Action.follow_up_id)
     rows = session.execute(
