@@ -6,7 +6,7 @@ from typing import Any
 from flask import abort, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.orm import selectinload
 
 from app.blueprints.followup.routes import STEP_TITLES
@@ -115,34 +115,43 @@ def unit(code: str) -> str:
     return render_template("main/unit.html", **_unit_context(unit, trail, children))
 
 
-# The unit page reads only how far the follow-up has come and how many alerts are open: as
-# plain SQL built once (no plan, no step texts, no ORM objects).
+# The unit page reads only how far the follow-up has come and how many alerts are open: in
+# one query of plain SQL built once (no plan, no step texts, no ORM objects). It has a row
+# whether or not the follow-up is started (the count's), and one per step when it is.
 _follow_up = FollowUp.__table__
 _step = FollowUpStep.__table__
-_STEP_STATES = (
-    select(_follow_up.c.id, _step.c.step, _step.c.state)
-    .select_from(_follow_up.outerjoin(_step, _step.c.follow_up_id == _follow_up.c.id))
-    .where(
-        _follow_up.c.measurement_id == bindparam("measurement_id"),
-        _follow_up.c.unit_id == bindparam("unit_id"),
-    )
-)
 _alert = ZeroToleranceAlert.__table__
-_OPEN_ALERTS = select(func.count(_alert.c.id)).where(
-    _alert.c.measurement_id == bindparam("measurement_id"),
-    _alert.c.unit_id == bindparam("unit_id"),
-    _alert.c.closed_at.is_(None),
+_keys = {"measurement_id": bindparam("measurement_id"), "unit_id": bindparam("unit_id")}
+_open_alerts = (
+    select(func.count(_alert.c.id))
+    .where(
+        _alert.c.measurement_id == _keys["measurement_id"],
+        _alert.c.unit_id == _keys["unit_id"],
+        _alert.c.closed_at.is_(None),
+    )
+    .scalar_subquery()
+)
+_one = select(literal_column("1").label("one")).subquery()
+_PROGRESS = select(
+    _open_alerts.label("open_alerts"), _follow_up.c.id, _step.c.step, _step.c.state
+).select_from(
+    _one.outerjoin(
+        _follow_up,
+        (_follow_up.c.measurement_id == _keys["measurement_id"])
+        & (_follow_up.c.unit_id == _keys["unit_id"]),
+    ).outerjoin(_step, _step.c.follow_up_id == _follow_up.c.id)
 )
 
 
 def _progress(measurement_id: int, unit_id: int) -> tuple[bool, Step, int]:
     """Whether the unit's follow-up of the measurement is started, its current step
     (services.followup.step_reached) and the unit's open zero-tolerance alerts."""
-    keys = {"measurement_id": measurement_id, "unit_id": unit_id}
-    rows = db.session.execute(_STEP_STATES, keys).all()
+    rows = db.session.execute(
+        _PROGRESS, {"measurement_id": measurement_id, "unit_id": unit_id}
+    ).all()
     states = {row.step: row.state for row in rows if row.step is not None}
-    open_alerts = db.session.scalar(_OPEN_ALERTS, keys) or 0
-    return bool(rows), followup_service.step_reached(states), open_alerts
+    started = any(row.id is not None for row in rows)
+    return started, followup_service.step_reached(states), rows[0].open_alerts or 0
 
 
 def _unit_context(unit: Unit, trail: list[Unit], children: list[Unit]) -> dict[str, Any]:
