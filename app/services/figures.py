@@ -93,19 +93,19 @@ def _raw_units(
 
     code_of_question = {str(question_id): info.code for question_id, info in questions.items()}
     per_unit: dict[int, dict[str, QuestionCounts]] = {unit_id: {} for unit_id in code_of}
-    for row in rows:
-        figures_of = per_unit[row.id]
-        for question_id, entry in (row.question_counts or {}).items():
-            code = code_of_question.get(question_id)
-            if code is None:  # a question deleted since: its counts go with it
+    for result in rows:
+        figures_of = per_unit[result.id]
+        for question_id, entry in (result.question_counts or {}).items():
+            question_code = code_of_question.get(question_id)
+            if question_code is None:  # a question deleted since: its counts go with it
                 continue
             if "counts" in entry:
-                figures_of[code] = QuestionCounts.from_distribution(
+                figures_of[question_code] = QuestionCounts.from_distribution(
                     entry["counts"], entry["dont_know"]
                 )
             else:
                 n = entry["n"]
-                figures_of[code] = QuestionCounts.from_mean(
+                figures_of[question_code] = QuestionCounts.from_mean(
                     n, entry["mean"] if n else 1, entry["dont_know"]
                 )
 
