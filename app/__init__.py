@@ -267,6 +267,7 @@ def register_template_helpers(app: Flask) -> None:
         npgettext=lambda context, one, many, n: catalogue().unpgettext(context, one, many, n),
         newstyle=True,
     )
+    app.jinja_env.globals["url_for"] = _template_url_for(app)
     app.jinja_env.filters["format_date"] = flask_babel.format_date
     app.jinja_env.filters["format_datetime"] = flask_babel.format_datetime
     app.jinja_env.filters["format_decimal"] = flask_babel.format_decimal
@@ -282,6 +283,30 @@ def register_template_helpers(app: Flask) -> None:
             "current_locale": _locale(),
             "draft_owner": _draft_owner(app),
         }
+
+
+def _template_url_for(app: Flask) -> Any:
+    """url_for for templates. Every page routes the same links that take no values (the menu,
+    twice) and the same static files (style sheets, scripts, the icon sprite): the same for
+    everyone, so each is routed once per script root and then read back. Any other address
+    (values, a relative endpoint, outside a request) is routed by Flask as before."""
+    from flask import has_request_context
+
+    routed: dict[tuple[str, str, str], str] = {}
+
+    def url_for(endpoint: str, **values: Any) -> str:
+        plain = not values or (len(values) == 1 and isinstance(values.get("filename"), str))
+        if not plain or endpoint.startswith(".") or not has_request_context():
+            return app.url_for(endpoint, **values)
+        key = (request.script_root, endpoint, values.get("filename", ""))
+        url = routed.get(key)
+        if url is None:
+            url = app.url_for(endpoint, **values)
+            if len(routed) < 1000:
+                routed[key] = url
+        return url
+
+    return url_for
 
 
 def _draft_owner(app: Flask) -> str:
