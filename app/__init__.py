@@ -341,7 +341,12 @@ def _template_url_for(app: Flask) -> Any:
 
     def url_for(endpoint: str, **values: Any) -> str:
         plain = not values or (len(values) == 1 and isinstance(values.get("filename"), str))
-        if not plain or endpoint.startswith(".") or not has_request_context():
+        if (
+            not plain
+            or endpoint.startswith(".")
+            or not has_request_context()
+            or not _routes_alike_for_everyone(app)
+        ):
             return app.url_for(endpoint, **values)
         key = (request.script_root, endpoint, values.get("filename", ""))
         url = routed.get(key)
@@ -352,6 +357,18 @@ def _template_url_for(app: Flask) -> Any:
         return url
 
     return url_for
+
+
+def _routes_alike_for_everyone(app: Flask) -> bool:
+    """Whether an address without values is the same on every request of a script root: not
+    when a url_defaults function may add values, nor with host or subdomain matching. Checked
+    on every call (a few attribute reads), so a later change falls back to Flask by itself."""
+    return (
+        not any(app.url_default_functions.values())
+        and not app.url_map.host_matching
+        and not app.subdomain_matching
+        and app.config.get("SERVER_NAME") is None
+    )
 
 
 def _draft_owner(app: Flask) -> str:
