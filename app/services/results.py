@@ -6,12 +6,13 @@ policy; nothing recomputes anonymity. A hidden unit yields its name and `shown=F
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy import Text, and_, bindparam, cast, select
+from sqlalchemy.orm import Session, aliased, undefer
 
 from app.domain.release import QuestionInfo, indicator_themes
 from app.domain.scoring import QuestionCounts, question_score, theme_score
@@ -48,11 +49,20 @@ def measurements_with_figures(session: Session) -> list[Measurement]:
     return list(session.scalars(_WITH_FIGURES))
 
 
-def previous_measurement(session: Session, measurement: Measurement) -> Measurement | None:
+def previous_measurement(
+    session: Session, measurement: Measurement, *, among: list[Measurement] | None = None
+) -> Measurement | None:
     """What to compare with: for a re-measurement the measurement it follows up; otherwise
-    last year's, the newest earlier ordinary one with the same questionnaire, else any."""
+    last year's, the newest earlier ordinary one with the same questionnaire, else any.
+    `among`: every one of `measurements_with_figures`, when already read (no query then)."""
     if measurement.remeasure_of_id is not None:
         return session.get(Measurement, measurement.remeasure_of_id)
+    if among is not None:  # newest first: year, then id, as the query below orders them
+        candidates = [m for m in among if m.year < measurement.year and m.remeasure_of_id is None]
+        return next(
+            (m for m in candidates if m.questionnaire_id == measurement.questionnaire_id),
+            candidates[0] if candidates else None,
+        )
     earlier = (
         select(Measurement)
         .where(
@@ -73,8 +83,21 @@ def question_infos(session: Session, measurement: Measurement) -> list[Question]
     return questions_as_asked(session, measurement.questionnaire_id, measurement.id)
 
 
-def themes_of(questions: Iterable[Question]) -> dict[str, list[Question]]:
-    themes: dict[str, list[Question]] = {}
+class Themed(Protocol):
+    """A question as far as themes go: a `Question`, or the overview's `QuestionTheme`."""
+
+    @property
+    def theme(self) -> str: ...
+
+    @property
+    def zero_tolerance(self) -> bool: ...
+
+
+QuestionT = TypeVar("QuestionT", bound=Themed)
+
+
+def themes_of(questions: Iterable[QuestionT]) -> dict[str, list[QuestionT]]:
+    themes: dict[str, list[QuestionT]] = {}
     for question in questions:
         themes.setdefault(question.theme, []).append(question)
     return themes
@@ -147,14 +170,14 @@ def zero_tolerance_share(entry: dict[str, Any] | None) -> float | None:
     return hits / answers
 
 
-def zero_tolerance_themes(questions: Iterable[Question]) -> set[str]:
+def zero_tolerance_themes(questions: Iterable[Themed]) -> set[str]:
     """Themes made only of zero-tolerance questions: no score is ever published for them."""
     return {
         theme for theme, qs in themes_of(questions).items() if all(q.zero_tolerance for q in qs)
     }
 
 
-def scored_themes(questions: Iterable[Question]) -> list[str]:
+def scored_themes(questions: Iterable[Themed]) -> list[str]:
     """The indicators (themes with a score), in questionnaire order."""
     questions = list(questions)
     left_out = zero_tolerance_themes(questions)
@@ -445,7 +468,73 @@ def shown_indicator(
 # --- the overview: many units at once ------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class QuestionTheme:
+    """What the overview needs of a question: its theme, and whether it is zero tolerance."""
+
+    code: str
+    theme: str
+    zero_tolerance: bool
+
+
+def question_themes(session: Session, measurement: Measurement) -> list[QuestionTheme]:
+    """The measurement's questions in order, three columns each (no wording, no scale): for
+    `scored_themes` and the overview's partial indicators."""
+    rows = session.execute(
+        select(Question.code, Question.theme, Question.zero_tolerance)
+        .where(Question.questionnaire_id == measurement.questionnaire_id)
+        .order_by(Question.position)
+    )
+    return [QuestionTheme(code, theme, bool(zero)) for code, theme, zero in rows.tuples()]
+
+
+class OverviewFigures:
+    """The figures of a unit's overview row: the columns the overview and its exports print,
+    read as plain values, not as a `UnitFigures` entity. The indicators (JSON) are decoded at
+    their first use: a page whose rows are prepared (app/services/prepared.py) never uses
+    them."""
+
+    __slots__ = (
+        "shown", "respondents", "invited", "overall_score", "colour", "zero_tolerance_hits",
+        "_indicators", "_indicators_json",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        shown: bool,
+        respondents: int | None = None,
+        invited: int | None = None,
+        overall_score: float | None = None,
+        colour: str | None = None,
+        zero_tolerance_hits: int = 0,
+        indicators: dict[str, float | None] | None = None,
+        indicators_json: str | None = None,
+    ) -> None:
+        self.shown = shown
+        self.respondents = respondents
+        self.invited = invited
+        self.overall_score = overall_score
+        self.colour = colour
+        self.zero_tolerance_hits = zero_tolerance_hits
+        self._indicators = indicators
+        self._indicators_json = indicators_json
+
+    @property
+    def indicators(self) -> dict[str, float | None]:
+        if self._indicators is None:
+            decoded = json.loads(self._indicators_json) if self._indicators_json else None
+            self._indicators = decoded if isinstance(decoded, dict) else {}
+        return self._indicators
+
+    @property
+    def response_rate(self) -> float | None:  # as UnitFigures.response_rate
+        if not self.shown or not self.invited or self.respondents is None:
+            return None
+        return self.respondents / self.invited
+
+
+@dataclass(slots=True)
 class OverviewRow:
     unit_id: int
     code: str
@@ -453,20 +542,44 @@ class OverviewRow:
     unit_type: str
     depth: int
     has_children: bool
-    figures: UnitFigures | None
+    figures: OverviewFigures
     last_year_overall: float | None
     # Indicators computed over some of their questions only (others hidden at the unit).
     partial_themes: frozenset[str] = frozenset()
 
     @property
     def shown(self) -> bool:
-        return self.figures is not None and self.figures.shown
+        return self.figures.shown
 
     @property
     def change(self) -> float | None:
-        if not self.shown or self.figures.overall_score is None or self.last_year_overall is None:  # type: ignore[union-attr]
+        if not self.figures.shown or self.figures.overall_score is None:
             return None
-        return self.figures.overall_score - self.last_year_overall  # type: ignore[union-attr]
+        if self.last_year_overall is None:
+            return None
+        return self.figures.overall_score - self.last_year_overall
+
+
+_LAST = aliased(UnitFigures)
+# Read by every overview: built once. A row per unit of the measurement with its unit's code
+# and names, the units it continues, and its overall score in the previous measurement where
+# shown (by its own id; none where previous_id is None). The JSON columns come as text: the
+# indicators are decoded only where used, the hidden questions only where there are some.
+_OVERVIEW = (
+    select(
+        UnitFigures.unit_id, UnitFigures.parent_unit_id, UnitFigures.shown,
+        UnitFigures.respondents, UnitFigures.invited, UnitFigures.overall_score,
+        UnitFigures.colour, UnitFigures.zero_tolerance_hits,
+        cast(UnitFigures.indicators, Text), cast(UnitFigures.hidden_questions, Text),
+        Unit.code, Unit.name, Unit.unit_type, UnitResult.previous_codes, _LAST.overall_score,
+    )
+    .join(Unit, Unit.id == UnitFigures.unit_id)
+    .outerjoin(UnitResult, and_(UnitResult.measurement_id == UnitFigures.measurement_id,
+                                UnitResult.unit_id == UnitFigures.unit_id))
+    .outerjoin(_LAST, and_(_LAST.measurement_id == bindparam("previous_id"),
+                           _LAST.unit_id == UnitFigures.unit_id, _LAST.shown.is_(True)))
+    .where(UnitFigures.measurement_id == bindparam("measurement_id"))
+)  # fmt: skip
 
 
 def overview_rows(
@@ -475,51 +588,64 @@ def overview_rows(
     measurement: Measurement,
     *,
     root_unit_id: int | None = None,
-    questions: list[Question] | None = None,
+    questions: list[QuestionTheme] | None = None,
+    measurements: list[Measurement] | None = None,
 ) -> list[OverviewRow]:
     """Every unit of the measurement the user may see results of, in tree order (depth-first,
     siblings by name), with depth for indentation. A fixed number of queries, whatever the
-    number of units; `questions`: the measurement's `question_infos`, when already read."""
-    rows = session.execute(
-        select(UnitFigures, Unit.code, Unit.name, Unit.unit_type).join(
-            Unit, Unit.id == UnitFigures.unit_id
-        ).where(UnitFigures.measurement_id == measurement.id)
-        .options(undefer(UnitFigures.hidden_questions))
-    ).all()  # fmt: skip
+    number of units: one for the rows with last year's overall score beside each (more only
+    where units continue others, `previous_codes`). `questions`: the measurement's
+    `question_themes`, and `measurements`: `measurements_with_figures`, when already read."""
+    previous = previous_measurement(session, measurement, among=measurements)
+    rows = (
+        session.execute(
+            _OVERVIEW, {"measurement_id": measurement.id, "previous_id": previous and previous.id}
+        )
+        .tuples()
+        .all()
+    )
     if questions is None:
-        questions = question_infos(session, measurement)
+        questions = question_themes(session, measurement)
     theme_of = {q.code: q.theme for q in questions
                 if q.theme and not q.zero_tolerance}  # fmt: skip
     allowed = access.unit_ids(session, Permission.VIEW_RESULTS)
-    previous = previous_measurement(session, measurement)
-    last_year = _last_year_overall(session, measurement, previous) if previous else {}
+    continued = [(row[0], row[13]) for row in rows if row[13]]
+    carried = _last_year_continued(session, continued, previous) if previous and continued else {}
     children: dict[int | None, list[Any]] = {}
     for row in rows:
-        children.setdefault(row[0].parent_unit_id, []).append(row)
+        children.setdefault(row[1], []).append(row)
     for siblings in children.values():
-        siblings.sort(key=lambda r: (r.name.lower(), r.code))
-    present = {row[0].unit_id for row in rows}
+        siblings.sort(key=lambda r: (r[11].lower(), r[10]))
+    present = {row[0] for row in rows}
     starts = (
-        [r for r in rows if r[0].unit_id == root_unit_id]
+        [r for r in rows if r[0] == root_unit_id]
         if root_unit_id is not None
-        else [r for r in rows if r[0].parent_unit_id is None or r[0].parent_unit_id not in present]
+        else [r for r in rows if r[1] is None or r[1] not in present]
     )
     ordered: list[OverviewRow] = []
     stack = [(row, 0) for row in reversed(starts)]
     while stack:
         row, depth = stack.pop()
-        figures = row[0]
-        kids = children.get(figures.unit_id, [])
-        if allowed is None or figures.unit_id in allowed:
+        (unit_id, _parent, shown, respondents, invited, overall, colour, hits, indicators,
+         hidden, code, name, unit_type, previous_codes, last_overall) = row  # fmt: skip
+        kids = children.get(unit_id, [])
+        if allowed is None or unit_id in allowed:
+            partial: frozenset[str] = frozenset()
+            if shown and hidden and hidden != "{}":
+                partial = frozenset(
+                    theme_of[code] for code in json.loads(hidden) if code in theme_of
+                )
             ordered.append(
                 OverviewRow(
-                    unit_id=figures.unit_id, code=row.code, name=row.name,
-                    unit_type=row.unit_type, depth=depth, has_children=bool(kids),
-                    figures=figures, last_year_overall=last_year.get(figures.unit_id),
-                    partial_themes=frozenset(
-                        theme_of[code] for code in (figures.hidden_questions or {})
-                        if code in theme_of
-                    ) if figures.shown else frozenset(),
+                    unit_id=unit_id, code=code, name=name, unit_type=unit_type, depth=depth,
+                    has_children=bool(kids),
+                    figures=OverviewFigures(
+                        shown=bool(shown), respondents=respondents, invited=invited,
+                        overall_score=overall, colour=colour, zero_tolerance_hits=hits,
+                        indicators_json=indicators,
+                    ) if shown else OverviewFigures(shown=False),
+                    last_year_overall=carried.get(unit_id) if previous_codes else last_overall,
+                    partial_themes=partial,
                 )
             )  # fmt: skip
         stack.extend((kid, depth + 1) for kid in reversed(kids))
@@ -530,29 +656,30 @@ def overview_rows(
     return ordered
 
 
-def _last_year_overall(
-    session: Session, measurement: Measurement, previous: Measurement
+def _last_year_continued(
+    session: Session, continued: list[tuple[int, str]], previous: Measurement
 ) -> dict[int, float | None]:
-    """Each unit's overall score a year ago, as `_last_year` finds it for the unit page (by its
-    own id, or by the ids it continues), in a fixed number of queries."""
-    last_year: dict[int, float | None] = dict(
-        session.execute(  # type: ignore[arg-type]
-            select(UnitFigures.unit_id, UnitFigures.overall_score).where(
-                UnitFigures.measurement_id == previous.id, UnitFigures.shown.is_(True)
-            )
-        ).all()
-    )
-    continued = session.execute(
-        select(UnitResult.unit_id, UnitResult.previous_codes).where(
-            UnitResult.measurement_id == measurement.id, UnitResult.previous_codes != ""
-        )
-    ).all()
-    if not continued:
-        return last_year
+    """The overall score a year ago of units that continue others ({unit id: score}, from
+    (unit id, `previous_codes`)), as `_last_year` finds it for the unit page: the one unit it
+    continues, or the combination of several (None where one of them is hidden)."""
     codes = {code for _, cell in continued for code in cell.split("|")}
     found = session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(codes)))
     ids = dict(found.tuples().all())
+    single = {ids[cell] for _, cell in continued if "|" not in cell and cell in ids}
     merged = {ids[c] for _, cell in continued if "|" in cell for c in cell.split("|") if c in ids}
+    before: dict[int, float | None] = {}
+    if single:
+        before = dict(
+            session.execute(
+                select(UnitFigures.unit_id, UnitFigures.overall_score).where(
+                    UnitFigures.measurement_id == previous.id,
+                    UnitFigures.shown.is_(True),
+                    UnitFigures.unit_id.in_(single),
+                )
+            )
+            .tuples()
+            .all()
+        )
     parts_of: dict[int, UnitFigures] = {}
     infos: dict[str, QuestionInfo] = {}
     if merged:
@@ -565,12 +692,12 @@ def _last_year_overall(
             )
         }
         infos = question_infos_for(previous, session)
-    by_id = dict(last_year)
+    last_year: dict[int, float | None] = {}
     for unit_id, cell in continued:
         unit_codes = cell.split("|")
         if len(unit_codes) == 1:
             old = ids.get(unit_codes[0])
-            last_year[unit_id] = by_id.get(old) if old is not None else None
+            last_year[unit_id] = before.get(old) if old is not None else None
             continue
         parts = [parts_of.get(ids.get(code, -1)) for code in unit_codes]
         if any(p is None or not p.shown for p in parts):

@@ -104,7 +104,7 @@ def _overview_rows(measurement: Measurement, language: str, version: str) -> int
     missing = [row for row in rows if row.unit_id not in done]
     if not missing:
         return 0
-    themes = results_service.scored_themes(results_service.question_infos(db.session, measurement))
+    themes = results_service.scored_themes(results_service.question_themes(db.session, measurement))
     made = render_overview_cells(missing, measurement, themes, display)
     try:
         prepared.store_many(db.session, measurement.id, made, key, version)

@@ -184,7 +184,7 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
     held_back = measurement is not None and not access.results_access(measurement).may_anywhere(
         Permission.VIEW_RESULTS
     )
-    questions = results_service.question_infos(db.session, measurement) if measurement else []
+    questions = results_service.question_themes(db.session, measurement) if measurement else []
     rows = (
         results_service.overview_rows(
             db.session,
@@ -192,6 +192,7 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
             measurement,
             root_unit_id=root_id,
             questions=questions,
+            measurements=measurements,
         )
         if measurement and not held_back
         else []
