@@ -91,8 +91,6 @@ def _board_context(
     today = date.today()
     view = args.get("view", "board")
     per_column = min(max(args.get("cards", COLUMN_LIMIT, type=int), COLUMN_LIMIT), COLUMN_MOST)
-    # First: the board finds its cards' measurements among them, not in a query of its own.
-    measurements = results_service.measurements_with_figures(db.session)
     board = service.board(
         db.session,
         access,
@@ -114,7 +112,6 @@ def _board_context(
         "status_labels": {status: str(label) for status, label in STATUS_LABELS.items()},
         "themes": board.choices.themes if board.choices else [],
         "owners": board.choices.owners if board.choices else [],
-        "measurements": measurements,
         "move_form": _MoveForm(),
         "today": today,
         "may_move": rights.may_move,
@@ -200,6 +197,8 @@ def index() -> str:
         return render_template("board/_columns.html", **context)
     if htmx:
         return render_template("board/_content.html", **context)
+    # Only the whole page has the filters, which offer the measurements.
+    context["measurements"] = results_service.measurements_with_figures(db.session)
     return render_template("board/index.html", **context)
 
 
