@@ -193,7 +193,6 @@ _SUMMARY_NAMES = select(
 def _conditions(
     session: Session,
     access: Access,
-    user: User,
     wanted: BoardFilter,
     unit: Unit | None,
     today: date,
@@ -203,7 +202,7 @@ def _conditions(
     Action and FollowUp; a query using them joins those."""
     where: list[Any] = [Action.deleted_at.is_(None)]  # deleted ones wait for "Fortryd" only
     if wanted.scope == "mine":
-        where.append(Action.owner_user_id == user.id)
+        where.append(Action.owner_user_id == access.user_id)
     else:
         if unit is None:  # every unit the user may see
             visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
@@ -252,7 +251,6 @@ def _chosen(wanted: BoardFilter) -> list[Any]:
 def board(
     session: Session,
     access: Access,
-    user: User,
     wanted: BoardFilter,
     unit: Unit | None,
     today: date,
@@ -266,7 +264,7 @@ def board(
     subtree of thousands of actions costs the same two queries. Without, every card (the
     list view and the exports), up to 2,000.
     """
-    in_scope = _conditions(session, access, user, wanted, unit, today)
+    in_scope = _conditions(session, access, wanted, unit, today)
     where = in_scope + _chosen(wanted)
     if per_column is None:
         chosen = _joined(select(*_CARD_COLUMNS), wanted).where(*where)
@@ -384,10 +382,9 @@ class Rights:
     below, with the units the user may act on read once (Access.may walks up the tree from
     each card's unit: a query per card)."""
 
-    def __init__(self, session: Session, access: Access, user: User) -> None:
+    def __init__(self, session: Session, access: Access) -> None:
         self._session = session
         self._access = access
-        self._user_id = user.id
         self._units: dict[Can, set[int] | None] = {}
 
     def _allowed(self, what: Can, unit_id: int) -> bool:

@@ -94,7 +94,6 @@ def _board_context(
     board = service.board(
         db.session,
         access,
-        current_user,
         wanted,
         unit,
         today,
@@ -103,7 +102,7 @@ def _board_context(
     sort = args.get("sort", "deadline")
     if sort in LIST_SORTS and sort != "deadline":  # the query already orders by deadline
         board.cards.sort(key=LIST_SORTS[sort])
-    rights = service.Rights(db.session, access, current_user)
+    rights = service.Rights(db.session, access)
     return {
         "board": board,
         "wanted": wanted,
@@ -247,12 +246,15 @@ def move(action_id: int) -> Any:
             expected_version=version,
             comment=request.form.get("comment", ""),
         )
-        db.session.commit()
     except service.Conflict as error:
         conflict = error.action
     return_to = _safe_return(request.form.get("return_to"))
     if htmx:
-        # The board again, as the filter it was moved from asks, with the outcome in words.
+        # The board again, as the filter it was moved from asks, with the outcome in words:
+        # the card in its column among the most urgent (or beyond them), both columns'
+        # counts, every card's version, and what the filter no longer keeps. Made before the
+        # commit, from what the move wrote: after it, every object read (the user, the
+        # action) would be read again.
         context = _board_context(_args_of(return_to))
         context.update(
             conflict=conflict,
@@ -263,6 +265,8 @@ def move(action_id: int) -> Any:
         response = make_response(render_template("board/_columns.html", **context))
         if conflict:
             response.status_code = 409
+        else:
+            db.session.commit()
         return response
     if conflict is not None:
         flash(_conflict_message(conflict, status), "warning")
@@ -275,6 +279,7 @@ def move(action_id: int) -> Any:
             ),
             "success",
         )
+        db.session.commit()
     return redirect(return_to)
 
 
