@@ -96,17 +96,7 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("Please sign in to see this page.")
 
-    from sqlalchemy import bindparam, select
-    from sqlalchemy.orm import joinedload
-
-    from app.models import User
-    from app.models.followup import without_deleted_actions
-
-    # With the roles in the same query: every page asks what the user may do. Built once:
-    # it runs on every request.
-    user_with_roles = without_deleted_actions(
-        select(User).where(User.id == bindparam("user_id")).options(joinedload(User.roles))
-    )
+    from app.policy import load_signed_in, remember_rules
 
     @login_manager.user_loader
     def load_user(session_id: str) -> Any:
@@ -115,13 +105,13 @@ def register_extensions(app: Flask) -> None:
         user_id, _, secret = session_id.partition(":")
         if not (user_id.isascii() and user_id.isdigit()) or not secret or len(user_id) > 18:
             return None
-        user = (
-            db.session.execute(user_with_roles, {"user_id": int(user_id)})
-            .unique()
-            .scalar_one_or_none()
-        )
-        if user is None or not hmac.compare_digest(user.auth_secret.encode(), secret.encode()):
+        found = load_signed_in(db.session, int(user_id))
+        if found is None:
             return None
+        user, rules = found
+        if not hmac.compare_digest(user.auth_secret.encode(), secret.encode()):
+            return None
+        remember_rules(rules)
         return user
 
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.extensions import db
 from app.models import (
@@ -349,9 +349,45 @@ class Access:
 _ORGANISATION_RULES = without_deleted_actions(
     organisation_row(Organisation.kind, Organisation.hold_results_until_released)
 )
+# The signed-in account, its roles and the organisation's rules for access in one statement:
+# every request of a signed-in person runs it (Flask-Login's user loader).
+_SIGNED_IN = without_deleted_actions(
+    select(
+        User,
+        organisation_row(Organisation.kind).scalar_subquery(),
+        organisation_row(Organisation.hold_results_until_released).scalar_subquery(),
+    )
+    .where(User.id == bindparam("user_id"))
+    .options(joinedload(User.roles))
+)
 
 
-def load_access(session: Session, user: User) -> Access:
+@dataclass(frozen=True)
+class OrganisationRules:
+    """What access depends on in the organisation's settings, read with the account."""
+
+    kind: OrganisationKind | None
+    hold_results: bool
+
+
+def load_signed_in(session: Session, user_id: int) -> tuple[User, OrganisationRules] | None:
+    """The account with its roles, and the organisation's rules, in one query. Pass the rules
+    to `remember_rules` once the session is found to be the account's (Flask-Login)."""
+    row = session.execute(_SIGNED_IN, {"user_id": user_id}).unique().one_or_none()
+    if row is None:
+        return None
+    user, kind, hold = row
+    return user, OrganisationRules(kind, bool(hold))
+
+
+def remember_rules(rules: OrganisationRules) -> None:
+    """This request's organisation rules, read with the account: `current_access` asks the
+    database for them only where they were not read this way (they never outlive the request)."""
+    g.organisation_rules = rules
+
+
+def load_access(session: Session, user: User, rules: OrganisationRules | None = None) -> Access:
+    """The user's access; `rules` when already read in this request (else one query)."""
     rows = [(assignment.role, assignment.unit_id) for assignment in user.roles]
     partner_units: frozenset[int] = frozenset()
     if any(role == Role.MEMBER for role, _ in rows):
@@ -369,14 +405,19 @@ def load_access(session: Session, user: User) -> Access:
                 .where(UnitPartner.user_id == user.id)
             )
         )
-    organisation = session.execute(_ORGANISATION_RULES).first()
+    if rules is None:
+        organisation = session.execute(_ORGANISATION_RULES).first()
+        rules = OrganisationRules(
+            organisation.kind if organisation is not None else None,
+            organisation is not None and bool(organisation.hold_results_until_released),
+        )
     return Access(
         user_id=user.id,
         is_admin=any(role == Role.ADMIN for role, _ in rows),
         assignments=[(role, unit_id) for role, unit_id in rows if role != Role.ADMIN],
         partner_unit_ids=partner_units,
-        school=organisation is not None and organisation.kind == OrganisationKind.SCHOOL,
-        hold_results=organisation is not None and bool(organisation.hold_results_until_released),
+        school=rules.kind == OrganisationKind.SCHOOL,
+        hold_results=rules.hold_results,
     )
 
 
@@ -391,7 +432,7 @@ def current_access() -> Access:
         if not current_user.is_authenticated:
             g.access = Access(user_id=0, is_admin=False)
         else:
-            g.access = load_access(db.session, current_user)
+            g.access = load_access(db.session, current_user, g.pop("organisation_rules", None))
             if "organisation_kind" not in g:  # read with the roles: app.vocabulary asks no more
                 g.organisation_kind = (
                     OrganisationKind.SCHOOL if g.access.school else OrganisationKind.MUNICIPALITY
