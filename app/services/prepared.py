@@ -86,21 +86,31 @@ def analysis_key(locale: str) -> str:
     return f"{locale}:a"[:10]
 
 
+# Every part of a kind kept for a measurement; with a list of units, those units' parts.
+_FIND_ALL = select(_section.c.unit_id, _section.c.html).where(
+    _section.c.measurement_id == bindparam("measurement_id"),
+    _section.c.locale == bindparam("key"),
+    _section.c.version == bindparam("version"),
+)
+_FIND_SOME = _FIND_ALL.where(_section.c.unit_id.in_(bindparam("unit_ids", expanding=True)))
+# Above this many units, every part of the measurement is read and the others left out: one
+# short statement instead of one with a parameter per unit (which the driver parses anew).
+MANY = 40
+
+
 def find_many(
     session: Session, measurement_id: int, unit_ids: Collection[int], key: str, version: str
 ) -> dict[int, str]:
     """The parts kept for these units ({unit id: html}), in one query."""
     if not unit_ids:
         return {}
-    rows = session.execute(
-        select(PreparedSection.unit_id, PreparedSection.html).where(
-            PreparedSection.measurement_id == measurement_id,
-            PreparedSection.locale == key,
-            PreparedSection.version == version,
-            PreparedSection.unit_id.in_(list(unit_ids)),
-        )
-    )
-    return dict(rows.tuples().all())
+    keys = {"measurement_id": measurement_id, "key": key, "version": version}
+    if len(unit_ids) <= MANY:
+        rows = session.execute(_FIND_SOME, {**keys, "unit_ids": list(unit_ids)})
+        return dict(rows.tuples().all())
+    wanted = unit_ids if isinstance(unit_ids, set | frozenset | dict) else set(unit_ids)
+    found = session.execute(_FIND_ALL, keys).tuples().all()
+    return {unit_id: html for unit_id, html in found if unit_id in wanted}
 
 
 def store_many(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from app.domain.importing_problems import Problem
@@ -250,19 +250,8 @@ def display_and_references(
 ) -> tuple[str, ReferenceColumns]:
     """`indicator_display` and `references_beside` for a measurement's questionnaire and year
     in one query (the overview's budget): the organisation's row joined with the figures."""
-    questionnaire_code = (
-        select(Questionnaire.code).where(Questionnaire.id == questionnaire_id).scalar_subquery()
-    )
     rows = session.execute(
-        select(Organisation.indicator_display, ReferenceFigure)
-        .outerjoin(
-            ReferenceFigure,
-            and_(
-                ReferenceFigure.questionnaire_code == questionnaire_code,
-                ReferenceFigure.year == year,
-            ),
-        )
-        .where(Organisation.id == organisation_id())
+        _DISPLAY_AND_REFERENCES, {"questionnaire_id": questionnaire_id, "year": year}
     ).all()
     if not rows:  # no organisation row yet: the default display
         code = session.scalar(
@@ -271,10 +260,36 @@ def display_and_references(
         return "score", references_beside(session, code or "", year)
     display = rows[0][0] if rows[0][0] in DISPLAYS else "score"
     lines = sorted(
-        (_line(figure) for _, figure in rows if figure is not None),
+        (
+            ReferenceLine(**dict(zip(_FIGURE_FIELDS, row[2:], strict=True)))
+            for row in rows
+            if row[1] is not None
+        ),
         key=_line_order,
     )
     return display, _columns(lines)
+
+
+_reference, _questionnaire = ReferenceFigure.__table__, Questionnaire.__table__
+# Read by every overview: built once, on the tables (plain SQL, no ORM work).
+_DISPLAY_AND_REFERENCES = (
+    select(
+        Organisation.__table__.c.indicator_display,
+        _reference.c.id,
+        *(_reference.c[name] for name in _FIGURE_FIELDS),
+    )
+    .outerjoin(
+        _reference,
+        and_(
+            _reference.c.questionnaire_code
+            == select(_questionnaire.c.code)
+            .where(_questionnaire.c.id == bindparam("questionnaire_id"))
+            .scalar_subquery(),
+            _reference.c.year == bindparam("year"),
+        ),
+    )
+    .where(Organisation.__table__.c.id == organisation_id())
+)
 
 
 def _columns(lines: list[ReferenceLine]) -> ReferenceColumns:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Text, and_, bindparam, cast, select
-from sqlalchemy.orm import Session, aliased, undefer
+from sqlalchemy.orm import Session, undefer
 
 from app.domain.release import QuestionInfo, indicator_themes
 from app.domain.scoring import QuestionCounts, question_score, theme_score
@@ -480,12 +480,16 @@ class QuestionTheme:
 def question_themes(session: Session, measurement: Measurement) -> list[QuestionTheme]:
     """The measurement's questions in order, three columns each (no wording, no scale): for
     `scored_themes` and the overview's partial indicators."""
-    rows = session.execute(
-        select(Question.code, Question.theme, Question.zero_tolerance)
-        .where(Question.questionnaire_id == measurement.questionnaire_id)
-        .order_by(Question.position)
-    )
+    rows = session.execute(_QUESTION_THEMES, {"questionnaire_id": measurement.questionnaire_id})
     return [QuestionTheme(code, theme, bool(zero)) for code, theme, zero in rows.tuples()]
+
+
+_questions = Question.__table__
+_QUESTION_THEMES = (
+    select(_questions.c.code, _questions.c.theme, _questions.c.zero_tolerance)
+    .where(_questions.c.questionnaire_id == bindparam("questionnaire_id"))
+    .order_by(_questions.c.position)
+)
 
 
 class OverviewFigures:
@@ -560,25 +564,33 @@ class OverviewRow:
         return self.figures.overall_score - self.last_year_overall
 
 
-_LAST = aliased(UnitFigures)
-# Read by every overview: built once. A row per unit of the measurement with its unit's code
-# and names, the units it continues, and its overall score in the previous measurement where
-# shown (by its own id; none where previous_id is None). The JSON columns come as text: the
-# indicators are decoded only where used, the hidden questions only where there are some.
+_figures_table, _unit_table = UnitFigures.__table__, Unit.__table__
+_result_table, _last_table = UnitResult.__table__, UnitFigures.__table__.alias("last_year")
+# Read by every overview: built once, on the tables (plain SQL, no ORM work: a third of the
+# time). A row per unit of the measurement with its unit's code and names, the units it
+# continues, and its overall score in the previous measurement where shown (by its own id;
+# none where previous_id is None). The JSON columns come as text: the indicators are decoded
+# only where used, the hidden questions only where there are some.
 _OVERVIEW = (
     select(
-        UnitFigures.unit_id, UnitFigures.parent_unit_id, UnitFigures.shown,
-        UnitFigures.respondents, UnitFigures.invited, UnitFigures.overall_score,
-        UnitFigures.colour, UnitFigures.zero_tolerance_hits,
-        cast(UnitFigures.indicators, Text), cast(UnitFigures.hidden_questions, Text),
-        Unit.code, Unit.name, Unit.unit_type, UnitResult.previous_codes, _LAST.overall_score,
+        _figures_table.c.unit_id, _figures_table.c.parent_unit_id, _figures_table.c.shown,
+        _figures_table.c.respondents, _figures_table.c.invited, _figures_table.c.overall_score,
+        _figures_table.c.colour, _figures_table.c.zero_tolerance_hits,
+        cast(_figures_table.c.indicators, Text), cast(_figures_table.c.hidden_questions, Text),
+        _unit_table.c.code, _unit_table.c.name, _unit_table.c.unit_type,
+        _result_table.c.previous_codes, _last_table.c.overall_score,
     )
-    .join(Unit, Unit.id == UnitFigures.unit_id)
-    .outerjoin(UnitResult, and_(UnitResult.measurement_id == UnitFigures.measurement_id,
-                                UnitResult.unit_id == UnitFigures.unit_id))
-    .outerjoin(_LAST, and_(_LAST.measurement_id == bindparam("previous_id"),
-                           _LAST.unit_id == UnitFigures.unit_id, _LAST.shown.is_(True)))
-    .where(UnitFigures.measurement_id == bindparam("measurement_id"))
+    .join(_unit_table, _unit_table.c.id == _figures_table.c.unit_id)
+    .outerjoin(_result_table, and_(
+        _result_table.c.measurement_id == _figures_table.c.measurement_id,
+        _result_table.c.unit_id == _figures_table.c.unit_id,
+    ))
+    .outerjoin(_last_table, and_(
+        _last_table.c.measurement_id == bindparam("previous_id"),
+        _last_table.c.unit_id == _figures_table.c.unit_id,
+        _last_table.c.shown.is_(True),
+    ))
+    .where(_figures_table.c.measurement_id == bindparam("measurement_id"))
 )  # fmt: skip
 
 
