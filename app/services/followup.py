@@ -174,6 +174,34 @@ def find(
     )
 
 
+def find_for_step(
+    session: Session, measurement_id: int, unit_code: str
+) -> tuple[Measurement, Unit, FollowUp | None] | None:
+    """The measurement, the unit with this code and the unit's follow-up of the measurement
+    with its steps (as `find(..., with_plan=False)`), in one query: a step page and its
+    autosave ask for all three on every request. None when the measurement or the unit is
+    missing; the caller still asks the policy about both."""
+    row = (
+        session.execute(
+            select(Measurement, Unit, FollowUp)
+            .select_from(Measurement)
+            .join(Unit, Unit.code == unit_code)
+            .outerjoin(
+                FollowUp,
+                (FollowUp.measurement_id == Measurement.id) & (FollowUp.unit_id == Unit.id),
+            )
+            .where(Measurement.id == measurement_id)
+            .options(joinedload(FollowUp.steps))
+        )
+        .unique()
+        .first()
+    )
+    if row is None:
+        return None
+    measurement, unit, follow_up = row
+    return measurement, unit, follow_up
+
+
 def unit_figures(session: Session, measurement: Measurement, unit: Unit) -> UnitFigures | None:
     return session.get(UnitFigures, (measurement.id, unit.id))
 
@@ -244,27 +272,39 @@ def save_step(
     only mark the step as worked on) never conflict.
     """
     record = step_of(follow_up, step)
+    merged = {**(record.data or {}), **data}
+    if state is None:
+        state = StepState.IN_PROGRESS if record.state == StepState.NOT_STARTED else record.state
+    now = _now()
     if expected_version is None:
         record.version = FollowUpStep.version + 1  # in SQL: no count is lost to a race
+        record.data = merged
+        record.state = state
+        record.updated_at = now
+        record.updated_by_id = actor.id
+        session.flush()
     else:
+        # The claim and the text in one statement: of two saves that both loaded version 3
+        # only one writes, and the one that does writes everything at once.
+        values = {
+            "version": expected_version + 1,
+            "data": merged,
+            "state": state,
+            "updated_at": now,
+            "updated_by_id": actor.id,
+        }
         claimed = session.execute(
             update(FollowUpStep)
             .where(FollowUpStep.id == record.id, FollowUpStep.version == expected_version)
-            .values(version=expected_version + 1)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         if cast("CursorResult[Any]", claimed).rowcount != 1:
             session.expire(record)  # read again: what the other writer saved, and by whom
             raise StepConflict(record)
-        set_committed_value(record, "version", expected_version + 1)
-    record.data = {**(record.data or {}), **data}
-    if state is not None:
-        record.state = state
-    elif record.state == StepState.NOT_STARTED:
-        record.state = StepState.IN_PROGRESS
-    record.updated_at = _now()
-    record.updated_by_id = actor.id
-    session.flush()
+        for name, value in values.items():
+            set_committed_value(record, name, value)
+        session.expire(record, ["updated_by"])  # the writer now: read again if asked for
     audit.record(
         session,
         actor,

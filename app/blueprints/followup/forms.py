@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
@@ -38,9 +40,27 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class FocusOption(NamedTuple):
+    id: str
+    value: str
+    label: str
+    checked: bool
+
+
 class FocusAreasField(MultiCheckboxField):
     """Themes and questions of the measurement only: each once, at most MAX_FOCUS_AREAS. The
     message never repeats what was sent."""
+
+    def options(self) -> list[FocusOption]:
+        """Each choice as its checkbox shows it: the id, value, label and checked state that
+        iterating the field gives (wtforms builds a whole field per option for that, some
+        80 of them on an analysis page; the template writes the plain markup instead)."""
+        return [
+            FocusOption(
+                f"{self.id}-{i}", choice.value, choice.label or choice.value, choice.selected
+            )
+            for i, choice in enumerate(self.iter_choices())
+        ]
 
     def pre_validate(self, form: object) -> None:
         chosen = self.data or []

@@ -49,13 +49,13 @@ from app.models import (
 )
 from app.models.org import organisation_value
 from app.policy import Permission as Can
-from app.policy import current_access, require, unit_or_404
+from app.policy import current_access, may, require, unit_or_404
 from app.services import alerts as alert_service
 from app.services import board as board_service
 from app.services import followup as service
 from app.services import plan as plan_service
 from app.services import results as results_service
-from app.services import spreadsheets, todo
+from app.services import spreadsheets, step_choices, todo
 from app.services.units import breadcrumbs
 from app.vocabulary import colour_label, organisation_kind, term
 
@@ -224,19 +224,20 @@ def _step_or_404(name: str) -> Step:
 
 
 def _analysis_choices(measurement: Measurement) -> list[SelectChoice]:
-    questions = results_service.question_infos(db.session, measurement)
-    choices = [
-        SelectChoice(f"theme:{t}", str(t)) for t in results_service.themes_of(questions) if t
+    return [
+        SelectChoice(value, label)
+        for value, label in step_choices.focus_area_choices(db.session, measurement)
     ]
-    choices += [SelectChoice(f"q:{q.code}", q.text) for q in questions if not q.zero_tolerance]
-    return choices
 
 
 def _prepare_form(
     step: Step, measurement: Measurement, data: dict[str, Any] | None, *, saved: bool = False
 ) -> Any:
     """The step's form: from `data` (what is stored), or from the request when it is None.
-    `saved` gives what is stored even in a POST (the saved side of a conflict)."""
+    `saved` gives what is stored even in a POST (the saved side of a conflict).
+
+    From the request, the analysis form gets its focus areas only when some were sent (to
+    check them); `_with_choices` adds them before a page shows the form."""
     form_class = STEP_FORMS[step]
     if data is not None:
         # Dates are stored as ISO strings; the form wants dates back.
@@ -251,11 +252,34 @@ def _prepare_form(
         form = form_class(formdata=None, data=data)
     else:
         form = form_class(data=data) if data is not None else form_class()
-    if isinstance(form, AnalysisForm):
+    if isinstance(form, AnalysisForm) and (data is not None or form.focus_areas.data):
         form.focus_areas.choices = _analysis_choices(measurement)
     if isinstance(form, EvaluationForm) and organisation_kind() == OrganisationKind.SCHOOL:
         ask_the_guide(form)
     return form
+
+
+def _with_choices(form: Any, measurement: Measurement) -> Any:
+    """The form with every choice it shows (an autosave checks only what was sent)."""
+    if isinstance(form, AnalysisForm) and not form.focus_areas.choices:
+        form.focus_areas.choices = _analysis_choices(measurement)
+    return form
+
+
+def _step_context(measurement_id: int, code: str) -> tuple[Measurement, Unit, FollowUp]:
+    """_context and the follow-up with its steps (not its plan), read in one query; the same
+    checks in the same order, and 404 for whatever is missing or not allowed."""
+    found = service.find_for_step(db.session, measurement_id, code)
+    if found is None:
+        abort(404)
+    measurement, unit, follow_up = found
+    if not measurement.anonymity_ok or not may(Can.VIEW_FOLLOWUP, unit):
+        abort(404)
+    if not current_access().results_access(measurement).may(db.session, Can.VIEW_FOLLOWUP, unit.id):
+        abort(404)  # results not yet released by management to this person's roles
+    if follow_up is None:
+        abort(404)
+    return measurement, unit, follow_up
 
 
 @bp.route("/<int:measurement_id>/<code>/<step>", methods=["GET", "POST"])
@@ -266,11 +290,8 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         from app.blueprints.followup.plan import plan  # the plan's routes live there
 
         return plan(measurement_id, code)
-    measurement, unit = _context(measurement_id, code, Can.VIEW_FOLLOWUP)
     # The steps alone: a step page and its autosave never show the plan's themes and actions.
-    follow_up = service.find(db.session, measurement, unit, with_plan=False)
-    if follow_up is None:
-        abort(404)
+    measurement, unit, follow_up = _step_context(measurement_id, code)
     record = service.step_of(follow_up, which)
     # The page's frame (breadcrumbs, steps, dates) only where a page is shown: an autosave
     # that succeeds answers with a word and the new version.
@@ -304,9 +325,14 @@ def step(measurement_id: int, code: str, step: str) -> Any:
             else:
                 if which == Step.EVALUATION:
                     _save_action_evaluation(follow_up)
-                db.session.commit()
                 if htmx:
-                    return render_template("followup/_autosaved.html", record=record)
+                    # Written before the commit, which expires everything loaded: the answer
+                    # (a word and the new version) then reads nothing again. A commit that
+                    # fails answers with an error, never with this.
+                    saved = render_template("followup/_autosaved.html", record=record)
+                    db.session.commit()
+                    return saved
+                db.session.commit()
                 flash(_("Saved."), "success")
                 return redirect(request.path)
         else:
@@ -326,6 +352,7 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         )
         form = _prepare_form(which, measurement, data)
         status = 200
+    _with_choices(form, measurement)
     common = _common(measurement, unit, follow_up)
     analysis: dict[str, Any] = {}
     if which == Step.ANALYSIS:

@@ -1,0 +1,38 @@
+"""The analysis step's focus areas: the measurement's themes and single questions, as few
+columns as the form needs (the step page and its autosave ask on every request)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from app.models import Measurement, MeasurementQuestionText, Question
+
+
+def focus_area_choices(session: Session, measurement: Measurement) -> list[tuple[str, str]]:
+    """(value, label) of every choice, in the questionnaire's order: first the themes
+    (`theme:<name>`, each once, zero-tolerance questions' themes too), then the questions
+    that are not zero-tolerance (`q:<code>`), worded as the measurement's file asked them.
+    The same list as results.question_infos and themes_of give, without loading the
+    questions themselves."""
+    rows = session.execute(
+        select(
+            Question.code,
+            Question.theme,
+            Question.zero_tolerance,
+            func.coalesce(MeasurementQuestionText.text, Question.text),
+        )
+        .outerjoin(
+            MeasurementQuestionText,
+            and_(
+                MeasurementQuestionText.question_id == Question.id,
+                MeasurementQuestionText.measurement_id == measurement.id,
+            ),
+        )
+        .where(Question.questionnaire_id == measurement.questionnaire_id)
+        .order_by(Question.position)
+    ).all()
+    themes = dict.fromkeys(theme for _code, theme, _zt, _text in rows)
+    choices = [(f"theme:{theme}", str(theme)) for theme in themes if theme]
+    choices += [(f"q:{code}", text) for code, _theme, zt, text in rows if not zt]
+    return choices
