@@ -176,17 +176,18 @@ _CARD_NAMES = select(
     select(User.name).where(User.id == _of("card", "owner_user_id")).scalar_subquery(),
     select(Unit.name).where(Unit.id == _of("card", "escalated_to_unit_id")).scalar_subquery(),
 )
+# The ranked cards also say how many their status holds in all (the column's count).
+_IN_STATUS = func.count().over(partition_by=Action.status).label("in_status")
+_RANKED_CARD_NAMES = _CARD_NAMES.add_columns(_of("card", "in_status"))
 _BY_RANK = (_of("card", "status"), _of("card", "rank"))
 _BY_URGENCY = (_of("card", "deadline").is_(None), _of("card", "deadline"), _of("card", "id"))
 
-# Cards per status, theme and owner (the summary), with the names looked up the same way.
-_SUMMARY = select(Action.status, Action.theme_id, Action.owner_user_id, func.count().label("n"))
+# The themes and owners in scope (the summary), with the names looked up the same way.
+_SUMMARY = select(Action.theme_id, Action.owner_user_id)
 _SUMMARY_NAMES = select(
-    _of("summary", "status"),
     select(PlanTheme.title).where(PlanTheme.id == _of("summary", "theme_id")).scalar_subquery(),
     _of("summary", "owner_user_id"),
     select(User.name).where(User.id == _of("summary", "owner_user_id")).scalar_subquery(),
-    _of("summary", "n"),
 )
 
 
@@ -256,13 +257,16 @@ def board(
     today: date,
     *,
     per_column: int | None = None,
+    choices: bool = True,
 ) -> Board:
     """The cards the filter asks for, within what the user may see, most urgent first, with
     what the theme and owner filters offer and how many cards each status holds.
 
-    With `per_column`, only the first that many of each status (the board's columns): a
-    subtree of thousands of actions costs the same two queries. Without, every card (the
-    list view and the exports), up to 2,000.
+    With `per_column`, only the first that many of each status (the board's columns), and
+    how many each holds: a subtree of thousands of actions costs the same query. Without,
+    every card (the list view and the exports), up to 2,000. The filters' choices (a second
+    query) only where `choices` asks for them: the page's filters show them, a board swapped
+    in after a move does not.
     """
     in_scope = _conditions(session, access, wanted, unit, today)
     where = in_scope + _chosen(wanted)
@@ -271,14 +275,16 @@ def board(
         listed = chosen.order_by(*_URGENCY).limit(2000).subquery("card")
         query = _CARD_NAMES.select_from(listed).order_by(*_BY_URGENCY)
     else:
-        ranked = _joined(select(*_CARD_COLUMNS, _RANK), wanted).where(*where).subquery("card")
+        ranking = _joined(select(*_CARD_COLUMNS, _RANK, _IN_STATUS), wanted)
+        ranked = ranking.where(*where).subquery("card")
         query = (
-            _CARD_NAMES.select_from(ranked)
+            _RANKED_CARD_NAMES.select_from(ranked)
             .where(_of("card", "rank") <= per_column)
             .order_by(*_BY_RANK)
         )
     soon = today + timedelta(days=SOON_DAYS)
     cards = []
+    counts: dict[int, int] = {}
     for row in session.execute(query):
         (
             action_id,
@@ -295,7 +301,9 @@ def board(
             theme,
             owner,
             escalated_unit,
-        ) = row
+        ) = row[:14]
+        if per_column is not None:
+            counts[status] = row[14]
         open_ = status < ActionStatus.DONE and deadline is not None
         cards.append(
             Card(
@@ -317,13 +325,12 @@ def board(
                 due_soon=open_ and today <= deadline <= soon,
             )
         )
-    counts, choices = _summary(session, wanted, in_scope)
     return Board(
         filter=wanted,
         unit=unit,
         cards=cards,
         counts=counts if per_column is not None else None,
-        choices=choices,
+        choices=_choices(session, wanted, in_scope) if choices else None,
     )
 
 
@@ -336,34 +343,23 @@ def _joined(query: Select[Any], wanted: BoardFilter) -> Select[Any]:
     return query
 
 
-def _summary(
-    session: Session, wanted: BoardFilter, in_scope: list[Any]
-) -> tuple[dict[int, int], FilterChoices]:
-    """Cards per status, and every theme and owner in scope whichever are chosen: one
-    grouped query over the filter without its theme and owner, which are counted here."""
+def _choices(session: Session, wanted: BoardFilter, in_scope: list[Any]) -> FilterChoices:
+    """Every theme and owner in scope whichever are chosen: one grouped query over the
+    filter without its theme and owner."""
     query = _SUMMARY
     if wanted.measurement:
         query = query.join(FollowUp, FollowUp.id == Action.follow_up_id)
     grouped = (
-        query.where(*in_scope)
-        .group_by(Action.status, Action.theme_id, Action.owner_user_id)
-        .subquery("summary")
+        query.where(*in_scope).group_by(Action.theme_id, Action.owner_user_id).subquery("summary")
     )
-    rows = session.execute(_SUMMARY_NAMES.select_from(grouped)).all()
-    owner = int(wanted.owner) if wanted.owner.isdigit() else None
-    counts: dict[int, int] = {}
     themes: set[str] = set()
     owners: set[tuple[int, str]] = set()
-    for status, theme, owner_id, name, n in rows:
+    for theme, owner_id, name in session.execute(_SUMMARY_NAMES.select_from(grouped)):
         if theme:
             themes.add(theme)
         if owner_id is not None:
             owners.add((owner_id, name))
-        if (not wanted.theme or theme == wanted.theme) and (owner is None or owner_id == owner):
-            counts[status] = counts.get(status, 0) + n
-    return counts, FilterChoices(
-        themes=sorted(themes), owners=sorted(owners, key=lambda o: (o[1], o[0]))
-    )
+    return FilterChoices(themes=sorted(themes), owners=sorted(owners, key=lambda o: (o[1], o[0])))
 
 
 def _on_units(unit_ids: set[int] | Select[tuple[int]]) -> Any:
@@ -455,12 +451,6 @@ def move(
     flag_modified(action, "status")  # an UPDATE, with its version check, even if unchanged
     if comment.strip():
         action.last_comment = comment.strip()[:1000]
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        fresh = session.get(Action, action.id)
-        raise Conflict(fresh) from None  # type: ignore[arg-type]
     update = ActionUpdate(
         action_id=action.id, user_id=actor.id, status=int(status), comment=comment.strip()[:1000]
     )
@@ -475,7 +465,14 @@ def move(
         before=before,
         after=int(status),
     )
-    session.flush()
+    # One flush: the UPDATE first (the action's table comes before those that name it), and
+    # a stale version stops it before anything is written; the rollback drops the two rows.
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        fresh = session.get(Action, action.id)
+        raise Conflict(fresh) from None  # type: ignore[arg-type]
     return update
 
 
