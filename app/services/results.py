@@ -505,14 +505,12 @@ class OverviewFigures:
 
     def __init__(
         self,
-        *,
         shown: bool,
         respondents: int | None = None,
         invited: int | None = None,
         overall_score: float | None = None,
         colour: str | None = None,
         zero_tolerance_hits: int = 0,
-        indicators: dict[str, float | None] | None = None,
         indicators_json: str | None = None,
     ) -> None:
         self.shown = shown
@@ -521,7 +519,7 @@ class OverviewFigures:
         self.overall_score = overall_score
         self.colour = colour
         self.zero_tolerance_hits = zero_tolerance_hits
-        self._indicators = indicators
+        self._indicators: dict[str, float | None] | None = None
         self._indicators_json = indicators_json
 
     @property
@@ -640,27 +638,25 @@ def overview_rows(
         row, depth = stack.pop()
         (unit_id, _parent, shown, respondents, invited, overall, colour, hits, indicators,
          hidden, code, name, unit_type, previous_codes, last_overall) = row  # fmt: skip
-        kids = children.get(unit_id, [])
+        kids = children.get(unit_id)
         if allowed is None or unit_id in allowed:
             partial: frozenset[str] = frozenset()
             if shown and hidden and hidden != "{}":
                 partial = frozenset(
-                    theme_of[code] for code in json.loads(hidden) if code in theme_of
+                    theme_of[question] for question in json.loads(hidden) if question in theme_of
                 )
+            figures = (
+                OverviewFigures(True, respondents, invited, overall, colour, hits, indicators)
+                if shown
+                else OverviewFigures(False)
+            )
+            last_year = carried.get(unit_id) if previous_codes else last_overall
             ordered.append(
-                OverviewRow(
-                    unit_id=unit_id, code=code, name=name, unit_type=unit_type, depth=depth,
-                    has_children=bool(kids),
-                    figures=OverviewFigures(
-                        shown=bool(shown), respondents=respondents, invited=invited,
-                        overall_score=overall, colour=colour, zero_tolerance_hits=hits,
-                        indicators_json=indicators,
-                    ) if shown else OverviewFigures(shown=False),
-                    last_year_overall=carried.get(unit_id) if previous_codes else last_overall,
-                    partial_themes=partial,
-                )
+                OverviewRow(unit_id, code, name, unit_type, depth, bool(kids), figures,
+                            last_year, partial)
             )  # fmt: skip
-        stack.extend((kid, depth + 1) for kid in reversed(kids))
+        if kids:
+            stack.extend([(kid, depth + 1) for kid in reversed(kids)])
     if allowed is not None and ordered:
         shallowest = min(r.depth for r in ordered)
         for r in ordered:

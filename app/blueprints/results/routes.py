@@ -99,10 +99,11 @@ def overview_cells(
     measurement: Measurement,
     themes: list[str],
     display: str,
-) -> dict[int, Markup]:
-    """The figures of each row of the overview ({unit id: cells}), as prepared from the release
-    (app/services/prepared.py, by language and indicator display), the missing ones rendered
-    now and kept for every process: they are the same for everyone who may see the unit."""
+) -> dict[int, str]:
+    """The figures of each row of the overview ({unit id: cells}, our own markup, autoescaped
+    when it was rendered), as prepared from the release (app/services/prepared.py, by
+    language and indicator display), the missing ones rendered now and kept for every
+    process: they are the same for everyone who may see the unit."""
     key = prepared.row_key(str(get_locale()), display)
     version = current_app.config["PREPARED_VERSION"]
     found = prepared.find_many(db.session, measurement.id, [r.unit_id for r in rows], key, version)
@@ -115,7 +116,7 @@ def overview_cells(
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # another process kept the same rows a moment ago
-    return {unit_id: Markup(html) for unit_id, html in found.items()}  # noqa: S704 - ours
+    return found
 
 
 def render_overview_cells(
@@ -156,7 +157,7 @@ QUERY_SAFE = "!$'()*,/:;?@"  # werkzeug.urls._urlencode's
 
 def overview_body(
     rows: list[results_service.OverviewRow],
-    cells: dict[int, Markup],
+    cells: dict[int, str],
     measurement: Measurement,
     *,
     flat: bool,
@@ -164,8 +165,9 @@ def overview_body(
 ) -> Markup:
     """The overview table's rows (results/_overview_table.html prints them in its <tbody>):
     the unit's name with its link (and the link to its part of the organisation, where it has
-    units below), then its prepared figures. Plain markup from one pattern per row: as a Jinja
-    loop the rows were a third of the page's time."""
+    units below), then its prepared figures (`overview_cells`). Plain markup from one pattern
+    per row, escaped as the template would: as a Jinja loop the rows were a third of the
+    page's time."""
     unit_url, subtree_url = _unit_url(measurement), _subtree_url(measurement)
     # The text around the name, translated once ("\x00" stands for the name); markup as in a
     # template (the translation as it is, the name escaped).
