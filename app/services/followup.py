@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -33,6 +33,7 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
+from app.models.followup import without_deleted_actions
 from app.services import audit
 from app.services.units import ancestor_ids
 
@@ -174,6 +175,20 @@ def find(
     )
 
 
+# Built once (at import): a step page and its autosave run it on every request.
+_FIND_FOR_STEP = without_deleted_actions(
+    select(Measurement, Unit, FollowUp)
+    .select_from(Measurement)
+    .join(Unit, Unit.code == bindparam("unit_code"))
+    .outerjoin(
+        FollowUp,
+        (FollowUp.measurement_id == Measurement.id) & (FollowUp.unit_id == Unit.id),
+    )
+    .where(Measurement.id == bindparam("measurement_id"))
+    .options(joinedload(FollowUp.steps))
+)
+
+
 def find_for_step(
     session: Session, measurement_id: int, unit_code: str
 ) -> tuple[Measurement, Unit, FollowUp | None] | None:
@@ -182,17 +197,7 @@ def find_for_step(
     autosave ask for all three on every request. None when the measurement or the unit is
     missing; the caller still asks the policy about both."""
     row = (
-        session.execute(
-            select(Measurement, Unit, FollowUp)
-            .select_from(Measurement)
-            .join(Unit, Unit.code == unit_code)
-            .outerjoin(
-                FollowUp,
-                (FollowUp.measurement_id == Measurement.id) & (FollowUp.unit_id == Unit.id),
-            )
-            .where(Measurement.id == measurement_id)
-            .options(joinedload(FollowUp.steps))
-        )
+        session.execute(_FIND_FOR_STEP, {"measurement_id": measurement_id, "unit_code": unit_code})
         .unique()
         .first()
     )
@@ -253,6 +258,24 @@ class StepConflict(Exception):
         self.step = step
 
 
+_STEPS = FollowUpStep.__table__
+# The version claimed and the step written in one statement, built once (on the table: no
+# ORM work per save). Of two saves that both loaded version 3 only one writes.
+_CLAIM_AND_SAVE = (
+    update(_STEPS)
+    .where(
+        _STEPS.c.id == bindparam("step_id"),
+        _STEPS.c.version == bindparam("expected_version"),
+    )
+    .values(
+        {
+            name: bindparam(f"new_{name}", type_=_STEPS.c[name].type)
+            for name in ("version", "data", "state", "updated_at", "updated_by_id")
+        }
+    )
+)
+
+
 def save_step(
     session: Session,
     actor: User,
@@ -284,8 +307,6 @@ def save_step(
         record.updated_by_id = actor.id
         session.flush()
     else:
-        # The claim and the text in one statement: of two saves that both loaded version 3
-        # only one writes, and the one that does writes everything at once.
         values = {
             "version": expected_version + 1,
             "data": merged,
@@ -294,10 +315,9 @@ def save_step(
             "updated_by_id": actor.id,
         }
         claimed = session.execute(
-            update(FollowUpStep)
-            .where(FollowUpStep.id == record.id, FollowUpStep.version == expected_version)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+            _CLAIM_AND_SAVE,
+            {"step_id": record.id, "expected_version": expected_version}
+            | {f"new_{name}": value for name, value in values.items()},
         )
         if cast("CursorResult[Any]", claimed).rowcount != 1:
             session.expire(record)  # read again: what the other writer saved, and by whom

@@ -3,10 +3,30 @@ columns as the form needs (the step page and its autosave ask on every request).
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Measurement, MeasurementQuestionText, Question
+from app.models.followup import without_deleted_actions
+
+# Built once (at import): the analysis step's page and autosave run it on every request.
+_CHOICES = without_deleted_actions(
+    select(
+        Question.code,
+        Question.theme,
+        Question.zero_tolerance,
+        func.coalesce(MeasurementQuestionText.text, Question.text),
+    )
+    .outerjoin(
+        MeasurementQuestionText,
+        and_(
+            MeasurementQuestionText.question_id == Question.id,
+            MeasurementQuestionText.measurement_id == bindparam("measurement_id"),
+        ),
+    )
+    .where(Question.questionnaire_id == bindparam("questionnaire_id"))
+    .order_by(Question.position)
+)
 
 
 def focus_area_choices(session: Session, measurement: Measurement) -> list[tuple[str, str]]:
@@ -16,21 +36,8 @@ def focus_area_choices(session: Session, measurement: Measurement) -> list[tuple
     The same list as results.question_infos and themes_of give, without loading the
     questions themselves."""
     rows = session.execute(
-        select(
-            Question.code,
-            Question.theme,
-            Question.zero_tolerance,
-            func.coalesce(MeasurementQuestionText.text, Question.text),
-        )
-        .outerjoin(
-            MeasurementQuestionText,
-            and_(
-                MeasurementQuestionText.question_id == Question.id,
-                MeasurementQuestionText.measurement_id == measurement.id,
-            ),
-        )
-        .where(Question.questionnaire_id == measurement.questionnaire_id)
-        .order_by(Question.position)
+        _CHOICES,
+        {"measurement_id": measurement.id, "questionnaire_id": measurement.questionnaire_id},
     ).all()
     themes = dict.fromkeys(theme for _code, theme, _zt, _text in rows)
     choices = [(f"theme:{theme}", str(theme)) for theme in themes if theme]

@@ -538,11 +538,7 @@ def _printable(measurement_id: int, code: str) -> dict[str, Any]:
 def plan_print(measurement_id: int, code: str) -> str:
     """The action plan on one page, for the notice board and the APV file."""
     context = _printable(measurement_id, code)
-    return render_template(
-        "followup/plan_print.html",
-        trail=_common(context["measurement"], context["unit"], context["follow_up"])["trail"],
-        **context,
-    )
+    return render_template("followup/plan_print.html", **context)
 
 
 @bp.get("/<int:measurement_id>/<code>/plan.pdf")

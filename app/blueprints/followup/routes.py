@@ -137,14 +137,22 @@ def _followup_or_404(measurement: Measurement, unit: Unit) -> FollowUp:
     return follow_up
 
 
+def _step_urls(measurement: Measurement, unit: Unit) -> dict[Step, str]:
+    """Each step's address, routed once: they differ only in the last segment (the step's
+    name, a plain word)."""
+    first = url_for("followup.step", measurement_id=measurement.id, code=unit.code, step="plan")
+    stem = first[: -len("plan")]
+    return {step: stem + step.value for step in STEPS}
+
+
 def _common(measurement: Measurement, unit: Unit, follow_up: FollowUp | None) -> dict[str, Any]:
     access = current_access()
     return {
         "measurement": measurement,
         "unit": unit,
         "follow_up": follow_up,
-        "trail": breadcrumbs(db.session, unit, access.ancestors(db.session, unit.id)),
         "steps": STEPS,
+        "step_urls": _step_urls(measurement, unit) if follow_up else {},
         "step_titles": STEP_TITLES,
         "status_labels": STATUS_LABELS,
         "current": service.current_step(follow_up),
