@@ -51,6 +51,10 @@ class FocusAreasField(MultiCheckboxField):
     """Themes and questions of the measurement only: each once, at most MAX_FOCUS_AREAS. The
     message never repeats what was sent."""
 
+    # Values this step saved before (each checked then against the list): an autosave that
+    # sends only those needs no list of every theme and question to check them again.
+    accepted: frozenset[str] = frozenset()
+
     def options(self) -> list[FocusOption]:
         """Each choice as its checkbox shows it: the id, value, label and checked state that
         iterating the field gives (wtforms builds a whole field per option for that, some
@@ -67,7 +71,7 @@ class FocusAreasField(MultiCheckboxField):
         if (
             len(chosen) > MAX_FOCUS_AREAS
             or len(set(chosen)) != len(chosen)
-            or not set(chosen) <= {choice.value for choice in self.iter_choices()}
+            or not set(chosen) <= self.accepted | {choice.value for choice in self.iter_choices()}
         ):
             raise ValidationError(
                 _l(

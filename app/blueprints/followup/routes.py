@@ -239,13 +239,19 @@ def _analysis_choices(measurement: Measurement) -> list[SelectChoice]:
 
 
 def _prepare_form(
-    step: Step, measurement: Measurement, data: dict[str, Any] | None, *, saved: bool = False
+    step: Step,
+    measurement: Measurement,
+    data: dict[str, Any] | None,
+    *,
+    saved: bool = False,
+    stored: dict[str, Any] | None = None,
 ) -> Any:
     """The step's form: from `data` (what is stored), or from the request when it is None.
     `saved` gives what is stored even in a POST (the saved side of a conflict).
 
-    From the request, the analysis form gets its focus areas only when some were sent (to
-    check them); `_with_choices` adds them before a page shows the form."""
+    From the request, the analysis form gets its focus areas only when some were sent that
+    the step has not saved before (`stored`, what it holds now): those are checked against
+    the list. `_with_choices` adds the list before a page shows the form."""
     form_class = STEP_FORMS[step]
     if data is not None:
         # Dates are stored as ISO strings; the form wants dates back.
@@ -261,7 +267,13 @@ def _prepare_form(
     else:
         form = form_class(data=data) if data is not None else form_class()
     if isinstance(form, AnalysisForm) and (data is not None or form.focus_areas.data):
-        form.focus_areas.choices = _analysis_choices(measurement)
+        before = (stored or {}).get("focus_areas") or []
+        if not (isinstance(before, list) and all(isinstance(v, str) for v in before)):
+            before = []
+        if data is None and set(form.focus_areas.data) <= set(before):
+            form.focus_areas.accepted = frozenset(before)
+        else:
+            form.focus_areas.choices = _analysis_choices(measurement)
     if isinstance(form, EvaluationForm) and organisation_kind() == OrganisationKind.SCHOOL:
         ask_the_guide(form)
     return form
@@ -311,7 +323,7 @@ def step(measurement_id: int, code: str, step: str) -> Any:
     if request.method == "POST":
         if not may_edit:
             abort(404)
-        form = _prepare_form(which, measurement, None)
+        form = _prepare_form(which, measurement, None, stored=record.data)
         expected = request.form.get("version", type=int)
         if expected is not None:
             version = expected  # kept through a failed validation, so the check still holds
