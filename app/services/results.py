@@ -20,6 +20,7 @@ from app.models import (
     Measurement,
     Organisation,
     OrganisationKind,
+    PreparedSection,
     Question,
     Unit,
     UnitFigures,
@@ -548,6 +549,8 @@ class OverviewRow:
     last_year_overall: float | None
     # Indicators computed over some of their questions only (others hidden at the unit).
     partial_themes: frozenset[str] = frozenset()
+    # The row's prepared figures (markup), where read with the rows and kept.
+    cells: str | None = None
 
     @property
     def shown(self) -> bool:
@@ -590,6 +593,18 @@ _OVERVIEW = (
     ))
     .where(_figures_table.c.measurement_id == bindparam("measurement_id"))
 )  # fmt: skip
+_prepared = PreparedSection.__table__
+# The same with each row's prepared figures (app/services/prepared.py) where kept: the page
+# reads its rows and their figures at once.
+_OVERVIEW_WITH_CELLS = _OVERVIEW.add_columns(_prepared.c.html).outerjoin(
+    _prepared,
+    and_(
+        _prepared.c.measurement_id == _figures_table.c.measurement_id,
+        _prepared.c.unit_id == _figures_table.c.unit_id,
+        _prepared.c.locale == bindparam("cells_key"),
+        _prepared.c.version == bindparam("cells_version"),
+    ),
+)
 
 
 def overview_rows(
@@ -600,20 +615,25 @@ def overview_rows(
     root_unit_id: int | None = None,
     questions: list[QuestionTheme] | None = None,
     measurements: list[Measurement] | None = None,
+    cells: tuple[str, str] | None = None,
 ) -> list[OverviewRow]:
     """Every unit of the measurement the user may see results of, in tree order (depth-first,
     siblings by name), with depth for indentation. A fixed number of queries, whatever the
     number of units: one for the rows with last year's overall score beside each (more only
     where units continue others, `previous_codes`). `questions`: the measurement's
-    `question_themes`, and `measurements`: `measurements_with_figures`, when already read."""
+    `question_themes`, and `measurements`: `measurements_with_figures`, when already read.
+    `cells`: (key, version) of the rows' prepared figures to read with them (`OverviewRow.cells`,
+    None where not kept)."""
     previous = previous_measurement(session, measurement, among=measurements)
-    rows = (
-        session.execute(
-            _OVERVIEW, {"measurement_id": measurement.id, "previous_id": previous and previous.id}
-        )
-        .tuples()
-        .all()
-    )
+    keys: dict[str, int | str | None] = {
+        "measurement_id": measurement.id,
+        "previous_id": previous.id if previous is not None else None,
+    }
+    if cells is None:
+        rows = session.execute(_OVERVIEW, keys).tuples().all()
+    else:
+        keys.update(cells_key=cells[0], cells_version=cells[1])
+        rows = session.execute(_OVERVIEW_WITH_CELLS, keys).tuples().all()
     if questions is None:
         questions = question_themes(session, measurement)
     theme_of = {q.code: q.theme for q in questions
@@ -637,7 +657,7 @@ def overview_rows(
     while stack:
         row, depth = stack.pop()
         (unit_id, _parent, shown, respondents, invited, overall, colour, hits, indicators,
-         hidden, code, name, unit_type, previous_codes, last_overall) = row  # fmt: skip
+         hidden, code, name, unit_type, previous_codes, last_overall, *html) = row  # fmt: skip
         kids = children.get(unit_id)
         if allowed is None or unit_id in allowed:
             partial: frozenset[str] = frozenset()
@@ -653,7 +673,7 @@ def overview_rows(
             last_year = carried.get(unit_id) if previous_codes else last_overall
             ordered.append(
                 OverviewRow(unit_id, code, name, unit_type, depth, bool(kids), figures,
-                            last_year, partial)
+                            last_year, partial, html[0] if html else None)
             )  # fmt: skip
         if kids:
             stack.extend([(kid, depth + 1) for kid in reversed(kids)])

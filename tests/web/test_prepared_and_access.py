@@ -85,7 +85,7 @@ QUERY_BUDGET = {
     "/units": 4,
     "/units/A1": 9,  # one walk up the tree decides access, breadcrumbs and children
     "/units/A": 9,
-    "/results/": 7,  # HR 6, a leader 7 (their units): whatever the number of units
+    "/results/": 6,  # HR 5, a leader 6 (their units): whatever the number of units
     "/board/": 7,
     "/reports/": 9,
     "/followup/": 3,

@@ -107,10 +107,13 @@ def test_the_analysis_step_reads_its_prepared_indicator_table(
 @pytest.mark.parametrize("code", ["AK-BF-001", "A B", "Ø/æ&x=1", "100%", "a+b?c#d", "'q'"])
 def test_the_overviews_links_are_written_as_url_for_writes_them(app: Flask, code: str) -> None:
     from flask import url_for
+    from markupsafe import escape
 
     measurement = Measurement(id=7)
     with app.test_request_context("/"):
-        assert results_routes._unit_url(measurement)(code) == url_for("main.unit", code=code, m=7)
-        assert results_routes._subtree_url(measurement)(code) == url_for(
-            "results.overview", m=7, root=code
+        # Escaped for the href attribute, as a template would print url_for's.
+        unit_href = results_routes._unit_href(measurement)(code)
+        assert unit_href == escape(url_for("main.unit", code=code, m=7))
+        assert results_routes._subtree_href(measurement)(code) == escape(
+            url_for("results.overview", m=7, root=code)
         )

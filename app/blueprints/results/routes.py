@@ -102,13 +102,13 @@ def overview_cells(
 ) -> dict[int, str]:
     """The figures of each row of the overview ({unit id: cells}, our own markup, autoescaped
     when it was rendered), as prepared from the release (app/services/prepared.py, by
-    language and indicator display), the missing ones rendered now and kept for every
-    process: they are the same for everyone who may see the unit."""
-    key = prepared.row_key(str(get_locale()), display)
-    version = current_app.config["PREPARED_VERSION"]
-    found = prepared.find_many(db.session, measurement.id, [r.unit_id for r in rows], key, version)
-    missing = [row for row in rows if row.unit_id not in found]
+    language and indicator display: `cells_key`) and read with the rows, the missing ones
+    rendered now and kept for every process: they are the same for everyone who may see the
+    unit."""
+    found = {row.unit_id: row.cells for row in rows if row.cells is not None}
+    missing = [row for row in rows if row.cells is None]
     if missing:
+        key, version = cells_key(display)
         made = render_overview_cells(missing, measurement, themes, display)
         found.update(made)
         try:  # made at the first view: every later one, in every process, reads them
@@ -117,6 +117,11 @@ def overview_cells(
         except IntegrityError:
             db.session.rollback()  # another process kept the same rows a moment ago
     return found
+
+
+def cells_key(display: str) -> tuple[str, str]:
+    """(key, version) of the overview rows' prepared figures in this language and display."""
+    return prepared.row_key(str(get_locale()), display), current_app.config["PREPARED_VERSION"]
 
 
 def render_overview_cells(
@@ -133,23 +138,30 @@ def render_overview_cells(
 _PLAIN_CODE = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
-def _unit_url(measurement: Measurement) -> Callable[[str], str]:
-    """url_for("main.unit", code=..., m=...) for many codes: routed once, then filled in with
-    the code as the route's converter writes it."""
+def _unit_href(measurement: Measurement) -> Callable[[str], str]:
+    """url_for("main.unit", code=..., m=...) for many codes, escaped for an attribute: routed
+    once, then filled in with the code as the route's converter writes it."""
     marker = "kompas0marker0"
     head, _sep, tail = url_for("main.unit", code=marker, m=measurement.id).partition(marker)
-    quoted = BaseConverter(current_app.url_map).to_url
-    plain = _PLAIN_CODE.fullmatch
-    return lambda code: f"{head}{code if plain(code) else quoted(code)}{tail}"
+    return _filled(head, tail, BaseConverter(current_app.url_map).to_url)
 
 
-def _subtree_url(measurement: Measurement) -> Callable[[str], str]:
-    """url_for("results.overview", m=..., root=...) for many codes: routed once, then the code
-    filled in as werkzeug writes a query value (urlencode with its safe characters)."""
+def _subtree_href(measurement: Measurement) -> Callable[[str], str]:
+    """url_for("results.overview", m=..., root=...) for many codes, escaped for an attribute:
+    routed once, then the code filled in as werkzeug writes a query value (urlencode with its
+    safe characters)."""
     marker = "kompas0marker0"
     head, _sep, tail = url_for("results.overview", m=measurement.id, root=marker).partition(marker)
+    return _filled(head, tail, lambda code: quote_plus(code, safe=QUERY_SAFE))
+
+
+def _filled(head: str, tail: str, quoted: Callable[[str], str]) -> Callable[[str], str]:
+    """An address with a code between head and tail, quoted, then escaped as markup. Escaping
+    goes character by character, so head and tail are escaped once; a plain code
+    (URL-unreserved characters only) is the same quoted and escaped."""
     plain = _PLAIN_CODE.fullmatch
-    return lambda code: f"{head}{code if plain(code) else quote_plus(code, safe=QUERY_SAFE)}{tail}"
+    head, tail = str(escape(head)), str(escape(tail))
+    return lambda code: f"{head}{code if plain(code) else escape(quoted(code))}{tail}"
 
 
 QUERY_SAFE = "!$'()*,/:;?@"  # werkzeug.urls._urlencode's
@@ -168,7 +180,7 @@ def overview_body(
     units below), then its prepared figures (`overview_cells`). Plain markup from one pattern
     per row, escaped as the template would: as a Jinja loop the rows were a third of the
     page's time."""
-    unit_url, subtree_url = _unit_url(measurement), _subtree_url(measurement)
+    unit_href, subtree_href = _unit_href(measurement), _subtree_href(measurement)
     # The text around the name, translated once ("\x00" stands for the name); markup as in a
     # template (the translation as it is, the name escaped).
     said = _("Show only the part under %(name)s", name="\x00")
@@ -178,7 +190,7 @@ def overview_body(
         name = escape(row.name)
         depth = 0 if flat else min(row.depth, 6)
         subtree = (
-            f'<a class="kompas-subtree d-print-none" href="{escape(subtree_url(row.code))}">'
+            f'<a class="kompas-subtree d-print-none" href="{subtree_href(row.code)}">'
             f'<span class="sr-only">{before}{name if named else ""}{after}</span>'
             '<span aria-hidden="true">\u2935</span></a>'
             if row.has_children and not flat and row.code != root
@@ -186,7 +198,7 @@ def overview_body(
         )
         parts.append(
             f'\n  <tr>\n    <th scope="row" class="weight-normal kompas-depth-{depth}">\n'
-            f'      <a href="{escape(unit_url(row.code))}">{name}</a>\n      {subtree}\n'
+            f'      <a href="{unit_href(row.code)}">{name}</a>\n      {subtree}\n'
             f"    </th>\n    {cells.get(row.unit_id, '')}\n  </tr>\n  "
         )
     return Markup("".join(parts))  # noqa: S704 - every value above is escaped or our markup
@@ -216,6 +228,8 @@ def _overview_root() -> int | None:
 
 
 def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str, Any]:
+    """What the overview shows; paginated: the page (each row's prepared figures read with the
+    rows), else the exports (every row, no markup)."""
     access = current_access()
     measurements = results_service.measurements_with_figures(db.session)
     measurement = chosen_measurement(measurements)
@@ -229,6 +243,13 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
     held_back = measurement is not None and not access.results_access(measurement).may_anywhere(
         Permission.VIEW_RESULTS
     )
+    display_refs = (
+        references.display_and_references(
+            db.session, measurement.questionnaire_id, measurement.year
+        )
+        if measurement is not None
+        else ("score", None)
+    )
     questions = results_service.question_themes(db.session, measurement) if measurement else []
     rows = (
         results_service.overview_rows(
@@ -238,6 +259,7 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
             root_unit_id=root_id,
             questions=questions,
             measurements=measurements,
+            cells=cells_key(display_refs[0]) if paginate else None,
         )
         if measurement and not held_back
         else []
@@ -256,13 +278,6 @@ def _overview_context(*, root_id: int | None, paginate: bool = True) -> dict[str
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
     if paginate:
         rows = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
-    display_refs = (
-        references.display_and_references(
-            db.session, measurement.questionnaire_id, measurement.year
-        )
-        if measurement is not None
-        else ("score", None)
-    )
     return {
         "display_refs": display_refs,
         "measurements": measurements,
