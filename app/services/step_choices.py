@@ -1,12 +1,13 @@
-"""The analysis step's focus areas: the measurement's themes and single questions, as few
-columns as the form needs (the step page and its autosave ask on every request)."""
+"""What the analysis step reads on every view and autosave, in statements built once: its focus
+areas (the measurement's themes and single questions, as few columns as the form needs) and
+the one indicator its warning about psychological safety reads."""
 
 from __future__ import annotations
 
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Measurement, MeasurementQuestionText, Question
+from app.models import Measurement, MeasurementQuestionText, Question, UnitFigures
 from app.models.followup import without_deleted_actions
 
 # Built once (at import): the analysis step's page and autosave run it on every request.
@@ -43,3 +44,25 @@ def focus_area_choices(session: Session, measurement: Measurement) -> list[tuple
     choices = [(f"theme:{theme}", str(theme)) for theme in themes if theme]
     choices += [(f"q:{code}", text) for code, _theme, zt, text in rows if not zt]
     return choices
+
+
+_INDICATORS = without_deleted_actions(
+    select(UnitFigures.shown, UnitFigures.indicators).where(
+        UnitFigures.measurement_id == bindparam("measurement_id"),
+        UnitFigures.unit_id == bindparam("unit_id"),
+    )
+)
+
+
+def shown_indicator(
+    session: Session, measurement: Measurement, unit_id: int, theme: str
+) -> float | None:
+    """The unit's own indicator for the theme where its figures are shown, as
+    results.shown_indicator gives it (the same one small query, built once)."""
+    row = session.execute(
+        _INDICATORS, {"measurement_id": measurement.id, "unit_id": unit_id}
+    ).first()
+    if row is None or not row.shown:
+        return None
+    value = (row.indicators or {}).get(theme)
+    return float(value) if isinstance(value, int | float) else None

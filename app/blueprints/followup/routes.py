@@ -386,7 +386,7 @@ def step(measurement_id: int, code: str, step: str) -> Any:
             "indicators_html": analysis_indicators_html(
                 figures_unit, measurement, keep=request.method == "GET"
             ),
-            "safety": results_service.shown_indicator(
+            "safety": step_choices.shown_indicator(
                 db.session, measurement, figures_unit.id, PSYCHOLOGICAL_SAFETY
             ),
         }
