@@ -27,7 +27,7 @@ from app.domain.references import (
     parse_references,
 )
 from app.models import Organisation, Question, Questionnaire, ReferenceFigure, Unit, User
-from app.models.org import organisation_id, organisation_value, the_organisation
+from app.models.org import organisation_value, the_organisation
 from app.services import audit, prepared
 
 if TYPE_CHECKING:
@@ -278,6 +278,7 @@ _DISPLAY_AND_REFERENCES = (
         _reference.c.id,
         *(_reference.c[name] for name in _FIGURE_FIELDS),
     )
+    .select_from(Organisation.__table__)
     .outerjoin(
         _reference,
         and_(
@@ -288,7 +289,10 @@ _DISPLAY_AND_REFERENCES = (
             _reference.c.year == bindparam("year"),
         ),
     )
-    .where(Organisation.__table__.c.id == organisation_id())
+    .where(
+        Organisation.__table__.c.id
+        == select(func.min(Organisation.__table__.c.id)).scalar_subquery()
+    )
 )
 
 
