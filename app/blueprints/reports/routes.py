@@ -24,6 +24,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response
 
 from app.blueprints.admin.forms import EmptyForm
@@ -78,32 +79,32 @@ def _report_unit(code: str) -> Unit:
     return unit
 
 
-def _report_units() -> list[Unit]:
-    """Units to offer for an annual report: the organisation and two levels below it (HR),
-    or the units the user holds a role with reports and results on, and those just below."""
+def _report_units() -> list[Any]:
+    """Units to offer for an annual report (code and name): the organisation and two levels
+    below it (HR), or the units the user holds a role with reports and results on, and those
+    just below. One query either way."""
     access = current_access()
+    offered = select(Unit.code, Unit.name).order_by(Unit.code)
     if access.is_admin:
-        roots = list(db.session.scalars(select(Unit).where(Unit.parent_id.is_(None))))
-        level = [u.id for u in roots]
-        found = list(roots)
-        for _depth in range(2):
-            below = list(
-                db.session.scalars(select(Unit).where(Unit.parent_id.in_(level)).order_by(Unit.code))
-            )  # fmt: skip
-            found += below
-            level = [u.id for u in below]
-        return sorted(found, key=lambda u: u.code)
+        parent, grandparent = aliased(Unit), aliased(Unit)
+        # A root, or a unit whose parent or grandparent is one (a missing one counts as None).
+        return list(
+            db.session.execute(
+                offered.outerjoin(parent, parent.id == Unit.parent_id)
+                .outerjoin(grandparent, grandparent.id == parent.parent_id)
+                .where(
+                    Unit.parent_id.is_(None)
+                    | parent.parent_id.is_(None)
+                    | grandparent.parent_id.is_(None)
+                )
+            )
+        )
     held = {
         unit_id for role, unit_id in access.assignments if role in (Role.LEADER, Role.COMMITTEE)
     }
     if not held:
         return []
-    units = list(
-        db.session.scalars(
-            select(Unit).where((Unit.id.in_(held)) | (Unit.parent_id.in_(held))).order_by(Unit.code)
-        )
-    )
-    return units
+    return list(db.session.execute(offered.where((Unit.id.in_(held)) | (Unit.parent_id.in_(held)))))
 
 
 @bp.get("/")
@@ -115,14 +116,18 @@ def index() -> str:
     reports = report_archive.archive(db.session, access)
     from app.blueprints.reports.approval import may_issue
 
+    measurements = results_service.measurements_with_figures(db.session) if makes else []
+    # The years with an ordinary measurement that has figures (service.report_years), read
+    # from the measurements the page lists anyway rather than asked again.
+    years = sorted({m.year for m in measurements if m.remeasure_of_id is None}, reverse=True)
     return render_template(
         "reports/index.html",
         reports=reports,
         withdrawals=report_archive.withdrawals(db.session, [r.id for r in reports]),
         may_withdraw={r.id for r in reports if may_issue(r.unit_id)},
         units=_report_units() if makes else [],
-        years=service.report_years(db.session) if makes else [],
-        measurements=results_service.measurements_with_figures(db.session) if makes else [],
+        years=years,
+        measurements=measurements,
         may_results=makes,
         may_followup=access.may_anywhere(Can.VIEW_FOLLOWUP),
     )
