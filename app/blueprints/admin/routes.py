@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -167,10 +167,13 @@ def _render_user(
         role_form.unit_code.description = _(
             "The unit id, e.g. %(code)s. Start typing to pick from the list.", code=example
         )
+    # The roles with their units in one query (a join, not a second select).
     assignments = db.session.scalars(
         select(RoleAssignment)
+        .join(RoleAssignment.unit)
         .where(RoleAssignment.user_id == user.id)
-        .options(selectinload(RoleAssignment.unit))
+        .options(contains_eager(RoleAssignment.unit))
+        .order_by(RoleAssignment.id)
     ).all()
     unit_options = db.session.execute(
         select(Unit.code, Unit.name).where(Unit.active).order_by(Unit.code).limit(5000)
