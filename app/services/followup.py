@@ -175,29 +175,43 @@ def find(
     )
 
 
-# Built once (at import): a step page and its autosave run it on every request.
-_FIND_FOR_STEP = without_deleted_actions(
-    select(Measurement, Unit, FollowUp)
-    .select_from(Measurement)
-    .join(Unit, Unit.code == bindparam("unit_code"))
-    .outerjoin(
-        FollowUp,
-        (FollowUp.measurement_id == Measurement.id) & (FollowUp.unit_id == Unit.id),
+def _find_with_context(*loads: Any) -> Any:
+    """The measurement, the unit with a code and the unit's follow-up of the measurement (if
+    any) in one statement, built once (at import): the step pages, their autosaves and the
+    plan's routes run it on every request."""
+    return without_deleted_actions(
+        select(Measurement, Unit, FollowUp)
+        .select_from(Measurement)
+        .join(Unit, Unit.code == bindparam("unit_code"))
+        .outerjoin(
+            FollowUp,
+            (FollowUp.measurement_id == Measurement.id) & (FollowUp.unit_id == Unit.id),
+        )
+        .where(Measurement.id == bindparam("measurement_id"))
+        .options(*loads)
     )
-    .where(Measurement.id == bindparam("measurement_id"))
-    .options(joinedload(FollowUp.steps))
+
+
+# As `find` loads them: the steps alone, or the steps with who changed them and the plan.
+_FIND_FOR_STEP = _find_with_context(joinedload(FollowUp.steps))
+_FIND_FOR_PLAN = _find_with_context(
+    selectinload(FollowUp.steps).selectinload(FollowUpStep.updated_by),
+    selectinload(FollowUp.themes).selectinload(PlanTheme.actions.and_(Action.deleted_at.is_(None))),
 )
 
 
 def find_for_step(
-    session: Session, measurement_id: int, unit_code: str
+    session: Session, measurement_id: int, unit_code: str, *, with_plan: bool = False
 ) -> tuple[Measurement, Unit, FollowUp | None] | None:
     """The measurement, the unit with this code and the unit's follow-up of the measurement
-    with its steps (as `find(..., with_plan=False)`), in one query: a step page and its
-    autosave ask for all three on every request. None when the measurement or the unit is
-    missing; the caller still asks the policy about both."""
+    with its steps (and its plan with `with_plan`, as `find` loads them), in one query: a
+    step page and its autosave ask for all three on every request. None when the
+    measurement or the unit is missing; the caller still asks the policy about both."""
     row = (
-        session.execute(_FIND_FOR_STEP, {"measurement_id": measurement_id, "unit_code": unit_code})
+        session.execute(
+            _FIND_FOR_PLAN if with_plan else _FIND_FOR_STEP,
+            {"measurement_id": measurement_id, "unit_code": unit_code},
+        )
         .unique()
         .first()
     )

@@ -27,8 +27,7 @@ from app.blueprints.followup.forms import ActionForm, StatusForm, ThemeForm
 from app.blueprints.followup.routes import (
     STATUS_LABELS,
     _common,
-    _context,
-    _followup_or_404,
+    _step_context,
 )
 from app.extensions import db, htmx
 from app.models import (
@@ -97,8 +96,7 @@ class _Plan(NamedTuple):
 
 def _open(measurement_id: int, code: str, permission: Can) -> _Plan:
     """The plan of the unit, if the person may `permission` there; else 404."""
-    measurement, unit = _context(measurement_id, code, permission)
-    return _Plan(measurement, unit, _followup_or_404(measurement, unit))
+    return _Plan(*_step_context(measurement_id, code, permission, with_plan=True))
 
 
 def _plan_url(measurement: Measurement, unit: Unit, anchor: str = "") -> str:

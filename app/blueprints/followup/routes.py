@@ -286,16 +286,19 @@ def _with_choices(form: Any, measurement: Measurement) -> Any:
     return form
 
 
-def _step_context(measurement_id: int, code: str) -> tuple[Measurement, Unit, FollowUp]:
-    """_context and the follow-up with its steps (not its plan), read in one query; the same
-    checks in the same order, and 404 for whatever is missing or not allowed."""
-    found = service.find_for_step(db.session, measurement_id, code)
+def _step_context(
+    measurement_id: int, code: str, action: Can = Can.VIEW_FOLLOWUP, *, with_plan: bool = False
+) -> tuple[Measurement, Unit, FollowUp]:
+    """_context and _followup_or_404 (the follow-up with its steps, and its plan with
+    `with_plan`) read in one query; the same checks in the same order, and 404 for whatever
+    is missing or not allowed."""
+    found = service.find_for_step(db.session, measurement_id, code, with_plan=with_plan)
     if found is None:
         abort(404)
     measurement, unit, follow_up = found
-    if not measurement.anonymity_ok or not may(Can.VIEW_FOLLOWUP, unit):
+    if not measurement.anonymity_ok or not may(action, unit):
         abort(404)
-    if not current_access().results_access(measurement).may(db.session, Can.VIEW_FOLLOWUP, unit.id):
+    if not current_access().results_access(measurement).may(db.session, action, unit.id):
         abort(404)  # results not yet released by management to this person's roles
     if follow_up is None:
         abort(404)
