@@ -153,8 +153,10 @@ def _common(measurement: Measurement, unit: Unit, follow_up: FollowUp | None) ->
         "follow_up": follow_up,
         "steps": STEPS,
         "step_urls": _step_urls(measurement, unit) if follow_up else {},
-        "step_titles": STEP_TITLES,
-        "status_labels": STATUS_LABELS,
+        # Translated once per request: a page shows each several times (the plan's actions
+        # list the five states in every row).
+        "step_titles": {step: str(title) for step, title in STEP_TITLES.items()},
+        "status_labels": {status: str(label) for status, label in STATUS_LABELS.items()},
         "current": service.current_step(follow_up),
         "due": {step: service.step_due(measurement, step) for step in STEPS},
         "states": {s.step: s for s in follow_up.steps} if follow_up else {},
