@@ -385,15 +385,23 @@ def _on_units(unit_ids: set[int] | Select[tuple[int]]) -> Any:
 
 class Rights:
     """may_move and may_edit for every card of one board, the same answers as the functions
-    below, with the units the user may act on read once (Access.may walks up the tree from
-    each card's unit: a query per card)."""
+    below. A card on a unit the user holds a role on is asked of Access.may, per unit: the
+    role held right there answers without walking the tree, so a leader's own board asks
+    nothing more. Any other card's unit is looked up among the units the user may act on,
+    read once (Access.may would walk up the tree from each: a query per unit)."""
 
     def __init__(self, session: Session, access: Access) -> None:
         self._session = session
         self._access = access
+        self._held = {unit_id for _role, unit_id in access.assignments}
         self._units: dict[Can, set[int] | None] = {}
+        self._asked: dict[tuple[Can, int], bool] = {}
 
     def _allowed(self, what: Can, unit_id: int) -> bool:
+        if what not in self._units and unit_id in self._held:
+            if (what, unit_id) not in self._asked:
+                self._asked[what, unit_id] = self._access.may(self._session, what, unit_id)
+            return self._asked[what, unit_id]
         if what not in self._units:
             self._units[what] = self._access.unit_ids(self._session, what)
         units = self._units[what]
