@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Text, and_, bindparam, cast, select
+from sqlalchemy import Text, and_, bindparam, cast, literal, or_, select
 from sqlalchemy.orm import Session, undefer
 
 from app.domain.release import QuestionInfo, indicator_themes
@@ -30,7 +30,10 @@ from app.models.followup import without_deleted_actions
 from app.models.org import organisation_value
 from app.policy import Access, Permission
 from app.services.questionnaires import questions_as_asked
-from app.services.references import ReferenceColumns, indicator_display, references_beside
+from app.services.references import (
+    ReferenceColumns,
+    display_and_references,
+)
 
 # Read by most pages: built once.
 _WITH_FIGURES = without_deleted_actions(
@@ -280,6 +283,45 @@ def _figures(session: Session, measurement_id: int, unit_id: int | None) -> Unit
     )
 
 
+_figures_table = UnitFigures.__table__
+_in_measurement = _figures_table.c.measurement_id == bindparam("measurement_id")
+# The unit's parent (as the measurement saw it) and the organisation (`organisation_root`).
+_PARENT_ID = (
+    select(_figures_table.c.parent_unit_id)
+    .where(_in_measurement, _figures_table.c.unit_id == bindparam("unit_id"))
+    .scalar_subquery()
+)
+_ROOT_ID = (
+    select(_figures_table.c.unit_id)
+    .where(_in_measurement, _figures_table.c.parent_unit_id.is_(None))
+    .order_by(_figures_table.c.respondents.desc().nulls_last())
+    .limit(1)
+    .scalar_subquery()
+)
+
+
+def _unit_parent_and_root(
+    session: Session, measurement_id: int, unit_id: int, *, with_root: bool
+) -> tuple[UnitFigures | None, UnitFigures | None, UnitFigures | None]:
+    """(the unit's, its parent's, the organisation's) figures in one query, as `_figures`
+    for the unit and its parent and `organisation_root` (`with_root`) read them."""
+    is_root = _figures_table.c.unit_id == _ROOT_ID if with_root else literal(False)
+    wanted = [UnitFigures.unit_id == unit_id, UnitFigures.unit_id == _PARENT_ID]
+    if with_root:
+        wanted.append(UnitFigures.unit_id == _ROOT_ID)
+    rows = session.execute(
+        select(UnitFigures, is_root)
+        .where(UnitFigures.measurement_id == measurement_id, or_(*wanted))
+        .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions)),
+        {"measurement_id": measurement_id, "unit_id": unit_id},
+    ).all()
+    by_unit = {row.unit_id: row for row, _root in rows}
+    figures = by_unit.get(unit_id)
+    parent = by_unit.get(figures.parent_unit_id) if figures and figures.parent_unit_id else None
+    root = next((row for row, root in rows if root), None)
+    return figures, parent, root
+
+
 def _shown(figures: UnitFigures | None) -> UnitFigures | None:
     return figures if figures is not None and figures.shown else None
 
@@ -301,13 +343,21 @@ def _last_year(
     """The unit a year ago: by its own id, or by the ids it continues (previous_unit_id)."""
     if previous is None:
         return None
-    continues = session.scalar(
-        select(UnitResult.previous_codes).where(
-            UnitResult.measurement_id == measurement.id, UnitResult.unit_id == unit.id
-        )
+    codes_now = (
+        select(UnitResult.previous_codes)
+        .where(UnitResult.measurement_id == measurement.id, UnitResult.unit_id == unit.id)
+        .scalar_subquery()
     )
+    # Its own figures a year ago with the codes it continues, in one query; the codes alone
+    # where it has no figures of its own a year ago (a new unit, often one that continues).
+    row = session.execute(
+        select(UnitFigures, codes_now)
+        .where(UnitFigures.measurement_id == previous.id, UnitFigures.unit_id == unit.id)
+        .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions))
+    ).first()
+    continues = row[1] if row is not None else session.scalar(select(codes_now))
     if not continues:
-        return _shown(_figures(session, previous.id, unit.id))
+        return _shown(row[0] if row is not None else None)
     codes = continues.split("|")
     ids = list(session.scalars(select(Unit.id).where(Unit.code.in_(codes))))
     parts = [_figures(session, previous.id, unit_id) for unit_id in ids]
@@ -369,17 +419,28 @@ def _indicator(figures: UnitFigures | None, theme: str) -> float | None:
     return figures.indicators.get(theme)
 
 
-def unit_view(session: Session, unit: Unit, measurement: Measurement) -> UnitView:
-    figures = _figures(session, measurement.id, unit.id)
-    parent = _shown(_figures(session, measurement.id, figures.parent_unit_id if figures else None))
-    organisation = (
-        None  # a re-measurement has no organisation figure: it measured a few units again
-        if measurement.remeasure_of_id is not None
-        else _shown(organisation_root(session, measurement))
+def unit_view(
+    session: Session,
+    unit: Unit,
+    measurement: Measurement,
+    *,
+    measurements: list[Measurement] | None = None,
+) -> UnitView:
+    """The unit's figures beside its parent's, the organisation's and last year's.
+    `measurements`: every one of `measurements_with_figures`, when already read (last year's
+    measurement is found among them, no query)."""
+    figures, parent, root = _unit_parent_and_root(
+        session,
+        measurement.id,
+        unit.id,
+        # a re-measurement has no organisation figure: it measured a few units again
+        with_root=measurement.remeasure_of_id is None,
     )
+    parent = _shown(parent)
+    organisation = _shown(root)
     if organisation is not None and figures is not None and organisation.unit_id == unit.id:
         organisation = None  # the organisation itself: no comparison with itself
-    previous = previous_measurement(session, measurement)
+    previous = previous_measurement(session, measurement, among=measurements)
     last_year = _last_year(session, unit, measurement, previous)
     shown = figures if figures is not None and figures.shown else None
 
@@ -426,6 +487,10 @@ def unit_view(session: Session, unit: Unit, measurement: Measurement) -> UnitVie
             questions_shown=sum(1 for v in counted if v.entry and v.entry.get("score") is not None),
             questions_total=len(counted),
         )
+    # The display and the reference figures in one query (the questionnaire's code too).
+    display, references = display_and_references(
+        session, measurement.questionnaire_id, measurement.year
+    )
     overall = Comparison(
         own=shown.overall_score if shown else None,
         parent=parent.overall_score if parent else None,
@@ -444,8 +509,8 @@ def unit_view(session: Session, unit: Unit, measurement: Measurement) -> UnitVie
         overall=overall,
         questions=views,
         themes=themes,
-        references=references_beside(session, measurement.questionnaire.code, measurement.year),
-        display=indicator_display(session),
+        references=references,
+        display=display,
         school=organisation_value(session, Organisation.kind) == OrganisationKind.SCHOOL,
     )
 

@@ -531,9 +531,11 @@ def test_the_results_section_is_made_once_and_anew_after_an_import_or_new_cut_of
     made: list[str] = []
     real = results_service.unit_view
 
-    def counted(session, unit: Unit, measurement: Measurement) -> results_service.UnitView:
+    def counted(
+        session, unit: Unit, measurement: Measurement, **kwargs
+    ) -> results_service.UnitView:
         made.append(unit.code)
-        return real(session, unit, measurement)
+        return real(session, unit, measurement, **kwargs)
 
     monkeypatch.setattr(results_service, "unit_view", counted)
     first = _results_section(client.get("/units/A1").get_data(as_text=True))

@@ -90,7 +90,9 @@ def render_unit_results(
     *,
     view: results_service.UnitView | None = None,
 ) -> str:
-    view = view or results_service.unit_view(db.session, unit, measurement)
+    view = view or results_service.unit_view(
+        db.session, unit, measurement, measurements=measurements
+    )
     return render_template(
         "results/_unit_results.html", view=view, measurements=measurements, bar=distribution_bar
     )
