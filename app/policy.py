@@ -205,6 +205,8 @@ class Access:
         if self.is_admin:
             return True
         deep = self._deep(session, action, whole=True)
+        if unit_id in deep:  # held on the unit itself: no walk up the tree
+            return True
         return bool(deep) and not deep.isdisjoint(self.ancestors(session, unit_id))
 
     def visible_children(
