@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, select
+from sqlalchemy import Select, and_, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from app.domain.importing_problems import Problem
@@ -250,49 +250,74 @@ def display_and_references(
 ) -> tuple[str, ReferenceColumns]:
     """`indicator_display` and `references_beside` for a measurement's questionnaire and year
     in one query (the overview's budget): the organisation's row joined with the figures."""
-    rows = session.execute(
-        _DISPLAY_AND_REFERENCES, {"questionnaire_id": questionnaire_id, "year": year}
-    ).all()
+    display, _kind, references = _organisation_and_references(
+        session, _DISPLAY_AND_REFERENCES, questionnaire_id, year
+    )
+    return display, references
+
+
+def display_kind_and_references(
+    session: Session, questionnaire_id: int, year: int
+) -> tuple[str, str | None, ReferenceColumns]:
+    """`display_and_references` with the organisation's kind (school or municipality), in
+    the same one query (a unit page's results section)."""
+    return _organisation_and_references(
+        session, _DISPLAY_KIND_AND_REFERENCES, questionnaire_id, year
+    )
+
+
+def _organisation_and_references(
+    session: Session, statement: Select[Any], questionnaire_id: int, year: int
+) -> tuple[str, str | None, ReferenceColumns]:
+    """(display, kind or None, references) from one of the statements below."""
+    rows = session.execute(statement, {"questionnaire_id": questionnaire_id, "year": year}).all()
     if not rows:  # no organisation row yet: the default display
         code = session.scalar(
             select(Questionnaire.code).where(Questionnaire.id == questionnaire_id)
         )
-        return "score", references_beside(session, code or "", year)
+        return "score", None, references_beside(session, code or "", year)
     display = rows[0][0] if rows[0][0] in DISPLAYS else "score"
+    kind = rows[0][1] if statement is _DISPLAY_KIND_AND_REFERENCES else None
+    first = 3 if statement is _DISPLAY_KIND_AND_REFERENCES else 2  # the figure's fields
     lines = sorted(
         (
-            ReferenceLine(**dict(zip(_FIGURE_FIELDS, row[2:], strict=True)))
+            ReferenceLine(**dict(zip(_FIGURE_FIELDS, row[first:], strict=True)))
             for row in rows
-            if row[1] is not None
+            if row[first - 1] is not None
         ),
         key=_line_order,
     )
-    return display, _columns(lines)
+    return display, kind, _columns(lines)
 
 
 _reference, _questionnaire = ReferenceFigure.__table__, Questionnaire.__table__
-# Read by every overview: built once, on the tables (plain SQL, no ORM work).
-_DISPLAY_AND_REFERENCES = (
-    select(
-        Organisation.__table__.c.indicator_display,
-        _reference.c.id,
-        *(_reference.c[name] for name in _FIGURE_FIELDS),
+_organisation = Organisation.__table__
+
+
+def _with_references(*columns: Any) -> Select[Any]:
+    """Some of the organisation's columns, then each reference figure of the questionnaire
+    (`questionnaire_id`) and `year` (its id, then `_FIGURE_FIELDS`): plain SQL, no ORM work."""
+    return (
+        select(*columns, _reference.c.id, *(_reference.c[name] for name in _FIGURE_FIELDS))
+        .select_from(_organisation)
+        .outerjoin(
+            _reference,
+            and_(
+                _reference.c.questionnaire_code
+                == select(_questionnaire.c.code)
+                .where(_questionnaire.c.id == bindparam("questionnaire_id"))
+                .scalar_subquery(),
+                _reference.c.year == bindparam("year"),
+            ),
+        )
+        .where(_organisation.c.id == select(func.min(_organisation.c.id)).scalar_subquery())
     )
-    .select_from(Organisation.__table__)
-    .outerjoin(
-        _reference,
-        and_(
-            _reference.c.questionnaire_code
-            == select(_questionnaire.c.code)
-            .where(_questionnaire.c.id == bindparam("questionnaire_id"))
-            .scalar_subquery(),
-            _reference.c.year == bindparam("year"),
-        ),
-    )
-    .where(
-        Organisation.__table__.c.id
-        == select(func.min(Organisation.__table__.c.id)).scalar_subquery()
-    )
+
+
+# Read by every overview and unit page: built once.
+_DISPLAY_AND_REFERENCES = _with_references(_organisation.c.indicator_display)
+_DISPLAY_KIND_AND_REFERENCES = _with_references(
+    _organisation.c.indicator_display, _organisation.c.kind
 )
 
 

@@ -18,7 +18,6 @@ from app.domain.release import QuestionInfo, indicator_themes
 from app.domain.scoring import QuestionCounts, question_score, theme_score
 from app.models import (
     Measurement,
-    Organisation,
     OrganisationKind,
     PreparedSection,
     Question,
@@ -27,12 +26,11 @@ from app.models import (
     UnitResult,
 )
 from app.models.followup import without_deleted_actions
-from app.models.org import organisation_value
 from app.policy import Access, Permission
 from app.services.questionnaires import questions_as_asked
 from app.services.references import (
     ReferenceColumns,
-    display_and_references,
+    display_kind_and_references,
 )
 
 # Read by most pages: built once.
@@ -488,7 +486,7 @@ def unit_view(
             questions_total=len(counted),
         )
     # The display and the reference figures in one query (the questionnaire's code too).
-    display, references = display_and_references(
+    display, kind, references = display_kind_and_references(
         session, measurement.questionnaire_id, measurement.year
     )
     overall = Comparison(
@@ -511,7 +509,7 @@ def unit_view(
         themes=themes,
         references=references,
         display=display,
-        school=organisation_value(session, Organisation.kind) == OrganisationKind.SCHOOL,
+        school=kind == OrganisationKind.SCHOOL,
     )
 
 
