@@ -513,22 +513,6 @@ def unit_view(
     )
 
 
-def shown_indicator(
-    session: Session, measurement: Measurement, unit_id: int, theme: str
-) -> float | None:
-    """The unit's own indicator for the theme where its figures are shown (as
-    `unit_view(...).indicators[theme].own`), in one small query: no questions are read."""
-    row = session.execute(
-        select(UnitFigures.shown, UnitFigures.indicators).where(
-            UnitFigures.measurement_id == measurement.id, UnitFigures.unit_id == unit_id
-        )
-    ).first()
-    if row is None or not row.shown:
-        return None
-    value = (row.indicators or {}).get(theme)
-    return float(value) if isinstance(value, int | float) else None
-
-
 # --- the overview: many units at once ------------------------------------------------------
 
 

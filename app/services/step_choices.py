@@ -58,7 +58,8 @@ def shown_indicator(
     session: Session, measurement: Measurement, unit_id: int, theme: str
 ) -> float | None:
     """The unit's own indicator for the theme where its figures are shown, as
-    results.shown_indicator gives it (the same one small query, built once)."""
+    `unit_view(...).indicators[theme].own` gives it, in one small query built once: no
+    questions are read."""
     row = session.execute(
         _INDICATORS, {"measurement_id": measurement.id, "unit_id": unit_id}
     ).first()
