@@ -46,6 +46,16 @@ def _column_of(page: str, action_id: int) -> int:
     raise AssertionError(f"card {action_id} is not on the board")
 
 
+def _history_and_audit_rows(app: Flask) -> tuple[int, int]:
+    """The moves' history rows and their audit events, as another session reads them."""
+    with app.app_context():
+        history = db.session.scalar(select(func.count()).select_from(ActionUpdate))
+        audit = db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "action.status")
+        )
+    return history or 0, audit or 0
+
+
 def test_a_move_answers_with_the_card_in_its_new_column_in_few_questions(
     app: Flask,
     client: FlaskClient,
@@ -74,15 +84,7 @@ def test_a_move_answers_with_the_card_in_its_new_column_in_few_questions(
     assert "står nu på" in page or "is now at" in page
     with app.app_context():  # committed: another session sees all three rows
         assert db.session.get(Action, actions["later"]).version == 2
-        assert db.session.scalar(select(func.count()).select_from(ActionUpdate)) == 1
-        assert (
-            db.session.scalar(
-                select(func.count())
-                .select_from(AuditEvent)
-                .where(AuditEvent.action == "action.status")
-            )
-            == 1
-        )
+    assert _history_and_audit_rows(app) == (1, 1)
 
 
 def test_a_stale_move_writes_nothing_at_all(
@@ -115,16 +117,7 @@ def test_a_stale_move_writes_nothing_at_all(
     )
     assert response.status_code == 409
     assert _column_of(response.get_data(as_text=True), actions["later"]) == 3
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(ActionUpdate)) == 1
-        assert (
-            db.session.scalar(
-                select(func.count())
-                .select_from(AuditEvent)
-                .where(AuditEvent.action == "action.status")
-            )
-            == 1
-        )
+    assert _history_and_audit_rows(app) == (1, 1)  # still only the first move's
 
 
 def test_the_board_asks_few_questions_and_the_filters_only_on_the_page(
