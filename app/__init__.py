@@ -76,6 +76,15 @@ def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401
     from app.blueprints import select_locale
 
+    # JSON columns are written and read with the app's one JSON codec (orjson): the import's
+    # bulk writers make the same text (app/domain/json_text.py).
+    from app.domain import json_text
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "json_serializer": json_text.dumps,
+        "json_deserializer": json_text.loads,
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)  # batch mode: SQLite can ALTER too
     csrf.init_app(app)

@@ -14,7 +14,6 @@ its direct children in full, everything below them as counts and short lists.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +22,7 @@ from typing import Any
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.domain import json_text
 from app.domain import reports as domain
 from app.models import (
     Action,
@@ -650,7 +650,7 @@ class _Row:
     @property
     def indicators(self) -> dict[str, float | None]:
         if isinstance(self._indicators, str):  # read as text: decoded only where needed
-            decoded: dict[str, float | None] = json.loads(self._indicators)
+            decoded: dict[str, float | None] = json_text.loads(self._indicators)
             self._indicators = decoded
             return decoded
         return self._indicators or {}

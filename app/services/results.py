@@ -6,7 +6,6 @@ policy; nothing recomputes anonymity. A hidden unit yields its name and `shown=F
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -14,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Text, and_, bindparam, cast, literal, or_, select
 from sqlalchemy.orm import Session, undefer
 
+from app.domain import json_text
 from app.domain.release import QuestionInfo, indicator_themes
 from app.domain.scoring import QuestionCounts, question_score, theme_score
 from app.models import (
@@ -573,7 +573,7 @@ class OverviewFigures:
     @property
     def indicators(self) -> dict[str, float | None]:
         if self._indicators is None:
-            decoded = json.loads(self._indicators_json) if self._indicators_json else None
+            decoded = json_text.loads(self._indicators_json) if self._indicators_json else None
             self._indicators = decoded if isinstance(decoded, dict) else {}
         return self._indicators
 
@@ -710,7 +710,9 @@ def overview_rows(
             partial: frozenset[str] = frozenset()
             if shown and hidden and hidden != "{}":
                 partial = frozenset(
-                    theme_of[question] for question in json.loads(hidden) if question in theme_of
+                    theme_of[question]
+                    for question in json_text.loads(hidden)
+                    if question in theme_of
                 )
             figures = (
                 OverviewFigures(True, respondents, invited, overall, colour, hits, indicators)
