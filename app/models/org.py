@@ -52,6 +52,9 @@ class Organisation(db.Model):
     indicator_display: Mapped[str] = mapped_column(
         String(10), default="score", server_default="score"
     )
+    # Counts the new releases of prepared sections (app/services/prepared.py): a section is
+    # kept under the count it was rendered at and read only under the current one.
+    prepared_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 _Value = TypeVar("_Value")

@@ -13,32 +13,58 @@ Each new release deletes them all (`forget_all`, called where figures are comput
 the reference figures or the indicator display change): a part compares with the parent, the
 organisation and last year, which other releases decide. A deploy that changes the code,
 templates or translations changes the version, so nothing older is read.
+
+A part is kept under its version: the code's and the organisation's count of releases
+(`Organisation.prepared_epoch`, which `forget_all` counts up in the release's transaction),
+as read in the same statement as the figures it was rendered from, or before them. A part
+rendered from a release that another process replaced meanwhile, and stored after it, is
+therefore never read: it carries the old count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from app.models import PreparedSection
+from app.models import Organisation, PreparedSection
+from app.models.org import organisation_row
 
 _section = PreparedSection.__table__
-# Read by every unit page: built once, on the table (plain SQL, no ORM work).
-_FIND = select(_section.c.html).where(
-    _section.c.measurement_id == bindparam("measurement_id"),
-    _section.c.unit_id == bindparam("unit_id"),
-    _section.c.locale == bindparam("locale"),
-    _section.c.version == bindparam("version"),
+_EPOCH = func.coalesce(organisation_row(Organisation.prepared_epoch).scalar_subquery(), 0)
+# The version a part is kept under now: the code's (bound as "code_version") and the count.
+CURRENT_VERSION = (
+    bindparam("code_version", type_=String) + literal(":") + cast(_EPOCH, String)
+).label("kept_version")
+# Read by every unit page: built once, on the table (plain SQL, no ORM work). The part kept
+# under the current version, and that version (for a part rendered now).
+_FIND = select(
+    select(_section.c.html)
+    .where(
+        _section.c.measurement_id == bindparam("measurement_id"),
+        _section.c.unit_id == bindparam("unit_id"),
+        _section.c.locale == bindparam("locale"),
+        _section.c.version == CURRENT_VERSION,
+    )
+    .scalar_subquery(),
+    CURRENT_VERSION,
 )
 
 
 def find(
-    session: Session, measurement_id: int, unit_id: int, locale: str, version: str
-) -> str | None:
-    keys = {"measurement_id": measurement_id, "unit_id": unit_id}
-    return session.scalar(_FIND, {**keys, "locale": locale, "version": version})
+    session: Session, measurement_id: int, unit_id: int, locale: str, code_version: str
+) -> tuple[str | None, str]:
+    """(the unit's part of this kind kept under the current version, or None; that
+    version): a part rendered after this call, from figures read after it, is kept under it."""
+    keys = {"measurement_id": measurement_id, "unit_id": unit_id, "locale": locale}
+    html, version = session.execute(_FIND, {**keys, "code_version": code_version}).one()
+    return html, version
+
+
+def current_version(session: Session, code_version: str) -> str:
+    """The version parts rendered from figures read after this call are kept under."""
+    return str(session.scalar(select(CURRENT_VERSION), {"code_version": code_version}))
 
 
 def store(
@@ -138,5 +164,8 @@ def store_many(
 
 
 def forget_all(session: Session) -> None:
-    """A new release: every section is made anew from what the releases now say."""
+    """A new release: every section is made anew from what the releases now say, and the
+    count goes up, so that no part rendered from the old release is read again, also one
+    that another process stores after this transaction."""
     session.execute(delete(PreparedSection))
+    session.execute(update(Organisation).values(prepared_epoch=Organisation.prepared_epoch + 1))

@@ -27,6 +27,7 @@ from app.models import (
 )
 from app.models.followup import without_deleted_actions
 from app.policy import Access, Permission
+from app.services import prepared
 from app.services.questionnaires import questions_as_asked
 from app.services.references import (
     ReferenceColumns,
@@ -596,8 +597,10 @@ class OverviewRow:
     last_year_overall: float | None
     # Indicators computed over some of their questions only (others hidden at the unit).
     partial_themes: frozenset[str] = frozenset()
-    # The row's prepared figures (markup), where read with the rows and kept.
+    # The row's prepared figures (markup), where read with the rows and kept, and the
+    # version figures rendered from this row are kept under (app/services/prepared.py).
     cells: str | None = None
+    cells_version: str | None = None
 
     @property
     def shown(self) -> bool:
@@ -643,13 +646,14 @@ _OVERVIEW = (
 _prepared = PreparedSection.__table__
 # The same with each row's prepared figures (app/services/prepared.py) where kept: the page
 # reads its rows and their figures at once.
-_OVERVIEW_WITH_CELLS = _OVERVIEW.add_columns(_prepared.c.html).outerjoin(
+# And the version figures rendered from these rows are kept under (prepared.CURRENT_VERSION).
+_OVERVIEW_WITH_CELLS = _OVERVIEW.add_columns(_prepared.c.html, prepared.CURRENT_VERSION).outerjoin(
     _prepared,
     and_(
         _prepared.c.measurement_id == _figures_table.c.measurement_id,
         _prepared.c.unit_id == _figures_table.c.unit_id,
         _prepared.c.locale == bindparam("cells_key"),
-        _prepared.c.version == bindparam("cells_version"),
+        _prepared.c.version == prepared.CURRENT_VERSION,
     ),
 )
 
@@ -669,8 +673,9 @@ def overview_rows(
     number of units: one for the rows with last year's overall score beside each (more only
     where units continue others, `previous_codes`). `questions`: the measurement's
     `question_themes`, and `measurements`: `measurements_with_figures`, when already read.
-    `cells`: (key, version) of the rows' prepared figures to read with them (`OverviewRow.cells`,
-    None where not kept)."""
+    `cells`: (key, the code's version) of the rows' prepared figures to read with them
+    (`OverviewRow.cells`, None where not kept; `OverviewRow.cells_version`, the version
+    figures rendered from these rows are kept under)."""
     previous = previous_measurement(session, measurement, among=measurements)
     keys: dict[str, int | str | None] = {
         "measurement_id": measurement.id,
@@ -679,7 +684,7 @@ def overview_rows(
     if cells is None:
         rows = session.execute(_OVERVIEW, keys).tuples().all()
     else:
-        keys.update(cells_key=cells[0], cells_version=cells[1])
+        keys.update(cells_key=cells[0], code_version=cells[1])
         rows = session.execute(_OVERVIEW_WITH_CELLS, keys).tuples().all()
     if questions is None:
         questions = question_themes(session, measurement)
@@ -704,7 +709,7 @@ def overview_rows(
     while stack:
         row, depth = stack.pop()
         (unit_id, _parent, shown, respondents, invited, overall, colour, hits, indicators,
-         hidden, code, name, unit_type, previous_codes, last_overall, *html) = row  # fmt: skip
+         hidden, code, name, unit_type, previous_codes, last_overall, *kept) = row  # fmt: skip
         kids = children.get(unit_id)
         if allowed is None or unit_id in allowed:
             partial: frozenset[str] = frozenset()
@@ -722,7 +727,7 @@ def overview_rows(
             last_year = carried.get(unit_id) if previous_codes else last_overall
             ordered.append(
                 OverviewRow(unit_id, code, name, unit_type, depth, bool(kids), figures,
-                            last_year, partial, html[0] if html else None)
+                            last_year, partial, *kept)
             )  # fmt: skip
         if kids:
             stack.extend([(kid, depth + 1) for kid in reversed(kids)])

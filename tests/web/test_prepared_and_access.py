@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app import create_app
 from app.extensions import db
@@ -174,3 +174,36 @@ def test_kompas_prepare_makes_every_section_of_the_newest_measurement(
     assert "Prepared 6 results sections." in result.output
     # R, A, B, A1, A2, B1 in Danish: each unit page's section, overview row and analysis table.
     assert kinds == {"da": 6, "da:r100": 6, "da:a": 6}
+
+
+def test_a_section_rendered_from_a_release_replaced_meanwhile_is_not_shown_after_it(
+    app: Flask, org, make_user, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first view renders a unit's section from the release it read; another process's
+    import makes a new release before the view stores the section. The next view must show
+    the new release, never the section of the old one (two releases side by side could be
+    set against each other)."""
+    from app.blueprints.results import routes as results_routes
+    from app.services.figures import compute_figures
+
+    measurement_id = setup_admin(app, make_user, org)
+    hr = app.test_client()
+    login(hr, "hr@x.dk")
+    _import(hr, measurement_id, _file("A"))
+    with app.app_context():  # not prepared yet (the first views right after an import)
+        db.session.execute(delete(PreparedSection))
+        db.session.commit()
+    real = results_routes.render_unit_results
+
+    def rendered_while_a_new_release_lands(*args: object, **kwargs: object) -> str:
+        html = real(*args, **kwargs) + "<!-- the old release -->"
+        compute_figures(db.session, db.session.get(Measurement, measurement_id))
+        db.session.commit()  # the other process's import, committed meanwhile
+        return html
+
+    with monkeypatch.context() as patch:
+        patch.setattr(results_routes, "render_unit_results", rendered_while_a_new_release_lands)
+        assert "the old release" in hr.get("/units/A1").get_data(as_text=True)
+    again = hr.get("/units/A1").get_data(as_text=True)
+    assert 'id="results"' in again
+    assert "the old release" not in again

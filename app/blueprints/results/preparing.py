@@ -41,11 +41,12 @@ def prepare(app: Flask) -> int:
     with app.app_context():
         try:
             started = time.perf_counter()
+            # Before any figures are read: what is rendered from them is kept under it.
+            version = prepared.current_version(db.session, app.config["PREPARED_VERSION"])
             measurements = results_service.measurements_with_figures(db.session)
             if not measurements:
                 return 0
             newest = measurements[0]
-            version = app.config["PREPARED_VERSION"]
             chosen = set(db.session.scalars(select(User.language).where(User.language != "")))
             languages = sorted(chosen | {app.config.get("BABEL_DEFAULT_LOCALE", "da")})
             units = list(

@@ -42,8 +42,8 @@ def unit_results_html(
     """results/_unit_results.html for the unit and measurement: as prepared from the release
     (app/services/prepared.py), or rendered now and kept for every process."""
     locale = str(get_locale())
-    version = current_app.config["PREPARED_VERSION"]
-    html = prepared.find(db.session, measurement.id, unit.id, locale, version)
+    code_version = current_app.config["PREPARED_VERSION"]
+    html, version = prepared.find(db.session, measurement.id, unit.id, locale, code_version)
     if html is None:
         html = render_unit_results(unit, measurement, measurements)
         try:  # a section made at the first view serves every later one, in every process
@@ -59,10 +59,10 @@ def analysis_indicators_html(unit: Unit, measurement: Measurement, *, keep: bool
     not shown): as prepared from the release, or rendered now and (`keep`: a GET, with nothing
     else to commit) kept for every process."""
     key = prepared.analysis_key(str(get_locale()))
-    version = current_app.config["PREPARED_VERSION"]
-    found = prepared.find_many(db.session, measurement.id, [unit.id], key, version)
-    if unit.id in found:
-        return Markup(found[unit.id])  # noqa: S704 - our own template, autoescaped
+    code_version = current_app.config["PREPARED_VERSION"]
+    found, version = prepared.find(db.session, measurement.id, unit.id, key, code_version)
+    if found is not None:
+        return Markup(found)  # noqa: S704 - our own template, autoescaped
     html = render_analysis_indicators(unit, measurement)
     if not keep:
         return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
@@ -145,9 +145,12 @@ def overview_cells(
     found = {row.unit_id: row.cells for row in rows if row.cells is not None}
     missing = [row for row in rows if row.cells is None]
     if missing:
-        key, version = cells_key(display)
+        key, _ = cells_key(display)
+        version = missing[0].cells_version  # read with the rows, as their figures
         made = render_overview_cells(missing, measurement, themes, display)
         found.update(made)
+        if version is None:  # rows read without their kept figures: nothing to keep under
+            return found
         try:  # made at the first view: every later one, in every process, reads them
             prepared.store_many(db.session, measurement.id, made, key, version)
             db.session.commit()
@@ -157,7 +160,8 @@ def overview_cells(
 
 
 def cells_key(display: str) -> tuple[str, str]:
-    """(key, version) of the overview rows' prepared figures in this language and display."""
+    """(key, the code's version) of the overview rows' prepared figures in this language and
+    display."""
     return prepared.row_key(str(get_locale()), display), current_app.config["PREPARED_VERSION"]
 
 
