@@ -15,7 +15,6 @@ import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -186,13 +185,9 @@ def check(
     }
     if isinstance(source, Path):
         size = source.stat().st_size
-        # The file's digest is made on another core while it is parsed: hashlib and the
-        # file reads let go of the interpreter lock (a tenth of a large file's reading time).
-        with ThreadPoolExecutor(max_workers=1) as hashing:
-            digest = hashing.submit(_sha256_of, source)
-            with source.open("rb") as stream:
-                result = parse_results(stream, **options)
-            sha256 = digest.result()
+        with source.open("rb") as stream:
+            result = parse_results(stream, **options)
+        sha256 = _sha256_of(source)
         checked = CheckedFile(
             result=result, file_name=file_name, size_bytes=size, sha256=sha256, path=source
         )
