@@ -58,7 +58,9 @@ class PreparedSection(db.Model):
 
     Made after an import (and at the first view after a deploy or in a language not made yet)
     and read by every app process. `version` names the code, templates and translations that
-    rendered it (app.prepared_version): a deploy that changes any of them reads nothing older.
+    rendered it (app.prepared_version) and the organisation's count of releases it was
+    rendered at (Organisation.prepared_epoch, app/services/prepared.py): a deploy that changes
+    any of them, or a new release, reads nothing older.
     Every release deletes them all, since a unit's comparison with last year reads another
     measurement's release.
     """
