@@ -70,19 +70,10 @@ def current_version(session: Session, code_version: str) -> str:
 def store(
     session: Session, measurement_id: int, unit_id: int, locale: str, version: str, html: str
 ) -> None:
-    """Keep the section, replacing one of an older version. Flushes. If another process
-    stores the same section first, the flush or commit raises IntegrityError: both rendered
-    the same release, so the caller rolls back and carries on."""
-    session.merge(
-        PreparedSection(
-            measurement_id=measurement_id,
-            unit_id=unit_id,
-            locale=locale,
-            version=version,
-            html=html,
-        )
-    )
-    session.flush()
+    """Keep the section, replacing one of an older version (`store_many`). Flushes. If another
+    process stores the same section first, the flush or commit raises IntegrityError: both
+    rendered the same release, so the caller rolls back and carries on."""
+    store_many(session, measurement_id, {unit_id: html}, locale, version)
 
 
 def stored_units(session: Session, measurement_id: int, locale: str, version: str) -> set[int]:

@@ -207,3 +207,46 @@ def test_a_section_rendered_from_a_release_replaced_meanwhile_is_not_shown_after
     again = hr.get("/units/A1").get_data(as_text=True)
     assert 'id="results"' in again
     assert "the old release" not in again
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"),
+    reason="two transactions at once: SQLite's test database is one connection",
+)
+def test_a_section_stored_while_an_import_deletes_them_answers_the_page(
+    app: Flask, org, make_user
+) -> None:
+    """A first view stores its section (replacing one of another version) while another
+    process's import is deleting every section in its open transaction: the page waits for
+    it and answers, it does not fail."""
+    import threading
+
+    from sqlalchemy import text, update
+
+    measurement_id = setup_admin(app, make_user, org)
+    hr = app.test_client()
+    login(hr, "hr@x.dk")
+    _import(hr, measurement_id, _file("A"))
+    assert hr.get("/units/A1").status_code == 200
+    with app.app_context():  # kept by a deploy before this one
+        db.session.execute(update(PreparedSection).values(version="older"))
+        db.session.commit()
+    deleting, done = threading.Event(), threading.Event()
+
+    def the_other_import() -> None:
+        with app.app_context(), db.engine.connect() as connection:
+            connection.execute(text("DELETE FROM prepared_section"))
+            deleting.set()
+            done.wait(1.0)  # the page is waiting for these rows now
+            connection.commit()
+
+    other = threading.Thread(target=the_other_import)
+    other.start()
+    assert deleting.wait(5)
+    try:
+        response = hr.get("/units/A1")
+    finally:
+        done.set()
+        other.join()
+    assert response.status_code == 200
+    assert 'id="results"' in response.get_data(as_text=True)
