@@ -24,12 +24,18 @@ therefore never read: it carries the old count.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import NewType
 
 from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, PreparedSection
 from app.models.org import organisation_row
+
+# A version parts are kept under ("code version:count"), only ever as read from the database
+# by `find`, `current_version` or the overview's rows, before the figures a part is rendered
+# from: a part is stored under what was read, never under a version made up afterwards.
+KeptVersion = NewType("KeptVersion", str)
 
 _section = PreparedSection.__table__
 _EPOCH = func.coalesce(organisation_row(Organisation.prepared_epoch).scalar_subquery(), 0)
@@ -54,21 +60,26 @@ _FIND = select(
 
 def find(
     session: Session, measurement_id: int, unit_id: int, locale: str, code_version: str
-) -> tuple[str | None, str]:
+) -> tuple[str | None, KeptVersion]:
     """(the unit's part of this kind kept under the current version, or None; that
     version): a part rendered after this call, from figures read after it, is kept under it."""
     keys = {"measurement_id": measurement_id, "unit_id": unit_id, "locale": locale}
     html, version = session.execute(_FIND, {**keys, "code_version": code_version}).one()
-    return html, version
+    return html, KeptVersion(version)
 
 
-def current_version(session: Session, code_version: str) -> str:
+def current_version(session: Session, code_version: str) -> KeptVersion:
     """The version parts rendered from figures read after this call are kept under."""
-    return str(session.scalar(select(CURRENT_VERSION), {"code_version": code_version}))
+    return KeptVersion(str(session.scalar(select(CURRENT_VERSION), {"code_version": code_version})))
 
 
 def store(
-    session: Session, measurement_id: int, unit_id: int, locale: str, version: str, html: str
+    session: Session,
+    measurement_id: int,
+    unit_id: int,
+    locale: str,
+    version: KeptVersion,
+    html: str,
 ) -> None:
     """Keep the section, replacing one of an older version (`store_many`). Flushes. If another
     process stores the same section first, the flush or commit raises IntegrityError: both
@@ -76,7 +87,9 @@ def store(
     store_many(session, measurement_id, {unit_id: html}, locale, version)
 
 
-def stored_units(session: Session, measurement_id: int, locale: str, version: str) -> set[int]:
+def stored_units(
+    session: Session, measurement_id: int, locale: str, version: KeptVersion
+) -> set[int]:
     return set(
         session.scalars(
             select(PreparedSection.unit_id).where(
@@ -116,7 +129,11 @@ MANY = 40
 
 
 def find_many(
-    session: Session, measurement_id: int, unit_ids: Collection[int], key: str, version: str
+    session: Session,
+    measurement_id: int,
+    unit_ids: Collection[int],
+    key: str,
+    version: KeptVersion,
 ) -> dict[int, str]:
     """The parts kept for these units ({unit id: html}), in one query."""
     if not unit_ids:
@@ -131,7 +148,7 @@ def find_many(
 
 
 def store_many(
-    session: Session, measurement_id: int, parts: dict[int, str], key: str, version: str
+    session: Session, measurement_id: int, parts: dict[int, str], key: str, version: KeptVersion
 ) -> None:
     """Keep several units' parts of one kind, replacing those of an older version, in two
     statements. Flushes. An IntegrityError at the flush or commit means another process kept

@@ -600,7 +600,7 @@ class OverviewRow:
     # The row's prepared figures (markup), where read with the rows and kept, and the
     # version figures rendered from this row are kept under (app/services/prepared.py).
     cells: str | None = None
-    cells_version: str | None = None
+    cells_version: prepared.KeptVersion | None = None
 
     @property
     def shown(self) -> bool:
@@ -710,6 +710,8 @@ def overview_rows(
         row, depth = stack.pop()
         (unit_id, _parent, shown, respondents, invited, overall, colour, hits, indicators,
          hidden, code, name, unit_type, previous_codes, last_overall, *kept) = row  # fmt: skip
+        # With `cells`: the row's kept figures and the version to keep new ones under.
+        cells, cells_version = kept if kept else (None, None)
         kids = children.get(unit_id)
         if allowed is None or unit_id in allowed:
             partial: frozenset[str] = frozenset()
@@ -727,7 +729,8 @@ def overview_rows(
             last_year = carried.get(unit_id) if previous_codes else last_overall
             ordered.append(
                 OverviewRow(unit_id, code, name, unit_type, depth, bool(kids), figures,
-                            last_year, partial, *kept)
+                            last_year, partial, cells,
+                            prepared.KeptVersion(cells_version) if cells_version else None)
             )  # fmt: skip
         if kids:
             stack.extend([(kid, depth + 1) for kid in reversed(kids)])

@@ -94,7 +94,7 @@ def prepare(app: Flask) -> int:
             db.session.remove()
 
 
-def _overview_rows(measurement: Measurement, language: str, version: str) -> int:
+def _overview_rows(measurement: Measurement, language: str, version: prepared.KeptVersion) -> int:
     """The figures of every row of the measurement's overview, in the indicator display HR
     chose; how many were made (0 where a first view made them meanwhile)."""
     display = references.indicator_display(db.session)
@@ -116,7 +116,9 @@ def _overview_rows(measurement: Measurement, language: str, version: str) -> int
         return 0
 
 
-def _kept(measurement_id: int, unit_id: int, version: str, parts: dict[str, str]) -> bool:
+def _kept(
+    measurement_id: int, unit_id: int, version: prepared.KeptVersion, parts: dict[str, str]
+) -> bool:
     """Store and commit a unit's parts ({key: html}); False where a first view made one of
     them meanwhile (nothing is lost: it is the same)."""
     try:
