@@ -18,8 +18,9 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain, islice
-from typing import BinaryIO, TypeVar
+from functools import partial
+from itertools import chain, islice, repeat
+from typing import BinaryIO, TextIO, TypeVar
 
 from app.domain import file_limits
 from app.domain.file_limits import MAX_CELL, MAX_COLUMNS
@@ -38,6 +39,8 @@ _HEADER_CHUNK = 64 * 1024
 _HEADER_COUNT_BYTES = 64 * 1024 * 1024
 
 _SNIFF_BYTES = 64 * 1024
+# A CSV file is split into rows a block of whole lines of about this many characters at a time.
+_BLOCK_CHARS = 256 * 1024
 _UTF8_BOM = codecs.BOM_UTF8
 # How a zip archive (and so an XLSX file) starts: a file, an empty archive, a split one.
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -221,11 +224,47 @@ def _consume_text(
     stream.seek(offset)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[type-var]
     try:
-        rows = _limited(csv.reader(text, delimiter=separator))
+        rows = _limited(csv_rows(text, separator))
         tick = _ticker(stream, offset, progress) if progress is not None else None
         return consume(RowSource("csv", encoding, rows, notices, tick))
     finally:
         text.detach()  # leave the caller's stream open
+
+
+def csv_rows(text: TextIO, separator: str) -> Iterator[list[str]]:
+    """The rows `csv.reader(text, delimiter=separator)` gives, errors included, in about
+    half the time on a results file. `text` is read as opened with `newline=""`: each line
+    ends at its first line break ("\r\n", "\n" or "\r").
+
+    Nearly every line of a results file is plain: no quote character, not blank, shorter
+    than the cell limit. The cells of such a line are the line split at the separator,
+    which str.split does without the csv module's per-character state machine. The file is
+    read in blocks of whole lines; a block of plain lines is split without a step of Python
+    per line (`map`, chained in C). In any other block, each plain line is split and each
+    other line (a quote, which may also open a cell spanning lines; a line long enough to
+    hold a cell past the limit; a blank line, no row) is read by the csv module from that
+    line on, for one row, taking further lines, within the block and after it, as it needs.
+    """
+    blocks = iter(partial(text.readlines, _BLOCK_CHARS), [])
+    return chain.from_iterable(map(partial(_block_rows, text, separator), blocks))
+
+
+def _block_rows(text: TextIO, separator: str, block: list[str]) -> Iterator[list[str]]:
+    lines = list(map(str.rstrip, block, repeat("\r\n")))
+    if all(lines) and max(map(len, lines)) < MAX_CELL and '"' not in "".join(lines):
+        return map(str.split, lines, repeat(separator))
+    return _mixed_rows(iter(block), text, separator)
+
+
+def _mixed_rows(block: Iterator[str], text: TextIO, separator: str) -> Iterator[list[str]]:
+    for line in block:
+        stripped = line.rstrip("\r\n")
+        if '"' in stripped or len(stripped) >= MAX_CELL:
+            for row in csv.reader(chain((line,), block, text), delimiter=separator):
+                yield row
+                break
+            continue
+        yield stripped.split(separator) if stripped else []
 
 
 def _ticker(stream: BinaryIO, offset: int, progress: ReadProgress) -> Callable[[], None]:
