@@ -30,7 +30,17 @@ from app.models import Measurement, Question, Unit, UnitFigures, UnitResult, Use
 from app.services import audit as audit_log
 from app.services import bulk, prepared
 
-__all__ = ["FiguresOutcome", "QuestionInfo", "compute_figures", "raised_alerts"]
+__all__ = [
+    "FiguresOutcome",
+    "MadeRelease",
+    "QuestionInfo",
+    "ReleaseInputs",
+    "compute_figures",
+    "make_release",
+    "raised_alerts",
+    "release_inputs",
+    "store_release",
+]
 
 log = logging.getLogger(__name__)
 
@@ -119,23 +129,37 @@ def _raw_units(
     return raw, ids
 
 
-def _raw_units_parsed(
-    session: Session, parsed: ImportResult, unit_ids: dict[str, int]
-) -> tuple[dict[str, RawUnit], dict[str, int]]:
-    """As `_raw_units`, from the counts just parsed and written (`imports.apply`), without
-    reading them back. Gives the same units and counts: the rows hold exactly these values.
-
-    A distribution repeats a lot (35,000 different ones in 256,000 rows of the benchmark
-    file, and the parser shares one tuple per distribution): each (distribution, don't
-    know) becomes one QuestionCounts, shared (it is immutable)."""
+def _parsed_tree(session: Session, parsed: ImportResult, unit_ids: dict[str, int]) -> ParsedUnits:
+    """The parsed file's units with their ids, and their parents outside the file (read from
+    the database): all `_raw_units_parsed` needs besides the parsed counts."""
     code_of = {unit_ids[u.code]: u.code for u in parsed.units}
     ids = {u.code: unit_ids[u.code] for u in parsed.units}
     parents = {
         unit_ids[u.code]: unit_ids[u.parent_code] if u.parent_code else None for u in parsed.units
     }
     _parents_outside(session, code_of, ids, parents)
+    return ParsedUnits(parsed, code_of, ids, parents)
 
-    per_unit: dict[str, dict[str, QuestionCounts]] = {code: {} for code in ids}
+
+@dataclass(frozen=True)
+class ParsedUnits:
+    """An import's parsed file and the tree its units make in the organisation."""
+
+    parsed: ImportResult
+    code_of: dict[int, str]  # unit id -> code, the file's units and their parents outside it
+    ids: dict[str, int]  # the other way round
+    parents: dict[int, int | None]  # unit id -> parent id
+
+
+def _raw_units_parsed(units: ParsedUnits) -> dict[str, RawUnit]:
+    """As `_raw_units`, from the counts just parsed and written (`imports.apply`), without
+    reading them back. Gives the same units and counts: the rows hold exactly these values.
+
+    A distribution repeats a lot (35,000 different ones in 256,000 rows of the benchmark
+    file, and the parser shares one tuple per distribution): each (distribution, don't
+    know) becomes one QuestionCounts, shared (it is immutable)."""
+    parsed, code_of, parents = units.parsed, units.code_of, units.parents
+    per_unit: dict[str, dict[str, QuestionCounts]] = {code: {} for code in units.ids}
     shared: dict[tuple[tuple[int, ...], int], QuestionCounts] = {}
     weights = range(1, 12)  # option numbers; map() stops at the shorter
     for row in parsed.results:
@@ -166,7 +190,124 @@ def _raw_units_parsed(
             respondents=unit.respondents if unit else None,
             invited=unit.invited if unit else None,
         )
-    return raw, ids
+    return raw
+
+
+@dataclass(frozen=True)
+class ReleaseInputs:
+    """Everything a release is made from, read from the database beforehand (`release_inputs`):
+    `make_release` needs nothing else, so it may run in another process (`imports.apply`)."""
+
+    measurement_id: int
+    questions: dict[int, QuestionInfo]
+    rules: ReleaseRules
+    ids: dict[str, int]  # unit code -> id, every unit of the release
+    # The imported counts: read back from the database (a recompute), or the file just parsed.
+    counts: dict[str, RawUnit] | ParsedUnits
+    # A re-measurement: the units of the measurement it follows up (code -> parent code).
+    first_tree: dict[str, str | None] | None
+
+
+@dataclass(frozen=True)
+class MadeRelease:
+    """A release as `store_release` writes it: plain values (pickled when made in another
+    process)."""
+
+    rows: list[tuple[Any, ...]]  # FIGURES_COLUMNS; empty when the audit failed
+    units: int  # units in the release (the audit failed) or stored
+    shown: int
+    problems: list[str]  # the audit's; none: the release may be shown
+    raised: dict[int, set[str]]  # as FiguresOutcome.raised
+
+
+def release_inputs(
+    session: Session,
+    measurement: Measurement,
+    *,
+    parsed: ImportResult | None = None,
+    unit_ids: dict[str, int] | None = None,
+) -> ReleaseInputs:
+    """What `make_release` needs, read from the database. `parsed` and `unit_ids` (an import
+    that has just written them): the counts are taken from the parsed file instead of being
+    read back."""
+    questions = {
+        q.id: QuestionInfo(q.code, q.theme, len(q.scale), q.direction, q.zero_tolerance)
+        for q in session.scalars(
+            select(Question).where(Question.questionnaire_id == measurement.questionnaire_id)
+        )
+    }
+    counts: dict[str, RawUnit] | ParsedUnits
+    if parsed is not None and unit_ids is not None:
+        counts = _parsed_tree(session, parsed, unit_ids)
+        ids = counts.ids
+    else:
+        counts, ids = _raw_units(session, measurement, questions)
+    rules = ReleaseRules(
+        threshold=measurement.threshold,
+        sensitive_threshold=measurement.sensitive_threshold,
+        yellow_from=measurement.yellow_from,
+        green_from=measurement.green_from,
+    )
+    first_tree = (
+        _first_tree(session, measurement.remeasure_of_id)
+        if measurement.remeasure_of_id is not None
+        else None
+    )
+    return ReleaseInputs(measurement.id, questions, rules, ids, counts, first_tree)
+
+
+def make_release(inputs: ReleaseInputs) -> MadeRelease:
+    """The release (`app.domain.release`: roll-up, suppression, scores, the audit) and the
+    rows that store it. Pure: no database, no app."""
+    raw = inputs.counts if isinstance(inputs.counts, dict) else _raw_units_parsed(inputs.counts)
+    release = build_release(roll_up(raw), inputs.questions.values(), inputs.rules)
+    if release.problems:
+        return MadeRelease([], len(release.units), 0, release.problems, {})
+    units = list(release.units.values())
+    if inputs.first_tree is not None:
+        # Showing fewer units publishes less than the audited release: nothing can leak.
+        whole = remeasured_units({unit.code: unit.parent for unit in units}, inputs.first_tree)
+        units = [unit for unit in units if unit.code in whole]
+    rows = _figures_rows(inputs.measurement_id, inputs.ids, units)
+    # Alerts from the whole audited release, not only the units stored: a re-measurement's
+    # hits of a hidden unit sit at the nearest unit above that shows the question, and that
+    # unit is often one not measured again whole (not stored). Its alert is still raised.
+    zero_tolerance = [q.code for q in inputs.questions.values() if q.zero_tolerance]
+    raised = {
+        inputs.ids[code]: codes
+        for code, codes in raised_alerts(release.units.values(), zero_tolerance).items()
+    }
+    shown = sum(1 for unit in units if unit.shown)
+    return MadeRelease(rows, len(rows), shown, [], raised)
+
+
+def store_release(
+    session: Session, measurement: Measurement, actor: User | None, made: MadeRelease
+) -> FiguresOutcome:
+    """Replace the measurement's stored release with `made`. Flushes; the caller commits. A
+    release whose audit failed stores nothing and blocks the measurement."""
+    problems = made.problems
+    session.execute(delete(UnitFigures).where(UnitFigures.measurement_id == measurement.id))
+    prepared.forget_all(session)
+    measurement.figures_computed_at = datetime.now(UTC)
+    measurement.anonymity_ok = not problems
+    measurement.anonymity_problems = problems[:20]
+    if problems:
+        # Never expected: the audit is the second line of defence behind the release rules.
+        log.error("anonymity audit failed for measurement %s: %s", measurement.id, problems[:5])
+        audit_log.record(
+            session, actor, "figures.blocked", "measurement", measurement.id, problems=problems[:5]
+        )
+        session.flush()
+        return FiguresOutcome(units=made.units, shown=0, problems=problems)
+    if made.rows:
+        _insert_figures(session, made.rows)
+    audit_log.record(
+        session, actor, "figures.computed", "measurement", measurement.id,
+        units=made.units, shown=made.shown,
+    )  # fmt: skip
+    session.flush()
+    return FiguresOutcome(units=made.units, shown=made.shown, problems=[], raised=made.raised)
 
 
 def compute_figures(
@@ -182,65 +323,8 @@ def compute_figures(
 
     `parsed` and `unit_ids` (an import that has just written them): the counts are taken
     from the parsed file instead of being read back from the database."""
-    questions = {
-        q.id: QuestionInfo(q.code, q.theme, len(q.scale), q.direction, q.zero_tolerance)
-        for q in session.scalars(
-            select(Question).where(Question.questionnaire_id == measurement.questionnaire_id)
-        )
-    }
-    if parsed is not None and unit_ids is not None:
-        raw, ids = _raw_units_parsed(session, parsed, unit_ids)
-    else:
-        raw, ids = _raw_units(session, measurement, questions)
-    rules = ReleaseRules(
-        threshold=measurement.threshold,
-        sensitive_threshold=measurement.sensitive_threshold,
-        yellow_from=measurement.yellow_from,
-        green_from=measurement.green_from,
-    )
-    release = build_release(roll_up(raw), questions.values(), rules)
-    problems = release.problems
-
-    session.execute(delete(UnitFigures).where(UnitFigures.measurement_id == measurement.id))
-    prepared.forget_all(session)
-    measurement.figures_computed_at = datetime.now(UTC)
-    measurement.anonymity_ok = not problems
-    measurement.anonymity_problems = problems[:20]
-    if problems:
-        # Never expected: the audit is the second line of defence behind the release rules.
-        log.error("anonymity audit failed for measurement %s: %s", measurement.id, problems[:5])
-        audit_log.record(
-            session, actor, "figures.blocked", "measurement", measurement.id, problems=problems[:5]
-        )
-        session.flush()
-        return FiguresOutcome(units=len(release.units), shown=0, problems=problems)
-
-    units = list(release.units.values())
-    if measurement.remeasure_of_id is not None:
-        # Showing fewer units publishes less than the audited release: nothing can leak.
-        whole = remeasured_units(
-            {unit.code: unit.parent for unit in units},
-            _first_tree(session, measurement.remeasure_of_id),
-        )
-        units = [unit for unit in units if unit.code in whole]
-    rows = _figures_rows(measurement.id, ids, units)
-    if rows:
-        _insert_figures(session, rows)
-    shown = sum(1 for unit in units if unit.shown)
-    audit_log.record(
-        session, actor, "figures.computed", "measurement", measurement.id,
-        units=len(rows), shown=shown,
-    )  # fmt: skip
-    session.flush()
-    # Alerts from the whole audited release, not only the units stored: a re-measurement's
-    # hits of a hidden unit sit at the nearest unit above that shows the question, and that
-    # unit is often one not measured again whole (not stored). Its alert is still raised.
-    zero_tolerance = [q.code for q in questions.values() if q.zero_tolerance]
-    raised = {
-        ids[code]: codes
-        for code, codes in raised_alerts(release.units.values(), zero_tolerance).items()
-    }
-    return FiguresOutcome(units=len(rows), shown=shown, problems=[], raised=raised)
+    inputs = release_inputs(session, measurement, parsed=parsed, unit_ids=unit_ids)
+    return store_release(session, measurement, actor, make_release(inputs))
 
 
 def raised_alerts(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,7 @@ from app.models import (
     ZeroToleranceAlert,
 )
 from app.models.base import utcnow
-from app.services import alerts, audit, bulk
-from app.services.figures import compute_figures
+from app.services import alerts, audit, bulk, figures, other_core
 
 
 @dataclass
@@ -637,26 +637,35 @@ def _apply(
     update_tree = update_organisation or not newer_results_exist(session, measurement.year)
     unit_ids = _upsert_units(session, result, update_tree=update_tree)
     _ensure_organisation(session, result)
-    replaced = (
-        session.scalar(
-            select(UnitResult.unit_id).where(UnitResult.measurement_id == measurement.id).limit(1)
+    # The release is made from the parsed counts while they are written: on the other core
+    # where a fork is safe and the file large enough to pay for it (app/services/other_core).
+    inputs = figures.release_inputs(session, measurement, parsed=result, unit_ids=unit_ids)
+    with other_core.started(
+        partial(figures.make_release, inputs),
+        worth_a_child=len(result.results) >= RELEASE_ON_OTHER_CORE_FROM,
+    ) as release:
+        replaced = (
+            session.scalar(
+                select(UnitResult.unit_id)
+                .where(UnitResult.measurement_id == measurement.id)
+                .limit(1)
+            )
+            is not None
         )
-        is not None
-    )
-    session.execute(delete(UnitResult).where(UnitResult.measurement_id == measurement.id))
-
-    measurement_id = measurement.id
-    bulk.insert_rows(
-        session,
-        UnitResult.__table__,
-        UNIT_RESULT_COLUMNS,
-        _unit_result_rows(result, measurement_id, unit_ids, question_ids),
-        json_columns={"question_counts"},
-    )
-    _keep_question_texts(session, result, measurement_id, question_ids)
-    session.flush()
-    report("figures", _PHASE_START["figures"])
-    outcome = compute_figures(session, measurement, actor, parsed=result, unit_ids=unit_ids)
+        session.execute(delete(UnitResult).where(UnitResult.measurement_id == measurement.id))
+        measurement_id = measurement.id
+        bulk.insert_rows(
+            session,
+            UnitResult.__table__,
+            UNIT_RESULT_COLUMNS,
+            _unit_result_rows(result, measurement_id, unit_ids, question_ids),
+            json_columns={"question_counts"},
+        )
+        _keep_question_texts(session, result, measurement_id, question_ids)
+        session.flush()
+        report("figures", _PHASE_START["figures"])
+        made = release.result()
+    outcome = figures.store_release(session, measurement, actor, made)
     report("alerts", _PHASE_START["alerts"])
     if outcome.ok:
         alerts.open_alerts(session, measurement, raised_codes=outcome.raised)
@@ -699,6 +708,10 @@ def _apply(
     report("done", _PHASE_START["done"])
     return log
 
+
+# Parsed rows from which an import makes its release in a child process (other_core): below
+# this, forking and pickling the result cost more than the overlap saves.
+RELEASE_ON_OTHER_CORE_FROM = 20_000
 
 UNIT_RESULT_COLUMNS = (
     "measurement_id",
