@@ -1,9 +1,24 @@
-"""What RQ workers run (`rq worker kompas-reports`, deploy/kompas-worker.service): the app is
-built once per worker process, at the top of the layers, and the jobs run inside it."""
+"""What RQ workers run (`rq worker kompas-reports --worker-class app.worker.Worker`,
+deploy/kompas-reports.service): the app is built once per worker process, at the top of the
+layers, and the jobs run inside it."""
 
 from __future__ import annotations
 
 from flask import Flask
+from rq import SimpleWorker
+
+
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker (jobs run in the worker process itself, which keeps the app and
+    WeasyPrint's fonts loaded from one job to the next) without the thread that listens for
+    RQ's remote commands (`rq` shutdown, kill-horse, stop-job: Kompas sends none; systemd
+    stops the worker with SIGTERM, which RQ handles without that thread). So a job runs in a
+    process of one thread, where a large import makes its release on the other core
+    (app/services/other_core.py: a fork is only safe with one thread)."""
+
+    def subscribe(self) -> None:
+        self.pubsub_thread = None
+
 
 _app: Flask | None = None
 

@@ -18,7 +18,7 @@
    KOMPAS_ENV=production, a random SECRET_KEY) and the minimal Flask app of
    bench/board_bench.py (one fixed page). LOGIN_RATE_LIMIT and LOGIN_ACCOUNT_RATE_LIMIT are
    raised for the run, since every
-   simulated user signs in from 127.0.0.1. One RQ worker (rq.worker.SimpleWorker, at the idle
+   simulated user signs in from 127.0.0.1. One RQ worker (app.worker.Worker, at the idle
    CPU priority, as deploy/kompas-reports.service) makes report PDFs and prepared sections.
 3. --users threads, each a person with its own cookies (sessions signed in over loopback http
    with the production Secure cookie, as bench/board_bench.py does), cycling through the
@@ -259,7 +259,7 @@ def start_report_worker(env: dict, log: Path) -> subprocess.Popen:
     rq = str(Path(sys.executable).parent / "rq")
     return subprocess.Popen(
         ["chrt", "--idle", "0", rq, "worker", "kompas-reports", "--url", env["REDIS_URL"],
-         "--worker-class", "rq.worker.SimpleWorker"],
+         "--worker-class", "app.worker.Worker"],
         cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=log.open("wb"),
         stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip

@@ -251,6 +251,17 @@ def pool() -> ThreadPoolExecutor:
         return _executor
 
 
+def stop_pool() -> None:
+    """Let the app server's job threads end once their jobs are done (the next job starts a
+    new pool). Idle, they stay alive, and a process with threads makes an import's release
+    inline instead of in a child (app/services/other_core.py): the tests of that call this."""
+    global _executor
+    with _executor_lock:
+        if _executor is not None:
+            _executor.shutdown(wait=True)
+            _executor = None
+
+
 def wait(staged_id: int, timeout: float = 120) -> None:
     """Wait for a job on the thread backend (tests)."""
     future = _futures.pop(staged_id, None)

@@ -8,6 +8,7 @@ sections prepared after an import.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import socket
 import subprocess
@@ -26,8 +27,8 @@ from app import create_app, worker
 from app.demo import build_demo, demo_results_csv
 from app.extensions import db, limiter
 from app.models import Measurement, PreparedSection, ReportJob, Unit, UnitFigures
+from app.services import import_jobs, other_core, report_jobs
 from app.services import pdf as pdf_service
-from app.services import report_jobs
 from app.services import results as results_service
 from app.services.questionnaires import read_template
 from tests.conftest import login
@@ -151,7 +152,7 @@ def test_a_unit_report_is_queued_on_redis_and_made_by_an_rq_worker(
 
     # A worker, as `rq worker kompas-reports --worker-class rq.worker.SimpleWorker` runs it.
     monkeypatch.setattr(worker, "_app", app)
-    SimpleWorker([queue], connection=redis).work(burst=True)
+    worker.Worker([queue], connection=redis).work(burst=True)
     assert queue.count == 0
     with app.app_context():
         job = db.session.scalar(select(ReportJob))
@@ -208,7 +209,7 @@ def test_an_import_prepares_every_units_results_section_on_a_report_worker(
     assert _prepared(app) == 0
 
     monkeypatch.setattr(worker, "_app", app)
-    SimpleWorker([queue], connection=redis).work(burst=True)
+    worker.Worker([queue], connection=redis).work(burst=True)
     with app.app_context():
         newest = results_service.measurements_with_figures(db.session)[0]
         with_figures = db.session.scalar(
@@ -240,3 +241,27 @@ def test_without_redis_the_pages_are_still_made(tmp_path: Path, redis_url: str) 
     login(client, LEADER, PASSWORD)  # rate limits are not asked in tests
     assert client.get("/units/AK-BF-001").status_code == 200
     assert client.get("/units/AK-BF-001").status_code == 200
+
+
+def work_in_a_child_from_a_job() -> tuple[bool, bool]:
+    """An RQ job's question (run by the worker below): may it make work in a child, and
+    is the work done there?"""
+    parent = os.getpid()
+    with other_core.started(os.getpid) as pending:
+        return pending.in_child, pending.result() != parent
+
+
+def test_a_job_on_an_rq_worker_makes_an_imports_release_in_a_child(redis: Redis) -> None:
+    """The worker deploy/kompas-reports.service runs (app.worker.Worker) runs a job in one
+    thread, so a large import's release is made on the other core there
+    (app/services/other_core); RQ's own SimpleWorker keeps a second thread for RQ's remote
+    commands, where the release is made inline."""
+    import_jobs.stop_pool()  # job threads of earlier tests of this process
+    report_jobs.stop_pool()
+    queue = Queue("kompas-test-other-core", connection=redis)
+    job = queue.enqueue(work_in_a_child_from_a_job)
+    worker.Worker([queue], connection=redis).work(burst=True)
+    assert job.return_value() == (True, True)
+    job = queue.enqueue(work_in_a_child_from_a_job)
+    SimpleWorker([queue], connection=redis).work(burst=True)
+    assert job.return_value() == (False, False)

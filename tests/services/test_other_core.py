@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 
 from app.extensions import db
-from app.services import imports, other_core
+from app.services import import_jobs, imports, other_core, report_jobs
 from app.services.measurements import find_or_prepare_measurement
 from tests.services.test_import_pipeline import generate, released
 
@@ -30,8 +30,10 @@ def in_child() -> bool:
 
 @pytest.fixture(autouse=True)
 def forking_is_possible() -> None:
-    """A fork needs this process to run one thread: a thread an earlier test started (a
-    live server's request, a job) is given a few seconds to end."""
+    """A fork needs this process to run one thread: the job threads earlier tests started
+    are ended, any other thread (a live server's request) is given a few seconds to end."""
+    import_jobs.stop_pool()
+    report_jobs.stop_pool()
     deadline = time.monotonic() + 10
     while threading.active_count() > 1 and time.monotonic() < deadline:
         time.sleep(0.05)
