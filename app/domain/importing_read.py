@@ -286,13 +286,13 @@ def _ticker(stream: BinaryIO, offset: int, progress: ReadProgress) -> Callable[[
 
 
 def _read_xlsx(stream: BinaryIO, consume: Callable[[RowSource], Result]) -> Result:
-    import openpyxl  # only needed for XLSX; keeps CSV imports light
-
     # An "XLSX bomb" (a small zip unpacking to gigabytes) is refused from the zip's
-    # directory, before openpyxl unpacks anything.
+    # directory, before openpyxl is even loaded.
     too_large = file_limits.xlsx_size_problem(stream)
     if too_large is not None:
         raise UnreadableFile(too_large, "xlsx")
+    import openpyxl  # only needed for XLSX; keeps CSV imports light
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles, data validation…

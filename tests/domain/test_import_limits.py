@@ -38,6 +38,7 @@ print(json.dumps({
         if line.startswith("VmHWM:")
     ) / 1024,
     "errors": [[e.code, e.row, e.message_da, e.message_en] for e in result.errors],
+    "openpyxl_loaded": "openpyxl" in sys.modules,
 }))
 """
 
@@ -81,6 +82,7 @@ def test_an_xlsx_bomb_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
     assert "højst 200 MB" in found["errors"][0][2]
     assert found["seconds"] < 2
     assert found["peak_mb"] < 200
+    assert not found["openpyxl_loaded"]  # refused from the zip's directory alone
 
 
 def test_more_rows_than_the_limit_are_refused_with_the_row(
