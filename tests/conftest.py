@@ -26,6 +26,14 @@ PASSWORD = "correct horse battery"  # noqa: S105 - test fixture
 passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. The session's Chromium (playwright) keeps a thread running
+    from the first of them to the end of the run, and the tests of work done in a forked
+    child (tests/services/test_other_core.py; a job on an RQ worker, tests/ops/test_redis.py)
+    need a process of one thread, as app/services/other_core.py forks only there."""
+    items.sort(key=lambda item: item.nodeid.replace("\\", "/").startswith("tests/browser/"))
+
+
 @pytest.fixture(scope="session")
 def app() -> Iterator[Flask]:
     app = create_app("testing")
