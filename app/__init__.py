@@ -125,9 +125,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.blueprints import BoundedIntegerConverter
+    from app.blueprints import BoundedIntegerConverter, BuiltWhenAskedRule
 
     app.url_map.converters["int"] = BoundedIntegerConverter
+    app.url_rule_class = BuiltWhenAskedRule
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.api import bp as api_bp
     from app.blueprints.auth import bp as auth_bp
