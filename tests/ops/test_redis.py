@@ -150,7 +150,7 @@ def test_a_unit_report_is_queued_on_redis_and_made_by_an_rq_worker(
     queue = Queue(report_jobs.QUEUE, connection=redis)
     assert queue.count == 1
 
-    # A worker, as `rq worker kompas-reports --worker-class rq.worker.SimpleWorker` runs it.
+    # A worker, as `rq worker kompas-reports --worker-class app.worker.Worker` runs it.
     monkeypatch.setattr(worker, "_app", app)
     worker.Worker([queue], connection=redis).work(burst=True)
     assert queue.count == 0
