@@ -19,7 +19,8 @@ their proportional set sizes, sampled every 0.1 s, or ru_maxrss where that is la
 makes its release in a child process while it writes), the ratio
 ours/baseline with the targets (<= 1.0x, < 300 MB), and how long the two attack files take to
 be refused (a 7.9 MB CSV with a million columns; an XLSX "bomb" that unpacks to 400 MB),
-with the refusing process's peak memory (targets: < 2 s, < 200 MB).
+with the refusing process's peak memory (targets: < 2 s, < 200 MB): the best of three
+fresh processes each, all three printed, the memory the largest of them.
 
 Without --database-url it runs on temporary SQLite files. --database-url: a PostgreSQL
 database it may empty (its public schema is dropped and made again before every run);
@@ -263,6 +264,17 @@ def refusal(path: Path, tmp: Path) -> tuple[Run, Run]:
     return cli, reader
 
 
+def best_refusal(path: Path, tmp: Path, repeat: int) -> tuple[Run, Run, list[float]]:
+    """The quickest of `repeat` refusals (each a fresh process), as every other figure here
+    is the best of its runs, and the command line's seconds of all of them (printed, so
+    that a slow moment of the machine shows)."""
+    runs = [refusal(path, tmp) for _ in range(repeat)]
+    cli, reader = min(runs, key=lambda run: run[0].seconds)
+    cli.peak_mb = max(run[0].peak_mb for run in runs)  # memory: the worst of them
+    reader.peak_mb = max(run[1].peak_mb for run in runs)
+    return cli, reader, [run[0].seconds for run in runs]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=5000)
@@ -333,7 +345,7 @@ def main() -> None:
             ("million-column CSV", million_columns(tmp)),
             ("XLSX bomb", xlsx_bomb(tmp)),
         ):
-            cli, reader = refusal(attack, tmp)
+            cli, reader, all_cli = best_refusal(attack, tmp, 3)
             refused = next(
                 (line for line in cli.output.splitlines() if line.startswith("error:")), "?"
             )
@@ -341,7 +353,8 @@ def main() -> None:
             print(
                 f"  {label} ({attack.stat().st_size / 1e6:.1f} MB): refused ({code}) by the "
                 f"reader in {float(seconds):.2f} s, peak {reader.peak_mb:.0f} MB; the command "
-                f"line in {cli.seconds:.2f} s (starting it included), peak {cli.peak_mb:.0f} MB "
+                f"line in {cli.seconds:.2f} s (starting it included; best of 3: "
+                f"{', '.join(f'{s:.2f}' for s in all_cli)}), peak {cli.peak_mb:.0f} MB "
                 f"(targets < 2 s, < 200 MB)\n      {refused[:150]}"
             )
 

@@ -27,7 +27,6 @@ import logging
 import os
 import secrets
 import tempfile
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from app.extensions import db
 from app.models import ImportLog, Measurement, StagedImport, User
 from app.models.base import utcnow
 from app.services import imports, report_jobs
+from app.services.job_threads import JobThreads
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ STAGED_LIFETIME = timedelta(hours=24)
 CHUNK = 1024 * 1024
 TEMPORARY_PREFIX = ".upload-"
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+_threads = JobThreads("kompas-import")
 _futures: dict[int, Future[Any]] = {}
 # Progress of imports whose transaction is open on SQLite: staged id -> (phase, percent).
 _live: dict[int, tuple[str, int]] = {}
@@ -244,22 +243,12 @@ def _submit(kind: str, staged_id: int) -> None:
 
 def pool() -> ThreadPoolExecutor:
     """The app server's threads for checks and imports (the `thread` backend)."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kompas-import")
-        return _executor
+    return _threads.pool()
 
 
 def stop_pool() -> None:
-    """Let the app server's job threads end once their jobs are done (the next job starts a
-    new pool). Idle, they stay alive, and a process with threads makes an import's release
-    inline instead of in a child (app/services/other_core.py): the tests of that call this."""
-    global _executor
-    with _executor_lock:
-        if _executor is not None:
-            _executor.shutdown(wait=True)
-            _executor = None
+    """Let the job threads end once their jobs are done (`JobThreads.stop`)."""
+    _threads.stop()
 
 
 def wait(staged_id: int, timeout: float = 120) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Measurement, ReportJob, Unit, User
+from app.services.job_threads import JobThreads
 
 log = logging.getLogger(__name__)
 QUEUE = "kompas-reports"
@@ -41,8 +41,7 @@ KEEP = timedelta(days=1)
 ORPHANED_AFTER = timedelta(minutes=30)
 UNFINISHED = ("queued", "running")
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+_threads = JobThreads("kompas-report")
 _futures: dict[int, Future[Any]] = {}
 
 
@@ -102,22 +101,12 @@ def wait(job_id: int, timeout: float = 60) -> None:
 
 def pool() -> ThreadPoolExecutor:
     """The app server's own threads for background work (the `thread` backend)."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kompas-report")
-        return _executor
+    return _threads.pool()
 
 
 def stop_pool() -> None:
-    """Let the app server's job threads end once their jobs are done (the next job starts a
-    new pool). Idle, they stay alive, and a process with threads makes an import's release
-    inline instead of in a child (app/services/other_core.py): the tests of that call this."""
-    global _executor
-    with _executor_lock:
-        if _executor is not None:
-            _executor.shutdown(wait=True)
-            _executor = None
+    """Let the job threads end once their jobs are done (`JobThreads.stop`)."""
+    _threads.stop()
 
 
 def run_in_app(app: Flask, job_id: int) -> None:
