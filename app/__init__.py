@@ -9,6 +9,7 @@ from flask import Flask, g, request, session
 from flask_login import current_user
 from markupsafe import Markup
 
+from app import read_transactions
 from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from config import config_for
 
@@ -43,6 +44,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
+    read_transactions.init_app(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)

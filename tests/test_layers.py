@@ -12,6 +12,7 @@
 - app/blueprints/<name>: may import everything above and other blueprints, but never another
   blueprint's private names (a name starting with "_").
 - app/__init__.py, app/cli.py, app/demo.py, app/demo_school.py, app/demo_common.py,
+  app/read_transactions.py,
   app/worker.py: the top, may import anything.
 
 Every import counts, also those inside functions and under TYPE_CHECKING: the whole AST is
@@ -46,7 +47,14 @@ def layer_of(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] != "app":
         return None
-    if len(parts) == 1 or parts[1] in ("cli", "demo", "demo_common", "demo_school", "worker"):
+    if len(parts) == 1 or parts[1] in (
+        "cli",
+        "demo",
+        "demo_common",
+        "demo_school",
+        "read_transactions",
+        "worker",
+    ):
         return TOP
     first = parts[1]
     if first == "blueprints":
