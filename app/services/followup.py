@@ -503,21 +503,31 @@ def overview(
     session: Session, measurement: Measurement, unit_ids: set[int] | None, today: date
 ) -> list[OverviewEntry]:
     """Every unit of the measurement within `unit_ids` (None: all) with where its follow-up
-    stands. A fixed number of queries, whatever the number of units."""
-    figure_rows = session.execute(
+    stands. A fixed number of queries, whatever the number of units; only the units asked
+    for are read (a leader's few, not the whole organisation's)."""
+    if unit_ids is not None and not unit_ids:
+        return []
+    figures_query = (
         select(UnitFigures, Unit)
         .join(Unit, Unit.id == UnitFigures.unit_id)
         .where(UnitFigures.measurement_id == measurement.id)
         .order_by(Unit.code)
-    ).all()
-    follow_ups = {
-        f.unit_id: f
-        for f in session.scalars(
-            select(FollowUp)
-            .where(FollowUp.measurement_id == measurement.id)
-            .options(selectinload(FollowUp.steps))
-        )
-    }
+    )
+    follow_ups_query = (
+        select(FollowUp)
+        .where(FollowUp.measurement_id == measurement.id)
+        .options(selectinload(FollowUp.steps))
+    )
+    alerts_query = select(ZeroToleranceAlert).where(
+        ZeroToleranceAlert.measurement_id == measurement.id,
+        ZeroToleranceAlert.closed_at.is_(None),
+    )
+    if unit_ids is not None:
+        figures_query = figures_query.where(UnitFigures.unit_id.in_(unit_ids))
+        follow_ups_query = follow_ups_query.where(FollowUp.unit_id.in_(unit_ids))
+        alerts_query = alerts_query.where(ZeroToleranceAlert.unit_id.in_(unit_ids))
+    figure_rows = session.execute(figures_query).all()
+    follow_ups = {f.unit_id: f for f in session.scalars(follow_ups_query)}
     by_status = actions_by_status(session, [f.id for f in follow_ups.values()])
     overdue = dict(
         session.execute(
@@ -534,12 +544,7 @@ def overview(
         .all()
     )
     alerts: dict[int, list[ZeroToleranceAlert]] = {}
-    for alert in session.scalars(
-        select(ZeroToleranceAlert).where(
-            ZeroToleranceAlert.measurement_id == measurement.id,
-            ZeroToleranceAlert.closed_at.is_(None),
-        )
-    ):
+    for alert in session.scalars(alerts_query):
         alerts.setdefault(alert.unit_id, []).append(alert)
     # A re-measurement raises an alert at a unit it measured only in part, whose figures are
     # not stored: the unit is still a row (without figures), or HR would not see the alert.
@@ -554,8 +559,6 @@ def overview(
     deadline = measurement.action_plan_deadline
     entries = []
     for figures, unit in rows:
-        if unit_ids is not None and unit.id not in unit_ids:
-            continue
         follow_up = follow_ups.get(unit.id)
         plan_done = None
         if follow_up is not None:

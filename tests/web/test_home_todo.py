@@ -428,3 +428,25 @@ def test_a_partner_gets_the_unit_card_while_holding_the_member_role(
         )
         db.session.commit()
     assert 'id="todo-A2"' not in _home(client)
+
+
+def test_a_leaders_follow_up_overview_lists_their_units_only_also_with_alerts_elsewhere(
+    app: Flask, client: FlaskClient, measured: int, make_user
+) -> None:
+    """The overview reads only the units the person may follow (in SQL, not the whole
+    organisation filtered afterwards): another unit's open alert is no row of theirs."""
+    with app.app_context():
+        for code in ("A1", "A2"):
+            db.session.add(
+                ZeroToleranceAlert(
+                    measurement_id=measured,
+                    unit_id=_unit(code).id,
+                    opened_on=func.current_date(),
+                    due_on=func.current_date(),
+                )
+            )
+        db.session.commit()
+    make_user("leder@x.dk", [(Role.LEADER, "A2")])
+    login(client, "leder@x.dk")
+    assert _rows_in_overview(client, f"/followup/overview?m={measured}") == ["A2"]
+    assert _rows_in_overview(client, f"/followup/overview?m={measured}&alerts=1") == ["A2"]
