@@ -153,6 +153,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(board_bp)
     app.register_blueprint(reports_bp)
 
+    # After an import is committed (in its job): the results sections everyone will open,
+    # made before they do.
+    from app.blueprints.results import preparing
+    from app.services import import_jobs
+
+    if preparing.schedule not in import_jobs.imported_listeners:
+        import_jobs.imported_listeners.append(preparing.schedule)
+
 
 def register_request_hooks(app: Flask) -> None:
     @app.after_request

@@ -64,9 +64,9 @@ _futures: dict[int, Future[Any]] = {}
 # Progress of imports whose transaction is open on SQLite: staged id -> (phase, percent).
 _live: dict[int, tuple[str, int]] = {}
 
-# Called after an import is committed, in the job's app context (no arguments). The results
-# blueprint's `preparing.schedule` is registered here by the imports blueprint: the sections
-# everyone will open are made before they do.
+# Called after an import is committed, in the job's app context (no arguments). create_app
+# registers the results blueprint's `preparing.schedule` here (every process that runs a job
+# made the app): the sections everyone will open are made before they do.
 imported_listeners: list[Callable[[], None]] = []
 
 

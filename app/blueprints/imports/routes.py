@@ -34,7 +34,6 @@ from wtforms.fields.choices import SelectChoice
 from app.blueprints.admin.forms import EmptyForm
 from app.blueprints.imports import bp
 from app.blueprints.imports.forms import ConfirmForm, UploadForm
-from app.blueprints.results import preparing
 from app.domain import mapping
 from app.domain.importing_read import UnreadableFile
 from app.extensions import db, htmx
@@ -48,12 +47,6 @@ SORT_KEYS = {
     "column": lambda p: (p["column"] or "", p["row"] or 0),
     "problem": lambda p: (p["code"], p["row"] or 0),
 }
-
-
-# After an import is committed (in its job): the results sections everyone will open, made
-# before they do.
-if preparing.schedule not in import_jobs.imported_listeners:
-    import_jobs.imported_listeners.append(preparing.schedule)
 
 
 @bp.before_request
