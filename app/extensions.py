@@ -33,6 +33,12 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+# Marks a connection (`Connection.info`) whose transaction may have written: a request's
+# transaction without it ends with COMMIT, not ROLLBACK (app/read_transactions.py, whose
+# listener sets it for every statement SQLAlchemy sends). Code that writes past SQLAlchemy's
+# cursor sets it itself (the import's COPY, app/services/bulk.py).
+MAY_HAVE_WRITTEN = "kompas_may_have_written"
+
 
 @event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:

@@ -11,9 +11,9 @@ A transaction ends with a rollback, as before, when any statement in it may have
 when its session holds changes not yet flushed, or when the request failed. "May have
 written": every statement SQLAlchemy sends is seen here (`before_cursor_execute`) and counts
 as a write unless it is a compiled SELECT; a textual statement counts as a write, whatever it
-says. The mark lives on the connection and is cleared at its commit or rollback. Work that
-bypasses SQLAlchemy's cursor (the import's COPY) runs in jobs, which commit themselves, not in
-a request's transaction; a test holds each of these cases.
+says. The mark lives on the connection and is cleared at its commit or rollback; code that
+writes past SQLAlchemy's cursor (the import's COPY, app/services/bulk.py) sets it itself
+(app.extensions.MAY_HAVE_WRITTEN). A test holds each of these cases.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
-WROTE = "kompas_may_have_written"
+from app.extensions import MAY_HAVE_WRITTEN, db
+
+WROTE = MAY_HAVE_WRITTEN
 log = logging.getLogger(__name__)
 
 
@@ -66,8 +68,6 @@ def watch(engine: Engine) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from app.extensions import db
-
     with app.app_context():
         for engine in db.engines.values():
             watch(engine)

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from app.extensions import MAY_HAVE_WRITTEN
+
 _SQLITE_BATCH = 50_000
 
 
@@ -42,6 +44,7 @@ def insert_rows(
                 " WHERE name = 'default_toast_compression'"
             ).scalar():
                 connection.exec_driver_sql("SET LOCAL default_toast_compression = 'lz4'")
+        connection.info[MAY_HAVE_WRITTEN] = True  # SQLAlchemy never sees the COPY
         with driver_connection.cursor().copy(
             f"COPY {table.name} ({names}) FROM STDIN"  # noqa: S608
         ) as copy:

@@ -15,7 +15,9 @@ from sqlalchemy import event, select, text
 from app import create_app
 from app.extensions import db
 from app.models import Unit
+from app.models.base import utcnow
 from app.read_transactions import WROTE
+from app.services import bulk
 
 
 @pytest.fixture
@@ -48,6 +50,18 @@ def probe(app: Flask, tmp_path: Path) -> Iterator[tuple[Flask, list[str]]]:
     def textual() -> str:
         db.session.execute(text("UPDATE unit SET name = 'Textual write' WHERE code = 'U'"))
         return "textual"
+
+    @probe_app.get("/probe/bulk")
+    def bulk_written() -> str:
+        # The import's bulk writer: on PostgreSQL a COPY on the driver's own cursor, past
+        # SQLAlchemy's statement events.
+        bulk.insert_rows(
+            db.session,
+            Unit.__table__,
+            ("code", "name", "unit_type", "active", "created_at"),
+            [("BULK", "Copied, never committed", "", True, utcnow())],
+        )
+        return "bulk"
 
     @probe_app.get("/probe/failed")
     def failed() -> str:
@@ -90,6 +104,7 @@ def test_a_request_that_only_read_commits(probe: tuple[Flask, list[str]]) -> Non
         ("/probe/flushed", 200),
         ("/probe/dirty", 200),
         ("/probe/textual", 200),
+        ("/probe/bulk", 200),
         ("/probe/failed", 500),
     ],  # fmt: skip
 )
