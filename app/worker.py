@@ -4,6 +4,8 @@ layers, and the jobs run inside it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from rq import SimpleWorker
 
@@ -15,6 +17,19 @@ class Worker(SimpleWorker):
     stops the worker with SIGTERM, which RQ handles without that thread). So a job runs in a
     process of one thread, where a large import makes its release on the other core
     (app/services/other_core.py: a fork is only safe with one thread)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # RQ waits for a job with a blocking pop of several minutes and raises the pool's
+        # socket timeout above that, but only for connections made afterwards: the command
+        # line has already made (and pooled) one with redis-py's own 5 s timeout. That one
+        # timed out every 5 s while idle, and RQ took each timeout for a lost connection,
+        # slept before listening again (1 s, 2, 4, ... up to 60 s) and logged an error; a
+        # report or import asked for after a quiet spell waited that long. Drop the pooled
+        # connections so every one is made with RQ's timeout.
+        pool = self.connection.connection_pool
+        pool.disconnect()
+        pool.reset()
 
     def subscribe(self) -> None:
         self.pubsub_thread = None

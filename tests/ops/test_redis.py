@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -263,3 +264,40 @@ def test_a_job_on_an_rq_worker_makes_an_imports_release_in_a_child(redis: Redis)
     job = queue.enqueue(work_in_a_child_from_a_job)
     worker.Worker([queue], connection=redis).work(burst=True)
     assert job.return_value() == (True, True)
+
+
+def test_an_idle_report_worker_keeps_listening_and_takes_a_job_at_once(
+    redis_url: str, redis: Redis
+) -> None:
+    """The worker as deploy/kompas-reports.service starts it, idle for longer than redis-py's
+    5 s socket timeout. Before the fix its blocking wait for a job timed out after 5 s, it
+    logged "could not connect to Redis instance" and slept before listening again, 1 s, then
+    2, 4, ... up to 60 s: a report or import asked for after a quiet spell waited that long."""
+    rq = Path(sys.executable).parent / "rq"
+    started = subprocess.Popen(
+        [
+            str(rq),
+            "worker",
+            "kompas-reports",
+            "--url",
+            redis_url,
+            "--worker-class",
+            "app.worker.Worker",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "KOMPAS_ENV": "testing"},
+    )
+    try:
+        time.sleep(6.5)  # idle past the 5 s socket timeout
+        queue = Queue(report_jobs.QUEUE, connection=redis)
+        job = queue.enqueue("os.getcwd")
+        asked = time.monotonic()
+        while job.get_status(refresh=True) != "finished" and time.monotonic() - asked < 10:
+            time.sleep(0.05)
+        waited = time.monotonic() - asked
+    finally:
+        started.terminate()
+        output = started.communicate(timeout=20)[0].decode(errors="replace")
+    assert "could not connect to Redis" not in output, output
+    assert job.get_status(refresh=True) == "finished" and waited < 2, (waited, output)
