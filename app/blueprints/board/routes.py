@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -51,14 +51,21 @@ COLUMN_LIMIT = 10
 COLUMN_MOST = 200
 
 
+# Built once: SQLAlchemy then finds each one's compiled form by a key it keeps with the
+# statement, instead of walking a new statement (or Session.get's) on every board.
+_UNIT_BY_ID = select(Unit).where(Unit.id == bindparam("unit_id"))
+_UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
+_TOP_UNIT = select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)
+
+
 def _default_unit() -> Unit | None:
     """The unit the board opens on: the first the user holds a non-board role on."""
     access = current_access()
     for role, unit_id in access.assignments:
         if role != Role.BOARD:
-            return db.session.get(Unit, unit_id)
+            return db.session.scalars(_UNIT_BY_ID, {"unit_id": unit_id}).one_or_none()
     if access.is_admin:
-        return db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).limit(1))
+        return db.session.scalars(_TOP_UNIT).one_or_none()
     return None
 
 
@@ -71,7 +78,7 @@ def _board_scope(args: MultiDict[str, str]) -> tuple[service.BoardFilter, Unit |
     unit = None
     if wanted.scope != "mine":
         if wanted.unit:
-            unit = db.session.scalar(select(Unit).where(Unit.code == wanted.unit))
+            unit = db.session.scalars(_UNIT_BY_CODE, {"code": wanted.unit}).one_or_none()
             if unit is None or not access.may(db.session, Can.VIEW_FOLLOWUP, unit.id):
                 abort(404)
         else:
