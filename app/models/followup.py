@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import weakref
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -233,6 +234,13 @@ _NOT_DELETED = with_loader_criteria(
 )
 
 
+# The copy of each statement with the criteria, by the statement it was made from: a
+# statement built once and run on every request is copied once, so SQLAlchemy works out the
+# copy's cache key (which it keeps on the copy) once, not on every run (0.2-0.6 ms each time).
+# Weak keys: a statement built for one request takes its copy with it when it goes.
+_WITH_CRITERIA: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _leave_deleted_actions_out(state: ORMExecuteState) -> None:
     """A deleted action waits only for "Fortryd": every ORM query of every list, count,
@@ -240,7 +248,7 @@ def _leave_deleted_actions_out(state: ORMExecuteState) -> None:
     (SQLAlchemy's with_loader_criteria recipe). Refreshing an object already loaded is left
     alone, so an action deleted in this request can still be read. A statement on tables only
     (no ORM entity) is run as plain SQL, which loader criteria never change: it is left as it
-    is, rather than copied with the option on every run (0.2-0.5 ms of Python each time)."""
+    is."""
     if (
         state.is_select
         and state.is_orm_statement
@@ -248,7 +256,11 @@ def _leave_deleted_actions_out(state: ORMExecuteState) -> None:
         and not state.execution_options.get(INCLUDE_DELETED_ACTIONS, False)
         and not state.execution_options.get(_LEFT_OUT, False)
     ):
-        state.statement = state.statement.options(_NOT_DELETED)
+        statement = state.statement
+        copied = _WITH_CRITERIA.get(statement)
+        if copied is None:
+            copied = _WITH_CRITERIA[statement] = statement.options(_NOT_DELETED)
+        state.statement = copied
 
 
 def without_deleted_actions(statement: _S) -> _S:

@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from icalendar import Calendar
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, event, func, select
+from sqlalchemy.orm import ORMExecuteState, Session
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -190,6 +191,35 @@ def test_delete_keeps_an_audit_event(app: Flask, client: FlaskClient, actions) -
         )
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "action.deleted"))
         assert event.details["title"] == "Kursus"
+
+
+def test_a_statement_built_once_is_given_the_deleted_actions_criteria_once(
+    app: Flask, client: FlaskClient, actions
+) -> None:
+    """Every ORM query leaves deleted actions out (a copy of the statement with the criteria):
+    a statement built once and run on every request gets the same copy each run, whose
+    compiled form SQLAlchemy then finds by the cache key it keeps on it, instead of working
+    out a new copy's key each time (0.2-0.6 ms of a page)."""
+    login(client, "leder@x.dk")
+    assert client.post(f"/board/actions/{actions['later']}/delete").status_code == 302
+    built_once = select(Action.title).where(Action.unit_id == bindparam("unit_id"))
+    run: list[object] = []
+
+    def seen(state: ORMExecuteState) -> None:
+        if state.is_orm_statement:
+            run.append(state.statement)
+
+    event.listen(Session, "do_orm_execute", seen)  # after the criteria's listener
+    try:
+        with app.app_context():
+            unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "A1"))
+            first = set(db.session.scalars(built_once, {"unit_id": unit_id}))
+            second = set(db.session.scalars(built_once, {"unit_id": unit_id}))
+    finally:
+        event.remove(Session, "do_orm_execute", seen)
+    assert first == second and "Kursus" not in first and "Makkerordning" in first
+    copies = [statement for statement in run if "unit_id" in str(statement)]
+    assert len(copies) == 2 and copies[0] is copies[1] and copies[0] is not built_once
 
 
 def test_edit_with_a_stale_version_keeps_the_typed_values(client: FlaskClient, actions) -> None:
