@@ -175,6 +175,25 @@ def test_filters_are_in_the_url(client: FlaskClient, actions) -> None:
     assert client.get("/board/export.xlsx?scope=subtree&unit=A").status_code == 200
 
 
+def test_the_measurement_filter_offers_the_measurements_with_figures(
+    app: Flask, client: FlaskClient, actions
+) -> None:
+    """The filter lists each measurement whose figures passed the audit, newest first, and
+    choosing one shows its follow-ups' actions only."""
+    with app.app_context():
+        older = measure("APV 2025", 2025)
+        older_id = older.id
+    login(client, "leder@x.dk")
+    page = client.get("/board/?scope=subtree&unit=A").get_data(as_text=True)
+    offered = re.search(r'<select class="form-select" id="m" name="m">(.*?)</select>', page, re.S)
+    assert offered is not None
+    names = re.findall(r'<option value="\d+">([^<]+)</option>', offered.group(1))
+    assert names == ["APV 2026", "APV 2025"]
+    chosen = client.get(f"/board/?scope=subtree&unit=A&m={older_id}").get_data(as_text=True)
+    assert "Makkerordning" not in chosen  # this year's action, not the chosen measurement's
+    assert f'<option value="{older_id}" selected>APV 2025</option>' in chosen
+
+
 def test_delete_keeps_an_audit_event(app: Flask, client: FlaskClient, actions) -> None:
     login(client, "m@x.dk")
     assert client.post(f"/board/actions/{actions['later']}/delete").status_code == 404

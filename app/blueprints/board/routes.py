@@ -210,7 +210,7 @@ def index() -> str:
     if htmx:
         return render_template("board/_content.html", **context)
     # Only the whole page has the filters, which offer the measurements.
-    context["measurements"] = results_service.measurements_with_figures(db.session)
+    context["measurements"] = results_service.measurement_names_with_figures(db.session)
     return render_template("board/index.html", **context)
 
 
