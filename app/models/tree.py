@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import BindParameter, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.models.org import Unit
@@ -66,11 +66,17 @@ def subtree_ids(session: Session, root_ids: Iterable[int]) -> set[int]:
     return set(session.scalars(_SUBTREE, {"root_ids": roots}))
 
 
-def subtree_select(root_ids: Iterable[int]) -> Select[tuple[int]]:
+def subtree_select(root_ids: Iterable[int] | BindParameter[int]) -> Select[tuple[int]]:
     """The ids of the given units and everything below them, as a query to use inside
     another (`Action.unit_id.in_(...)`): the database walks the tree, and a subtree of
-    thousands of units is not sent back and forth as thousands of parameters."""
-    tree = select(_unit.c.id).where(_unit.c.id.in_(list(root_ids))).cte(recursive=True)
+    thousands of units is not sent back and forth as thousands of parameters. A bound
+    parameter names one unit, given at each run (for a statement built once)."""
+    roots = (
+        _unit.c.id == root_ids
+        if isinstance(root_ids, BindParameter)
+        else _unit.c.id.in_(list(root_ids))
+    )
+    tree = select(_unit.c.id).where(roots).cte(recursive=True)
     child = _unit.alias()
     tree = tree.union(select(child.c.id).join(tree, child.c.parent_id == tree.c.id))
     return select(tree.c.id)

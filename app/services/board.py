@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -201,62 +201,157 @@ _SUMMARY_NAMES = select(
 )
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a board query's SQL depends on; its values (the user, the unit, the units the
+    user may see, the dates, the chosen measurement, theme and owner) are bound at each run.
+    Each shape's statements are built once per process (_statement): SQLAlchemy keeps the
+    cache key of a statement built once, and works it out anew, walking the whole query, for
+    one built on every request (py-spy: ~8 % of a board)."""
+
+    scope: str  # "mine", "all" (every unit the user may see), "subtree" or "unit"
+    visible: bool  # also only on the units the user may see (bound as a list)
+    measurement: bool
+    overdue: bool
+    soon: bool
+    escalated: bool
+    theme: bool = False
+    owner: bool = False
+
+    def in_scope(self) -> _Shape:
+        """The shape without the chosen theme and owner: the filters' choices come from it."""
+        return _Shape(
+            self.scope, self.visible, self.measurement, self.overdue, self.soon, self.escalated
+        )
+
+
+_USER: BindParameter[Any] = bindparam("user_id")
+_UNIT: BindParameter[Any] = bindparam("unit_id")
+_VISIBLE: BindParameter[Any] = bindparam("visible", expanding=True)
+_TODAY: BindParameter[Any] = bindparam("today")
+_SOON: BindParameter[Any] = bindparam("soon")
+
+
 def _conditions(
     session: Session,
     access: Access,
     wanted: BoardFilter,
     unit: Unit | None,
     today: date,
-) -> list[Any]:
-    """The WHERE clauses of the filter, within what the user may see, but for the theme and
-    owner chosen (_chosen): the lists those two filters offer come from these. Clauses name
-    Action and FollowUp; a query using them joins those."""
-    where: list[Any] = [Action.deleted_at.is_(None)]  # deleted ones wait for "Fortryd" only
+) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of the filter, within what the user may see, and the values to bind."""
+    values: dict[str, Any] = {
+        "today": today,
+        "soon": today + timedelta(days=SOON_DAYS),
+        "user_id": access.user_id,
+    }
+    visible: set[int] | None = None
     if wanted.scope == "mine":
-        where.append(Action.owner_user_id == access.user_id)
+        scope = "mine"
+    elif unit is None:  # every unit the user may see
+        scope = "all"
+        visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
     else:
-        if unit is None:  # every unit the user may see
+        scope = "subtree" if wanted.scope == "subtree" else "unit"
+        values["unit_id"] = unit.id
+        # Only what the user may see, when that is not the whole scope anyway.
+        everywhere = (
+            access.may_everywhere_below(session, Can.VIEW_FOLLOWUP, unit.id)
+            if scope == "subtree"
+            else access.may(session, Can.VIEW_FOLLOWUP, unit.id)
+        )
+        if not everywhere:
             visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
-            if visible is not None:
-                where.append(_on_units(visible))
-        elif wanted.scope == "subtree":
-            where.append(_on_units(subtree_select([unit.id])))
-            # Only what the user may see, when that is not the whole subtree anyway.
-            if not access.may_everywhere_below(session, Can.VIEW_FOLLOWUP, unit.id):
-                visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
-                if visible is not None:
-                    where.append(_on_units(visible))
-        else:
-            where.append(_on_units({unit.id}))
-            if not access.may(session, Can.VIEW_FOLLOWUP, unit.id):
-                visible = access.unit_ids(session, Can.VIEW_FOLLOWUP)
-                if visible is not None:
-                    where.append(_on_units(visible))
+    if visible is not None:
+        values["visible"] = sorted(visible)
     if wanted.measurement:
-        where.append(FollowUp.measurement_id == wanted.measurement)
-    if wanted.overdue:
-        where += [Action.deadline < today, Action.status < ActionStatus.DONE]
-    if wanted.soon:
-        where += [
-            Action.deadline >= today,
-            Action.deadline <= today + timedelta(days=SOON_DAYS),
-            Action.status < ActionStatus.DONE,
-        ]
-    if wanted.escalated:
+        values["measurement_id"] = wanted.measurement
+    owner = wanted.owner.isdigit() and int(wanted.owner) <= MAX_INTEGER
+    if wanted.theme:
+        values["theme"] = wanted.theme
+    if owner:
+        values["owner_id"] = int(wanted.owner)
+    shape = _Shape(
+        scope=scope,
+        visible=visible is not None,
+        measurement=bool(wanted.measurement),
+        overdue=wanted.overdue,
+        soon=wanted.soon,
+        escalated=wanted.escalated,
+        theme=bool(wanted.theme),
+        owner=owner,
+    )
+    return shape, values
+
+
+def _where(shape: _Shape) -> list[Any]:
+    """The WHERE clauses of the shape. Clauses name Action, FollowUp and PlanTheme; a query
+    using them joins those (_joined)."""
+    where: list[Any] = [Action.deleted_at.is_(None)]  # deleted ones wait for "Fortryd" only
+    if shape.scope == "mine":
+        where.append(Action.owner_user_id == _USER)
+    elif shape.scope == "subtree":
+        where.append(_on_units(subtree_select(_UNIT)))
+    elif shape.scope == "unit":
+        where.append(or_(Action.unit_id == _UNIT, Action.escalated_to_unit_id == _UNIT))
+    if shape.visible:
+        where.append(or_(Action.unit_id.in_(_VISIBLE), Action.escalated_to_unit_id.in_(_VISIBLE)))
+    if shape.measurement:
+        where.append(FollowUp.measurement_id == bindparam("measurement_id"))
+    if shape.overdue:
+        where += [Action.deadline < _TODAY, Action.status < ActionStatus.DONE]
+    if shape.soon:
+        where += [Action.deadline >= _TODAY, Action.deadline <= _SOON]
+        where.append(Action.status < ActionStatus.DONE)
+    if shape.escalated:
         where.append(
             or_(Action.escalated_to_unit_id.is_not(None), Action.escalated_to_function != "")
         )
+    if shape.theme:
+        where.append(PlanTheme.title == bindparam("theme"))
+    if shape.owner:
+        where.append(Action.owner_user_id == bindparam("owner_id"))
     return where
 
 
-def _chosen(wanted: BoardFilter) -> list[Any]:
-    """The WHERE clauses of the theme and owner chosen (they name PlanTheme and Action)."""
-    where: list[Any] = []
-    if wanted.theme:
-        where.append(PlanTheme.title == wanted.theme)
-    if wanted.owner.isdigit() and int(wanted.owner) <= MAX_INTEGER:
-        where.append(Action.owner_user_id == int(wanted.owner))
-    return where
+def _joined(query: Select[Any], shape: _Shape) -> Select[Any]:
+    """The joins the shape's clauses need, for a query that selects from Action alone."""
+    if shape.measurement:
+        query = query.join(FollowUp, FollowUp.id == Action.follow_up_id)
+    if shape.theme:
+        query = query.outerjoin(PlanTheme, PlanTheme.id == Action.theme_id)
+    return query
+
+
+def _build(kind: str, shape: _Shape) -> Select[Any]:
+    if kind == "cards":  # every card, most urgent first (the list view and the exports)
+        chosen = _joined(select(*_CARD_COLUMNS), shape).where(*_where(shape))
+        listed = chosen.order_by(*_URGENCY).limit(2000).subquery("card")
+        return _CARD_NAMES.select_from(listed).order_by(*_BY_URGENCY)
+    if kind == "columns":  # the first per_column of each status, and how many it holds
+        ranking = _joined(select(*_CARD_COLUMNS, _RANK, _IN_STATUS), shape)
+        ranked = ranking.where(*_where(shape)).subquery("card")
+        return (
+            _RANKED_CARD_NAMES.select_from(ranked)
+            .where(_of("card", "rank") <= bindparam("per_column"))
+            .order_by(*_BY_RANK)
+        )
+    # "choices": every theme and owner in scope, whichever are chosen
+    grouped = _joined(_SUMMARY, shape).where(*_where(shape))
+    summary = grouped.group_by(Action.theme_id, Action.owner_user_id).subquery("summary")
+    return _SUMMARY_NAMES.select_from(summary)
+
+
+# Each shape's statements, built at its first board in this process. At most a few hundred
+# (scopes x flags); they hold no values, only the SQL, so every request binds its own.
+_STATEMENTS: dict[tuple[str, _Shape], Select[Any]] = {}
+
+
+def _statement(kind: str, shape: _Shape) -> Select[Any]:
+    statement = _STATEMENTS.get((kind, shape))
+    if statement is None:
+        statement = _STATEMENTS[kind, shape] = _build(kind, shape)
+    return statement
 
 
 def board(
@@ -278,24 +373,16 @@ def board(
     query) only where `choices` asks for them: the page's filters show them, a board swapped
     in after a move does not.
     """
-    in_scope = _conditions(session, access, wanted, unit, today)
-    where = in_scope + _chosen(wanted)
+    shape, values = _conditions(session, access, wanted, unit, today)
     if per_column is None:
-        chosen = _joined(select(*_CARD_COLUMNS), wanted).where(*where)
-        listed = chosen.order_by(*_URGENCY).limit(2000).subquery("card")
-        query = _CARD_NAMES.select_from(listed).order_by(*_BY_URGENCY)
+        query = _statement("cards", shape)
     else:
-        ranking = _joined(select(*_CARD_COLUMNS, _RANK, _IN_STATUS), wanted)
-        ranked = ranking.where(*where).subquery("card")
-        query = (
-            _RANKED_CARD_NAMES.select_from(ranked)
-            .where(_of("card", "rank") <= per_column)
-            .order_by(*_BY_RANK)
-        )
-    soon = today + timedelta(days=SOON_DAYS)
+        query = _statement("columns", shape)
+        values["per_column"] = per_column
     cards = []
     counts: dict[int, int] = {}
-    for row in session.execute(query):
+    soon = values["soon"]
+    for row in session.execute(query, values):
         (
             action_id,
             title,
@@ -340,31 +427,16 @@ def board(
         unit=unit,
         cards=cards,
         counts=counts if per_column is not None else None,
-        choices=_choices(session, wanted, in_scope) if choices else None,
+        choices=_choices(session, shape, values) if choices else None,
     )
 
 
-def _joined(query: Select[Any], wanted: BoardFilter) -> Select[Any]:
-    """The joins the filter's clauses need, for a query that selects from Action alone."""
-    if wanted.measurement:
-        query = query.join(FollowUp, FollowUp.id == Action.follow_up_id)
-    if wanted.theme:
-        query = query.outerjoin(PlanTheme, PlanTheme.id == Action.theme_id)
-    return query
-
-
-def _choices(session: Session, wanted: BoardFilter, in_scope: list[Any]) -> FilterChoices:
+def _choices(session: Session, shape: _Shape, values: dict[str, Any]) -> FilterChoices:
     """Every theme and owner in scope whichever are chosen: one grouped query over the
     filter without its theme and owner."""
-    query = _SUMMARY
-    if wanted.measurement:
-        query = query.join(FollowUp, FollowUp.id == Action.follow_up_id)
-    grouped = (
-        query.where(*in_scope).group_by(Action.theme_id, Action.owner_user_id).subquery("summary")
-    )
     themes: set[str] = set()
     owners: set[tuple[int, str]] = set()
-    for theme, owner_id, name in session.execute(_SUMMARY_NAMES.select_from(grouped)):
+    for theme, owner_id, name in session.execute(_statement("choices", shape.in_scope()), values):
         if theme:
             themes.add(theme)
         if owner_id is not None:
@@ -372,15 +444,9 @@ def _choices(session: Session, wanted: BoardFilter, in_scope: list[Any]) -> Filt
     return FilterChoices(themes=sorted(themes), owners=sorted(owners, key=lambda o: (o[1], o[0])))
 
 
-def _on_units(unit_ids: set[int] | Select[tuple[int]]) -> Any:
+def _on_units(unit_ids: Select[tuple[int]]) -> Any:
     """The action is on one of the units, or was passed on to one of them."""
-    if isinstance(unit_ids, Select):
-        return or_(Action.unit_id.in_(unit_ids), Action.escalated_to_unit_id.in_(unit_ids))
-    if len(unit_ids) == 1:
-        (unit_id,) = unit_ids
-        return or_(Action.unit_id == unit_id, Action.escalated_to_unit_id == unit_id)
-    ids = sorted(unit_ids)
-    return or_(Action.unit_id.in_(ids), Action.escalated_to_unit_id.in_(ids))
+    return or_(Action.unit_id.in_(unit_ids), Action.escalated_to_unit_id.in_(unit_ids))
 
 
 class Rights:

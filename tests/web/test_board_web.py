@@ -194,6 +194,45 @@ def test_the_measurement_filter_offers_the_measurements_with_figures(
     assert f'<option value="{older_id}" selected>APV 2025</option>' in chosen
 
 
+def test_each_person_gets_their_own_cards_from_the_same_kind_of_filter(
+    app: Flask, client: FlaskClient, actions, make_user
+) -> None:
+    """The board's statements are built once per kind of filter and their values bound at
+    each request: the same filter with another owner, unit or person shows that one's cards.
+    A card passed on to another unit is on that unit's board too, and under "Passed on"."""
+    make_user("leder.b@x.dk", [(Role.LEADER, "B")])
+    with app.app_context():
+        member_id = db.session.scalar(select(User.id).where(User.email == "m@x.dk"))
+        outsider_id = db.session.scalar(select(User.id).where(User.email == "owner@x.dk"))
+        passed_on = db.session.get(Action, actions["other"])
+        passed_on.escalated_to_unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "B"))
+        db.session.commit()
+    titles = ("Makkerordning", "Fredagsmøde", "Vagtplan", "Kursus")
+
+    def shown(path: str) -> set[str]:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        text = page.get_data(as_text=True)
+        return {title for title in titles if title in text}
+
+    login(client, "leder@x.dk")
+    assert shown(f"/board/?scope=subtree&unit=A&owner={member_id}") == {
+        "Makkerordning",
+        "Fredagsmøde",
+    }
+    assert shown(f"/board/?scope=subtree&unit=A&owner={outsider_id}") == {"Vagtplan"}
+    assert shown("/board/?scope=subtree&unit=A&escalated=1") == {"Vagtplan"}
+    assert shown("/board/?scope=mine") == set()
+    client.post("/auth/logout")
+    login(client, "m@x.dk")
+    assert shown("/board/?scope=mine") == {"Makkerordning", "Fredagsmøde"}
+    client.post("/auth/logout")
+    login(client, "leder.b@x.dk")
+    assert shown("/board/?scope=unit&unit=B") == {"Vagtplan"}
+    assert shown("/board/?scope=unit&unit=B&escalated=1") == {"Vagtplan"}
+    assert client.get("/board/?scope=subtree&unit=A").status_code == 404
+
+
 def test_delete_keeps_an_audit_event(app: Flask, client: FlaskClient, actions) -> None:
     login(client, "m@x.dk")
     assert client.post(f"/board/actions/{actions['later']}/delete").status_code == 404
