@@ -4,6 +4,7 @@ release (issue 16): no process keeps its own copy of who may see what."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 
 import pytest
@@ -250,3 +251,31 @@ def test_a_section_stored_while_an_import_deletes_them_answers_the_page(
         other.join()
     assert response.status_code == 200
     assert 'id="results"' in response.get_data(as_text=True)
+
+
+def test_the_first_view_that_makes_a_results_section_reads_nothing_again(
+    app: Flask, org, make_user, count_queries
+) -> None:
+    """A unit page whose results section is not prepared yet (the seconds after an import)
+    renders it and keeps it for every process. Kept mid-page, its commit expired everything
+    the page had read (the account, the unit and its chain, the measurements), and the rest
+    of the page read each of them again, a statement each."""
+    measurement_id = setup_admin(app, make_user, org)
+    hr = app.test_client()
+    login(hr, "hr@x.dk")
+    _import(hr, measurement_id, _file("A"))
+    with app.app_context():
+        db.session.execute(delete(PreparedSection))
+        db.session.commit()
+    with count_queries() as first:
+        page = hr.get("/units/A1").get_data(as_text=True)
+    assert 'id="results"' in page
+    stored = [i for i, s in enumerate(first) if s.startswith("INSERT INTO prepared_section")]
+    assert len(stored) == 1, first
+    # What an expired object's reload looks like: the entity's columns labelled, by its key.
+    reload = re.compile(r"\bAS (unit|measurement|user_account)_id\b")
+    read_again = [s[:80] for s in first[stored[0] + 1 :] if reload.search(s)]
+    assert read_again == [], read_again
+    with app.app_context():
+        kept = db.session.scalar(select(func.count()).select_from(PreparedSection))
+    assert kept == 1  # kept for every process

@@ -40,7 +40,8 @@ def unit_results_html(
     unit: Unit, measurement: Measurement, measurements: list[Measurement]
 ) -> Markup:
     """results/_unit_results.html for the unit and measurement: as prepared from the release
-    (app/services/prepared.py), or rendered now and kept for every process."""
+    (app/services/prepared.py), or rendered now and stored, kept for every process when the
+    page calls keep_made_sections after rendering."""
     locale = str(get_locale())
     code_version = current_app.config["PREPARED_VERSION"]
     html, version = prepared.find(db.session, measurement.id, unit.id, locale, code_version)
@@ -48,10 +49,20 @@ def unit_results_html(
         html = render_unit_results(unit, measurement, measurements)
         try:  # a section made at the first view serves every later one, in every process
             prepared.store(db.session, measurement.id, unit.id, locale, version, html)
-            db.session.commit()
         except IntegrityError:
             db.session.rollback()  # another process stored the same section a moment ago
     return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
+
+
+def keep_made_sections() -> None:
+    """Commit the results section unit_results_html made and stored in this request, once
+    the page is rendered: committed mid-page, it expired everything the page had read, and
+    the rest of the page read each of those again. If another process stored the same
+    section meanwhile, this one is dropped (it is the same)."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
 
 
 def analysis_indicators_html(unit: Unit, measurement: Measurement, *, keep: bool) -> Markup:
