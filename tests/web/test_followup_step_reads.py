@@ -157,3 +157,23 @@ def test_a_step_page_reads_little(
     # trail (no follow-up page shows one).
     budget = {"analysis": 6, "evaluation": 4}.get(step, 3)
     assert len(statements) <= budget, "\n".join(q[:70] for q in statements)
+
+
+def test_the_analysis_table_made_at_a_first_view_is_kept_for_the_next(
+    app: Flask, client: FlaskClient, leader: str
+) -> None:
+    """The indicators side by side, made by the first view after an import (not prepared
+    yet), are kept for every later view and process once the page is rendered."""
+    from sqlalchemy import delete
+
+    from app.models import PreparedSection
+
+    with app.app_context():
+        db.session.execute(delete(PreparedSection))
+        db.session.commit()
+    first = client.get(leader)
+    assert first.status_code == 200
+    with app.app_context():
+        kept = db.session.scalars(select(PreparedSection.locale)).all()
+    assert kept == ["da:a"]
+    assert client.get(leader).get_data(as_text=True) == first.get_data(as_text=True)

@@ -55,10 +55,11 @@ def unit_results_html(
 
 
 def keep_made_sections() -> None:
-    """Commit the results section unit_results_html made and stored in this request, once
-    the page is rendered: committed mid-page, it expired everything the page had read, and
-    the rest of the page read each of those again. If another process stored the same
-    section meanwhile, this one is dropped (it is the same)."""
+    """Commit the section unit_results_html or analysis_indicators_html made and stored in
+    this request (a GET, nothing else to commit), once the page is rendered: committed
+    mid-page, it expired everything the page had read, and the rest of the page read each of
+    those again. If another process stored the same section meanwhile, this one is dropped
+    (it is the same)."""
     try:
         db.session.commit()
     except IntegrityError:
@@ -68,7 +69,8 @@ def keep_made_sections() -> None:
 def analysis_indicators_html(unit: Unit, measurement: Measurement, *, keep: bool) -> Markup:
     """The analysis step's indicators side by side for the unit (empty where its figures are
     not shown): as prepared from the release, or rendered now and (`keep`: a GET, with nothing
-    else to commit) kept for every process."""
+    else to commit) stored, kept for every process when the page calls keep_made_sections
+    after rendering."""
     key = prepared.analysis_key(str(get_locale()))
     code_version = current_app.config["PREPARED_VERSION"]
     found, version = prepared.find(db.session, measurement.id, unit.id, key, code_version)
@@ -77,9 +79,8 @@ def analysis_indicators_html(unit: Unit, measurement: Measurement, *, keep: bool
     html = render_analysis_indicators(unit, measurement)
     if not keep:
         return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
-    try:
+    try:  # committed by keep_made_sections once the page is rendered
         prepared.store_many(db.session, measurement.id, {unit.id: html}, key, version)
-        db.session.commit()
     except IntegrityError:
         db.session.rollback()  # another process kept the same table a moment ago
     return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
