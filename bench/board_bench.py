@@ -26,9 +26,6 @@
       minimal   GET /                                   (the minimal app)
       subtree   GET /board/?scope=subtree&unit=DEPT     (the leader)
       mine      GET /board/?scope=mine                  (the member)
-   and each board again "made anew": with an ignored argument that differs on every request,
-   so that the rendered-board cache (app/services/changes.py) never answers, as right after
-   any change;
    for --seconds in all (at most --max-requests requests), --concurrency requests at a time.
    It prints requests/s, p50 and p95 of each, the server CPU per request (the workers'
    CPU time from /proc, less sensitive to other load on the machine than the latencies)
@@ -40,8 +37,9 @@ cookies itself (it is not a browser) and sends them back over loopback http, so 
 with its production configuration unchanged.
 
 --profile skips the load test and profiles both board views in-process through the Flask
-test client, made anew and from the rendered-board cache: queries (count and time), template
-rendering and the top functions (of a board made anew).
+test client: queries (count and time), template rendering and the top functions. (The
+rendered-board cache the earlier "made anew" rounds went around is gone since issue 16: every
+board is made on every request.)
 """
 
 from __future__ import annotations
@@ -80,10 +78,6 @@ MINE_EMAIL = "ejer@bench.example"
 MINE_ACTIONS = 50
 ACTIONS_PER_FOLLOW_UP = 5
 USER_AGENT = "kompas-board-bench"
-# Added to a board's address for the "made anew" targets: an argument the board ignores,
-# different on every request (load() fills in {n}), so the rendered-board cache never
-# answers: the cost of a board right after a change.
-UNCACHED = "&bench={n}"
 MINIMAL_PAGE = (
     "<!doctype html><html lang=da><head><meta charset=utf-8><title>Kompas</title></head>"
     "<body><h1>Kompas</h1><p>A fixed page.</p></body></html>"
@@ -571,8 +565,6 @@ def client_main(plan: dict) -> dict:
         "minimal": (minimal_port, "/", {"User-Agent": USER_AGENT}),
         "subtree": (app_port, plan["subtree_path"], leader.headers()),
         "mine": (app_port, plan["mine_path"], mine.headers()),
-        "subtree_new": (app_port, plan["subtree_path"] + UNCACHED, leader.headers()),
-        "mine_new": (app_port, plan["mine_path"] + UNCACHED, mine.headers()),
     }
     master = {name: plan["app_pid"] for name in targets} | {"minimal": plan["minimal_pid"]}
     pages = {}
@@ -757,26 +749,21 @@ def profile(db_path: Path, meta: dict, paths: dict[str, str]) -> None:
         response = client.post("/auth/login", data={"email": email, "password": PASSWORD})
         assert response.status_code == 302, response.status_code
         client.get(paths[name])  # warm up
-        for cached in (False, True):
-            queries.clear()
-            rendering.clear()
-            runs = 3
-            began, cpu = time.perf_counter(), time.process_time()
-            for _ in range(runs):
-                if not cached:
-                    app.extensions.pop("kompas_board_html", None)
-                response = client.get(paths[name])
-                assert response.status_code == 200
-            total = (time.perf_counter() - began) / runs
-            cpu = (time.process_time() - cpu) / runs
-            cards = response.data.count(b'<li class="kompas-card')
-            if not cached:
-                print(f"{name}: {paths[name]}  ({cards} cards, {len(response.data) / 1000:.0f} kB)")
-            print(f"  {'from the cache' if cached else 'made anew'}: {total * 1000:.1f} ms per "
-                  f"request ({cpu * 1000:.1f} ms CPU); {len(queries) / runs:.0f} queries taking "
-                  f"{sum(queries) / runs * 1000:.1f} ms; template rendering (with the queries "
-                  f"made while rendering) {sum(rendering) / runs * 1000:.1f} ms")  # fmt: skip
-        app.extensions.pop("kompas_board_html", None)  # the profile: made anew
+        queries.clear()
+        rendering.clear()
+        runs = 3
+        began, cpu = time.perf_counter(), time.process_time()
+        for _ in range(runs):
+            response = client.get(paths[name])
+            assert response.status_code == 200
+        total = (time.perf_counter() - began) / runs
+        cpu = (time.process_time() - cpu) / runs
+        cards = response.data.count(b'<li class="kompas-card')
+        print(f"{name}: {paths[name]}  ({cards} cards, {len(response.data) / 1000:.0f} kB)")
+        print(f"  {total * 1000:.1f} ms per request ({cpu * 1000:.1f} ms CPU); "
+              f"{len(queries) / runs:.0f} queries taking {sum(queries) / runs * 1000:.1f} ms; "
+              f"template rendering (with the queries made while rendering) "
+              f"{sum(rendering) / runs * 1000:.1f} ms")  # fmt: skip
         profiler = cProfile.Profile()
         profiler.enable()
         client.get(paths[name])
@@ -881,10 +868,8 @@ def run(args: argparse.Namespace, meta: dict, db_path: Path, tmp: Path, paths: d
         "minimal": "minimal Flask route  GET /",
         "subtree": f"subtree board        GET {paths['subtree']}",
         "mine": f"my actions           GET {paths['mine']}",
-        "subtree_new": "  the same, made anew each time",
-        "mine_new": "  the same, made anew each time",
     }
-    for name in ("minimal", "subtree", "subtree_new", "mine", "mine_new"):
+    for name in ("minimal", "subtree", "mine"):
         got = summary[name]
         cards = f"{got['cards']:5d} cards" if name != "minimal" else " " * 11
         failed = f"   {got['failures']} FAILED" if got["failures"] else ""
@@ -901,9 +886,7 @@ def run(args: argparse.Namespace, meta: dict, db_path: Path, tmp: Path, paths: d
     for name in ("subtree", "mine"):
         ratio = summary[name]["p95_ms"] / base
         verdict = "within target" if ratio <= 10 else "OVER target"
-        anew = summary[f"{name}_new"]["p95_ms"] / base
-        print(f"  ratio p95({name})/p95(minimal): {ratio:6.1f}   (target <= 10: {verdict});  "
-              f"made anew each time (as after every change): {anew:6.1f}")  # fmt: skip
+        print(f"  ratio p95({name})/p95(minimal): {ratio:6.1f}   (target <= 10: {verdict})")
     print(
         f"  run took {time.perf_counter() - began:.0f} s (servers up to servers down); load "
         f"average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f} (other work on "
