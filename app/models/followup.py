@@ -15,12 +15,14 @@ from sqlalchemy import (
     DateTime,
     Executable,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import (
     Mapped,
@@ -164,6 +166,18 @@ class Action(db.Model):
     """An action on the status arrow: Activity · Who owns it · Deadline · How far are we."""
 
     __tablename__ = "action"
+    # Deleted actions only ("Fortryd", the retention purge): an index of every action's
+    # deleted_at led SQLite's planner to read every action through it for the board's
+    # "deleted_at IS NULL", rather than the unit's actions through unit_id (a department's
+    # board on 20,000 actions: 17.5 -> 7.1 ms of SQL).
+    __table_args__ = (
+        Index(
+            "ix_action_deleted_at",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     follow_up_id: Mapped[int] = mapped_column(
@@ -191,7 +205,7 @@ class Action(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Deleting an action only marks it, so "Fortryd" can bring it back; every list leaves
     # marked actions out, and the retention purge removes them for good.
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

@@ -638,3 +638,29 @@ def test_the_dialogue_in_the_calendar_lasts_as_the_organisation_holds_it(
     assert len(meetings) == 1 and str(meetings[0]["summary"]).startswith(title)
     length = meetings[0].decoded("dtend") - meetings[0].decoded("dtstart")
     assert length.total_seconds() == minutes * 60
+
+
+def test_sqlite_reads_a_subtree_boards_actions_by_unit_not_every_action(
+    app: Flask, actions
+) -> None:
+    """The index on deleted_at holds deleted actions only: with every action's deleted_at in
+    it, SQLite's planner read all actions through it for "deleted_at IS NULL" and checked
+    each against the subtree (a department's board on 20,000 actions: 17.5 ms of SQL against
+    7.1 ms through unit_id, bench/board_bench.py)."""
+    from sqlalchemy.dialects import sqlite
+
+    from app.services import board as board_service
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's planner (PostgreSQL plans by its statistics)")
+        shape = board_service._Shape("subtree", False, False, False, False, False)
+        compiled = board_service._statement("columns", shape).compile(dialect=sqlite.dialect())
+        values = {"unit_id": 1, "per_column": 10}
+        arguments = [values[name] for name in compiled.positiontup or ()]
+        connection = db.session.connection().connection.driver_connection
+        plan = " ".join(
+            str(row[-1]) for row in connection.execute(f"EXPLAIN QUERY PLAN {compiled}", arguments)
+        )
+    assert "ix_action_deleted_at" not in plan, plan
+    assert "ix_action_unit_id" in plan, plan
