@@ -40,7 +40,6 @@ from app.models import (
     UnitPartner,
     User,
 )
-from app.models.followup import without_deleted_actions
 from app.models.org import organisation_row
 from app.models.tree import ancestor_ids, subtree_ids
 
@@ -348,12 +347,10 @@ class Access:
 
 
 # Read on every request: built once.
-_ORGANISATION_RULES = without_deleted_actions(
-    organisation_row(Organisation.kind, Organisation.hold_results_until_released)
-)
+_ORGANISATION_RULES = organisation_row(Organisation.kind, Organisation.hold_results_until_released)
 # The signed-in account, its roles and the organisation's rules for access in one statement:
 # every request of a signed-in person runs it (Flask-Login's user loader).
-_SIGNED_IN = without_deleted_actions(
+_SIGNED_IN = (
     select(
         User,
         organisation_row(Organisation.kind).scalar_subquery(),

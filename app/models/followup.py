@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import weakref
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -13,7 +13,6 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    Executable,
     ForeignKey,
     Index,
     Integer,
@@ -38,8 +37,6 @@ from app.models.base import str_enum, utcnow
 from app.models.org import Unit
 from app.models.survey import Measurement
 from app.models.user import User
-
-_S = TypeVar("_S", bound=Executable)
 
 
 class Step(enum.StrEnum):
@@ -241,8 +238,6 @@ class Action(db.Model):
 INCLUDE_DELETED_ACTIONS = "include_deleted_actions"
 
 
-# Marks a statement that carries the criteria already (without_deleted_actions).
-_LEFT_OUT = "deleted_actions_left_out"
 _NOT_DELETED = with_loader_criteria(
     Action, lambda cls: cls.deleted_at.is_(None), include_aliases=True
 )
@@ -268,20 +263,12 @@ def _leave_deleted_actions_out(state: ORMExecuteState) -> None:
         and state.is_orm_statement
         and not state.is_column_load
         and not state.execution_options.get(INCLUDE_DELETED_ACTIONS, False)
-        and not state.execution_options.get(_LEFT_OUT, False)
     ):
         statement = state.statement
         copied = _WITH_CRITERIA.get(statement)
         if copied is None:
             copied = _WITH_CRITERIA[statement] = statement.options(_NOT_DELETED)
         state.statement = copied
-
-
-def without_deleted_actions(statement: _S) -> _S:
-    """The statement with deleted actions left out now, for a statement built once (at
-    import) and run on every request: the listener above would copy it with the same option
-    on every run, and SQLAlchemy work out the copy's cache key again (up to 0.6 ms)."""
-    return statement.options(_NOT_DELETED).execution_options(**{_LEFT_OUT: True})
 
 
 class ActionUpdate(db.Model):

@@ -33,7 +33,6 @@ from app.models import (
     User,
     ZeroToleranceAlert,
 )
-from app.models.followup import without_deleted_actions
 from app.services import audit
 from app.services.units import ancestor_ids
 
@@ -179,7 +178,7 @@ def _find_with_context(*loads: Any) -> Any:
     """The measurement, the unit with a code and the unit's follow-up of the measurement (if
     any) in one statement, built once (at import): the step pages, their autosaves and the
     plan's routes run it on every request."""
-    return without_deleted_actions(
+    return (
         select(Measurement, Unit, FollowUp)
         .select_from(Measurement)
         .join(Unit, Unit.code == bindparam("unit_code"))

@@ -26,7 +26,6 @@ from app.models import (
     UnitFigures,
     UnitResult,
 )
-from app.models.followup import without_deleted_actions
 from app.policy import Access, Permission
 from app.services import prepared
 from app.services.questionnaires import questions_as_asked
@@ -35,15 +34,20 @@ from app.services.references import (
     display_kind_and_references,
 )
 
-# Read by most pages: built once.
-_WITH_FIGURES = without_deleted_actions(
-    select(Measurement)
-    .where(Measurement.anonymity_ok.is_(True))
-    .order_by(
-        Measurement.year.desc(),
-        Measurement.remeasure_of_id.is_(None).desc(),
-        Measurement.id.desc(),
-    )
+# Read by most pages: built once. Those whose figures passed the anonymity audit, newest
+# first, a re-measurement after the measurement it follows up: as entities, and as the
+# (id, name) a filter offers (the board asks on every page; a Measurement of every column
+# for two values cost it ~5 %).
+_measurement = Measurement.__table__
+_HAVE_FIGURES = _measurement.c.anonymity_ok.is_(True)
+_NEWEST_FIRST = (
+    _measurement.c.year.desc(),
+    _measurement.c.remeasure_of_id.is_(None).desc(),
+    _measurement.c.id.desc(),
+)
+_WITH_FIGURES = select(Measurement).where(_HAVE_FIGURES).order_by(*_NEWEST_FIRST)
+_NAMES_WITH_FIGURES = (
+    select(_measurement.c.id, _measurement.c.name).where(_HAVE_FIGURES).order_by(*_NEWEST_FIRST)
 )
 
 
@@ -51,20 +55,6 @@ def measurements_with_figures(session: Session) -> list[Measurement]:
     """Newest first, a re-measurement after the measurement it follows up; only those whose
     figures passed the anonymity audit."""
     return list(session.scalars(_WITH_FIGURES))
-
-
-# The same measurements as a filter offers them: id and name, as plain columns. The board
-# asks on every page; building a Measurement of every column for two values cost it ~5 %.
-_measurement = Measurement.__table__
-_NAMES_WITH_FIGURES = (
-    select(_measurement.c.id, _measurement.c.name)
-    .where(_measurement.c.anonymity_ok.is_(True))
-    .order_by(
-        _measurement.c.year.desc(),
-        _measurement.c.remeasure_of_id.is_(None).desc(),
-        _measurement.c.id.desc(),
-    )
-)
 
 
 def measurement_names_with_figures(session: Session) -> list[Row[tuple[int, str]]]:

@@ -8,10 +8,9 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Measurement, MeasurementQuestionText, Question, UnitFigures
-from app.models.followup import without_deleted_actions
 
 # Built once (at import): the analysis step's page and autosave run it on every request.
-_CHOICES = without_deleted_actions(
+_CHOICES = (
     select(
         Question.code,
         Question.theme,
@@ -46,11 +45,9 @@ def focus_area_choices(session: Session, measurement: Measurement) -> list[tuple
     return choices
 
 
-_INDICATORS = without_deleted_actions(
-    select(UnitFigures.shown, UnitFigures.indicators).where(
-        UnitFigures.measurement_id == bindparam("measurement_id"),
-        UnitFigures.unit_id == bindparam("unit_id"),
-    )
+_INDICATORS = select(UnitFigures.shown, UnitFigures.indicators).where(
+    UnitFigures.measurement_id == bindparam("measurement_id"),
+    UnitFigures.unit_id == bindparam("unit_id"),
 )
 
 

@@ -6,7 +6,6 @@ from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Unit
-from app.models.followup import without_deleted_actions
 from app.models.tree import ancestor_ids, subtree_ids, subtree_select
 
 __all__ = [
@@ -26,7 +25,7 @@ def _trail_query() -> Select[tuple[Unit]]:
     chain = chain.union_all(
         select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id)
     )
-    return without_deleted_actions(
+    return (
         select(Unit)
         .where(or_(Unit.id.in_(select(chain.c.id)), (Unit.parent_id == unit_id) & Unit.active))
         .order_by(Unit.name, Unit.id)  # the children's order, as Unit.children has it
