@@ -7,7 +7,7 @@ the current state, so the person can look and apply it again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -220,9 +220,7 @@ class _Shape:
 
     def in_scope(self) -> _Shape:
         """The shape without the chosen theme and owner: the filters' choices come from it."""
-        return _Shape(
-            self.scope, self.visible, self.measurement, self.overdue, self.soon, self.escalated
-        )
+        return replace(self, theme=False, owner=False)
 
 
 _USER: BindParameter[Any] = bindparam("user_id")
@@ -295,7 +293,7 @@ def _where(shape: _Shape) -> list[Any]:
     elif shape.scope == "unit":
         where.append(or_(Action.unit_id == _UNIT, Action.escalated_to_unit_id == _UNIT))
     if shape.visible:
-        where.append(or_(Action.unit_id.in_(_VISIBLE), Action.escalated_to_unit_id.in_(_VISIBLE)))
+        where.append(_on_units(_VISIBLE))
     if shape.measurement:
         where.append(FollowUp.measurement_id == bindparam("measurement_id"))
     if shape.overdue:
@@ -444,8 +442,9 @@ def _choices(session: Session, shape: _Shape, values: dict[str, Any]) -> FilterC
     return FilterChoices(themes=sorted(themes), owners=sorted(owners, key=lambda o: (o[1], o[0])))
 
 
-def _on_units(unit_ids: Select[tuple[int]]) -> Any:
-    """The action is on one of the units, or was passed on to one of them."""
+def _on_units(unit_ids: Select[tuple[int]] | BindParameter[Any]) -> Any:
+    """The action is on one of the units (a subquery, or a bound list), or was passed on to
+    one of them."""
     return or_(Action.unit_id.in_(unit_ids), Action.escalated_to_unit_id.in_(unit_ids))
 
 
