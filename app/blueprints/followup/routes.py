@@ -31,11 +31,7 @@ from app.blueprints.followup.forms import (
     StatusForm,
     ask_the_guide,
 )
-from app.blueprints.results.routes import (
-    analysis_indicators_html,
-    chosen_measurement,
-    keep_made_sections,
-)
+from app.blueprints.results.routes import analysis_indicators_html, chosen_measurement
 from app.extensions import db, htmx
 from app.models import (
     STEPS,
@@ -415,7 +411,7 @@ def step(measurement_id: int, code: str, step: str) -> Any:
     saved_form = None
     if conflict is not None:
         saved_form = _prepare_form(which, measurement, dict(conflict.data or {}), saved=True)
-    page = render_template(
+    return render_template(
         f"followup/{which.value}.html",
         form=form,
         record=record,
@@ -428,10 +424,7 @@ def step(measurement_id: int, code: str, step: str) -> Any:
         active_step=which,
         **analysis,
         **common,
-    )
-    if request.method == "GET":
-        keep_made_sections()  # the analysis table, when this view made it
-    return page, status
+    ), status
 
 
 def _save_action_evaluation(follow_up: FollowUp) -> None:

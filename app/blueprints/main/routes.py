@@ -11,11 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.blueprints.followup.routes import STEP_TITLES
 from app.blueprints.main import bp
-from app.blueprints.results.routes import (
-    chosen_measurement,
-    keep_made_sections,
-    unit_results_html,
-)
+from app.blueprints.results.routes import chosen_measurement, unit_results_html
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -116,9 +112,7 @@ def unit(code: str) -> str:
     access.learn_chain(unit.id, [u.id for u in reversed(trail)])
     if not access.may(db.session, Permission.VIEW_UNIT, unit.id):
         abort(404)
-    page = render_template("main/unit.html", **_unit_context(unit, trail, children))
-    keep_made_sections()
-    return page
+    return render_template("main/unit.html", **_unit_context(unit, trail, children))
 
 
 # The unit page reads only how far the follow-up has come and how many alerts are open: in

@@ -8,7 +8,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
 
-from flask import Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    after_this_request,
+    current_app,
+    g,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -40,8 +49,8 @@ def unit_results_html(
     unit: Unit, measurement: Measurement, measurements: list[Measurement]
 ) -> Markup:
     """results/_unit_results.html for the unit and measurement: as prepared from the release
-    (app/services/prepared.py), or rendered now and stored, kept for every process when the
-    page calls keep_made_sections after rendering."""
+    (app/services/prepared.py), or rendered now and stored, kept for every process once the
+    page is made (_keep_once_made)."""
     locale = str(get_locale())
     code_version = current_app.config["PREPARED_VERSION"]
     html, version = prepared.find(db.session, measurement.id, unit.id, locale, code_version)
@@ -49,28 +58,38 @@ def unit_results_html(
         html = render_unit_results(unit, measurement, measurements)
         try:  # a section made at the first view serves every later one, in every process
             prepared.store(db.session, measurement.id, unit.id, locale, version, html)
+            _keep_once_made()
         except IntegrityError:
             db.session.rollback()  # another process stored the same section a moment ago
     return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
 
 
-def keep_made_sections() -> None:
-    """Commit the section unit_results_html or analysis_indicators_html made and stored in
-    this request (a GET, nothing else to commit), once the page is rendered: committed
-    mid-page, it expired everything the page had read, and the rest of the page read each of
-    those again. If another process stored the same section meanwhile, this one is dropped
-    (it is the same)."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+def _keep_once_made() -> None:
+    """Commit the section stored in this request (a GET, nothing else to commit) once the
+    page is made, whichever page it is: committed mid-page, it expired everything the page
+    had read, and the rest of the page read each of those again. A page that failed keeps
+    nothing; if another process stored the same section meanwhile, this one is dropped (it
+    is the same)."""
+    if g.get("section_to_keep"):
+        return
+    g.section_to_keep = True
+
+    @after_this_request
+    def commit(response: Response) -> Response:
+        if response.status_code >= 400:
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+        return response
 
 
 def analysis_indicators_html(unit: Unit, measurement: Measurement, *, keep: bool) -> Markup:
     """The analysis step's indicators side by side for the unit (empty where its figures are
     not shown): as prepared from the release, or rendered now and (`keep`: a GET, with nothing
-    else to commit) stored, kept for every process when the page calls keep_made_sections
-    after rendering."""
+    else to commit) stored, kept for every process once the page is made (_keep_once_made)."""
     key = prepared.analysis_key(str(get_locale()))
     code_version = current_app.config["PREPARED_VERSION"]
     found, version = prepared.find(db.session, measurement.id, unit.id, key, code_version)
@@ -79,8 +98,9 @@ def analysis_indicators_html(unit: Unit, measurement: Measurement, *, keep: bool
     html = render_analysis_indicators(unit, measurement)
     if not keep:
         return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
-    try:  # committed by keep_made_sections once the page is rendered
+    try:
         prepared.store_many(db.session, measurement.id, {unit.id: html}, key, version)
+        _keep_once_made()
     except IntegrityError:
         db.session.rollback()  # another process kept the same table a moment ago
     return Markup(html)  # noqa: S704 - our own template, autoescaped when it was rendered
