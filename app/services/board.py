@@ -39,7 +39,10 @@ SCOPES = ("mine", "unit", "subtree")
 class BoardFilter:
     """What the board shows; every field round-trips through the URL."""
 
-    scope: str = "unit"
+    # The unit with everything below it: a department head sees the teams' actions, HR the
+    # whole organisation's, a team leader (nothing below) just the team's. Opening on the unit
+    # alone showed HR, a school's education leader and a teacher an empty board.
+    scope: str = "subtree"
     unit: str = ""  # unit code for the unit and subtree scopes
     measurement: int | None = None
     theme: str = ""
@@ -50,9 +53,9 @@ class BoardFilter:
 
     @classmethod
     def from_args(cls, args: Any) -> BoardFilter:
-        scope = args.get("scope", "unit")
+        scope = args.get("scope", cls.scope)
         return cls(
-            scope=scope if scope in SCOPES else "unit",
+            scope=scope if scope in SCOPES else cls.scope,
             unit=args.get("unit", "").strip(),
             measurement=args.get("m", type=db_int),
             theme=args.get("theme", "").strip(),

@@ -664,3 +664,22 @@ def test_sqlite_reads_a_subtree_boards_actions_by_unit_not_every_action(
         )
     assert "ix_action_deleted_at" not in plan, plan
     assert "ix_action_unit_id" in plan, plan
+
+
+def test_the_board_opens_on_the_persons_unit_with_everything_below_it(
+    client: FlaskClient, actions: dict[str, int], make_user
+) -> None:
+    """The leader of A (actions on A1 below it) and HR (at the top) open a board with those
+    actions, not an empty one; "this unit only" is a choice, and nothing of another branch
+    is on a board (B's member sees none of A1's)."""
+    make_user("hr@x.dk", [(Role.ADMIN, "R")])
+    for email in ("leder@x.dk", "hr@x.dk"):
+        login(client, email)
+        page = client.get("/board/").get_data(as_text=True)
+        assert "Makkerordning" in page and "Fredagsmøde" in page and "Kursus" in page
+        assert re.search(r'<option value="subtree"\s+selected', page)
+        only = client.get("/board/?scope=unit").get_data(as_text=True)
+        assert "Makkerordning" not in only
+        client.post("/auth/logout")
+    login(client, "owner@x.dk")
+    assert "Makkerordning" not in client.get("/board/").get_data(as_text=True)
