@@ -681,5 +681,9 @@ def test_the_board_opens_on_the_persons_unit_with_everything_below_it(
         only = client.get("/board/?scope=unit").get_data(as_text=True)
         assert "Makkerordning" not in only
         client.post("/auth/logout")
+    # B's member owns an action on A1: an empty board says where it is.
     login(client, "owner@x.dk")
-    assert "Makkerordning" not in client.get("/board/").get_data(as_text=True)
+    empty = client.get("/board/").get_data(as_text=True)
+    assert "Makkerordning" not in empty and "Der er ingen handlinger her endnu." in empty
+    assert 'href="/board/?scope=mine">Se de handlinger, du er tovholder på' in empty
+    assert "Vagtplan" in client.get("/board/?scope=mine").get_data(as_text=True)
