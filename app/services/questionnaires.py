@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.models import MeasurementQuestionText, Question, Questionnaire
@@ -81,22 +81,29 @@ def worded(questions: list[Question], texts: dict[int, str]) -> list[Question]:
     ]
 
 
+# Built once: every results section reads the questions.
+_QUESTIONS_AS_ASKED = (
+    select(Question, MeasurementQuestionText.text)
+    .outerjoin(
+        MeasurementQuestionText,
+        and_(
+            MeasurementQuestionText.question_id == Question.id,
+            MeasurementQuestionText.measurement_id == bindparam("measurement_id"),
+        ),
+    )
+    .where(Question.questionnaire_id == bindparam("questionnaire_id"))
+    .order_by(Question.position)
+)
+
+
 def questions_as_asked(
     session: Session, questionnaire_id: int, measurement_id: int
 ) -> list[Question]:
     """The questionnaire's questions in order, worded as the measurement's file asked them
     (`question_texts` and `worded` in one query: results pages ask for them on every view)."""
     rows = session.execute(
-        select(Question, MeasurementQuestionText.text)
-        .outerjoin(
-            MeasurementQuestionText,
-            and_(
-                MeasurementQuestionText.question_id == Question.id,
-                MeasurementQuestionText.measurement_id == measurement_id,
-            ),
-        )
-        .where(Question.questionnaire_id == questionnaire_id)
-        .order_by(Question.position)
+        _QUESTIONS_AS_ASKED,
+        {"questionnaire_id": questionnaire_id, "measurement_id": measurement_id},
     ).all()
     texts = {question.id: text for question, text in rows if text is not None}
     return worded([question for question, _text in rows], texts)

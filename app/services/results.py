@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Text, and_, bindparam, cast, literal, or_, select
+from sqlalchemy import Select, Text, and_, bindparam, cast, literal, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, undefer
 
@@ -282,14 +282,21 @@ class UnitView:
         return sorted(self._scored(), key=lambda q: q.entry["score"])[:count]  # type: ignore[index]
 
 
+# A unit's figures with their questions; built once (a results section reads several).
+_FIGURES_OF_UNIT = (
+    select(UnitFigures)
+    .where(
+        UnitFigures.measurement_id == bindparam("measurement_id"),
+        UnitFigures.unit_id == bindparam("unit_id"),
+    )
+    .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions))
+)
+
+
 def _figures(session: Session, measurement_id: int, unit_id: int | None) -> UnitFigures | None:
     if unit_id is None:
         return None
-    return session.scalar(
-        select(UnitFigures)
-        .where(UnitFigures.measurement_id == measurement_id, UnitFigures.unit_id == unit_id)
-        .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions))
-    )
+    return session.scalar(_FIGURES_OF_UNIT, {"measurement_id": measurement_id, "unit_id": unit_id})
 
 
 _figures_table = UnitFigures.__table__
@@ -309,19 +316,32 @@ _ROOT_ID = (
 )
 
 
+def _unit_parent_and_root_statement(*, with_root: bool) -> Select[tuple[UnitFigures, bool]]:
+    is_root = _figures_table.c.unit_id == _ROOT_ID if with_root else literal(False)
+    wanted = [UnitFigures.unit_id == bindparam("unit_id"), UnitFigures.unit_id == _PARENT_ID]
+    if with_root:
+        wanted.append(UnitFigures.unit_id == _ROOT_ID)
+    return (
+        select(UnitFigures, is_root)
+        .where(UnitFigures.measurement_id == bindparam("measurement_id"), or_(*wanted))
+        .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions))
+    )
+
+
+# Built once, with and without the organisation: every results section runs one of them
+# (building and keying the statement anew cost as much as running it).
+_UNIT_PARENT_AND_ROOT = {
+    with_root: _unit_parent_and_root_statement(with_root=with_root) for with_root in (True, False)
+}
+
+
 def _unit_parent_and_root(
     session: Session, measurement_id: int, unit_id: int, *, with_root: bool
 ) -> tuple[UnitFigures | None, UnitFigures | None, UnitFigures | None]:
     """(the unit's, its parent's, the organisation's) figures in one query, as `_figures`
     for the unit and its parent and `organisation_root` (`with_root`) read them."""
-    is_root = _figures_table.c.unit_id == _ROOT_ID if with_root else literal(False)
-    wanted = [UnitFigures.unit_id == unit_id, UnitFigures.unit_id == _PARENT_ID]
-    if with_root:
-        wanted.append(UnitFigures.unit_id == _ROOT_ID)
     rows = session.execute(
-        select(UnitFigures, is_root)
-        .where(UnitFigures.measurement_id == measurement_id, or_(*wanted))
-        .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions)),
+        _UNIT_PARENT_AND_ROOT[with_root],
         {"measurement_id": measurement_id, "unit_id": unit_id},
     ).all()
     by_unit = {row.unit_id: row for row, _root in rows}
@@ -346,25 +366,38 @@ def organisation_root(session: Session, measurement: Measurement) -> UnitFigures
     )
 
 
+# The codes of last year's units the unit continues (`previous_codes`), as imported.
+_CODES_NOW = (
+    select(UnitResult.previous_codes)
+    .where(
+        UnitResult.measurement_id == bindparam("measurement_id"),
+        UnitResult.unit_id == bindparam("unit_id"),
+    )
+    .scalar_subquery()
+)
+_CODES_CONTINUED = select(_CODES_NOW)
+# Its own figures a year ago with the codes it continues, in one query; the codes alone
+# (`_CODES_CONTINUED`) where it has no figures of its own a year ago (a new unit, often one
+# that continues). Built once.
+_LAST_YEAR_AND_CODES = (
+    select(UnitFigures, _CODES_NOW)
+    .where(
+        UnitFigures.measurement_id == bindparam("previous_id"),
+        UnitFigures.unit_id == bindparam("unit_id"),
+    )
+    .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions))
+)
+
+
 def _last_year(
     session: Session, unit: Unit, measurement: Measurement, previous: Measurement | None
 ) -> UnitFigures | None:
     """The unit a year ago: by its own id, or by the ids it continues (previous_unit_id)."""
     if previous is None:
         return None
-    codes_now = (
-        select(UnitResult.previous_codes)
-        .where(UnitResult.measurement_id == measurement.id, UnitResult.unit_id == unit.id)
-        .scalar_subquery()
-    )
-    # Its own figures a year ago with the codes it continues, in one query; the codes alone
-    # where it has no figures of its own a year ago (a new unit, often one that continues).
-    row = session.execute(
-        select(UnitFigures, codes_now)
-        .where(UnitFigures.measurement_id == previous.id, UnitFigures.unit_id == unit.id)
-        .options(undefer(UnitFigures.questions), undefer(UnitFigures.hidden_questions))
-    ).first()
-    continues = row[1] if row is not None else session.scalar(select(codes_now))
+    values = {"measurement_id": measurement.id, "previous_id": previous.id, "unit_id": unit.id}
+    row = session.execute(_LAST_YEAR_AND_CODES, values).first()
+    continues = row[1] if row is not None else session.scalar(_CODES_CONTINUED, values)
     if not continues:
         return _shown(row[0] if row is not None else None)
     codes = continues.split("|")

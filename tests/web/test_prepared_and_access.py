@@ -279,3 +279,32 @@ def test_the_first_view_that_makes_a_results_section_reads_nothing_again(
     with app.app_context():
         kept = db.session.scalar(select(func.count()).select_from(PreparedSection))
     assert kept == 1  # kept for every process
+
+
+def test_the_units_people_hold_roles_on_are_prepared_first(
+    app: Flask, org, make_user, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an import their leaders open them first: a part not yet prepared is rendered
+    by the page they are waiting for."""
+    from app.blueprints.results import preparing
+    from app.models import Unit
+
+    measurement_id = setup_admin(app, make_user, org)  # HR on R
+    make_user("leder@x.dk", [(Role.LEADER, "B1")])
+    hr = app.test_client()
+    login(hr, "hr@x.dk")
+    _import(hr, measurement_id, _file("A"))
+    with app.app_context():
+        db.session.execute(delete(PreparedSection))
+        db.session.commit()
+        codes = dict(db.session.execute(select(Unit.id, Unit.code)).all())
+    order: list[str] = []
+    kept = preparing._kept
+
+    def recorded(measurement_id: int, unit_id: int, *args, **kwargs) -> bool:
+        order.append(codes[unit_id])
+        return kept(measurement_id, unit_id, *args, **kwargs)
+
+    monkeypatch.setattr(preparing, "_kept", recorded)
+    assert preparing.prepare(app) == 6
+    assert order[:2] == ["R", "B1"] and sorted(order[2:]) == ["A", "A1", "A2", "B"]

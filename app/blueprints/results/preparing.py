@@ -18,7 +18,7 @@ import time
 
 from flask import Flask, current_app
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import case, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from app.blueprints.results.routes import (
@@ -27,7 +27,7 @@ from app.blueprints.results.routes import (
     render_unit_results,
 )
 from app.extensions import db
-from app.models import Measurement, Unit, UnitFigures, User
+from app.models import Measurement, RoleAssignment, Unit, UnitFigures, User
 from app.policy import Access
 from app.services import prepared, references, report_jobs
 from app.services import results as results_service
@@ -49,12 +49,15 @@ def prepare(app: Flask) -> int:
             newest = measurements[0]
             chosen = set(db.session.scalars(select(User.language).where(User.language != "")))
             languages = sorted(chosen | {app.config.get("BABEL_DEFAULT_LOCALE", "da")})
+            # Units someone holds a role on first: their leaders open them first (in the
+            # seconds after an import, a part not yet prepared is rendered by the page).
+            held = exists().where(RoleAssignment.unit_id == Unit.id)
             units = list(
                 db.session.scalars(
                     select(Unit)
                     .join(UnitFigures, UnitFigures.unit_id == Unit.id)
                     .where(UnitFigures.measurement_id == newest.id, Unit.active)
-                    .order_by(Unit.id)
+                    .order_by(case((held, 0), else_=1), Unit.id)
                 )
             )
             made = others = 0  # results sections; overview rows and analysis tables
@@ -73,7 +76,9 @@ def prepare(app: Flask) -> int:
                         if unit.id in done and unit.id in analysed:
                             continue
                         # One view of the release for both of the unit's parts.
-                        view = results_service.unit_view(db.session, unit, newest)
+                        view = results_service.unit_view(
+                            db.session, unit, newest, measurements=measurements
+                        )
                         parts = {}
                         if unit.id not in done:
                             parts[language] = render_unit_results(
