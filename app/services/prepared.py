@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import NewType
 
-from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, PreparedSection
@@ -81,8 +81,8 @@ def store(
     version: KeptVersion,
     html: str,
 ) -> None:
-    """Keep the section, replacing one of an older version (`store_many`). Flushes. If another
-    process stores the same section first, the flush or commit raises IntegrityError: both
+    """Keep the section, replacing one of an older version (`store_many`). If another
+    process stores the same section first, this or the commit raises IntegrityError: both
     rendered the same release, so the caller rolls back and carries on."""
     store_many(session, measurement_id, {unit_id: html}, locale, version)
 
@@ -147,28 +147,31 @@ def find_many(
     return {unit_id: html for unit_id, html in found if unit_id in wanted}
 
 
+# Plain SQL, built once: a first view stores its section on the way (no unit of work).
+_REPLACED = delete(_section).where(
+    _section.c.measurement_id == bindparam("measurement_id"),
+    _section.c.locale == bindparam("locale"),
+    _section.c.unit_id.in_(bindparam("unit_ids", expanding=True)),
+)
+
+
 def store_many(
     session: Session, measurement_id: int, parts: dict[int, str], key: str, version: KeptVersion
 ) -> None:
     """Keep several units' parts of one kind, replacing those of an older version, in two
-    statements. Flushes. An IntegrityError at the flush or commit means another process kept
+    statements. An IntegrityError here or at the commit means another process kept
     the same ones a moment before: both rendered the same release; the caller rolls back."""
     if not parts:
         return
+    keys = {"measurement_id": measurement_id, "locale": key}
+    session.execute(_REPLACED, {**keys, "unit_ids": list(parts)})
     session.execute(
-        delete(PreparedSection).where(
-            PreparedSection.measurement_id == measurement_id,
-            PreparedSection.locale == key,
-            PreparedSection.unit_id.in_(list(parts)),
-        )
+        insert(_section),
+        [
+            {**keys, "unit_id": unit_id, "version": version, "html": html}
+            for unit_id, html in parts.items()
+        ],
     )
-    session.add_all(
-        PreparedSection(
-            measurement_id=measurement_id, unit_id=unit_id, locale=key, version=version, html=html
-        )
-        for unit_id, html in parts.items()
-    )
-    session.flush()
 
 
 def forget_all(session: Session) -> None:
