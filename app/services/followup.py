@@ -9,7 +9,7 @@ again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -486,79 +486,123 @@ def actions_by_status(session: Session, follow_up_ids: list[int]) -> dict[int, d
 
 
 @dataclass
-class OverviewEntry:
+class Standing:
+    """Where a unit's follow-up of a measurement stands: what the follow-up overview and the
+    to-do lists both print, read in one place (`standings`)."""
+
     unit: Unit
-    figures: UnitFigures | None
+    shown: bool  # the unit's own figures are shown (else it works from its parent's)
+    colour: str | None  # the traffic light of shown figures
+    overall_score: float | None  # of shown figures
     follow_up: FollowUp | None
     step: Step
-    plan_on_time: bool | None  # None: no deadline yet, or not due
-    actions: dict[int, int]
     overdue_actions: int
     open_alerts: int
     overdue_alerts: int
 
 
-def overview(
+def standings(
     session: Session, measurement: Measurement, unit_ids: set[int] | None, today: date
-) -> list[OverviewEntry]:
-    """Every unit of the measurement within `unit_ids` (None: all) with where its follow-up
-    stands. A fixed number of queries, whatever the number of units; only the units asked
-    for are read (a leader's few, not the whole organisation's)."""
+) -> list[Standing]:
+    """Every unit of the measurement within `unit_ids` (None: all), by code. Five queries,
+    whatever the number of units; only the units asked for are read (a leader's few, not the
+    whole organisation's). Deleted actions never count. A unit that a re-measurement measured
+    only in part has an open alert but no figures: it is a row too (not shown), or HR would
+    not see the alert, and the count of units with alerts would disagree with the list."""
     if unit_ids is not None and not unit_ids:
         return []
-    figures_query = (
-        select(UnitFigures, Unit)
-        .join(Unit, Unit.id == UnitFigures.unit_id)
+    rows_query = (
+        select(Unit, UnitFigures.shown, UnitFigures.colour, UnitFigures.overall_score)
+        .join(UnitFigures, UnitFigures.unit_id == Unit.id)
         .where(UnitFigures.measurement_id == measurement.id)
-        .order_by(Unit.code)
     )
     follow_ups_query = (
         select(FollowUp)
         .where(FollowUp.measurement_id == measurement.id)
         .options(selectinload(FollowUp.steps))
     )
-    alerts_query = select(ZeroToleranceAlert).where(
-        ZeroToleranceAlert.measurement_id == measurement.id,
-        ZeroToleranceAlert.closed_at.is_(None),
+    alerts_query = (
+        select(
+            ZeroToleranceAlert.unit_id,
+            func.count(),
+            func.count().filter(ZeroToleranceAlert.due_on < today),
+        )
+        .where(
+            ZeroToleranceAlert.measurement_id == measurement.id,
+            ZeroToleranceAlert.closed_at.is_(None),
+        )
+        .group_by(ZeroToleranceAlert.unit_id)
     )
     if unit_ids is not None:
-        figures_query = figures_query.where(UnitFigures.unit_id.in_(unit_ids))
+        rows_query = rows_query.where(Unit.id.in_(unit_ids))
         follow_ups_query = follow_ups_query.where(FollowUp.unit_id.in_(unit_ids))
         alerts_query = alerts_query.where(ZeroToleranceAlert.unit_id.in_(unit_ids))
-    figure_rows = session.execute(figures_query).all()
+    rows = [tuple(row) for row in session.execute(rows_query)]
     follow_ups = {f.unit_id: f for f in session.scalars(follow_ups_query)}
-    by_status = actions_by_status(session, [f.id for f in follow_ups.values()])
-    overdue = dict(
-        session.execute(
-            select(Action.follow_up_id, func.count())
-            .where(
-                Action.follow_up_id.in_([f.id for f in follow_ups.values()]),
-                Action.deadline < today,
-                Action.status < ActionStatus.DONE,
-                Action.deleted_at.is_(None),
+    overdue_actions: dict[int, int] = {}
+    if follow_ups:
+        overdue_actions = dict(
+            session.execute(
+                select(Action.follow_up_id, func.count())
+                .where(
+                    Action.follow_up_id.in_([f.id for f in follow_ups.values()]),
+                    Action.deleted_at.is_(None),
+                    Action.deadline < today,
+                    Action.status < ActionStatus.DONE,
+                )
+                .group_by(Action.follow_up_id)
             )
-            .group_by(Action.follow_up_id)
+            .tuples()
+            .all()
         )
-        .tuples()
-        .all()
-    )
-    alerts: dict[int, list[ZeroToleranceAlert]] = {}
-    for alert in session.scalars(alerts_query):
-        alerts.setdefault(alert.unit_id, []).append(alert)
-    # A re-measurement raises an alert at a unit it measured only in part, whose figures are
-    # not stored: the unit is still a row (without figures), or HR would not see the alert.
-    with_figures = {unit.id for _figures, unit in figure_rows}
-    without_figures = [unit_id for unit_id in alerts if unit_id not in with_figures]
-    rows: list[tuple[UnitFigures | None, Unit]] = [(f, u) for f, u in figure_rows]
+    alerts = {unit_id: (n, late) for unit_id, n, late in session.execute(alerts_query)}
+    listed = {row[0].id for row in rows}
+    without_figures = [unit_id for unit_id in alerts if unit_id not in listed]
     if without_figures:
         rows += [
-            (None, unit)
+            (unit, False, None, None)
             for unit in session.scalars(select(Unit).where(Unit.id.in_(without_figures)))
         ]
+    rows.sort(key=lambda row: row[0].code)
+    result = []
+    for unit, shown, colour, overall_score in rows:
+        follow_up = follow_ups.get(unit.id)
+        open_alerts, overdue_alerts = alerts.get(unit.id, (0, 0))
+        result.append(
+            Standing(
+                unit=unit,
+                shown=bool(shown),
+                colour=colour if shown else None,
+                overall_score=overall_score if shown else None,
+                follow_up=follow_up,
+                step=current_step(follow_up),
+                overdue_actions=overdue_actions.get(follow_up.id, 0) if follow_up else 0,
+                open_alerts=open_alerts,
+                overdue_alerts=overdue_alerts,
+            )
+        )
+    return result
+
+
+@dataclass
+class OverviewEntry(Standing):
+    """A row of the follow-up overview: the standing, the plan's timeliness and the actions."""
+
+    plan_on_time: bool | None = None  # None: no deadline yet, or not due
+    actions: dict[int, int] = field(default_factory=dict)
+
+
+def overview(
+    session: Session, measurement: Measurement, unit_ids: set[int] | None, today: date
+) -> list[OverviewEntry]:
+    """`standings` with whether each plan was done by the measurement's deadline and the
+    actions by status (one query more)."""
+    found = standings(session, measurement, unit_ids, today)
+    by_status = actions_by_status(session, [s.follow_up.id for s in found if s.follow_up])
     deadline = measurement.action_plan_deadline
     entries = []
-    for figures, unit in rows:
-        follow_up = follow_ups.get(unit.id)
+    for standing in found:
+        follow_up = standing.follow_up
         plan_done = None
         if follow_up is not None:
             plan_done = next((s for s in follow_up.steps if s.step == Step.PLAN), None)
@@ -571,18 +615,11 @@ def overview(
                 on_time = done_at.date() <= deadline
             elif today > deadline:
                 on_time = False
-        unit_alerts = alerts.get(unit.id, [])
         entries.append(
             OverviewEntry(
-                unit=unit,
-                figures=figures,
-                follow_up=follow_up,
-                step=current_step(follow_up),
+                **{f.name: getattr(standing, f.name) for f in fields(Standing)},
                 plan_on_time=on_time,
                 actions=by_status.get(follow_up.id, {}) if follow_up else {},
-                overdue_actions=overdue.get(follow_up.id, 0) if follow_up else 0,
-                open_alerts=len(unit_alerts),
-                overdue_alerts=sum(1 for a in unit_alerts if today > a.due_on),
             )
         )
     return entries

@@ -13,12 +13,12 @@ Every list is read with a fixed number of queries, whatever the number of units.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from app.models import (
     STEPS,
@@ -32,12 +32,11 @@ from app.models import (
     Step,
     StepState,
     Unit,
-    UnitFigures,
     ZeroToleranceAlert,
 )
 from app.policy import Access, Permission
 from app.services.approval import pending_for
-from app.services.followup import current_step, step_due
+from app.services.followup import Standing, standings, step_due
 from app.services.report_archive import archive
 
 # How many rows a home-page list shows before "see all".
@@ -145,19 +144,12 @@ def matches(
 
 
 @dataclass
-class UnitStatus:
-    """Where one unit's follow-up of the measurement stands."""
+class UnitStatus(Standing):
+    """Where one unit's follow-up of the measurement stands, with the current step's deadline
+    and how far behind it is."""
 
-    unit: Unit
-    shown: bool  # the unit's own figures are shown (else it works from its parent's)
-    colour: str | None  # the traffic light of shown figures
-    follow_up: FollowUp | None
-    step: Step
-    due: date | None  # the current step's deadline
-    days_behind: int
-    overdue_actions: int = 0
-    open_alerts: int = 0
-    overdue_alerts: int = 0
+    due: date | None = None  # the current step's deadline
+    days_behind: int = 0
     partner: bool = False  # on the list as a partner of the follow-up, not as its leader
 
     @property
@@ -177,88 +169,16 @@ class UnitStatus:
 def unit_statuses(
     session: Session, measurement: Measurement, unit_ids: set[int] | None, today: date
 ) -> list[UnitStatus]:
-    """The units of the measurement within `unit_ids` (None: all), ordered by code. Five
-    queries, whatever the number of units. Deleted actions never count."""
-    if unit_ids is not None and not unit_ids:
-        return []
-    rows_query = (
-        select(Unit, UnitFigures.shown, UnitFigures.colour)
-        .join(UnitFigures, UnitFigures.unit_id == Unit.id)
-        .where(UnitFigures.measurement_id == measurement.id)
-        .order_by(Unit.code)
-    )
-    follow_ups_query = (
-        select(FollowUp)
-        .where(FollowUp.measurement_id == measurement.id)
-        .options(selectinload(FollowUp.steps))
-    )
-    if unit_ids is not None:
-        rows_query = rows_query.where(Unit.id.in_(unit_ids))
-        follow_ups_query = follow_ups_query.where(FollowUp.unit_id.in_(unit_ids))
-    rows = session.execute(rows_query).all()
-    follow_ups = {f.unit_id: f for f in session.scalars(follow_ups_query)}
-    overdue_actions: dict[int, int] = {}
-    if follow_ups:
-        overdue_actions = dict(
-            session.execute(
-                select(Action.follow_up_id, func.count())
-                .where(
-                    Action.follow_up_id.in_([f.id for f in follow_ups.values()]),
-                    Action.deleted_at.is_(None),
-                    Action.deadline < today,
-                    Action.status < ActionStatus.DONE,
-                )
-                .group_by(Action.follow_up_id)
-            )
-            .tuples()
-            .all()
+    """The units of the measurement within `unit_ids` (None: all), ordered by code, as the
+    follow-up overview reads them (`followup.standings`), with each step's deadline."""
+    return [
+        UnitStatus(
+            **{f.name: getattr(standing, f.name) for f in fields(Standing)},
+            due=step_due(measurement, standing.step),
+            days_behind=days_behind(measurement, standing.follow_up, standing.step, today),
         )
-    alerts_query = (
-        select(
-            ZeroToleranceAlert.unit_id,
-            func.count(),
-            func.count().filter(ZeroToleranceAlert.due_on < today),
-        )
-        .where(
-            ZeroToleranceAlert.measurement_id == measurement.id,
-            ZeroToleranceAlert.closed_at.is_(None),
-        )
-        .group_by(ZeroToleranceAlert.unit_id)
-    )
-    if unit_ids is not None:
-        alerts_query = alerts_query.where(ZeroToleranceAlert.unit_id.in_(unit_ids))
-    alerts = {unit_id: (n, late) for unit_id, n, late in session.execute(alerts_query)}
-    # As the follow-up overview (followup.overview): a unit a re-measurement measured only in
-    # part has an alert but no figures row; it counts, or the count and its list disagree.
-    listed = {unit.id for unit, _shown, _colour in rows}
-    without_figures = [unit_id for unit_id in alerts if unit_id not in listed]
-    units = [(unit, shown, colour) for unit, shown, colour in rows]
-    if without_figures:
-        units += [
-            (unit, False, None)
-            for unit in session.scalars(select(Unit).where(Unit.id.in_(without_figures)))
-        ]
-        units.sort(key=lambda row: row[0].code)
-    statuses = []
-    for unit, shown, colour in units:
-        follow_up = follow_ups.get(unit.id)
-        step = current_step(follow_up)
-        open_alerts, overdue_alerts = alerts.get(unit.id, (0, 0))
-        statuses.append(
-            UnitStatus(
-                unit=unit,
-                shown=bool(shown),
-                colour=colour if shown else None,
-                follow_up=follow_up,
-                step=step,
-                due=step_due(measurement, step),
-                days_behind=days_behind(measurement, follow_up, step, today),
-                overdue_actions=overdue_actions.get(follow_up.id, 0) if follow_up else 0,
-                open_alerts=open_alerts,
-                overdue_alerts=overdue_alerts,
-            )
-        )
-    return statuses
+        for standing in standings(session, measurement, unit_ids, today)
+    ]
 
 
 def worst_first(statuses: list[UnitStatus]) -> list[UnitStatus]:

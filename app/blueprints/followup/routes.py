@@ -571,7 +571,7 @@ def _overview_entries() -> tuple[Measurement | None, list[Any], list[Measurement
         entries = [
             e
             for e in entries
-            if todo.matches(chosen, measurement, _shown_colour(e), e.follow_up, e.step, today)
+            if todo.matches(chosen, measurement, e.colour, e.follow_up, e.step, today)
         ]
     if request.args.get("overdue"):
         entries = [e for e in entries if e.overdue_actions or e.overdue_alerts]
@@ -587,9 +587,7 @@ def _overview_entries() -> tuple[Measurement | None, list[Any], list[Measurement
         "unit": lambda e: e.unit.code,
         "step": lambda e: STEPS.index(e.step),
         "overdue": lambda e: -(e.overdue_actions + e.overdue_alerts),
-        "score": lambda e: (
-            e.figures.overall_score if e.figures and e.figures.overall_score is not None else 999
-        ),
+        "score": lambda e: e.overall_score if e.overall_score is not None else 999,
         "behind": lambda e: (
             -todo.days_behind(measurement, e.follow_up, e.step, today),
             STEPS.index(e.step),
@@ -598,11 +596,6 @@ def _overview_entries() -> tuple[Measurement | None, list[Any], list[Measurement
     }
     entries.sort(key=keys.get(sort, keys["unit"]))
     return measurement, entries, measurements
-
-
-def _shown_colour(entry: Any) -> str | None:
-    figures = entry.figures
-    return figures.colour if figures is not None and figures.shown else None
 
 
 OVERVIEW_FILTER_LABELS = {
@@ -690,15 +683,12 @@ def _overview_table() -> tuple[Measurement, list[list[Any]]]:
         abort(404)
     rows = []
     for e in entries:
-        shown = e.figures is not None and e.figures.shown
         rows.append(
             [
                 e.unit.code,
                 e.unit.name,
-                colour_label(e.figures.colour) if shown else _("Not shown"),
-                round(e.figures.overall_score, 1)
-                if shown and e.figures.overall_score is not None
-                else None,
+                colour_label(e.colour) if e.shown else _("Not shown"),
+                round(e.overall_score, 1) if e.overall_score is not None else None,
                 str(STEP_TITLES[e.step]) if e.follow_up else _("Not started"),
                 "" if e.plan_on_time is None else (_("Yes") if e.plan_on_time else _("No")),
                 e.actions.get(0, 0),
