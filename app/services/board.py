@@ -65,6 +65,18 @@ class BoardFilter:
             escalated=bool(args.get("escalated")),
         )
 
+    @property
+    def narrowed(self) -> bool:
+        """A filter beyond where the board looks (theme, owner, measurement, deadlines)."""
+        return bool(
+            self.measurement
+            or self.theme
+            or self.owner
+            or self.overdue
+            or self.soon
+            or self.escalated
+        )
+
     def as_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {"scope": self.scope}
         for name in ("unit", "theme", "owner"):

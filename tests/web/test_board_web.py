@@ -687,3 +687,7 @@ def test_the_board_opens_on_the_persons_unit_with_everything_below_it(
     assert "Makkerordning" not in empty and "Der er ingen handlinger her endnu." in empty
     assert 'href="/board/?scope=mine">Se de handlinger, du er tovholder på' in empty
     assert "Vagtplan" in client.get("/board/?scope=mine").get_data(as_text=True)
+    # Filters that leave nothing say nothing about where the person's actions are.
+    login(client, "leder@x.dk")
+    filtered = client.get("/board/?theme=Ingen+s%C3%A5dan").get_data(as_text=True)
+    assert "0 handlinger" in filtered and "Der er ingen handlinger her endnu." not in filtered
