@@ -673,21 +673,29 @@ def test_the_board_opens_on_the_persons_unit_with_everything_below_it(
     actions, not an empty one; "this unit only" is a choice, and nothing of another branch
     is on a board (B's member sees none of A1's)."""
     make_user("hr@x.dk", [(Role.ADMIN, "R")])
-    for email in ("leder@x.dk", "hr@x.dk"):
+    for email, everything in (("leder@x.dk", "Min enhed og enhederne under den"),
+                              ("hr@x.dk", "Alle enheder, du kan se")):  # fmt: skip
         login(client, email)
         page = client.get("/board/").get_data(as_text=True)
         assert "Makkerordning" in page and "Fredagsmøde" in page and "Kursus" in page
-        assert re.search(r'<option value="subtree"\s+selected', page)
-        only = client.get("/board/?scope=unit").get_data(as_text=True)
-        assert "Makkerordning" not in only
+        assert re.search(r'<option value="subtree"\s+selected>' + everything, page), email
         client.post("/auth/logout")
+    # HR's board holds every unit (whichever top unit it is under); a leader's can be narrowed
+    # to the unit alone.
+    login(client, "hr@x.dk")
+    assert ">Min enhed<" not in client.get("/board/").get_data(as_text=True)
+    client.post("/auth/logout")
+    login(client, "leder@x.dk")
+    assert "Makkerordning" not in client.get("/board/?scope=unit").get_data(as_text=True)
     # B's member owns an action on A1: an empty board says where it is.
+    client.post("/auth/logout")
     login(client, "owner@x.dk")
     empty = client.get("/board/").get_data(as_text=True)
     assert "Makkerordning" not in empty and "Der er ingen handlinger her endnu." in empty
     assert 'href="/board/?scope=mine">Se de handlinger, du er tovholder på' in empty
     assert "Vagtplan" in client.get("/board/?scope=mine").get_data(as_text=True)
     # Filters that leave nothing say nothing about where the person's actions are.
+    client.post("/auth/logout")
     login(client, "leder@x.dk")
     filtered = client.get("/board/?theme=Ingen+s%C3%A5dan").get_data(as_text=True)
     assert "0 handlinger" in filtered and "Der er ingen handlinger her endnu." not in filtered

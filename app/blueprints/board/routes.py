@@ -55,17 +55,16 @@ COLUMN_MOST = 200
 # statement, instead of walking a new statement (or Session.get's) on every board.
 _UNIT_BY_ID = select(Unit).where(Unit.id == bindparam("unit_id"))
 _UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
-_TOP_UNIT = select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)
 
 
 def _default_unit() -> Unit | None:
-    """The unit the board opens on: the first the user holds a non-board role on."""
+    """The unit the board opens on: the first the user holds a non-board role on; None for
+    HR (every unit of the organisation, whichever top unit it is under) and for a reader of
+    reports only (every unit they may see)."""
     access = current_access()
     for role, unit_id in access.assignments:
         if role != Role.BOARD:
             return db.session.scalars(_UNIT_BY_ID, {"unit_id": unit_id}).one_or_none()
-    if access.is_admin:
-        return db.session.scalars(_TOP_UNIT).one_or_none()
     return None
 
 
@@ -124,6 +123,11 @@ def _board_context(
         "themes": board.choices.themes if board.choices else [],
         "owners": board.choices.owners if board.choices else [],
         "move_form": _MoveForm(),
+        # "My unit" and "my unit and below" where the board has a unit (the person's own or
+        # one asked for); else "every unit you can see" (HR, a reader of reports).
+        "unit_scopes": unit is not None
+        or bool(wanted.unit)
+        or any(role != Role.BOARD for role, _unit in access.assignments),
         "today": today,
         "may_move": rights.may_move,
         "may_edit": rights.may_edit,
