@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    CompoundSelect,
     Integer,
     Select,
     String,
@@ -356,7 +357,7 @@ def _joined(query: Select[Any], shape: _Shape) -> Select[Any]:
     return query
 
 
-def _build(kind: str, shape: _Shape) -> Select[Any]:
+def _build(kind: str, shape: _Shape) -> Select[Any] | CompoundSelect:
     if kind == "cards":  # every card, most urgent first (the list view and the exports)
         chosen = _joined(select(*_CARD_COLUMNS), shape).where(*_where(shape))
         listed = chosen.order_by(*_URGENCY).limit(2000).subquery("card")
@@ -379,10 +380,10 @@ def _build(kind: str, shape: _Shape) -> Select[Any]:
 
 # Each shape's statements, built at its first board in this process. At most a few hundred
 # (scopes x flags); they hold no values, only the SQL, so every request binds its own.
-_STATEMENTS: dict[tuple[str, _Shape], Select[Any]] = {}
+_STATEMENTS: dict[tuple[str, _Shape], Select[Any] | CompoundSelect] = {}
 
 
-def _statement(kind: str, shape: _Shape) -> Select[Any]:
+def _statement(kind: str, shape: _Shape) -> Select[Any] | CompoundSelect:
     statement = _STATEMENTS.get((kind, shape))
     if statement is None:
         statement = _STATEMENTS[kind, shape] = _build(kind, shape)
