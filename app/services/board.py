@@ -53,9 +53,9 @@ SCOPES = ("mine", "unit", "subtree")
 class BoardFilter:
     """What the board shows; every field round-trips through the URL."""
 
-    # The unit with everything below it: a department head sees the teams' actions, HR the
-    # whole organisation's, a team leader (nothing below) just the team's. Opening on the unit
-    # alone showed HR, a school's education leader and a teacher an empty board.
+    # The unit with everything below it: a department head sees the teams' actions, a team
+    # leader (nothing below) just the team's; without a unit (HR) every unit. Opening on the
+    # unit alone showed a department head or a school's education leader an empty board.
     scope: str = "subtree"
     unit: str = ""  # unit code for the unit and subtree scopes
     measurement: int | None = None
@@ -372,7 +372,8 @@ def _build(kind: str, shape: _Shape) -> Select[Any] | CompoundSelect:
         )
     # "choices": every theme title and every owner in scope, whichever are chosen, each once
     # (grouped by theme and owner, a whole organisation's board read 20,000 pairs; by theme,
-    # each plan's own "Psykologisk tryghed" apart)
+    # each plan's own "Psykologisk tryghed" apart). Asked with the shape in scope
+    # (`_Shape.in_scope`): no theme filter, so PlanTheme is joined here only.
     themes = _joined(_CHOICE_THEMES, shape).where(*_where(shape)).group_by(PlanTheme.title)
     owners = _joined(_CHOICE_OWNERS, shape).where(*_where(shape))
     return union_all(themes, owners.group_by(Action.owner_user_id, User.name))
