@@ -372,8 +372,9 @@ def _build(kind: str, shape: _Shape) -> Select[Any] | CompoundSelect:
         )
     # "choices": every theme title and every owner in scope, whichever are chosen, each once
     # (grouped by theme and owner, a whole organisation's board read 20,000 pairs; by theme,
-    # each plan's own "Psykologisk tryghed" apart). Asked with the shape in scope
-    # (`_Shape.in_scope`): no theme filter, so PlanTheme is joined here only.
+    # each plan's own "Psykologisk tryghed" apart). Without the theme and owner filters: the
+    # choices offer every one in scope (and PlanTheme is joined here only).
+    shape = shape.in_scope()
     themes = _joined(_CHOICE_THEMES, shape).where(*_where(shape)).group_by(PlanTheme.title)
     owners = _joined(_CHOICE_OWNERS, shape).where(*_where(shape))
     return union_all(themes, owners.group_by(Action.owner_user_id, User.name))
