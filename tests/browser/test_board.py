@@ -393,3 +393,29 @@ def test_a_long_column_shows_more_cards_in_place_with_the_focus_on_the_first_new
     expect(waiting.get_by_role("link", name=re.compile("^Vis "))).to_have_count(0)
     assert "cards=20" in tab.url  # the address says what is shown: a reload keeps it
     page.check_accessibility()
+
+
+def test_hr_opens_the_whole_organisations_board_and_finds_its_own_actions(
+    page, live_app: Flask, actions
+) -> None:
+    """HR holds its role at the top: the board opens on every unit (it opened on the top unit
+    alone, which has no actions of its own: an empty board). "Mine handlinger" holds none of
+    HR's here, and offers no link to itself."""
+    with live_app.app_context():
+        top = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)))
+        hr = create_user(db.session, None, email="hr@testby.dk", name="Hanne HR", password=PASSWORD)
+        assign_role(db.session, None, hr, top, Role.ADMIN)
+        db.session.commit()
+    tab = page.page
+    sign_in(tab, "hr@testby.dk")
+    open_board(tab)
+    expect(tab.locator("#scope option:checked")).to_have_text("Alle enheder")
+    assert titles(tab, "Ikke startet") == ["Fredagsmøde", "Kursus i konflikthåndtering"]
+    assert titles(tab, "Startet") == ["Makkerordning"]
+    expect(card(tab, "Makkerordning")).to_contain_text("Enhed A1")  # cards name their unit
+    page.check_accessibility()
+    look(tab, "board-hr")
+    tab.locator("#scope").select_option("mine")
+    expect(tab.get_by_text("Der er ingen handlinger her endnu.")).to_have_count(0)
+    expect(tab.locator("#board-content")).to_contain_text("0 handlinger")
+    page.check_accessibility()
