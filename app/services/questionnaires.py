@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.models import MeasurementQuestionText, Question, Questionnaire
@@ -81,19 +82,26 @@ def worded(questions: list[Question], texts: dict[int, str]) -> list[Question]:
     ]
 
 
-# Built once: every results section reads the questions.
-_QUESTIONS_AS_ASKED = (
-    select(Question, MeasurementQuestionText.text)
-    .outerjoin(
-        MeasurementQuestionText,
-        and_(
-            MeasurementQuestionText.question_id == Question.id,
-            MeasurementQuestionText.measurement_id == bindparam("measurement_id"),
-        ),
+def select_as_asked(*columns: Any) -> Select[Any]:
+    """`columns` of each question of the questionnaire ("questionnaire_id", bound at each
+    run), in order, beside the measurement's own wording ("measurement_id"), where its file
+    had one (`MeasurementQuestionText`, outer-joined). For statements built once."""
+    return (
+        select(*columns)
+        .outerjoin(
+            MeasurementQuestionText,
+            and_(
+                MeasurementQuestionText.question_id == Question.id,
+                MeasurementQuestionText.measurement_id == bindparam("measurement_id"),
+            ),
+        )
+        .where(Question.questionnaire_id == bindparam("questionnaire_id"))
+        .order_by(Question.position)
     )
-    .where(Question.questionnaire_id == bindparam("questionnaire_id"))
-    .order_by(Question.position)
-)
+
+
+# Built once: every results section reads the questions.
+_QUESTIONS_AS_ASKED = select_as_asked(Question, MeasurementQuestionText.text)
 
 
 def questions_as_asked(

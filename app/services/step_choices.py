@@ -4,28 +4,18 @@ the one indicator its warning about psychological safety reads."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Measurement, MeasurementQuestionText, Question, UnitFigures
+from app.services.questionnaires import select_as_asked
 
 # Built once (at import): the analysis step's page and autosave run it on every request.
-_CHOICES = (
-    select(
-        Question.code,
-        Question.theme,
-        Question.zero_tolerance,
-        func.coalesce(MeasurementQuestionText.text, Question.text),
-    )
-    .outerjoin(
-        MeasurementQuestionText,
-        and_(
-            MeasurementQuestionText.question_id == Question.id,
-            MeasurementQuestionText.measurement_id == bindparam("measurement_id"),
-        ),
-    )
-    .where(Question.questionnaire_id == bindparam("questionnaire_id"))
-    .order_by(Question.position)
+_CHOICES = select_as_asked(
+    Question.code,
+    Question.theme,
+    Question.zero_tolerance,
+    func.coalesce(MeasurementQuestionText.text, Question.text),
 )
 
 
