@@ -45,6 +45,19 @@ def _import(client: FlaskClient, measurement_id: int, content: bytes) -> None:
     assert confirmed.status_code == 302
 
 
+def _imported_unprepared(app: Flask, make_user, org) -> FlaskClient:
+    """HR (signed in: the client returned) has imported a file, and no section is prepared
+    yet (the seconds after an import, before the preparation job)."""
+    measurement_id = setup_admin(app, make_user, org)
+    hr = app.test_client()
+    login(hr, "hr@x.dk")
+    _import(hr, measurement_id, _file("A"))
+    with app.app_context():
+        db.session.execute(delete(PreparedSection))
+        db.session.commit()
+    return hr
+
+
 def test_a_team_moved_by_an_import_changes_who_sees_it_at_once(app: Flask, org, make_user) -> None:
     measurement_id = setup_admin(app, make_user, org)
     make_user("leder.a@x.dk", [(Role.LEADER, "A")])
@@ -157,13 +170,7 @@ def test_a_results_section_is_made_once_for_every_process_until_a_new_release(
 def test_kompas_prepare_makes_every_section_of_the_newest_measurement(
     app: Flask, org, make_user
 ) -> None:
-    measurement_id = setup_admin(app, make_user, org)
-    hr = app.test_client()
-    login(hr, "hr@x.dk")
-    _import(hr, measurement_id, _file("A"))
-    with app.app_context():
-        db.session.query(PreparedSection).delete()
-        db.session.commit()
+    _imported_unprepared(app, make_user, org)
     result = app.test_cli_runner().invoke(args=["kompas", "prepare"])
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -187,18 +194,12 @@ def test_a_section_rendered_from_a_release_replaced_meanwhile_is_not_shown_after
     from app.blueprints.results import routes as results_routes
     from app.services.figures import compute_figures
 
-    measurement_id = setup_admin(app, make_user, org)
-    hr = app.test_client()
-    login(hr, "hr@x.dk")
-    _import(hr, measurement_id, _file("A"))
-    with app.app_context():  # not prepared yet (the first views right after an import)
-        db.session.execute(delete(PreparedSection))
-        db.session.commit()
+    hr = _imported_unprepared(app, make_user, org)  # the first views right after an import
     real = results_routes.render_unit_results
 
     def rendered_while_a_new_release_lands(*args: object, **kwargs: object) -> str:
         html = real(*args, **kwargs) + "<!-- the old release -->"
-        compute_figures(db.session, db.session.get(Measurement, measurement_id))
+        compute_figures(db.session, db.session.scalars(select(Measurement)).one())
         db.session.commit()  # the other process's import, committed meanwhile
         return html
 
@@ -260,13 +261,7 @@ def test_the_first_view_that_makes_a_results_section_reads_nothing_again(
     renders it and keeps it for every process. Kept mid-page, its commit expired everything
     the page had read (the account, the unit and its chain, the measurements), and the rest
     of the page read each of them again, a statement each."""
-    measurement_id = setup_admin(app, make_user, org)
-    hr = app.test_client()
-    login(hr, "hr@x.dk")
-    _import(hr, measurement_id, _file("A"))
-    with app.app_context():
-        db.session.execute(delete(PreparedSection))
-        db.session.commit()
+    hr = _imported_unprepared(app, make_user, org)
     with count_queries() as first:
         page = hr.get("/units/A1").get_data(as_text=True)
     assert 'id="results"' in page
@@ -289,14 +284,9 @@ def test_the_units_people_hold_roles_on_are_prepared_first(
     from app.blueprints.results import preparing
     from app.models import Unit
 
-    measurement_id = setup_admin(app, make_user, org)  # HR on R
     make_user("leder@x.dk", [(Role.LEADER, "B1")])
-    hr = app.test_client()
-    login(hr, "hr@x.dk")
-    _import(hr, measurement_id, _file("A"))
+    _imported_unprepared(app, make_user, org)  # HR on R
     with app.app_context():
-        db.session.execute(delete(PreparedSection))
-        db.session.commit()
         codes = dict(db.session.execute(select(Unit.id, Unit.code)).all())
     order: list[str] = []
     kept = preparing._kept
