@@ -198,13 +198,13 @@ def _of(subquery: str, name: str, type_: Any = None) -> Any:
     return literal_column(f"{subquery}.{name}", type_)
 
 
-def _name_of(model: Any, column: str, key: str, subquery: str = "card") -> Any:
-    """The name a card prints, looked up by the subquery's key: plain SQL, whose cache key
+def _name_of(model: Any, column: str, key: str) -> Any:
+    """The name a card prints, looked up by the card subquery's key: plain SQL, whose cache key
     is its text (SQLAlchemy walking four ORM subqueries for one took a third of the board's
     query time)."""
     table = model.__tablename__
     return literal_column(
-        f"(SELECT {table}.{column} FROM {table} WHERE {table}.id = {subquery}.{key})"  # noqa: S608 - names of ours
+        f"(SELECT {table}.{column} FROM {table} WHERE {table}.id = card.{key})"  # noqa: S608 - names of ours
     )
 
 
@@ -470,8 +470,8 @@ def board(
 
 
 def _choices(session: Session, shape: _Shape, values: dict[str, Any]) -> FilterChoices:
-    """Every theme and owner in scope whichever are chosen: one grouped query over the
-    filter without its theme and owner."""
+    """Every theme and owner in scope whichever are chosen: one query over the filter
+    without its theme and owner, each title and each owner once."""
     themes: set[str] = set()
     owners: set[tuple[int, str]] = set()
     for theme, owner_id, name in session.execute(_statement("choices", shape.in_scope()), values):
